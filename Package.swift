@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+//
+// stratos-ledger: an event-sourced accounting service for the Stratos token economy.
+//
+// The target graph mirrors the architecture:
+//   CLibPQ            system library over Debian's libpq-dev
+//   PostgresClient    a small, typed Swift layer over libpq (no ORM)
+//   LedgerEvents      the event contract of EVENTS.md: JSON, envelope, typed events, canonical hash
+//   StratosEconomics  the pure rules engine (paper-v1 and friends); knows nothing of PostgreSQL
+//   EventStore        the append-only, hash-chained event log, migrations, import
+//   StratosProjections projection workers, checkpoints, rebuilds, journal
+//   StratosSimulator  deterministic generator of realistic histories
+//   StratosService    HTTP API
+//   StratosLedgerCLI  the `stratos-ledger` executable
+import PackageDescription
+
+let package = Package(
+    name: "stratos-ledger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "stratos-ledger", targets: ["StratosLedgerCLI"]),
+        .executable(name: "stratos-bench", targets: ["stratos-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        .target(name: "LedgerEvents"),
+        .target(name: "StratosEconomics", dependencies: ["LedgerEvents"]),
+        .target(name: "EventStore", dependencies: ["PostgresClient", "LedgerEvents", "StratosEconomics"],
+                resources: []),
+        .target(name: "StratosProjections", dependencies: ["EventStore", "StratosEconomics", "PostgresClient"]),
+        .target(name: "StratosSimulator", dependencies: ["LedgerEvents", "StratosEconomics"]),
+        .target(name: "StratosService", dependencies: ["EventStore", "StratosProjections", "StratosEconomics"]),
+        .executableTarget(
+            name: "StratosLedgerCLI",
+            dependencies: [
+                "EventStore", "StratosProjections", "StratosSimulator", "StratosService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "stratos-bench",
+            dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosEconomics"]
+        ),
+        .target(name: "PostgresTestSupport", dependencies: ["PostgresClient"], path: "Tests/Support"),
+        .testTarget(name: "LedgerEventsTests", dependencies: ["LedgerEvents"]),
+        .testTarget(name: "EconomicsTests", dependencies: ["StratosEconomics"]),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "PostgresTestSupport"]),
+        .testTarget(name: "ProjectionTests", dependencies: ["StratosProjections", "PostgresTestSupport"]),
+        .testTarget(name: "ServiceTests", dependencies: ["StratosService", "PostgresTestSupport"]),
+    ]
+)

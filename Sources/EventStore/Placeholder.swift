@@ -1,0 +1,1 @@
+// EventStore: see docs/ARCHITECTURE.md

@@ -1,0 +1,23 @@
+/// A parsed JSON value that keeps numbers as their literal text, so nothing is ever routed
+/// through floating point. Object member order is not significant (the canonical encoding
+/// sorts keys); duplicate keys are a parse error.
+public enum JSONValue: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    /// The number exactly as written, e.g. "12" or "1.5e3".
+    case number(String)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+}
+
+/// One event as received: the envelope of EVENTS.md with `data` not yet validated.
+public struct EventEnvelope: Sendable, Hashable {
+    public var id: String
+    public var type: String
+    public var time: String
+    public var data: JSONValue
+    public init(id: String, type: String, time: String, data: JSONValue) {
+        self.id = id; self.type = type; self.time = time; self.data = data
+    }
+}

@@ -1,0 +1,58 @@
+/// Exact money. Every STOS amount is an integer number of wei (10^18 per STOS) and every
+/// Ozone amount an integer number of noz (10^9 per OZ). The two are distinct types so that
+/// adding wei to noz does not compile.
+///
+/// Storage is `UInt128`: 2^128 − 1 wei is about 3.4 × 10^20 STOS, some ten trillion times the
+/// 39,000,000 STOS mining cap, so no real balance comes near it. An event whose amount does not
+/// fit is refused at the boundary ("amount out of range") rather than wrapped; products that can
+/// exceed 128 bits ((s + p) × Y reaches 10^45) are computed in the economics module with wider
+/// intermediates and floored once.
+
+public struct Wei: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt128
+    @inlinable public init(_ rawValue: UInt128) { self.rawValue = rawValue }
+    public static let zero = Wei(0)
+    /// 1 STOS = 10^18 wei.
+    public static let perSTOS: UInt128 = 1_000_000_000_000_000_000
+    @inlinable public static func stos(_ whole: UInt128) -> Wei { Wei(whole * perSTOS) }
+    @inlinable public static func < (a: Wei, b: Wei) -> Bool { a.rawValue < b.rawValue }
+    /// Decimal digits only (no sign, no exponent, no fraction); leading zeros are accepted.
+    public init?(decimal text: some StringProtocol) {
+        guard let v = parseDecimalUInt128(text) else { return nil }
+        rawValue = v
+    }
+    public var description: String { String(rawValue) }
+    @inlinable public var isZero: Bool { rawValue == 0 }
+}
+
+public struct Noz: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt128
+    @inlinable public init(_ rawValue: UInt128) { self.rawValue = rawValue }
+    public static let zero = Noz(0)
+    /// 1 OZ = 10^9 noz.
+    public static let perOZ: UInt128 = 1_000_000_000
+    @inlinable public static func oz(_ whole: UInt128) -> Noz { Noz(whole * perOZ) }
+    @inlinable public static func < (a: Noz, b: Noz) -> Bool { a.rawValue < b.rawValue }
+    public init?(decimal text: some StringProtocol) {
+        guard let v = parseDecimalUInt128(text) else { return nil }
+        rawValue = v
+    }
+    public var description: String { String(rawValue) }
+    @inlinable public var isZero: Bool { rawValue == 0 }
+}
+
+/// Parses a non-empty string of ASCII decimal digits into a `UInt128`; nil when it is empty,
+/// holds anything but digits, or does not fit in 128 bits.
+public func parseDecimalUInt128(_ text: some StringProtocol) -> UInt128? {
+    var value: UInt128 = 0
+    var sawDigit = false
+    for byte in text.utf8 {
+        guard byte >= 0x30 && byte <= 0x39 else { return nil }
+        sawDigit = true
+        let (m, o1) = value.multipliedReportingOverflow(by: 10)
+        let (a, o2) = m.addingReportingOverflow(UInt128(byte - 0x30))
+        if o1 || o2 { return nil }
+        value = a
+    }
+    return sawDigit ? value : nil
+}

@@ -1,0 +1,1 @@
+// PostgresClient: see docs/ARCHITECTURE.md

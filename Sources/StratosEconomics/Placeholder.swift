@@ -1,0 +1,1 @@
+// StratosEconomics: see docs/ARCHITECTURE.md

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// The `stratos-ledger` command. Every verb lives in its own file of this folder and is a thin
+/// shell over the library modules: no rule, query or format is implemented here, so the CLI
+/// and the HTTP service cannot drift apart.
+@main
+struct StratosLedger: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stratos-ledger",
+        abstract: "Event-sourced accounting for the Stratos token economy.",
+        subcommands: [
+            // Verbs register here, one line each (keep alphabetical to ease merges).
+        ]
+    )
+}

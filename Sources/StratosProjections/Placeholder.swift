@@ -1,0 +1,1 @@
+// StratosProjections: see docs/ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// StratosService: see docs/ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// StratosSimulator: see docs/ARCHITECTURE.md

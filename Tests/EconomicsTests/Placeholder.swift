@@ -1,0 +1,2 @@
+import XCTest
+final class EconomicsTestsPlaceholder: XCTestCase { func testPlaceholder() {} }

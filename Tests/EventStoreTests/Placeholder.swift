@@ -1,0 +1,2 @@
+import XCTest
+final class EventStoreTestsPlaceholder: XCTestCase { func testPlaceholder() {} }

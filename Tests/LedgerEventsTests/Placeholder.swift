@@ -1,0 +1,2 @@
+import XCTest
+final class LedgerEventsTestsPlaceholder: XCTestCase { func testPlaceholder() {} }

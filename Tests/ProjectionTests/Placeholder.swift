@@ -1,0 +1,2 @@
+import XCTest
+final class ProjectionTestsPlaceholder: XCTestCase { func testPlaceholder() {} }

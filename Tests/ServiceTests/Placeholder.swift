@@ -1,0 +1,2 @@
+import XCTest
+final class ServiceTestsPlaceholder: XCTestCase { func testPlaceholder() {} }
