@@ -1,0 +1,40 @@
+import LedgerEvents
+
+/// An event that the rules refuse. The economy is left exactly as it was.
+///
+/// `rule` is a short stable code (e.g. `wallet-short`, `epoch-not-open`, `time-backwards`,
+/// `unknown-node`) that callers may match on; `message` names the account, node or validator and
+/// the amounts involved, for humans.
+public struct RuleViolation: Error, Sendable, Hashable, CustomStringConvertible {
+    public let eventID: EventID
+    public let eventType: EventType
+    public let rule: String
+    public let message: String
+
+    public init(eventID: EventID, eventType: EventType, rule: String, message: String) {
+        self.eventID = eventID; self.eventType = eventType; self.rule = rule; self.message = message
+    }
+
+    public var description: String {
+        "event \(eventID) (\(eventType.rawValue)) refused [\(rule)]: \(message)"
+    }
+}
+
+/// A broken invariant of ECONOMICS 8. Never expected: it means a bug in the engine (or a corrupt
+/// checkpoint), so callers should stop and report rather than continue.
+public struct InvariantViolation: Error, Sendable, Hashable, CustomStringConvertible {
+    /// `stos-conservation`, `ozone-conservation`, `ozone-limit-positive`, `index`, ...
+    public let invariant: String
+    public let message: String
+    public init(invariant: String, message: String) { self.invariant = invariant; self.message = message }
+    public var description: String { "invariant \(invariant) broken: \(message)" }
+}
+
+/// A checkpoint that cannot be decoded.
+public struct CheckpointError: Error, Sendable, Hashable, CustomStringConvertible {
+    public let message: String
+    /// Byte offset where decoding failed.
+    public let offset: Int
+    public init(message: String, offset: Int) { self.message = message; self.offset = offset }
+    public var description: String { "bad economy checkpoint at byte \(offset): \(message)" }
+}

@@ -1,1 +1,0 @@
-// StratosEconomics: see docs/ARCHITECTURE.md
