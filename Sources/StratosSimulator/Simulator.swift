@@ -371,23 +371,27 @@ private final class Generator {
 
     /// Applies the event to the economy; true (and queued for emission) if accepted.
     @discardableResult
-    private func propose(_ payload: EventPayload) -> Bool {
+    private func propose(_ payload: EventPayload) -> Bool { proposeReturningEffects(payload) != nil }
+
+    /// Applies the event to the economy; what it did (and queued for emission) if accepted.
+    private func proposeReturningEffects(_ payload: EventPayload) -> AppliedEvent? {
         let event = LedgerEvent(id: EventID(unchecked: idPrefix + String(eventCounter + 1)),
                                 time: now, payload: payload)
+        let applied: AppliedEvent
         do {
-            _ = try economy.apply(event)
+            applied = try economy.apply(event)
         } catch {
             summary.refused += 1
             if summary.refusalSamples.count < 5 {
                 summary.refusalSamples.append("epoch \(epoch), \(payload.type.rawValue): \(error)")
             }
-            return false
+            return nil
         }
         eventCounter += 1
         summary.eventsWritten += 1
         summary.countsByType[payload.type, default: 0] += 1
         outbox.append(event)
-        return true
+        return applied
     }
 
     /// A whole number of STOS from a heavy-tailed draw plus a random fraction, in wei: the
@@ -440,11 +444,13 @@ private final class Generator {
         let amount = stos(atLeast: userScale[user], octaves: 8) / 2
         if userWallet[user] < amount { fund(user: user, atLeast: amount - userWallet[user]) }
         guard userWallet[user] >= amount else { return false }
-        guard propose(.prepaid(account: userIDs[user], amount: Wei(amount))) else { return false }
+        guard let applied = proposeReturningEffects(.prepaid(account: userIDs[user], amount: Wei(amount))) else {
+            return false
+        }
         userWallet[user] -= amount
-        let after = ozoneHeld(by: userIDs[user], in: economy)
-        precondition(after > userOzone[user], "a prepay of \(amount) wei by \(userIDs[user]) bought no Ozone")
-        userOzone[user] = after
+        let bought = ozoneBought(by: userIDs[user], in: applied)
+        precondition(bought > 0, "a prepay of \(amount) wei by \(userIDs[user]) bought no Ozone, yet was accepted")
+        userOzone[user] += bought
         return true
     }
 
