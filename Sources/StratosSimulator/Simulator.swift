@@ -42,6 +42,17 @@ public struct Simulator: Sendable {
     }
 }
 
+/// A run that cannot produce a valid history.
+public enum SimulationError: Error, CustomStringConvertible, Sendable {
+    /// The economy refused the generated `Genesis`, so no later event could be valid.
+    case genesisRefused(String)
+    public var description: String {
+        switch self {
+        case .genesisRefused(let reason): "the rules refused the simulated Genesis: \(reason)"
+        }
+    }
+}
+
 /// What a run produced.
 public struct SimulationSummary: Sendable, Hashable, CustomStringConvertible {
     /// Events emitted, in total and by type.
@@ -286,7 +297,9 @@ private final class Generator {
     func run(emit: (LedgerEvent) throws -> Void) throws {
         outbox.reserveCapacity(8)
         now = config.genesisTime
-        genesis()
+        guard genesis() else {
+            throw SimulationError.genesisRefused(summary.refusalSamples.first ?? "Genesis refused")
+        }
         try flush(emit)
         for e in 1...config.epochs {
             epoch = e
@@ -402,7 +415,8 @@ private final class Generator {
 
     // MARK: Genesis
 
-    private func genesis() {
+    /// Proposes `Genesis`; false if the rules refuse it (then nothing else can be valid).
+    private func genesis() -> Bool {
         var nodes: [GenesisNode] = []
         var s: UInt128 = 0
         for node in 0..<genesisResourceCount {
@@ -419,11 +433,11 @@ private final class Generator {
         // Initial price 0.01–0.04 STOS per OZ, i.e. 10^7–4·10^7 wei per noz.
         let weiPerNoz = UInt128(rng.inRange(10_000_000...40_000_000))
         genesisDeposit = s
-        if propose(.genesis(ozoneLimit: Noz(s / weiPerNoz), nodes: nodes)) {
-            for node in 0..<genesisResourceCount { resourceStatus[node] = .active }
-            for meta in 0..<genesisMeta { metaStatus[meta] = .active }
-            activePickerStale = true
-        }
+        guard propose(.genesis(ozoneLimit: Noz(s / weiPerNoz), nodes: nodes)) else { return false }
+        for node in 0..<genesisResourceCount { resourceStatus[node] = .active }
+        for meta in 0..<genesisMeta { metaStatus[meta] = .active }
+        activePickerStale = true
+        return true
     }
 
     /// `s`, constant under paper-v1; later deposits stay below half of it, so that no
