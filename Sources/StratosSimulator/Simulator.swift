@@ -255,11 +255,11 @@ private final class Generator {
         let leaving = config.resourceNodes >= 3 ? max(2, (config.resourceNodes - 1) / 4) : config.resourceNodes - 1
         let coolingOffEpochs = 14 * epochsPerDay
         for j in 0..<leaving {
-            let afterCoolingOff = j % 2 == 0 && lastEpoch > coolingOffEpochs + 2 * epochsPerDay
+            let afterCoolingOff = j % 2 == 0 && lastEpoch > coolingOffEpochs + 3 * epochsPerDay
             let epoch: Int
             if afterCoolingOff {
-                // Early enough that the shutdown 15 days later still falls inside the run.
-                let latest = lastEpoch - coolingOffEpochs - epochsPerDay - 1
+                // Early enough that the shutdown 15–16 days later still falls inside the run.
+                let latest = lastEpoch - coolingOffEpochs - 2 * epochsPerDay
                 let earliest = min(latest, max(2, lastEpoch / 8))
                 epoch = earliest + rng.index(latest - earliest + 1)
             } else {
