@@ -221,6 +221,7 @@ struct JSONParser {
         try enter()
         position += 1 // {
         var members: [JSONMember] = []
+        members.reserveCapacity(8) // events have at most 7 data fields: no regrowth
         var nestedMembers: [JSONMember]?
         var seen: Set<String>? // only for large objects, to keep duplicate detection linear
         skipWhitespace()
