@@ -111,9 +111,8 @@ enum Samples {
             .undelegated(delegator: o, validator: v, amount: Wei(9)),
             .gasFeesCollected(amount: Wei(10)),
         ]
-        let id = payloads.first { $0.type == .genesis }.map { _ in "genesis" }!
         return payloads.enumerated().map { i, p in
-            LedgerEvent(id: EventID(p.type == .genesis ? id : "ev-\(i)")!, time: t, payload: p)
+            LedgerEvent(id: EventID(p.type == .genesis ? "genesis" : "ev-\(i)")!, time: t, payload: p)
         }
     }
 
