@@ -55,5 +55,6 @@ let package = Package(
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "PostgresTestSupport"]),
         .testTarget(name: "ProjectionTests", dependencies: ["StratosProjections", "PostgresTestSupport"]),
         .testTarget(name: "ServiceTests", dependencies: ["StratosService", "PostgresTestSupport"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["StratosSimulator", "StratosEconomics", "LedgerEvents"]),
     ]
 )

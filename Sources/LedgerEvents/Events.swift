@@ -1,5 +1,5 @@
 /// The typed events of EVENTS.md. An `EventEnvelope` (id, type, time, raw data) becomes a
-/// `LedgerEvent` once its `data` has been validated field by field (`LedgerEvent.init(envelope:)`).
+/// `LedgerEvent` once its `data` has been validated field by field (`LedgerEvent.init(validating:)`).
 
 public enum EventType: String, CaseIterable, Sendable {
     case genesis = "Genesis"
@@ -22,12 +22,12 @@ public enum EventType: String, CaseIterable, Sendable {
     case gasFeesCollected = "GasFeesCollected"
 }
 
-public enum NodeKind: String, Sendable, Hashable {
+public enum NodeKind: String, Sendable, Hashable, CaseIterable {
     case resource
     case meta
 }
 
-public enum TrafficKind: String, Sendable, Hashable {
+public enum TrafficKind: String, Sendable, Hashable, CaseIterable {
     case upload, download, query, replication
 }
 

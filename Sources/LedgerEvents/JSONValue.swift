@@ -17,7 +17,10 @@ public struct EventEnvelope: Sendable, Hashable {
     public var type: String
     public var time: String
     public var data: JSONValue
-    public init(id: String, type: String, time: String, data: JSONValue) {
-        self.id = id; self.type = type; self.time = time; self.data = data
+    /// Optional client metadata (e.g. `correlationId`, `causationId`): string values only. Not part
+    /// of the validated event, so not part of its canonical form or hash.
+    public var metadata: [String: String]
+    public init(id: String, type: String, time: String, data: JSONValue, metadata: [String: String] = [:]) {
+        self.id = id; self.type = type; self.time = time; self.data = data; self.metadata = metadata
     }
 }

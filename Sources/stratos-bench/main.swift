@@ -20,6 +20,8 @@ protocol BenchSuite {
 
 let suites: [any BenchSuite.Type] = [
     // Suites register here, one line each.
+    EventsBench.self,
+    SimulatorBench.self,
     EconomicsBench.self,
 ]
 

@@ -1,1 +1,0 @@
-// StratosSimulator: see docs/ARCHITECTURE.md
