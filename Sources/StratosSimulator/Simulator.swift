@@ -169,6 +169,11 @@ private final class Generator {
     /// delegation[d * validators + v], exactly as the economy has it.
     var delegation: [UInt128]
     var delegatorStarted: [Bool]
+    /// The validators each delegator delegates to: real delegators stay with one to three, and
+    /// each (delegator, validator) pair is a reward recipient every epoch, so spreading over all
+    /// validators would multiply the economy's vesting entries unrealistically.
+    var delegatorValidators: [[Int]]
+    let delegatorValidatorLimit: [Int]
 
     /// Lifecycle actions by epoch.
     var schedule: [Int: [Action]] = [:]
@@ -227,6 +232,8 @@ private final class Generator {
         delegatorWallet = Array(repeating: 0, count: k)
         delegation = Array(repeating: 0, count: k * v)
         delegatorStarted = Array(repeating: false, count: k)
+        delegatorValidators = Array(repeating: [], count: k)
+        delegatorValidatorLimit = (0..<k).map { _ in 1 + rng.index(3) }
 
         economy = makeSimulationEconomy()
         self.rng = rng
@@ -263,8 +270,9 @@ private final class Generator {
                 let earliest = min(latest, max(2, lastEpoch / 8))
                 epoch = earliest + rng.index(latest - earliest + 1)
             } else {
+                // Before the last epoch, so that the shutdown fits in the run.
                 let earliest = max(1, lastEpoch / 4)
-                epoch = earliest + rng.index(max(1, lastEpoch - earliest))
+                epoch = earliest + rng.index(max(1, lastEpoch - 1 - earliest))
             }
             add(.deactivate(shutdownAfterCoolingOff: afterCoolingOff), at: epoch)
         }
@@ -608,7 +616,7 @@ private final class Generator {
         // its epoch either event falls. After it: at least 15 days later.
         let delay = shutdownAfterCoolingOff
             ? 15 * epochsPerDay + rng.index(epochsPerDay)
-            : 1 + rng.index(12 * epochsPerDay)
+            : 1 + rng.index(max(1, min(12 * epochsPerDay, config.epochs - epoch)))
         if epoch + delay <= config.epochs { add(.shutDown(node), at: epoch + delay) }
     }
 
@@ -680,7 +688,13 @@ private final class Generator {
         } else if !delegatorStarted[d] || validatorPicker.isEmpty {
             return
         }
-        let v = validatorPicker.pick(&rng)
+        let v: Int
+        if delegatorValidators[d].count < delegatorValidatorLimit[d] {
+            v = validatorPicker.pick(&rng)
+            if !delegatorValidators[d].contains(v) { delegatorValidators[d].append(v) }
+        } else {
+            v = delegatorValidators[d][rng.index(delegatorValidators[d].count)]
+        }
         let amount = stos(atLeast: 10, octaves: 10)
         if delegatorWallet[d] < amount {
             let topUp = amount - delegatorWallet[d] + weiPerSTOS
