@@ -38,45 +38,76 @@ extension JSONValue {
     }
 }
 
-extension EventEnvelope {
+extension [JSONMember] {
+    @inline(__always) subscript(key: String) -> JSONValue? {
+        for m in self where m.key == key { return m.value }
+        return nil
+    }
+}
+
+extension [String: JSONValue] {
+    var members: [JSONMember] { map { JSONMember(key: $0.key, value: $0.value) } }
+}
+
+/// The envelope of one event with `data` kept as a member list: what both
+/// `EventEnvelope.parse(line:)` and the hot path `LedgerEvent.parse(line:)` are built on.
+struct EnvelopeParts {
+    var id: String
+    var type: String
+    var time: String
+    var data: [JSONMember]
+    var metadata: [String: String]
+
     /// The top-level keys an event line may have.
-    static let topLevelKeys: Set<String> = ["id", "type", "time", "data", "metadata"]
+    static let topLevelKeys = ["id", "type", "time", "data", "metadata"]
 
-    /// Parses one line of a JSON Lines event file: a JSON object with `id`, `type`, `time`
-    /// (strings), `data` (an object) and optionally `metadata` (an object of strings), and no
-    /// other key. The contents of `id`, `type`, `time` and `data` are checked by
-    /// `LedgerEvent(validating:)`.
-    public static func parse(line: some Collection<UInt8>) throws(EventValidationError) -> EventEnvelope {
-        let value: JSONValue
-        do {
-            value = try JSONValue.parse(line)
-        } catch {
-            throw EventValidationError(eventID: nil, field: "", reason: "invalid JSON: \(error)", jsonError: error)
+    static func parse(line: some Collection<UInt8>) throws(EventValidationError) -> EnvelopeParts {
+        let result: Result<EnvelopeParts, EventValidationError>? = line.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(EventValidationError) in try parse(buffer: buffer) }
         }
-        return try EventEnvelope(json: value)
+        if let result { return try result.get() }
+        let copy = Array(line)
+        return try copy.withUnsafeBufferPointer { (buffer) throws(EventValidationError) in try parse(buffer: buffer) }
     }
 
-    /// A `String` convenience for `parse(line:)`.
-    public static func parse(line: String) throws(EventValidationError) -> EventEnvelope {
-        try parse(line: line.utf8)
-    }
-
-    /// Reads the envelope out of an already parsed JSON value.
-    public init(json value: JSONValue) throws(EventValidationError) {
-        guard case .object(let members) = value else {
+    static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(EventValidationError) -> EnvelopeParts {
+        func invalidJSON(_ error: JSONParseError) -> EventValidationError {
+            EventValidationError(eventID: nil, field: "", reason: "invalid JSON: \(error)", jsonError: error)
+        }
+        var parser = JSONParser(buffer)
+        parser.skipWhitespace()
+        guard parser.position < buffer.count, buffer[parser.position] == UInt8(ascii: "{") else {
+            // Not an object: parse it anyway so that a syntax error is reported as such.
+            let value: JSONValue
+            do { value = try parser.parseDocument() } catch { throw invalidJSON(error) }
             throw EventValidationError(eventID: nil, field: "",
                                        reason: "an event must be a JSON object, got \(value.kindDescription)")
         }
-        // Name the event in every later error if it has a usable id.
+        let members: [JSONMember], data: [JSONMember]?
+        do throws(JSONParseError) {
+            (members, data) = try parser.parseObjectMembers(nestedKey: "data")
+            parser.skipWhitespace()
+            if parser.position < buffer.count { throw JSONParseError(.trailingCharacters, at: parser.position) }
+        } catch {
+            throw invalidJSON(error)
+        }
+        return try EnvelopeParts(members: members, data: data)
+    }
+
+    /// Checks the envelope's shape. `data` is the member list of the `data` object when the
+    /// parser already produced it; otherwise it is taken from the `data` member.
+    init(members: [JSONMember], data: [JSONMember]?) throws(EventValidationError) {
+        // Name the event in every error below when it has a usable id.
         var eventID: String?
         if case .string(let id)? = members["id"], isValidIdentifier(id) { eventID = id }
 
-        if members.count > 4 || members.keys.contains(where: { !Self.topLevelKeys.contains($0) }) {
-            let unknown = members.keys.filter { !Self.topLevelKeys.contains($0) }
-            if let first = unknown.min(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-                throw EventValidationError(eventID: eventID, field: first,
-                                           reason: "unknown field (an event has id, type, time, data and optionally metadata)")
-            }
+        var unknown: String?
+        for m in members where !Self.topLevelKeys.contains(m.key) {
+            if unknown == nil || m.key.utf8.lexicographicallyPrecedes(unknown!.utf8) { unknown = m.key }
+        }
+        if let unknown {
+            throw EventValidationError(eventID: eventID, field: unknown,
+                                       reason: "unknown field (an event has id, type, time, data and optionally metadata)")
         }
         func string(_ key: String) throws(EventValidationError) -> String {
             switch members[key] {
@@ -87,18 +118,17 @@ extension EventEnvelope {
                                            reason: "must be a JSON string, got \(other.kindDescription)")
             }
         }
-        let id = try string("id")
-        let type = try string("type")
-        let time = try string("time")
-        let data: JSONValue
+        id = try string("id")
+        type = try string("type")
+        time = try string("time")
         switch members["data"] {
         case nil: throw EventValidationError(eventID: eventID, field: "data", reason: "missing")
-        case .object?: data = members["data"]!
+        case .object(let dict)?: self.data = data ?? dict.members
         case let other?:
             throw EventValidationError(eventID: eventID, field: "data",
                                        reason: "must be a JSON object, got \(other.kindDescription)")
         }
-        var metadata: [String: String] = [:]
+        metadata = [:]
         switch members["metadata"] {
         case nil: break
         case .object(let entries)?:
@@ -113,6 +143,35 @@ extension EventEnvelope {
             throw EventValidationError(eventID: eventID, field: "metadata",
                                        reason: "must be a JSON object of strings, got \(other.kindDescription)")
         }
-        self.init(id: id, type: type, time: time, data: data, metadata: metadata)
+    }
+}
+
+extension EventEnvelope {
+    /// Parses one line of a JSON Lines event file: a JSON object with `id`, `type`, `time`
+    /// (strings), `data` (an object) and optionally `metadata` (an object of strings), and no
+    /// other key. The contents of `id`, `type`, `time` and `data` are checked by
+    /// `LedgerEvent(validating:)`.
+    public static func parse(line: some Collection<UInt8>) throws(EventValidationError) -> EventEnvelope {
+        EventEnvelope(try EnvelopeParts.parse(line: line))
+    }
+
+    /// A `String` convenience for `parse(line:)`.
+    public static func parse(line: String) throws(EventValidationError) -> EventEnvelope {
+        try parse(line: line.utf8)
+    }
+
+    /// Reads the envelope out of an already parsed JSON value (same rules as `parse(line:)`).
+    public init(json value: JSONValue) throws(EventValidationError) {
+        guard case .object(let members) = value else {
+            throw EventValidationError(eventID: nil, field: "",
+                                       reason: "an event must be a JSON object, got \(value.kindDescription)")
+        }
+        self.init(try EnvelopeParts(members: members.members, data: nil))
+    }
+
+    init(_ parts: EnvelopeParts) {
+        var data: [String: JSONValue] = [:]
+        for m in parts.data { data[m.key] = m.value }
+        self.init(id: parts.id, type: parts.type, time: parts.time, data: .object(data), metadata: parts.metadata)
     }
 }

@@ -21,9 +21,12 @@ extension LedgerIdentifier {
 
 /// 1–128 printable ASCII characters (0x21…0x7E), so no spaces or control characters.
 public func isValidIdentifier(_ text: String) -> Bool {
-    let utf8 = text.utf8
-    guard !utf8.isEmpty, utf8.count <= 128 else { return false }
-    return utf8.allSatisfy { $0 >= 0x21 && $0 <= 0x7E }
+    var text = text
+    return text.withUTF8 { bytes in
+        guard !bytes.isEmpty, bytes.count <= 128 else { return false }
+        for b in bytes where b &- 0x21 > 0x7E - 0x21 { return false }
+        return true
+    }
 }
 
 public struct AccountID: LedgerIdentifier {

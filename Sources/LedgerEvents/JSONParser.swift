@@ -94,9 +94,14 @@ extension JSONValue {
 
     static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(buffer)
-        let value = try parser.parseDocument()
-        return value
+        return try parser.parseDocument()
     }
+}
+
+/// One member of a JSON object, kept in input order.
+struct JSONMember {
+    var key: String
+    var value: JSONValue
 }
 
 /// The parser proper: a cursor over a contiguous buffer.
@@ -204,6 +209,64 @@ struct JSONParser {
         }
         depth -= 1
         return .object(members)
+    }
+
+    /// Parses an object into its members in input order, without hashing (the event hot path:
+    /// events have a handful of keys, where a linear duplicate check beats a dictionary).
+    /// The object value of `nestedKey`, if any, is itself read as a member list: it is returned
+    /// in `nestedMembers` and stands as `.object([:])` in `members`.
+    mutating func parseObjectMembers(nestedKey: String? = nil)
+        throws(JSONParseError) -> (members: [JSONMember], nestedMembers: [JSONMember]?) {
+        try enter()
+        position += 1 // {
+        var members: [JSONMember] = []
+        members.reserveCapacity(8) // events have at most 7 data fields: no regrowth
+        var nestedMembers: [JSONMember]?
+        var seen: Set<String>? // only for large objects, to keep duplicate detection linear
+        skipWhitespace()
+        if try peek() == UInt8(ascii: "}") {
+            position += 1
+            depth -= 1
+            return (members, nil)
+        }
+        while true {
+            let keyOffset = position
+            guard try peek() == UInt8(ascii: "\"") else {
+                throw JSONParseError(.unexpectedByte(buffer[position]), at: position)
+            }
+            let key = try parseString()
+            skipWhitespace()
+            guard try peek() == UInt8(ascii: ":") else {
+                throw JSONParseError(.unexpectedByte(buffer[position]), at: position)
+            }
+            position += 1
+            skipWhitespace()
+            let value: JSONValue
+            if let nestedKey, key == nestedKey, try peek() == UInt8(ascii: "{") {
+                nestedMembers = try parseObjectMembers().members
+                value = .object([:])
+            } else {
+                value = try parseValue()
+            }
+            if members.count < 16 {
+                for m in members where m.key == key { throw JSONParseError(.duplicateKey(key), at: keyOffset) }
+            } else {
+                if seen == nil { seen = Set(members.map(\.key)) }
+                if !seen!.insert(key).inserted { throw JSONParseError(.duplicateKey(key), at: keyOffset) }
+            }
+            members.append(JSONMember(key: key, value: value))
+            skipWhitespace()
+            let next = try peek()
+            position += 1
+            if next == UInt8(ascii: ",") {
+                skipWhitespace()
+                continue
+            }
+            if next == UInt8(ascii: "}") { break }
+            throw JSONParseError(.unexpectedByte(next), at: position - 1)
+        }
+        depth -= 1
+        return (members, nestedMembers)
     }
 
     mutating func parseArray() throws(JSONParseError) -> JSONValue {

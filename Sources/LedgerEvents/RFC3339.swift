@@ -117,13 +117,17 @@ extension Timestamp {
         var secondOfDay = seconds - days * 86_400
         if secondOfDay < 0 { secondOfDay += 86_400; days -= 1 }
         let (year, month, day) = civilFromDays(days)
+        /// Appends `value` (≥ 0) in decimal, zero-padded to `width` digits.
         func put(_ value: Int64, width: Int) {
-            var digits: [UInt8] = []
-            var v = value.magnitude
-            repeat { digits.append(UInt8(v % 10) + 0x30); v /= 10 } while v > 0
-            if value < 0 { out.append(UInt8(ascii: "-")) }
-            for _ in digits.count..<max(width, digits.count) { out.append(0x30) }
-            out.append(contentsOf: digits.reversed())
+            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0) // 24 bytes of room, no allocation
+            withUnsafeMutableBytes(of: &digits) { raw in
+                var v = value.magnitude
+                var i = 24
+                repeat { i -= 1; raw[i] = UInt8(v % 10) + 0x30; v /= 10 } while v > 0
+                while 24 - i < width { i -= 1; raw[i] = 0x30 }
+                if value < 0 { out.append(UInt8(ascii: "-")) }
+                out.append(contentsOf: raw[i..<24])
+            }
         }
         put(year, width: 4); out.append(UInt8(ascii: "-"))
         put(month, width: 2); out.append(UInt8(ascii: "-"))

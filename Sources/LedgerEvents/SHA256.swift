@@ -106,44 +106,52 @@ public struct SHA256: Sendable {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    /// Processes one 64-byte block at `block`.
+    /// Processes one 64-byte block at `block`: the message schedule is expanded into a
+    /// 64-word stack buffer, then the rounds run eight at a time with the working variables
+    /// renamed instead of shifted.
     private mutating func compress(_ block: UnsafeRawPointer) {
-        var w: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32,
-                UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var schedule = (SIMD64<UInt32>())
         var (a, b, c, d, e, f, g, h) = state
-        Self.k.withUnsafeBufferPointer { k in
-            withUnsafeMutableBytes(of: &w) { wRaw in
-                let w = wRaw.bindMemory(to: UInt32.self)
-                for i in 0..<16 {
-                    w[i] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
-                }
-                for i in 0..<64 {
-                    let wi: UInt32
-                    if i < 16 {
-                        wi = w[i]
-                    } else {
-                        // A 16-word ring buffer of the message schedule.
-                        let w15 = w[(i - 15) & 15], w2 = w[(i - 2) & 15]
-                        let s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >> 3)
-                        let s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >> 10)
-                        wi = w[i & 15] &+ s0 &+ w[(i - 7) & 15] &+ s1
-                        w[i & 15] = wi
-                    }
-                    let S1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                    let ch = (e & f) ^ (~e & g)
-                    let t1 = h &+ S1 &+ ch &+ k[i] &+ wi
-                    let S0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                    let maj = (a & b) ^ (a & c) ^ (b & c)
-                    let t2 = S0 &+ maj
-                    h = g; g = f; f = e; e = d &+ t1
-                    d = c; c = b; b = a; a = t1 &+ t2
+        withUnsafeMutableBytes(of: &schedule) { raw in
+            let w = raw.baseAddress!.assumingMemoryBound(to: UInt32.self)
+            for i in 0..<16 {
+                w[i] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+            }
+            for i in 16..<64 {
+                let w15 = w[i - 15], w2 = w[i - 2]
+                let s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >> 3)
+                let s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >> 10)
+                w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+            }
+            Self.k.withUnsafeBufferPointer { kb in
+                let k = kb.baseAddress!
+                var i = 0
+                while i < 64 {
+                    sha256Round(a, b, c, &d, e, f, g, &h, k[i] &+ w[i])
+                    sha256Round(h, a, b, &c, d, e, f, &g, k[i + 1] &+ w[i + 1])
+                    sha256Round(g, h, a, &b, c, d, e, &f, k[i + 2] &+ w[i + 2])
+                    sha256Round(f, g, h, &a, b, c, d, &e, k[i + 3] &+ w[i + 3])
+                    sha256Round(e, f, g, &h, a, b, c, &d, k[i + 4] &+ w[i + 4])
+                    sha256Round(d, e, f, &g, h, a, b, &c, k[i + 5] &+ w[i + 5])
+                    sha256Round(c, d, e, &f, g, h, a, &b, k[i + 6] &+ w[i + 6])
+                    sha256Round(b, c, d, &e, f, g, h, &a, k[i + 7] &+ w[i + 7])
+                    i += 8
                 }
             }
         }
         state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d,
                  state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
     }
+}
+
+/// One SHA-256 round; the caller renames the variables for the next one.
+@inline(__always)
+private func sha256Round(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: inout UInt32,
+                         _ e: UInt32, _ f: UInt32, _ g: UInt32, _ h: inout UInt32, _ kw: UInt32) {
+    let t1 = h &+ (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) &+ ((e & f) ^ (~e & g)) &+ kw
+    let t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) &+ ((a & b) ^ (a & c) ^ (b & c))
+    d = d &+ t1
+    h = t1 &+ t2
 }
 
 @inline(__always)

@@ -9,32 +9,39 @@ extension LedgerEvent {
     /// Validates an envelope field by field; the error names the event id (when valid), the
     /// field path and the reason.
     public init(validating envelope: EventEnvelope) throws(EventValidationError) {
-        let eventID: String? = isValidIdentifier(envelope.id) ? envelope.id : nil
-        guard eventID != nil else {
-            throw EventValidationError(eventID: nil, field: "id", reason: identifierReason(envelope.id))
-        }
-        let id = EventID(unchecked: envelope.id)
-        guard let type = EventType(rawValue: envelope.type) else {
-            throw EventValidationError(eventID: eventID, field: "type",
-                                       reason: "unknown event type \"\(envelope.type)\"")
-        }
-        let time: Timestamp
-        do {
-            time = try Timestamp.parse(rfc3339: envelope.time)
-        } catch {
-            throw EventValidationError(eventID: eventID, field: "time", reason: "\"\(envelope.time)\" \(error.reason)")
-        }
         guard case .object(let members) = envelope.data else {
+            let eventID: String? = isValidIdentifier(envelope.id) ? envelope.id : nil
             throw EventValidationError(eventID: eventID, field: "data",
                                        reason: "must be a JSON object, got \(envelope.data.kindDescription)")
         }
-        let data = FieldReader(members: members, eventID: eventID, path: "data")
-        self.init(id: id, time: time, payload: try EventPayload(type: type, data: data))
+        try self.init(id: envelope.id, type: envelope.type, time: envelope.time, data: members.members)
+    }
+
+    /// The validation proper, shared by `init(validating:)` and `parse(line:)`.
+    init(id rawID: String, type rawType: String, time rawTime: String, data: [JSONMember]) throws(EventValidationError) {
+        guard isValidIdentifier(rawID) else {
+            throw EventValidationError(eventID: nil, field: "id", reason: identifierReason(rawID))
+        }
+        let eventID: String? = rawID
+        guard let type = EventType(rawValue: rawType) else {
+            throw EventValidationError(eventID: eventID, field: "type",
+                                       reason: "unknown event type \(quoted(rawType))")
+        }
+        let time: Timestamp
+        do {
+            time = try Timestamp.parse(rfc3339: rawTime)
+        } catch {
+            throw EventValidationError(eventID: eventID, field: "time", reason: "\(quoted(rawTime)) \(error.reason)")
+        }
+        let reader = FieldReader(members: data, eventID: eventID, path: "data")
+        self.init(id: EventID(unchecked: rawID), time: time, payload: try EventPayload(type: type, data: reader))
     }
 
     /// Parses and validates one JSON line in a single step.
+    /// This is the import hot path: it never builds the envelope's dictionaries.
     public static func parse(line: some Collection<UInt8>) throws(EventValidationError) -> LedgerEvent {
-        try LedgerEvent(validating: EventEnvelope.parse(line: line))
+        let parts = try EnvelopeParts.parse(line: line)
+        return try LedgerEvent(id: parts.id, type: parts.type, time: parts.time, data: parts.data)
     }
 
     /// A `String` convenience for `parse(line:)`.
@@ -43,7 +50,7 @@ extension LedgerEvent {
     }
 }
 
-/// The data fields of each event type, in the order they are checked for presence.
+/// The data fields of each event type (optional ones included), in the order they are checked.
 extension EventType {
     public var dataFields: [String] {
         switch self {
@@ -85,7 +92,7 @@ func quoted(_ text: String, limit: Int = 40) -> String {
 
 /// Reads typed fields out of a JSON object, producing errors with full field paths.
 struct FieldReader {
-    let members: [String: JSONValue]
+    let members: [JSONMember]
     let eventID: String?
     let path: String
 
@@ -95,10 +102,12 @@ struct FieldReader {
 
     /// Refuses any member not in `allowed` (the first in byte order, so the message is stable).
     func onlyFields(_ allowed: [String], of what: String) throws(EventValidationError) {
-        guard members.count > allowed.count || members.keys.contains(where: { !allowed.contains($0) }) else { return }
-        let unknown = members.keys.filter { !allowed.contains($0) }
-        if let first = unknown.min(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            throw fail(first, "unknown field for \(what) (expected \(allowed.joined(separator: ", ")))")
+        var unknown: String?
+        for m in members where !allowed.contains(m.key) {
+            if unknown == nil || m.key.utf8.lexicographicallyPrecedes(unknown!.utf8) { unknown = m.key }
+        }
+        if let unknown {
+            throw fail(unknown, "unknown field for \(what) (expected \(allowed.joined(separator: ", ")))")
         }
     }
 
@@ -166,11 +175,12 @@ struct FieldReader {
 
     func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, as _: E.Type) throws(EventValidationError) -> E
     where E.RawValue == String {
-        let allowed = E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")
-        guard case .string(let text) = try required(key) else {
-            throw fail(key, "must be \(allowed), got \(members[key]!.kindDescription)")
+        func allowed() -> String { E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ") }
+        let value = try required(key)
+        guard case .string(let text) = value else {
+            throw fail(key, "must be \(allowed()), got \(value.kindDescription)")
         }
-        guard let v = E(rawValue: text) else { throw fail(key, "must be \(allowed), got \(quoted(text))") }
+        guard let v = E(rawValue: text) else { throw fail(key, "must be \(allowed()), got \(quoted(text))") }
         return v
     }
 }
@@ -193,7 +203,7 @@ extension EventPayload {
                     throw EventValidationError(eventID: data.eventID, field: path,
                                                reason: "must be a JSON object, got \(item.kindDescription)")
                 }
-                let node = FieldReader(members: members, eventID: data.eventID, path: path)
+                let node = FieldReader(members: members.members, eventID: data.eventID, path: path)
                 try node.onlyFields(["node", "kind", "owner", "deposit"], of: "a genesis node")
                 nodes.append(GenesisNode(node: try node.identifier("node"),
                                          kind: try node.enumeration("kind", as: NodeKind.self),

@@ -1,0 +1,208 @@
+import CLibPQ
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One libpq connection in blocking mode.
+///
+/// Threading model: a `PostgresConnection` is a plain, non-`Sendable` class. libpq allows a
+/// `PGconn` to be used from any thread but never from two at once, so one connection belongs
+/// to one thread (or one serial queue) at a time. Every call blocks the calling thread until
+/// the server answers; from Swift concurrency use `AsyncPostgresConnection`, which runs the
+/// blocking calls on a dedicated thread instead of a cooperative-pool thread.
+public final class PostgresConnection {
+    let handle: OpaquePointer
+
+    /// Opens a connection from a `postgresql://` URL or a libpq `key=value` conninfo string.
+    /// `database`, when given, replaces the database named in `url`.
+    public init(url: String, database: String? = nil) throws(PostgresError) {
+        // PQconnectdbParams with expand_dbname: the first "dbname" is parsed as a full
+        // connection string, a later one is a plain database name that overrides it.
+        var keywords = ["dbname"], values = [url]
+        if let database { keywords.append("dbname"); values.append(database) }
+        keywords.append("fallback_application_name"); values.append("stratos-ledger")
+        let conn: OpaquePointer? = withCStringArray(keywords) { k in
+            withCStringArray(values) { v in PQconnectdbParams(k, v, 1) }
+        }
+        guard let conn else { throw .connection("libpq could not allocate a connection") }
+        guard PQstatus(conn) == CONNECTION_OK else {
+            let message = PostgresError.connectionMessage(conn)
+            PQfinish(conn)
+            throw .connection(message)
+        }
+        handle = conn
+        // Notices (e.g. "relation already exists, skipping") would otherwise go to stderr.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+    }
+
+    deinit { PQfinish(handle) }
+
+    /// True while the connection is usable.
+    public var isOK: Bool { PQstatus(handle) == CONNECTION_OK }
+    /// The backend's process id (for `pg_terminate_backend`, logs).
+    public var backendPID: Int32 { PQbackendPID(handle) }
+    /// e.g. 150018 for 15.18.
+    public var serverVersion: Int { Int(PQserverVersion(handle)) }
+    /// True inside BEGIN … COMMIT (idle-in-transaction, active or failed).
+    public var isInTransaction: Bool {
+        let s = PQtransactionStatus(handle)
+        return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE
+    }
+
+    // MARK: Statements
+
+    /// Runs one statement with parameters passed out of band in text format (`$1`, `$2`, …):
+    /// values never become part of the SQL text. `nil` is SQL NULL.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresResult {
+        let raw: OpaquePointer? = withOptionalCStringArray(parameters) { values in
+            PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+        }
+        return try checkResult(raw, expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
+    }
+
+    /// Runs a parameter-less script, which may hold several statements (migrations).
+    /// A script without its own BEGIN/COMMIT runs as one implicit transaction.
+    @discardableResult
+    public func execute(_ sql: String) throws(PostgresError) -> PostgresResult {
+        try checkResult(PQexec(handle, sql), expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY])
+    }
+
+    public enum IsolationLevel: String, Sendable {
+        case readCommitted = "READ COMMITTED"
+        case repeatableRead = "REPEATABLE READ"
+        case serializable = "SERIALIZABLE"
+    }
+
+    /// Runs `body` inside BEGIN … COMMIT; any error thrown by `body` (or by COMMIT) rolls the
+    /// transaction back and is rethrown unchanged. Nested calls use a SAVEPOINT.
+    public func transaction<T>(isolation: IsolationLevel? = nil,
+                               _ body: (PostgresConnection) throws -> T) throws -> T {
+        if isInTransaction {
+            let name = "stratos_sp_\(savepointCounter)"
+            savepointCounter += 1
+            try execute("SAVEPOINT \(name)")
+            do {
+                let value = try body(self)
+                try execute("RELEASE SAVEPOINT \(name)")
+                return value
+            } catch {
+                _ = try? execute("ROLLBACK TO SAVEPOINT \(name)")
+                throw error
+            }
+        }
+        try execute(isolation.map { "BEGIN ISOLATION LEVEL \($0.rawValue)" } ?? "BEGIN")
+        do {
+            let value = try body(self)
+            try execute("COMMIT")
+            return value
+        } catch {
+            if isInTransaction { _ = try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+    private var savepointCounter = 0
+
+    // MARK: Identifiers
+
+    /// Quotes an identifier (schema, table, database, channel name) with `PQescapeIdentifier`,
+    /// for the few statements that cannot take a parameter there (CREATE DATABASE, LISTEN).
+    /// Never use it for values: values go in parameters.
+    public func escapeIdentifier(_ identifier: String) throws(PostgresError) -> String {
+        let utf8 = Array(identifier.utf8)
+        let escaped = utf8.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: CChar.self) { PQescapeIdentifier(handle, $0.baseAddress, $0.count) }
+        }
+        guard let escaped else { throw .protocol("cannot escape identifier: \(PostgresError.connectionMessage(handle))") }
+        defer { PQfreemem(escaped) }
+        return String(cString: escaped)
+    }
+
+    // MARK: Cancel
+
+    /// Asks the server to cancel the statement running on this connection. Safe to call from
+    /// another thread (it opens a separate cancel connection).
+    public static func cancelRequest(for connection: PostgresConnection) {
+        guard let cancel = PQgetCancel(connection.handle) else { return }
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(cancel, &buffer, Int32(buffer.count))
+        PQfreeCancel(cancel)
+    }
+
+    // MARK: Internals
+
+    func checkResult(_ raw: OpaquePointer?, expecting: [ExecStatusType]) throws(PostgresError) -> PostgresResult {
+        guard let raw else { throw .connection(PostgresError.connectionMessage(handle)) }
+        let status = PQresultStatus(raw)
+        if expecting.contains(status) { return PostgresResult(handle: raw) }
+        defer { PQclear(raw) }
+        if status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR || status == PGRES_BAD_RESPONSE {
+            throw PostgresError.from(result: raw, connection: handle)
+        }
+        let got = String(cString: PQresStatus(status))
+        // A COPY started where none was expected: leave the connection usable.
+        if status == PGRES_COPY_IN { _ = PQputCopyEnd(handle, "unexpected COPY"); drainResults() }
+        if status == PGRES_COPY_OUT { PostgresConnection.cancelRequest(for: self); drainCopyOut(); drainResults() }
+        throw .protocol("unexpected result status \(got)")
+    }
+
+    /// Reads and discards results until libpq has none left (ends a command cleanly).
+    func drainResults() {
+        while let r = PQgetResult(handle) { PQclear(r) }
+    }
+
+    func drainCopyOut() {
+        var buffer: UnsafeMutablePointer<CChar>?
+        while true {
+            let n = PQgetCopyData(handle, &buffer, 0)
+            if let b = buffer { PQfreemem(b); buffer = nil }
+            if n < 0 { break }
+        }
+    }
+}
+
+/// Builds a `postgresql://` URL or conninfo pointing at another database of the same server.
+public func connectionString(_ url: String, replacingDatabaseWith database: String) -> String {
+    for scheme in ["postgresql://", "postgres://"] where url.hasPrefix(scheme) {
+        let rest = url.dropFirst(scheme.count)
+        let queryStart = rest.firstIndex(of: "?") ?? rest.endIndex
+        let authorityEnd = rest[..<queryStart].firstIndex(of: "/") ?? queryStart
+        let encoded = database.utf8.map { b -> String in
+            let c = Character(Unicode.Scalar(b))
+            return (c.isLetter || c.isNumber || "-_.~".contains(c)) && b < 0x80 ? String(c) : "%" + String(b, radix: 16, uppercase: true).leftPadded(2)
+        }.joined()
+        return scheme + rest[..<authorityEnd] + "/" + encoded + rest[queryStart...]
+    }
+    var quoted = ""
+    for c in database {
+        if c == "\\" || c == "'" { quoted.append("\\") }
+        quoted.append(c)
+    }
+    return url + " dbname='\(quoted)'"
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+// MARK: C string arrays
+
+func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let copies: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    var pointers: [UnsafePointer<CChar>?] = copies.map { UnsafePointer($0) }
+    pointers.append(nil)
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+func withOptionalCStringArray<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    if strings.isEmpty { return body(nil) }
+    let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } ?? nil }
+    defer { copies.forEach { free($0) } }
+    let pointers: [UnsafePointer<CChar>?] = copies.map { UnsafePointer($0) }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
