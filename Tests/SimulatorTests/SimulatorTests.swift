@@ -21,7 +21,7 @@ final class SimulatorTests: XCTestCase {
         var events: [LedgerEvent] = []
         var hasher = SHA256()
         var applied = 0
-        let summary = try Simulator(config).run { event in
+        let (summary, generatorEconomy) = try Simulator(config).runReturningEconomy { event in
             do {
                 _ = try economy.apply(event)
             } catch {
@@ -37,6 +37,8 @@ final class SimulatorTests: XCTestCase {
             if keepEvents { events.append(event) }
         }
         try economy.checkInvariants()
+        // The economy that validated the proposals ends where an independent replay ends.
+        XCTAssertEqual(generatorEconomy.snapshot(), economy.snapshot(), file: file, line: line)
         XCTAssertEqual(summary.refused, 0, "refused proposals: \(summary.refusalSamples)", file: file, line: line)
         XCTAssertEqual(summary.eventsWritten, applied, file: file, line: line)
         XCTAssertEqual(summary.lastClosedEpoch, Int64(config.epochs), file: file, line: line)
