@@ -137,7 +137,6 @@ private final class Generator {
     // Resource nodes.
     let resourceIDs: [NodeID]
     let resourceOwners: [AccountID]
-    var resourceDeposit: [UInt128]
     var resourceStatus: [ResourceStatus]
     var resourceStoredBytes: [UInt128]
     let resourceWeight: [UInt64]
@@ -158,7 +157,6 @@ private final class Generator {
     // Validators and delegators.
     let validatorIDs: [ValidatorID]
     let operatorIDs: [AccountID]
-    var validatorCreated: [Bool]
     var createdValidators: [Int] = []
     var validatorPicker = WeightedPicker()
     let validatorWeight: [UInt64]
@@ -203,7 +201,6 @@ private final class Generator {
         var nodeRanks = Array(0..<r)
         shuffle(&nodeRanks, &rng)
         resourceWeight = nodeRanks.map { zipfWeight(rank: $0) }
-        resourceDeposit = Array(repeating: 0, count: r)
         resourceStatus = Array(repeating: .dormant, count: r)
         resourceStoredBytes = Array(repeating: 0, count: r)
 
@@ -226,7 +223,6 @@ private final class Generator {
         var validatorRanks = Array(0..<v)
         shuffle(&validatorRanks, &rng)
         validatorWeight = validatorRanks.map { zipfWeight(rank: $0) }
-        validatorCreated = Array(repeating: false, count: v)
         let k = config.delegators
         delegatorIDs = (0..<k).map { AccountID(unchecked: "st1delegator\(pad($0, k))") }
         delegatorWallet = Array(repeating: 0, count: k)
@@ -429,7 +425,6 @@ private final class Generator {
         var s: UInt128 = 0
         for node in 0..<genesisResourceCount {
             let deposit = stos(atLeast: 1_000, octaves: 3)
-            resourceDeposit[node] = deposit
             nodes.append(GenesisNode(node: resourceIDs[node], kind: .resource, owner: resourceOwners[node], deposit: Wei(deposit)))
             s += deposit
         }
@@ -578,7 +573,6 @@ private final class Generator {
         let owner = resourceOwners[node]
         guard propose(.funded(account: owner, amount: Wei(deposit + 10 * weiPerSTOS))) else { return }
         if propose(.resourceNodeActivated(node: resourceIDs[node], owner: owner, deposit: Wei(deposit))) {
-            resourceDeposit[node] = deposit
             resourceStatus[node] = .active
             activePickerStale = true
         }
@@ -674,7 +668,6 @@ private final class Generator {
               propose(.validatorCreated(validator: validatorIDs[v], operator: operatorIDs[v],
                                         selfDelegation: Wei(selfDelegation), commissionBp: commission))
         else { return }
-        validatorCreated[v] = true
         createdValidators.append(v)
         validatorPicker = WeightedPicker(createdValidators.map { ($0, validatorWeight[$0]) })
     }
