@@ -116,6 +116,10 @@ private final class Generator {
     var economy: Economy
     var summary = SimulationSummary()
 
+    /// `s`, `p`, `l`, `mined` after the last accepted event: users size their purchases by
+    /// the price `(s + p) / l` like real users would.
+    var supply = Supply(s: .zero, p: .zero, l: .zero, mined: .zero)
+
     /// Events accepted but not yet handed to `emit` (one action's worth at most).
     var outbox: [LedgerEvent] = []
     var eventCounter = 0
@@ -344,7 +348,7 @@ private final class Generator {
         let hour = ((epoch - 1) % epochsPerDay) / 6
         let milli = UInt64(level) * diurnalPercent[hour] * (750 + rng.below(501)) / 100
         appendCount(.traffic, milli: milli)
-        appendCount(.prepay, milli: UInt64(level) * 100)
+        appendCount(.prepay, milli: UInt64(level) * 10)
         appendCount(.transfer, milli: UInt64(level) * 25)
         appendCount(.withdraw, milli: UInt64(config.users) * 5)
         appendCount(.gasFees, milli: 167)
@@ -405,6 +409,7 @@ private final class Generator {
             return nil
         }
         eventCounter += 1
+        supply = applied.supply
         summary.eventsWritten += 1
         summary.countsByType[payload.type, default: 0] += 1
         outbox.append(event)
@@ -455,10 +460,16 @@ private final class Generator {
         if propose(.funded(account: userIDs[user], amount: Wei(total))) { userWallet[user] += total }
     }
 
-    /// Buys Ozone with a heavy-tailed amount of STOS, funding the wallet first if needed.
+    /// Buys Ozone for `needNoz` plus a stock for the user's next uploads and downloads (10 to
+    /// 100 typical transfers, heavier users buying more), at the current marginal price plus
+    /// 0–50% for slippage and rounding; funds the wallet first if needed.
     @discardableResult
-    private func prepay(user: Int) -> Bool {
-        let amount = stos(atLeast: userScale[user], octaves: 8) / 2
+    private func prepay(user: Int, needNoz: UInt128 = 0) -> Bool {
+        let typicalNoz = UInt128(512 << 20) * UInt128(userScale[user])
+        let stockNoz = needNoz + typicalNoz * UInt128(rng.inRange(10...100))
+        let weiPerNoz = supply.l.isZero ? 1 : (supply.s.rawValue + supply.p.rawValue) / supply.l.rawValue + 1
+        let amount = max(weiPerSTOS / 100, weiPerNoz * stockNoz / 100 * UInt128(rng.inRange(100...150)))
+            + rng.below128(weiPerSTOS / 1000)
         if userWallet[user] < amount { fund(user: user, atLeast: amount - userWallet[user]) }
         guard userWallet[user] >= amount else { return false }
         guard let applied = proposeReturningEffects(.prepaid(account: userIDs[user], amount: Wei(amount))) else {
@@ -483,19 +494,19 @@ private final class Generator {
         switch kindDraw {
         case 0..<30:
             kind = .upload
-            bytes = UInt128(rng.heavyTail(minimum: 1 << 20, octaves: 14))
+            bytes = UInt128(rng.heavyTail(minimum: 32 << 20, octaves: 12))
             let r = rng.below(10)
             replicas = r < 3 ? nil : (r < 8 ? 3 : Int64(4 + rng.below(3)))
         case 30..<75:
             kind = .download
-            bytes = UInt128(rng.heavyTail(minimum: 1 << 20, octaves: 14))
+            bytes = UInt128(rng.heavyTail(minimum: 32 << 20, octaves: 12))
         case 75..<95:
             kind = .query
-            bytes = UInt128(rng.heavyTail(minimum: 1 << 10, octaves: 12))
-            records = UInt128(rng.heavyTail(minimum: 1, octaves: 14))
+            bytes = UInt128(rng.heavyTail(minimum: 16 << 10, octaves: 12))
+            records = UInt128(rng.heavyTail(minimum: 1, octaves: 16))
         default:
             kind = .replication
-            bytes = UInt128(rng.heavyTail(minimum: 1 << 20, octaves: 10))
+            bytes = UInt128(rng.heavyTail(minimum: 32 << 20, octaves: 10))
         }
         func charge() -> UInt128 {
             switch kind {
@@ -508,7 +519,7 @@ private final class Generator {
         // Short of Ozone: buy some (up to twice), then serve what the user can pay for.
         var attempts = 0
         while charge() > userOzone[user] && attempts < 2 {
-            if !prepay(user: user) { break }
+            if !prepay(user: user, needNoz: charge() - userOzone[user]) { break }
             attempts += 1
         }
         let ozone = userOzone[user]
