@@ -19,7 +19,8 @@
 struct CanonicalWriter {
     var bytes: [UInt8] = []
 
-    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    /// Typical events encode to 150–300 bytes; one allocation covers them.
+    init(capacity: Int = 384) { bytes.reserveCapacity(capacity) }
 
     @inline(__always) mutating func raw(_ text: StaticString) {
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))

@@ -57,8 +57,6 @@ struct EnvelopeParts {
     var time: String
     var data: [JSONMember]
     var metadata: [String: String]
-    /// The id when it is a valid identifier, to name the event in errors.
-    var eventID: String?
 
     /// The top-level keys an event line may have.
     static let topLevelKeys = ["id", "type", "time", "data", "metadata"]
@@ -73,26 +71,25 @@ struct EnvelopeParts {
     }
 
     static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(EventValidationError) -> EnvelopeParts {
+        func invalidJSON(_ error: JSONParseError) -> EventValidationError {
+            EventValidationError(eventID: nil, field: "", reason: "invalid JSON: \(error)", jsonError: error)
+        }
         var parser = JSONParser(buffer)
-        let members: [JSONMember]
-        let data: [JSONMember]?
-        do {
-            parser.skipWhitespace()
-            guard parser.position < buffer.count, buffer[parser.position] == UInt8(ascii: "{") else {
-                // Not an object: parse it anyway so a syntax error is reported as such.
-                let value = try parser.parseDocument()
-                throw EventValidationError(eventID: nil, field: "",
-                                           reason: "an event must be a JSON object, got \(value.kindDescription)")
-            }
+        parser.skipWhitespace()
+        guard parser.position < buffer.count, buffer[parser.position] == UInt8(ascii: "{") else {
+            // Not an object: parse it anyway so that a syntax error is reported as such.
+            let value: JSONValue
+            do { value = try parser.parseDocument() } catch { throw invalidJSON(error) }
+            throw EventValidationError(eventID: nil, field: "",
+                                       reason: "an event must be a JSON object, got \(value.kindDescription)")
+        }
+        let members: [JSONMember], data: [JSONMember]?
+        do throws(JSONParseError) {
             (members, data) = try parser.parseObjectMembers(nestedKey: "data")
             parser.skipWhitespace()
             if parser.position < buffer.count { throw JSONParseError(.trailingCharacters, at: parser.position) }
-        } catch let error as JSONParseError {
-            throw EventValidationError(eventID: nil, field: "", reason: "invalid JSON: \(error)", jsonError: error)
-        } catch let error as EventValidationError {
-            throw error
         } catch {
-            preconditionFailure("unexpected error \(error)")
+            throw invalidJSON(error)
         }
         return try EnvelopeParts(members: members, data: data)
     }
@@ -100,9 +97,9 @@ struct EnvelopeParts {
     /// Checks the envelope's shape. `data` is the member list of the `data` object when the
     /// parser already produced it; otherwise it is taken from the `data` member.
     init(members: [JSONMember], data: [JSONMember]?) throws(EventValidationError) {
+        // Name the event in every error below when it has a usable id.
         var eventID: String?
         if case .string(let id)? = members["id"], isValidIdentifier(id) { eventID = id }
-        self.eventID = eventID
 
         var unknown: String?
         for m in members where !Self.topLevelKeys.contains(m.key) {

@@ -94,8 +94,7 @@ extension JSONValue {
 
     static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(buffer)
-        let value = try parser.parseDocument()
-        return value
+        return try parser.parseDocument()
     }
 }
 
@@ -214,13 +213,14 @@ struct JSONParser {
 
     /// Parses an object into its members in input order, without hashing (the event hot path:
     /// events have a handful of keys, where a linear duplicate check beats a dictionary).
-    /// `nested` decides per key whether an object value is itself read as a member list (it is
-    /// then returned in `nestedMembers` and stands as `.object([:])` in the list).
+    /// The object value of `nestedKey`, if any, is itself read as a member list: it is returned
+    /// in `nestedMembers` and stands as `.object([:])` in `members`.
     mutating func parseObjectMembers(nestedKey: String? = nil)
         throws(JSONParseError) -> (members: [JSONMember], nestedMembers: [JSONMember]?) {
         try enter()
         position += 1 // {
         var members: [JSONMember] = []
+        members.reserveCapacity(8) // events have at most 7 data fields: no regrowth
         var nestedMembers: [JSONMember]?
         var seen: Set<String>? // only for large objects, to keep duplicate detection linear
         skipWhitespace()

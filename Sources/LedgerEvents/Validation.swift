@@ -50,7 +50,7 @@ extension LedgerEvent {
     }
 }
 
-/// The data fields of each event type, in the order they are checked for presence.
+/// The data fields of each event type (optional ones included), in the order they are checked.
 extension EventType {
     public var dataFields: [String] {
         switch self {

@@ -20,6 +20,7 @@ protocol BenchSuite {
 
 let suites: [any BenchSuite.Type] = [
     // Suites register here, one line each.
+    EventsBench.self,
     SimulatorBench.self,
 ]
 

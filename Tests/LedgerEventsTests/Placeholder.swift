@@ -1,2 +1,0 @@
-import XCTest
-final class LedgerEventsTestsPlaceholder: XCTestCase { func testPlaceholder() {} }
