@@ -12,7 +12,10 @@ struct StratosLedger: AsyncParsableCommand {
             // Verbs register here, one line each (keep alphabetical to ease merges).
             ImportCommand.self,
             MigrateCommand.self,
+            ProjectCommand.self,
+            RebuildCommand.self,
             SimulateCommand.self,
+            SnapshotCommand.self,
             VerifyCommand.self,
         ]
     )

@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 import LedgerEvents
 import PostgresClient
@@ -70,7 +71,7 @@ public final class ProjectionWorker {
     private var locked = false
 
     /// The store's notification channel (every committed append notifies it).
-    public static let notificationChannel = "stratos_event_log"
+    public static let notificationChannel = EventStore.notificationChannel
 
     public init(url: String, schema: String, expectedStatus: String = "serving", sql: ProjectionSQL? = nil,
                 batchSize: Int = 20_000) throws {
