@@ -10,9 +10,12 @@ struct StratosLedger: AsyncParsableCommand {
         abstract: "Event-sourced accounting for the Stratos token economy.",
         subcommands: [
             // Verbs register here, one line each (keep alphabetical to ease merges).
-            SimulateCommand.self,
             ImportCommand.self,
             MigrateCommand.self,
+            ProjectCommand.self,
+            RebuildCommand.self,
+            SimulateCommand.self,
+            SnapshotCommand.self,
             VerifyCommand.self,
         ]
     )
