@@ -1,33 +1,309 @@
 import LedgerEvents
 
-/// The whole economic state of one rule set; a value type (a copy is a snapshot).
+/// The whole economic state of one rule set, and the deterministic rules that change it.
+///
+/// A value type: a copy is a snapshot, and two economies given the same events in the same order
+/// are equal to the last wei whatever process, machine or checkpoint they went through. The engine
+/// never iterates a dictionary (whose order is per process): all state lives in arrays in creation
+/// order, with dictionaries only as id → index lookups.
+///
+/// Refusals: every handler checks everything first and only then mutates, so a refused event
+/// (`RuleViolation`) leaves the economy exactly as it was.
 public struct Economy: Sendable {
+    /// Upper bound on all STOS in the books (external inflows − outflows + the 39,000,000 STOS of
+    /// the mining pool): 2^112 wei, about 5.2 × 10^15 STOS (10^8 times the mining cap). Events that
+    /// would exceed it are refused (`supply-out-of-range`). It keeps every balance and sum of
+    /// balances far inside `UInt128` and every product of the rules inside 256 bits.
+    public static let maxTotalWei: UInt128 = 1 << 112
+    /// Upper bound on all Ozone in the books (`l` + users' Ozone + unsettled traffic): 2^124 noz.
+    /// Keeps `10 × Σ` of the top-80% rule inside `UInt128`.
+    public static let maxTotalNoz: UInt128 = 1 << 124
+    /// 86,400 s in microseconds.
+    static let dayMicros: Int64 = 86_400_000_000
+
     public let rules: RuleSet
     /// Events applied so far (idempotent repeats are never given to the engine).
-    public private(set) var position: Int64 = 0
-    public private(set) var lastClosedEpoch: Int64 = 0
+    public internal(set) var position: Int64 = 0
+    /// The last epoch closed; the open epoch is this + 1.
+    public internal(set) var lastClosedEpoch: Int64 = 0
+
+    // MARK: State (internal so the extension files and the checkpoint codec can reach it)
+
+    var genesisTime: Timestamp?
+    var lastTime = Timestamp(microsecondsSinceEpoch: .min)
+    var s: UInt128 = 0
+    var p: UInt128 = 0
+    var l: UInt128 = 0
+    var mined: UInt128 = 0
+    var feeCollector: UInt128 = 0
+    /// Genesis deposits + `Funded` + `GasFeesCollected`.
+    var externalIn: UInt128 = 0
+    /// `Withdrawn`.
+    var externalOut: UInt128 = 0
+    /// `ozoneLimit` + Σ Δl of activations − Σ Δl of deactivations.
+    var ozoneIssued: UInt128 = 0
+    /// D: self-delegations plus delegations over all validators.
+    var totalDelegation: UInt128 = 0
+
+    var accounts: [AccountState] = []
+    var accountIndex: [AccountID: Int] = [:]
+    var nodes: [NodeState] = []
+    var nodeIndex: [NodeID: Int] = [:]
+    var validators: [ValidatorState] = []
+    var validatorIndex: [ValidatorID: Int] = [:]
+    /// (validator, delegator) → index in `validators[validator].delegations`.
+    var delegationIndex: [DelegationKey: Int] = [:]
+    /// Active meta nodes, ascending node index.
+    var activeMeta: [Int] = []
+    /// Nodes with `unsettled > 0`, no duplicates.
+    var unsettledNodes: [Int] = []
+    /// Vesting entries from `vestingHead` on are locked or spent; earlier ones are done. `vesting[k]`
+    /// has id `vestingBaseID + k`. Ordered by id, hence by `matureEpoch`.
+    var vesting: [VestingState] = []
+    var vestingBaseID: UInt64 = 1
+    var vestingHead = 0
+    /// Unbondings, ordered by id and by release day; from `unbondingHead` on not yet released.
+    var unbondings: [UnbondingState] = []
+    var unbondingBaseID: UInt64 = 1
+    var unbondingHead = 0
+    /// Deactivated nodes whose remaining deposit waits for its release day, in deactivation order.
+    var pendingReleases: [Int] = []
 
     public init(rules: RuleSet) { self.rules = rules }
 
-    /// Applies one event atomically: either refuses it (state unchanged) or applies it and returns what it did.
-    public mutating func apply(_ event: LedgerEvent) throws(RuleViolation) -> AppliedEvent {
-        throw RuleViolation(eventID: event.id, eventType: event.type, rule: "not-implemented", message: "engine skeleton")
+    // MARK: Read access
+
+    /// `s`, `p`, `l`, `mined` now.
+    public var supply: Supply { Supply(s: Wei(s), p: Wei(p), l: Noz(l), mined: Wei(mined)) }
+    /// The open epoch (traffic must name it).
+    public var openEpoch: Int64 { lastClosedEpoch + 1 }
+    /// The time of Genesis, nil before it.
+    public var genesis: Timestamp? { genesisTime }
+    /// The marginal Ozone price `(s + p) / l` wei per noz, as an exact fraction (nil before Genesis).
+    public var ozonePrice: (numeratorWei: UInt128, denominatorNoz: UInt128)? {
+        genesisTime == nil ? nil : (s + p, l)
+    }
+    /// Undistributed gas fees.
+    public var feeCollectorBalance: Wei { Wei(feeCollector) }
+
+    /// day(t) = floor((t − genesisTime) / 86400 s) + 1; nil before Genesis or for t before it.
+    public func day(of t: Timestamp) -> Int64? {
+        guard let g = genesisTime, t >= g else { return nil }
+        return (t.microsecondsSinceEpoch - g.microsecondsSinceEpoch) / Self.dayMicros + 1
     }
 
+    /// The snapshot balances of one account, nil if never seen.
+    public func balances(of account: AccountID) -> AccountBalances? {
+        accountIndex[account].map { accounts[$0].balances }
+    }
+
+    /// One node as in the snapshot, nil if never seen.
+    public func node(_ id: NodeID) -> NodeSnapshot? {
+        nodeIndex[id].map(nodeSnapshot)
+    }
+
+    func nodeSnapshot(_ i: Int) -> NodeSnapshot {
+        let n = nodes[i]
+        return NodeSnapshot(kind: n.kind, owner: accounts[n.owner].id, status: n.status,
+                            deposit: Wei(n.deposit), unsettled: Noz(n.unsettled))
+    }
+
+    /// The economy snapshot of EVENTS.md: every account and node ever seen.
     public func snapshot() -> EconomySnapshot {
-        EconomySnapshot(rules: rules.name, position: position, lastClosedEpoch: lastClosedEpoch,
-                        supply: Supply(s: .zero, p: .zero, l: .zero, mined: .zero), feeCollector: .zero,
-                        accounts: [:], nodes: [:])
+        var accountMap: [AccountID: AccountBalances] = [:]
+        accountMap.reserveCapacity(accounts.count)
+        for a in accounts { accountMap[a.id] = a.balances }
+        var nodeMap: [NodeID: NodeSnapshot] = [:]
+        nodeMap.reserveCapacity(nodes.count)
+        for i in nodes.indices { nodeMap[nodes[i].id] = nodeSnapshot(i) }
+        return EconomySnapshot(rules: rules.name, position: position, lastClosedEpoch: lastClosedEpoch,
+                               supply: supply, feeCollector: Wei(feeCollector),
+                               accounts: accountMap, nodes: nodeMap)
     }
 
-    public func checkInvariants() throws(InvariantViolation) {}
+    // MARK: Applying events
 
-    public func encodeCheckpoint() -> [UInt8] { Array(rules.name.utf8) }
-
-    public init(checkpoint: [UInt8]) throws {
-        guard let r = RuleSet.named(String(decoding: checkpoint, as: UTF8.self)) else {
-            throw CheckpointError(message: "unknown rule set", offset: 0)
+    /// Applies one event atomically: either refuses it (state unchanged) or applies it and returns
+    /// what it did.
+    public mutating func apply(_ event: LedgerEvent) throws(RuleViolation) -> AppliedEvent {
+        let context: EventContext
+        if case .genesis = event.payload {
+            guard genesisTime == nil else {
+                throw RuleViolation(eventID: event.id, eventType: event.type, rule: "genesis-repeated",
+                                    message: "Genesis was already applied; it comes exactly once, first")
+            }
+            context = EventContext(id: event.id, type: event.type, time: event.time, day: 1, epoch: 1)
+        } else {
+            guard let day = day(of: event.time) else {
+                if genesisTime == nil {
+                    throw RuleViolation(eventID: event.id, eventType: event.type, rule: "no-genesis",
+                                        message: "the first event must be Genesis")
+                }
+                throw RuleViolation(eventID: event.id, eventType: event.type, rule: "time-backwards",
+                                    message: "time \(event.time.microsecondsSinceEpoch) µs is before Genesis")
+            }
+            context = EventContext(id: event.id, type: event.type, time: event.time, day: day, epoch: openEpoch)
         }
-        self.init(rules: r)
+        guard event.time >= lastTime else {
+            throw context.violation("time-backwards",
+                "time \(event.time.microsecondsSinceEpoch) µs is earlier than the previous event's \(lastTime.microsecondsSinceEpoch) µs")
+        }
+
+        var effects: [Effect] = []
+        var settlement: SettlementReport?
+        switch event.payload {
+        case .genesis(let ozoneLimit, let genesisNodes):
+            try applyGenesis(context, ozoneLimit: ozoneLimit.rawValue, nodes: genesisNodes, &effects)
+        case .funded(let account, let amount):
+            try applyFunded(context, account, amount.rawValue, &effects)
+        case .withdrawn(let account, let amount):
+            try applyWithdrawn(context, account, amount.rawValue, &effects)
+        case .transferred(let from, let to, let amount):
+            try applyTransferred(context, from, to, amount.rawValue, &effects)
+        case .prepaid(let account, let amount):
+            try applyPrepaid(context, account, amount.rawValue, &effects)
+        case .trafficServed(let record):
+            try applyTraffic(context, record, &effects)
+        case .epochClosed(let epoch):
+            settlement = try applyEpochClosed(context, epoch, &effects)
+        case .resourceNodeActivated(let node, let owner, let deposit):
+            try applyResourceNodeActivated(context, node, owner, deposit.rawValue, &effects)
+        case .metaNodeRegistrationRequested(let node, let owner, let deposit):
+            try applyMetaNodeRegistrationRequested(context, node, owner, deposit.rawValue, &effects)
+        case .metaNodeVoted(let node, let voter, let approve):
+            try applyMetaNodeVoted(context, node, voter, approve, &effects)
+        case .resourceNodeSuspended(let node):
+            try applySuspension(context, node, suspend: true, &effects)
+        case .resourceNodeResumed(let node):
+            try applySuspension(context, node, suspend: false, &effects)
+        case .nodeDeactivated(let node, let storedBytes):
+            try applyNodeDeactivated(context, node, storedBytes, &effects)
+        case .nodeShutDown(let node):
+            try applyNodeShutDown(context, node, &effects)
+        case .validatorCreated(let validator, let op, let selfDelegation, let commissionBp):
+            try applyValidatorCreated(context, validator, op, selfDelegation.rawValue, commissionBp, &effects)
+        case .delegated(let delegator, let validator, let amount):
+            try applyDelegated(context, delegator, validator, amount.rawValue, &effects)
+        case .undelegated(let delegator, let validator, let amount):
+            try applyUndelegated(context, delegator, validator, amount.rawValue, &effects)
+        case .gasFeesCollected(let amount):
+            try applyGasFees(context, amount.rawValue, &effects)
+        }
+        position += 1
+        lastTime = event.time
+        return AppliedEvent(position: position, eventID: event.id, type: event.type, time: event.time,
+                            day: context.day, epoch: context.epoch, effects: effects, settlement: settlement,
+                            supply: supply, feeCollector: Wei(feeCollector))
     }
+}
+
+/// The event being applied, for handlers and their error messages.
+struct EventContext {
+    let id: EventID
+    let type: EventType
+    let time: Timestamp
+    let day: Int64
+    let epoch: Int64
+
+    func violation(_ rule: String, _ message: String) -> RuleViolation {
+        RuleViolation(eventID: id, eventType: type, rule: rule, message: message)
+    }
+}
+
+// MARK: - Internal state records
+
+struct AccountState: Sendable, Equatable {
+    let id: AccountID
+    var wallet: UInt128 = 0
+    var ozone: UInt128 = 0
+    /// Σ of its locked vesting entries.
+    var vesting: UInt128 = 0
+    /// Self-delegations plus delegations it made.
+    var bonded: UInt128 = 0
+    /// Σ of its unbondings not yet released.
+    var unbonding: UInt128 = 0
+    /// Σ of the deposits escrowed for its nodes.
+    var escrow: UInt128 = 0
+
+    var balances: AccountBalances {
+        var b = AccountBalances()
+        b.wallet = Wei(wallet); b.ozone = Noz(ozone); b.vesting = Wei(vesting)
+        b.bonded = Wei(bonded); b.unbonding = Wei(unbonding); b.escrow = Wei(escrow)
+        return b
+    }
+}
+
+struct NodeState: Sendable, Equatable {
+    let id: NodeID
+    let kind: NodeKind
+    /// Account index of the owner.
+    let owner: Int
+    var status: NodeStatus
+    /// Z, the deposit at activation/registration (before any fee).
+    let initialDeposit: UInt128
+    /// What is escrowed now.
+    var deposit: UInt128
+    /// C_i.
+    var unsettled: UInt128 = 0
+    /// Day of activation (0 while pending or rejected).
+    var activationDay: Int64 = 0
+    /// Day of deactivation (0 if not deactivated).
+    var deactivationDay: Int64 = 0
+    /// Release day of the remaining deposit (0 if not deactivated).
+    var releaseDay: Int64 = 0
+    /// Pending meta registration: the voters (node indices, ascending) and who approved so far.
+    var voters: [Int] = []
+    var approvals: [Int] = []
+    /// Ids of vesting entries that came from this node, ascending; may include done ones.
+    var vestingEntries: [UInt64] = []
+}
+
+struct ValidatorState: Sendable, Equatable {
+    let id: ValidatorID
+    /// Account index of the operator.
+    let operatorAccount: Int
+    let selfDelegation: UInt128
+    let commissionBp: UInt128
+    /// V_j = self + Σ delegations.
+    var power: UInt128
+    /// In order of first delegation; amounts may fall to 0 and stay listed.
+    var delegations: [Delegation] = []
+}
+
+struct Delegation: Sendable, Equatable {
+    let delegator: Int
+    var amount: UInt128
+}
+
+struct DelegationKey: Hashable, Sendable {
+    let validator: Int
+    let delegator: Int
+}
+
+enum VestingStatus: UInt8, Sendable {
+    case locked = 0, released = 1, cancelled = 2
+}
+
+struct VestingState: Sendable, Equatable {
+    let account: Int
+    /// Node index or -1.
+    let node: Int
+    /// Validator index or -1.
+    let validator: Int
+    let role: RewardRole
+    let source: RewardSource
+    /// At creation.
+    let originalAmount: UInt128
+    /// What is left (a migration fee may take from it).
+    var amount: UInt128
+    let epochEarned: Int64
+    let matureEpoch: Int64
+    var status: VestingStatus = .locked
+}
+
+struct UnbondingState: Sendable, Equatable {
+    let account: Int
+    let validator: Int
+    let amount: UInt128
+    let releaseDay: Int64
 }

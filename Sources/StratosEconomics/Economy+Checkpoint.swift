@@ -1,0 +1,257 @@
+import LedgerEvents
+
+// A deterministic binary serialisation of the full state, so that projections can resume from a
+// checkpoint instead of replaying from Genesis. Little-endian fixed-width integers, strings as
+// length + UTF-8, arrays as count + items, in the engine's own (creation) order; lookup indexes are
+// rebuilt on decoding. Only what is still live is written (vesting entries and unbondings not yet
+// done, each node's list of live vesting entries), so the same state always gives the same bytes,
+// and `Economy(checkpoint: e.encodeCheckpoint())` continues exactly as `e` would.
+
+private let magic: [UInt8] = Array("STRATOS-ECONOMY\u{0}".utf8)
+private let formatVersion: UInt32 = 1
+
+extension Economy {
+    /// Deterministic serialisation of the full state (including the rule set's name).
+    public func encodeCheckpoint() -> [UInt8] {
+        var w = CheckpointWriter()
+        w.bytes(magic)
+        w.u32(formatVersion)
+        w.string(rules.name)
+        w.i64(position); w.i64(lastClosedEpoch)
+        w.bool(genesisTime != nil)
+        w.i64(genesisTime?.microsecondsSinceEpoch ?? 0)
+        w.i64(lastTime.microsecondsSinceEpoch)
+        for v in [s, p, l, mined, feeCollector, externalIn, externalOut, ozoneIssued, totalDelegation] { w.u128(v) }
+
+        w.count(accounts.count)
+        for a in accounts {
+            w.string(a.id.rawValue)
+            for v in [a.wallet, a.ozone, a.vesting, a.bonded, a.unbonding, a.escrow] { w.u128(v) }
+        }
+        let live = vestingBaseID + UInt64(vestingHead)
+        w.count(nodes.count)
+        for n in nodes {
+            w.string(n.id.rawValue)
+            w.u8(n.kind == .resource ? 0 : 1)
+            w.index(n.owner)
+            w.u8(UInt8(NodeStatus.allCases.firstIndex(of: n.status)!))
+            for v in [n.initialDeposit, n.deposit, n.unsettled] { w.u128(v) }
+            w.i64(n.activationDay); w.i64(n.deactivationDay); w.i64(n.releaseDay)
+            w.indices(n.voters)
+            w.indices(n.approvals)
+            let entries = n.vestingEntries.filter { $0 >= live }
+            w.count(entries.count)
+            for e in entries { w.u64(e) }
+        }
+        w.count(validators.count)
+        for v in validators {
+            w.string(v.id.rawValue)
+            w.index(v.operatorAccount)
+            for x in [v.selfDelegation, v.commissionBp, v.power] { w.u128(x) }
+            w.count(v.delegations.count)
+            for d in v.delegations { w.index(d.delegator); w.u128(d.amount) }
+        }
+        w.indices(unsettledNodes)
+        w.u64(live)
+        w.count(vesting.count - vestingHead)
+        for v in vesting[vestingHead...] {
+            w.index(v.account); w.i64(Int64(v.node)); w.i64(Int64(v.validator))
+            w.u8(UInt8(RewardRole.allCases.firstIndex(of: v.role)!))
+            w.u8(v.source == .traffic ? 0 : 1)
+            w.u128(v.originalAmount); w.u128(v.amount)
+            w.i64(v.epochEarned); w.i64(v.matureEpoch)
+            w.u8(v.status.rawValue)
+        }
+        w.u64(unbondingBaseID + UInt64(unbondingHead))
+        w.count(unbondings.count - unbondingHead)
+        for u in unbondings[unbondingHead...] {
+            w.index(u.account); w.index(u.validator); w.u128(u.amount); w.i64(u.releaseDay)
+        }
+        w.indices(pendingReleases)
+        return w.output
+    }
+
+    /// The exact inverse of `encodeCheckpoint`. Throws `CheckpointError` on malformed input,
+    /// an unknown rule set, or a state that breaks the invariants.
+    public init(checkpoint: [UInt8]) throws {
+        var r = CheckpointReader(checkpoint)
+        guard try r.bytes(magic.count) == magic else { throw r.error("not an economy checkpoint") }
+        guard try r.u32() == formatVersion else { throw r.error("unsupported checkpoint format version") }
+        let name = try r.string()
+        guard let rules = RuleSet.named(name) else { throw r.error("unknown rule set \(name)") }
+        self.init(rules: rules)
+        position = try r.i64(); lastClosedEpoch = try r.i64()
+        let hasGenesis = try r.bool()
+        let g = try r.i64()
+        genesisTime = hasGenesis ? Timestamp(microsecondsSinceEpoch: g) : nil
+        lastTime = Timestamp(microsecondsSinceEpoch: try r.i64())
+        s = try r.u128(); p = try r.u128(); l = try r.u128(); mined = try r.u128(); feeCollector = try r.u128()
+        externalIn = try r.u128(); externalOut = try r.u128(); ozoneIssued = try r.u128(); totalDelegation = try r.u128()
+
+        let accountCount = try r.count()
+        for _ in 0..<accountCount {
+            let id = AccountID(unchecked: try r.string())
+            var a = AccountState(id: id)
+            a.wallet = try r.u128(); a.ozone = try r.u128(); a.vesting = try r.u128()
+            a.bonded = try r.u128(); a.unbonding = try r.u128(); a.escrow = try r.u128()
+            guard accountIndex.updateValue(accounts.count, forKey: id) == nil else { throw r.error("duplicate account \(id)") }
+            accounts.append(a)
+        }
+        let nodeCount = try r.count()
+        var nodeVoters: [[Int]] = []
+        for _ in 0..<nodeCount {
+            let id = NodeID(unchecked: try r.string())
+            let kindCode = try r.u8()
+            guard kindCode <= 1 else { throw r.error("bad node kind") }
+            let owner = try r.index(below: accounts.count)
+            let statusCode = Int(try r.u8())
+            guard statusCode < NodeStatus.allCases.count else { throw r.error("bad node status") }
+            var n = NodeState(id: id, kind: kindCode == 0 ? .resource : .meta, owner: owner,
+                              status: NodeStatus.allCases[statusCode], initialDeposit: try r.u128(), deposit: try r.u128())
+            n.unsettled = try r.u128()
+            n.activationDay = try r.i64(); n.deactivationDay = try r.i64(); n.releaseDay = try r.i64()
+            let voters = try r.indices()
+            n.approvals = try r.indices()
+            nodeVoters.append(voters + n.approvals)
+            n.voters = voters
+            let entries = try r.count()
+            for _ in 0..<entries { n.vestingEntries.append(try r.u64()) }
+            guard nodeIndex.updateValue(nodes.count, forKey: id) == nil else { throw r.error("duplicate node \(id)") }
+            nodes.append(n)
+        }
+        for list in nodeVoters where list.contains(where: { $0 >= nodes.count }) { throw r.error("voter index out of range") }
+        let validatorCount = try r.count()
+        for _ in 0..<validatorCount {
+            let id = ValidatorID(unchecked: try r.string())
+            let op = try r.index(below: accounts.count)
+            var v = ValidatorState(id: id, operatorAccount: op, selfDelegation: try r.u128(), commissionBp: try r.u128(),
+                                   power: try r.u128())
+            guard v.commissionBp <= 10_000 else { throw r.error("commission out of range") }
+            let j = validators.count
+            let delegationCount = try r.count()
+            for k in 0..<delegationCount {
+                let d = Delegation(delegator: try r.index(below: accounts.count), amount: try r.u128())
+                guard delegationIndex.updateValue(k, forKey: DelegationKey(validator: j, delegator: d.delegator)) == nil else {
+                    throw r.error("duplicate delegation")
+                }
+                v.delegations.append(d)
+            }
+            guard validatorIndex.updateValue(j, forKey: id) == nil else { throw r.error("duplicate validator \(id)") }
+            validators.append(v)
+        }
+        unsettledNodes = try r.indices(below: nodes.count)
+        activeMeta = nodes.indices.filter { nodes[$0].kind == .meta && nodes[$0].status == .active }
+
+        vestingBaseID = try r.u64()
+        let vestingCount = try r.count()
+        vesting.reserveCapacity(vestingCount)
+        for _ in 0..<vestingCount {
+            let account = try r.index(below: accounts.count)
+            let node = Int(try r.i64()), validator = Int(try r.i64())
+            guard (-1..<nodes.count).contains(node), (-1..<validators.count).contains(validator) else {
+                throw r.error("vesting entry names an unknown node or validator")
+            }
+            let roleCode = Int(try r.u8()), sourceCode = try r.u8()
+            guard roleCode < RewardRole.allCases.count, sourceCode <= 1 else { throw r.error("bad vesting role or source") }
+            let original = try r.u128(), amount = try r.u128()
+            let earned = try r.i64(), mature = try r.i64()
+            guard let status = VestingStatus(rawValue: try r.u8()) else { throw r.error("bad vesting status") }
+            vesting.append(VestingState(account: account, node: node, validator: validator, role: RewardRole.allCases[roleCode],
+                                        source: sourceCode == 0 ? .traffic : .mining, originalAmount: original,
+                                        amount: amount, epochEarned: earned, matureEpoch: mature, status: status))
+        }
+        let vestingEnd = vestingBaseID + UInt64(vesting.count)
+        for n in nodes where n.vestingEntries.contains(where: { $0 < vestingBaseID || $0 >= vestingEnd }) {
+            throw r.error("node \(n.id) lists a vesting entry that is not live")
+        }
+        unbondingBaseID = try r.u64()
+        let unbondingCount = try r.count()
+        for _ in 0..<unbondingCount {
+            unbondings.append(UnbondingState(account: try r.index(below: accounts.count),
+                                             validator: try r.index(below: validators.count),
+                                             amount: try r.u128(), releaseDay: try r.i64()))
+        }
+        pendingReleases = try r.indices(below: nodes.count)
+        guard r.atEnd else { throw r.error("trailing bytes") }
+        do {
+            try checkInvariants()
+        } catch {
+            throw CheckpointError(message: "decoded state breaks an invariant: \(error)", offset: checkpoint.count)
+        }
+    }
+}
+
+private struct CheckpointWriter {
+    var output: [UInt8] = []
+    mutating func bytes(_ b: [UInt8]) { output += b }
+    mutating func u8(_ v: UInt8) { output.append(v) }
+    mutating func bool(_ v: Bool) { u8(v ? 1 : 0) }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { output += $0 } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { output += $0 } }
+    mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
+    mutating func u128(_ v: UInt128) { u64(UInt64(truncatingIfNeeded: v)); u64(UInt64(truncatingIfNeeded: v >> 64)) }
+    mutating func count(_ n: Int) { u64(UInt64(n)) }
+    mutating func index(_ i: Int) { u64(UInt64(i)) }
+    mutating func indices(_ list: [Int]) { count(list.count); for i in list { index(i) } }
+    mutating func string(_ s: String) { count(s.utf8.count); output += Array(s.utf8) }
+}
+
+private struct CheckpointReader {
+    let input: [UInt8]
+    var offset = 0
+    init(_ input: [UInt8]) { self.input = input }
+
+    var atEnd: Bool { offset == input.count }
+    func error(_ message: String) -> CheckpointError { CheckpointError(message: message, offset: offset) }
+
+    mutating func bytes(_ n: Int) throws(CheckpointError) -> [UInt8] {
+        guard n >= 0, input.count - offset >= n else { throw error("truncated") }
+        defer { offset += n }
+        return Array(input[offset..<offset + n])
+    }
+    mutating func u8() throws(CheckpointError) -> UInt8 { try bytes(1)[0] }
+    mutating func bool() throws(CheckpointError) -> Bool {
+        switch try u8() {
+        case 0: return false
+        case 1: return true
+        default: throw error("bad boolean")
+        }
+    }
+    mutating func u32() throws(CheckpointError) -> UInt32 {
+        try bytes(4).reversed().reduce(0) { $0 << 8 | UInt32($1) }
+    }
+    mutating func u64() throws(CheckpointError) -> UInt64 {
+        try bytes(8).reversed().reduce(0) { $0 << 8 | UInt64($1) }
+    }
+    mutating func i64() throws(CheckpointError) -> Int64 { Int64(bitPattern: try u64()) }
+    mutating func u128() throws(CheckpointError) -> UInt128 {
+        let low = try u64(), high = try u64()
+        return UInt128(high) << 64 | UInt128(low)
+    }
+    mutating func count() throws(CheckpointError) -> Int {
+        let n = try u64()
+        // Every item takes at least one byte: a larger count is corrupt, not a reason to allocate.
+        guard n <= UInt64(input.count - offset) else { throw error("count \(n) exceeds the remaining input") }
+        return Int(n)
+    }
+    mutating func index(below bound: Int) throws(CheckpointError) -> Int {
+        let i = try u64()
+        guard i < UInt64(bound) else { throw error("index \(i) out of range (< \(bound))") }
+        return Int(i)
+    }
+    mutating func indices(below bound: Int = .max) throws(CheckpointError) -> [Int] {
+        let n = try count()
+        var list: [Int] = []
+        list.reserveCapacity(n)
+        for _ in 0..<n { list.append(try index(below: bound)) }
+        return list
+    }
+    mutating func string() throws(CheckpointError) -> String {
+        let n = try count()
+        let b = try bytes(n)
+        guard let s = String(validating: b, as: UTF8.self) else {
+            throw error("bad string")
+        }
+        return s
+    }
+}

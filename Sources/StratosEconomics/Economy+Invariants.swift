@@ -1,0 +1,123 @@
+import LedgerEvents
+
+extension Economy {
+    /// Checks ECONOMICS 8 (STOS and Ozone conservation, `l > 0`, nothing negative — unsigned
+    /// storage makes negative impossible, so underflow would have trapped) and the consistency of
+    /// every running total with the detailed state it summarises. O(size of the state): meant for
+    /// tests after every event and for a production `verify`, not for the hot path.
+    public func checkInvariants() throws(InvariantViolation) {
+        let sum = CheckedSum()
+        guard genesisTime != nil else {
+            guard accounts.isEmpty, nodes.isEmpty, validators.isEmpty, position == 0, l == 0, p == 0, s == 0 else {
+                throw InvariantViolation(invariant: "pre-genesis", message: "state before Genesis is not empty")
+            }
+            return
+        }
+        let cap = rules.mining.cap.rawValue
+
+        // Per-account running totals against the detail they summarise.
+        var vestingBy = [UInt128](repeating: 0, count: accounts.count)
+        var escrowBy = vestingBy, bondedBy = vestingBy, unbondingBy = vestingBy
+        for k in vestingHead..<vesting.count {
+            let v = vesting[k]
+            if v.status == .locked {
+                vestingBy[v.account] = try sum.add(vestingBy[v.account], v.amount, "vesting")
+            } else if v.status == .cancelled, v.amount != 0 {
+                throw InvariantViolation(invariant: "vesting", message: "cancelled entry \(vestingBaseID + UInt64(k)) keeps \(v.amount) wei")
+            }
+        }
+        var k: UInt128 = 0
+        var unsettledSet = Set<Int>()
+        var cTotal: UInt128 = 0
+        for (i, n) in nodes.enumerated() {
+            escrowBy[n.owner] = try sum.add(escrowBy[n.owner], n.deposit, "escrow")
+            cTotal = try sum.add(cTotal, n.unsettled, "unsettled traffic")
+            if n.unsettled > 0 { unsettledSet.insert(i) }
+            if n.status == .active || (n.kind == .resource && n.status == .suspended) {
+                k = try sum.add(k, n.initialDeposit, "s")
+                guard n.deposit == n.initialDeposit else {
+                    throw InvariantViolation(invariant: "deposit", message: "node \(n.id) is \(n.status.rawValue) but holds \(n.deposit) of \(n.initialDeposit) wei")
+                }
+            }
+            if n.status == .rejected, n.deposit != 0 {
+                throw InvariantViolation(invariant: "deposit", message: "rejected node \(n.id) still holds \(n.deposit) wei")
+            }
+        }
+        guard Set(unsettledNodes) == unsettledSet, unsettledNodes.count == unsettledSet.count else {
+            throw InvariantViolation(invariant: "unsettled-index", message: "the list of nodes with unsettled traffic is out of date")
+        }
+        let metaActive = nodes.indices.filter { nodes[$0].kind == .meta && nodes[$0].status == .active }
+        guard metaActive == activeMeta else {
+            throw InvariantViolation(invariant: "meta-index", message: "the list of active meta nodes is out of date")
+        }
+        let releasing = nodes.indices.filter {
+            (nodes[$0].status == .deactivated || nodes[$0].status == .shutDown) && nodes[$0].deposit > 0
+        }
+        guard releasing == pendingReleases.sorted() else {
+            throw InvariantViolation(invariant: "release-index", message: "the list of deposits to release is out of date")
+        }
+        if rules.depositConstant == .effective, k != s {
+            throw InvariantViolation(invariant: "s", message: "effective s is \(s) wei but active deposits are \(k) wei")
+        }
+
+        var d: UInt128 = 0
+        for v in validators {
+            bondedBy[v.operatorAccount] = try sum.add(bondedBy[v.operatorAccount], v.selfDelegation, "bonded")
+            var power = v.selfDelegation
+            for del in v.delegations {
+                bondedBy[del.delegator] = try sum.add(bondedBy[del.delegator], del.amount, "bonded")
+                power = try sum.add(power, del.amount, "power")
+            }
+            guard power == v.power else {
+                throw InvariantViolation(invariant: "power", message: "validator \(v.id) has power \(v.power), delegations sum to \(power)")
+            }
+            d = try sum.add(d, power, "D")
+        }
+        guard d == totalDelegation else {
+            throw InvariantViolation(invariant: "power", message: "D is \(totalDelegation), validators' power sums to \(d)")
+        }
+        for u in unbondings[unbondingHead...] {
+            unbondingBy[u.account] = try sum.add(unbondingBy[u.account], u.amount, "unbonding")
+        }
+
+        var stos: UInt128 = 0
+        var ozone: UInt128 = 0
+        for (i, a) in accounts.enumerated() {
+            guard a.vesting == vestingBy[i], a.escrow == escrowBy[i], a.bonded == bondedBy[i], a.unbonding == unbondingBy[i] else {
+                throw InvariantViolation(invariant: "account-totals",
+                    message: "account \(a.id): vesting \(a.vesting)/\(vestingBy[i]), escrow \(a.escrow)/\(escrowBy[i]), bonded \(a.bonded)/\(bondedBy[i]), unbonding \(a.unbonding)/\(unbondingBy[i]) (kept/actual)")
+            }
+            for part in [a.wallet, a.escrow, a.bonded, a.unbonding, a.vesting] { stos = try sum.add(stos, part, "STOS") }
+            ozone = try sum.add(ozone, a.ozone, "Ozone")
+        }
+
+        // STOS conservation.
+        guard mined <= cap else {
+            throw InvariantViolation(invariant: "stos-conservation", message: "mined \(mined) wei exceeds the cap \(cap) wei")
+        }
+        for part in [p, feeCollector, cap - mined] { stos = try sum.add(stos, part, "STOS") }
+        let expected = try sum.add(externalIn, cap, "STOS")
+        guard expected >= externalOut, stos == expected - externalOut else {
+            throw InvariantViolation(invariant: "stos-conservation",
+                message: "the books hold \(stos) wei; inflows \(externalIn) − outflows \(externalOut) + cap \(cap) wei")
+        }
+        // Ozone conservation.
+        ozone = try sum.add(ozone, l, "Ozone")
+        ozone = try sum.add(ozone, cTotal, "Ozone")
+        guard ozone == ozoneIssued else {
+            throw InvariantViolation(invariant: "ozone-conservation",
+                message: "l + users' Ozone + Σ C_i = \(ozone) noz, issued \(ozoneIssued) noz")
+        }
+        guard l > 0 else { throw InvariantViolation(invariant: "ozone-limit-positive", message: "l is 0") }
+        guard s > 0 else { throw InvariantViolation(invariant: "s-positive", message: "s is 0") }
+    }
+}
+
+/// Addition that reports overflow as an invariant violation instead of trapping.
+private struct CheckedSum {
+    func add(_ a: UInt128, _ b: UInt128, _ what: String) throws(InvariantViolation) -> UInt128 {
+        let (v, o) = a.addingReportingOverflow(b)
+        guard !o else { throw InvariantViolation(invariant: "overflow", message: "sum of \(what) overflows 128 bits") }
+        return v
+    }
+}

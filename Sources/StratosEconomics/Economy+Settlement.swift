@@ -1,0 +1,244 @@
+import LedgerEvents
+
+// ECONOMICS 5: the epoch settlement (Proof-of-Traffic), in the order of the spec.
+
+extension Economy {
+    mutating func applyEpochClosed(_ c: EventContext, _ epoch: Int64, _ effects: inout [Effect]) throws(RuleViolation) -> SettlementReport {
+        guard epoch == lastClosedEpoch + 1 else {
+            throw c.violation("epoch-out-of-order", "closing epoch \(epoch), but the open epoch is \(lastClosedEpoch + 1)")
+        }
+        // Nothing below can fail: the event is accepted.
+        lastClosedEpoch = epoch
+
+        // 1. Maturity.
+        releaseMaturedVesting(upTo: epoch, &effects)
+        releaseDeposits(onOrBefore: c.day, &effects)
+        releaseUnbondings(onOrBefore: c.day, &effects)
+
+        // 2. Who is settled: C_i descending, ties by node id ascending (byte order); the shortest
+        // prefix with 10 × Σ ≥ 8 × T. Totals are ≤ 2^124 noz, so 10 × Σ fits.
+        var order: [(traffic: UInt128, node: Int)] = unsettledNodes.map { (nodes[$0].unsettled, $0) }
+        order.sort { a, b in a.traffic != b.traffic ? a.traffic > b.traffic : nodes[a.node].id < nodes[b.node].id }
+        let t = order.reduce(0) { $0 + $1.traffic }
+        var y: UInt128 = 0
+        var settledCount = 0
+        if t > 0 {
+            for entry in order {
+                y += entry.traffic
+                settledCount += 1
+                if 10 * y >= 8 * t { break }
+            }
+        }
+        let settled = order[..<settledCount]
+
+        // 3. Traffic reward R = floor((s + p) × Y / (l + Y)), with l before +Y. Capped at p: the
+        // volume pool cannot pay what it does not hold (docs/ECONOMICS-DECISIONS.md, D5).
+        let r = y > 0 ? min(share(s + p, y, l + y), p) : 0
+        // 4. Mining reward: the tier by `mined` before this epoch, capped.
+        let tier = rules.mining.tier(minedBefore: Wei(mined))
+        let m = rules.mining.reward(minedBefore: Wei(mined)).rawValue
+
+        // Settled nodes' C_i go back to the Ozone limit (step 2's reset and step 10's l +Y in one transfer).
+        var settledReport: [SettledNode] = []
+        settledReport.reserveCapacity(settledCount)
+        for entry in settled {
+            let id = nodes[entry.node].id
+            nodes[entry.node].unsettled = 0
+            settledReport.append(SettledNode(node: id, traffic: Noz(entry.traffic)))
+            effects.append(.transfer(Transfer(from: .nodeTraffic(id), to: .ozoneLimit, amount: .noz(Noz(entry.traffic)),
+                                              reason: .trafficSettled)))
+        }
+        l += y
+        unsettledNodes = order[settledCount...].map(\.node)
+
+        // 5.–9. Split R and M separately; rewards become vesting entries maturing at e + 2016.
+        let stakeNodes = nodes.indices.filter { i in
+            let n = nodes[i]
+            return n.kind == .resource ? (n.status == .active || n.status == .suspended) : n.status == .active
+        }
+        let k = stakeNodes.reduce(0) { $0 + nodes[$1].deposit }
+        var rewards: [SettlementReward] = []
+        let context = SettlementContext(epoch: epoch, tier: tier, settled: Array(settled), y: y, stakeNodes: stakeNodes, k: k)
+        let trafficCredited = distribute(r, source: .traffic, context, &effects, &rewards)
+        let miningCredited = distribute(m, source: .mining, context, &effects, &rewards)
+
+        // 10. Pools: dust stays where it was.
+        precondition(trafficCredited <= r && miningCredited <= m, "settlement credited more than R or M")
+        p -= trafficCredited
+        mined += miningCredited
+
+        return SettlementReport(rules: rules.name, epoch: epoch, T: Noz(t), Y: Noz(y), settled: settledReport,
+                                trafficReward: Wei(r), miningReward: Wei(m), rewards: rewards,
+                                trafficDust: Wei(r - trafficCredited), miningDust: Wei(m - miningCredited))
+    }
+
+    /// Splits one source amount (R or M) by the tier's percentages and credits every share;
+    /// returns what was credited.
+    private mutating func distribute(_ amount: UInt128, source: RewardSource, _ c: SettlementContext,
+                                     _ effects: inout [Effect], _ rewards: inout [SettlementReward]) -> UInt128 {
+        guard amount > 0 else { return 0 }
+        var credited: UInt128 = 0
+        let resourceShare = share(amount, c.tier.resourceBp, 10_000)
+        let metaShare = share(amount, c.tier.metaBp, 10_000)
+        let stakeShare = share(amount, c.tier.stakeBp, 10_000)
+
+        // 6. Resource share, pro rata of the settled contribution.
+        if c.y > 0 {
+            for (traffic, i) in c.settled {
+                credit(&credited, source: source, epoch: c.epoch, &effects, &rewards, account: nodes[i].owner, node: i, validator: -1, role: .resource, share(resourceShare, traffic, c.y))
+            }
+        }
+        // 7. Meta share, equally among the active meta nodes.
+        if !activeMeta.isEmpty {
+            let each = metaShare / UInt128(activeMeta.count)
+            for i in activeMeta {
+                credit(&credited, source: source, epoch: c.epoch, &effects, &rewards, account: nodes[i].owner, node: i, validator: -1, role: .meta, each)
+            }
+        }
+        // 8. Stake share: D (delegations) and K (deposits).
+        let d = totalDelegation
+        if d + c.k > 0 {
+            let partD = share(stakeShare, d, d + c.k)
+            let partK = share(stakeShare, c.k, d + c.k)
+            if c.k > 0 {
+                for i in c.stakeNodes {
+                    credit(&credited, source: source, epoch: c.epoch, &effects, &rewards, account: nodes[i].owner, node: i, validator: -1, role: .deposit,
+                           share(partK, nodes[i].deposit, c.k))
+                }
+            }
+            for pay in validatorRule(partD) {
+                credit(&credited, source: source, epoch: c.epoch, &effects, &rewards, account: pay.account, node: -1, validator: pay.validator, role: pay.role, pay.amount)
+            }
+        }
+        return credited
+    }
+
+    /// Credits one non-zero reward as a vesting entry and adds it to `credited`.
+    private mutating func credit(_ credited: inout UInt128, source: RewardSource, epoch: Int64, _ effects: inout [Effect],
+                                 _ rewards: inout [SettlementReward], account: Int, node: Int, validator: Int,
+                                 role: RewardRole, _ value: UInt128) {
+        guard value > 0 else { return }
+        credited += value
+        createVesting(account: account, node: node, validator: validator, role: role, source: source, amount: value,
+                      epoch: epoch, &effects, &rewards)
+    }
+
+    /// Creates one locked reward (ECONOMICS 5.9) drawn from `source`'s pool.
+    private mutating func createVesting(account a: Int, node: Int, validator: Int, role: RewardRole, source: RewardSource,
+                                        amount: UInt128, epoch: Int64, _ effects: inout [Effect],
+                                        _ rewards: inout [SettlementReward]) {
+        let rawID = vestingBaseID + UInt64(vesting.count)
+        let matureEpoch = epoch + rules.vestingEpochs
+        vesting.append(VestingState(account: a, node: node, validator: validator, role: role, source: source,
+                                    originalAmount: amount, amount: amount, epochEarned: epoch, matureEpoch: matureEpoch))
+        accounts[a].vesting += amount
+        let nodeID: NodeID?
+        if node >= 0 {
+            nodeID = nodes[node].id
+            // Forget the entries already done once they are at least half of the list (amortised O(1)).
+            let live = vestingBaseID + UInt64(vestingHead)
+            let list = nodes[node].vestingEntries
+            if list.count >= 16, list[list.count / 2] < live {
+                nodes[node].vestingEntries.removeAll { $0 < live }
+            }
+            nodes[node].vestingEntries.append(rawID)
+        } else {
+            nodeID = nil
+        }
+        let id = VestingEntryID(rawID)
+        let account = accounts[a].id
+        let validatorID = validator >= 0 ? validators[validator].id : nil
+        effects.append(.vestingCreated(VestingEntry(id: id, account: account, node: nodeID, validator: validatorID, role: role,
+                                                    source: source, amount: Wei(amount), epochEarned: epoch,
+                                                    matureEpoch: matureEpoch)))
+        effects.append(.transfer(Transfer(from: source.pool, to: .vesting(owner: account, entry: id), amount: .wei(Wei(amount)),
+                                          reason: .reward)))
+        rewards.append(SettlementReward(account: account, node: nodeID, validator: validatorID, role: role, source: source,
+                                        amount: Wei(amount), matureEpoch: matureEpoch, entry: id))
+    }
+
+    // MARK: Maturity
+
+    /// Vesting entries with `matureEpoch ≤ epoch` move to their owners' wallets.
+    private mutating func releaseMaturedVesting(upTo epoch: Int64, _ effects: inout [Effect]) {
+        while vestingHead < vesting.count, vesting[vestingHead].matureEpoch <= epoch {
+            let k = vestingHead
+            vestingHead += 1
+            guard vesting[k].status == .locked else { continue }
+            vesting[k].status = .released
+            let amount = vesting[k].amount
+            guard amount > 0 else { continue }
+            let a = vesting[k].account
+            accounts[a].vesting -= amount
+            accounts[a].wallet += amount
+            let id = VestingEntryID(vestingBaseID + UInt64(k))
+            let owner = accounts[a].id
+            effects.append(.vestingReleased(id, account: owner, amount: Wei(amount)))
+            effects.append(.transfer(Transfer(from: .vesting(owner: owner, entry: id), to: .wallet(owner),
+                                              amount: .wei(Wei(amount)), reason: .vestingReleased)))
+        }
+        // Drop the done prefix once it is most of the array (amortised O(1) per entry).
+        if vestingHead >= 1024, vestingHead * 2 >= vesting.count {
+            vesting.removeFirst(vestingHead)
+            vestingBaseID += UInt64(vestingHead)
+            vestingHead = 0
+        }
+    }
+
+    /// Deactivated nodes' remaining deposits whose release day ≤ `day` move to their owners' wallets.
+    private mutating func releaseDeposits(onOrBefore day: Int64, _ effects: inout [Effect]) {
+        guard pendingReleases.contains(where: { nodes[$0].releaseDay <= day }) else { return }
+        var keep: [Int] = []
+        for i in pendingReleases {
+            guard nodes[i].releaseDay <= day else {
+                keep.append(i)
+                continue
+            }
+            let amount = nodes[i].deposit
+            let o = nodes[i].owner
+            nodes[i].deposit = 0
+            accounts[o].escrow -= amount
+            accounts[o].wallet += amount
+            let owner = accounts[o].id
+            let id = nodes[i].id
+            effects.append(.depositReleased(node: id, owner: owner, amount: Wei(amount), releaseDay: nodes[i].releaseDay))
+            effects.append(.transfer(Transfer(from: .escrow(owner: owner, node: id), to: .wallet(owner),
+                                              amount: .wei(Wei(amount)), reason: .depositReleased)))
+        }
+        pendingReleases = keep
+    }
+
+    /// Unbondings whose release day ≤ `day` move to the delegators' wallets.
+    private mutating func releaseUnbondings(onOrBefore day: Int64, _ effects: inout [Effect]) {
+        while unbondingHead < unbondings.count, unbondings[unbondingHead].releaseDay <= day {
+            let u = unbondings[unbondingHead]
+            let id = UnbondingID(unbondingBaseID + UInt64(unbondingHead))
+            unbondingHead += 1
+            accounts[u.account].unbonding -= u.amount
+            accounts[u.account].wallet += u.amount
+            let delegator = accounts[u.account].id
+            effects.append(.unbondingReleased(id, delegator: delegator, validator: validators[u.validator].id,
+                                              amount: Wei(u.amount), releaseDay: u.releaseDay))
+            effects.append(.transfer(Transfer(from: .unbonding(delegator: delegator, entry: id), to: .wallet(delegator),
+                                              amount: .wei(Wei(u.amount)), reason: .unbondingReleased)))
+        }
+        if unbondingHead >= 1024, unbondingHead * 2 >= unbondings.count {
+            unbondings.removeFirst(unbondingHead)
+            unbondingBaseID += UInt64(unbondingHead)
+            unbondingHead = 0
+        }
+    }
+}
+
+/// What `distribute` needs of the settlement, fixed for both sources.
+private struct SettlementContext {
+    let epoch: Int64
+    let tier: MiningSchedule.Tier
+    /// Settled nodes in settlement order with their Y_i.
+    let settled: [(traffic: UInt128, node: Int)]
+    let y: UInt128
+    /// Active and suspended resource nodes and active meta nodes, ascending index.
+    let stakeNodes: [Int]
+    /// Σ of their deposits.
+    let k: UInt128
+}
