@@ -10,7 +10,10 @@ struct StratosLedger: AsyncParsableCommand {
         abstract: "Event-sourced accounting for the Stratos token economy.",
         subcommands: [
             // Verbs register here, one line each (keep alphabetical to ease merges).
+            ImportCommand.self,
+            MigrateCommand.self,
             SimulateCommand.self,
+            VerifyCommand.self,
         ]
     )
 }
