@@ -1,0 +1,85 @@
+import LedgerEvents
+import PostgresClient
+import StratosEconomics
+
+/// The queries the service and the CLI report verbs need from the projections — the narrow
+/// boundary to `StratosProjections` (`LedgerQueries`), which implements it (see
+/// `ProjectionReadModel.swift`). All methods run on one connection's thread, blocking.
+///
+/// "Not there" is `nil` (unknown account/node, epoch not closed); the caller turns it into
+/// the right problem.
+public protocol LedgerReadModel {
+    /// The economy snapshot now, right after `EpochClosed epoch`, or after `position` events.
+    func snapshot(_ point: SnapshotPoint) throws -> EconomySnapshot?
+    /// The settlement report of a closed epoch.
+    func settlement(epoch: Int64) throws -> SettlementReport?
+    /// An account's balances (EVENTS.md account fields), nil if never seen.
+    func account(_ id: AccountID) throws -> JSONValue?
+    /// An account's vesting entries with their status, nil if never seen.
+    func vesting(_ id: AccountID) throws -> JSONValue?
+    /// A node's rewards per epoch over `epochs`, nil if the node was never seen.
+    func nodeRewards(_ id: NodeID, epochs: ClosedRange<Int64>) throws -> JSONValue?
+    /// Ozone supply and price after each closed epoch of `epochs`.
+    func ozoneSeries(epochs: ClosedRange<Int64>) throws -> JSONValue
+    /// The stake-reward ledger of a validator or a delegator, nil if neither.
+    func stake(_ id: String) throws -> JSONValue?
+    /// Journal transactions with `epoch` in `epochs` and `position > after`, in position order,
+    /// at most `limit`; only those touching `owner`'s accounts when `owner` is set.
+    func journal(epochs: ClosedRange<Int64>, owner: AccountID?, after: Int64, limit: Int) throws -> [JournalTransaction]
+    /// The newest economy checkpoint taken at the close of an epoch ≤ `epoch`.
+    func checkpoint(atOrBefore epoch: Int64) throws -> EconomyCheckpoint?
+    /// The log position the projections have applied.
+    func projectedPosition() throws -> Int64
+}
+
+/// Where a snapshot is taken.
+public enum SnapshotPoint: Sendable, Hashable {
+    case now
+    case epoch(Int64)
+    case position(Int64)
+}
+
+/// An economy state saved by the projections at an epoch close.
+public struct EconomyCheckpoint: @unchecked Sendable {
+    public var epoch: Int64
+    public var position: Int64
+    public var economy: Economy
+    public init(epoch: Int64, position: Int64, economy: Economy) {
+        self.epoch = epoch; self.position = position; self.economy = economy
+    }
+}
+
+/// One journal transaction (one applied event) as stored by the projections.
+public struct JournalTransaction: Sendable {
+    public var position: Int64
+    public var eventID: String
+    public var type: String
+    public var time: Timestamp
+    public var epoch: Int64
+    public var postings: [JournalPosting]
+    public init(position: Int64, eventID: String, type: String, time: Timestamp, epoch: Int64, postings: [JournalPosting]) {
+        self.position = position; self.eventID = eventID; self.type = type; self.time = time; self.epoch = epoch
+        self.postings = postings
+    }
+}
+
+/// One posting: `account` is `LedgerAccount.description` (e.g. `wallet:st1alice`,
+/// `escrow:st1bob:stsds1x`), `owner` the account id it belongs to (nil for pools and nodes),
+/// `amount` in base units (wei or noz), negative for the debited side.
+public struct JournalPosting: Sendable, Hashable {
+    public var account: String
+    public var owner: String?
+    public var commodity: Commodity
+    public var negative: Bool
+    public var amount: UInt128
+    public var reason: String
+    public init(account: String, owner: String?, commodity: Commodity, negative: Bool, amount: UInt128, reason: String) {
+        self.account = account; self.owner = owner; self.commodity = commodity; self.negative = negative
+        self.amount = amount; self.reason = reason
+    }
+}
+
+/// Makes a read model over one connection (the pool hands out connections per request).
+public protocol ReadModelFactory: Sendable {
+    func readModel(on connection: PostgresConnection) throws -> any LedgerReadModel
+}
