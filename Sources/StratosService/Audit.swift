@@ -66,20 +66,27 @@ public struct Auditor {
     /// every traffic event of the node's settled (or carried) contribution is seen.
     public func recompute(epoch: Int64, node: NodeID? = nil) throws -> EpochRecomputation {
         precondition(epoch >= 1)
-        // 1. The starting state.
-        var checkpoint = try readModel.checkpoint(atOrBefore: epoch - 1)
+        // 1. The starting state: the economy after EpochClosed N − 1 (the projections'
+        // checkpoint plus a replay).
+        guard var economy = try readModel.economy(afterEpoch: epoch - 1) else {
+            let last = try readModel.snapshot(.now)?.lastClosedEpoch ?? 0
+            throw AuditError.epochNotClosed(epoch: epoch, lastClosed: last)
+        }
+        var fromEpoch = epoch - 1
         if let node {
-            // The node's contribution may have been carried over from before the checkpoint: step
-            // back until it had nothing unsettled (or to Genesis).
-            while let cp = checkpoint, let n = cp.economy.node(node), n.unsettled.rawValue > 0 {
-                checkpoint = cp.epoch > 1 ? try readModel.checkpoint(atOrBefore: cp.epoch - 1) : nil
+            // The node's contribution may have been carried over from earlier epochs: step back
+            // (doubling the distance) until it had nothing unsettled, or to Genesis.
+            var step: Int64 = 1
+            while fromEpoch > 0, let n = economy.node(node), n.unsettled.rawValue > 0 {
+                fromEpoch = max(0, fromEpoch - step)
+                step *= 2
+                guard let earlier = try readModel.economy(afterEpoch: fromEpoch) else {
+                    throw AuditError.corruptLog(position: economy.position, reason: "no state after epoch \(fromEpoch)")
+                }
+                economy = earlier
             }
         }
-        var economy = checkpoint?.economy ?? Economy(rules: rules)
-        let from = (epoch: checkpoint?.epoch ?? 0, position: checkpoint?.position ?? 0)
-        if economy.lastClosedEpoch >= epoch {
-            throw AuditError.corruptLog(position: from.position, reason: "checkpoint of epoch \(from.epoch) is past epoch \(epoch)")
-        }
+        let from = (epoch: fromEpoch, position: economy.position)
 
         // 2. Replay up to and including EpochClosed `epoch`.
         var next = from.position + 1

@@ -123,7 +123,7 @@ public struct JournalExporter: Sendable {
     }
 
     /// One journal transaction.
-    public mutating func transaction(_ t: JournalTransaction) throws(ExportError) -> String {
+    public mutating func transaction(_ t: JournalRecord) throws(ExportError) -> String {
         var postings: [(String, Commodity, UInt128, Bool, String, String)] = []
         postings.reserveCapacity(t.postings.count)
         for p in t.postings {
@@ -136,7 +136,7 @@ public struct JournalExporter: Sendable {
     // MARK: Accounts
 
     /// The export account of one engine account (see the type's documentation).
-    mutating func exportAccount(_ p: JournalPosting) throws(ExportError) -> String {
+    mutating func exportAccount(_ p: JournalRecordPosting) throws(ExportError) -> String {
         let kind = p.account.prefix { $0 != ":" }
         switch kind {
         case "wallet": return try ownerAccount("Wallet", p.owner)

@@ -10,7 +10,7 @@ import StratosEconomics
 /// the right problem.
 public protocol LedgerReadModel {
     /// The economy snapshot now, right after `EpochClosed epoch`, or after `position` events.
-    func snapshot(_ point: SnapshotPoint) throws -> EconomySnapshot?
+    func snapshot(_ point: SnapshotAt) throws -> EconomySnapshot?
     /// The settlement report of a closed epoch.
     func settlement(epoch: Int64) throws -> SettlementReport?
     /// An account's balances (EVENTS.md account fields), nil if never seen.
@@ -23,41 +23,32 @@ public protocol LedgerReadModel {
     func ozoneSeries(epochs: ClosedRange<Int64>) throws -> JSONValue
     /// The stake-reward ledger of a validator or a delegator, nil if neither.
     func stake(_ id: String) throws -> JSONValue?
-    /// Journal transactions with `epoch` in `epochs` and `position > after`, in position order,
-    /// at most `limit`; only those touching `owner`'s accounts when `owner` is set.
-    func journal(epochs: ClosedRange<Int64>, owner: AccountID?, after: Int64, limit: Int) throws -> [JournalTransaction]
-    /// The newest economy checkpoint taken at the close of an epoch ≤ `epoch`.
-    func checkpoint(atOrBefore epoch: Int64) throws -> EconomyCheckpoint?
+    /// Streams the journal transactions of the events applied while epochs `epochs` were open,
+    /// in position order, one at a time (memory does not grow with the range).
+    func journal(epochs: ClosedRange<Int64>, _ body: (JournalRecord) throws -> Void) throws
+    /// The economy right after `EpochClosed epoch` (a fresh one for epoch 0), nil if not closed;
+    /// its `position` is the log position it reflects.
+    func economy(afterEpoch epoch: Int64) throws -> Economy?
     /// The log position the projections have applied.
     func projectedPosition() throws -> Int64
 }
 
 /// Where a snapshot is taken.
-public enum SnapshotPoint: Sendable, Hashable {
+public enum SnapshotAt: Sendable, Hashable {
     case now
     case epoch(Int64)
     case position(Int64)
 }
 
-/// An economy state saved by the projections at an epoch close.
-public struct EconomyCheckpoint: @unchecked Sendable {
-    public var epoch: Int64
-    public var position: Int64
-    public var economy: Economy
-    public init(epoch: Int64, position: Int64, economy: Economy) {
-        self.epoch = epoch; self.position = position; self.economy = economy
-    }
-}
-
 /// One journal transaction (one applied event) as stored by the projections.
-public struct JournalTransaction: Sendable {
+public struct JournalRecord: Sendable {
     public var position: Int64
     public var eventID: String
     public var type: String
     public var time: Timestamp
     public var epoch: Int64
-    public var postings: [JournalPosting]
-    public init(position: Int64, eventID: String, type: String, time: Timestamp, epoch: Int64, postings: [JournalPosting]) {
+    public var postings: [JournalRecordPosting]
+    public init(position: Int64, eventID: String, type: String, time: Timestamp, epoch: Int64, postings: [JournalRecordPosting]) {
         self.position = position; self.eventID = eventID; self.type = type; self.time = time; self.epoch = epoch
         self.postings = postings
     }
@@ -66,7 +57,7 @@ public struct JournalTransaction: Sendable {
 /// One posting: `account` is `LedgerAccount.description` (e.g. `wallet:st1alice`,
 /// `escrow:st1bob:stsds1x`), `owner` the account id it belongs to (nil for pools and nodes),
 /// `amount` in base units (wei or noz), negative for the debited side.
-public struct JournalPosting: Sendable, Hashable {
+public struct JournalRecordPosting: Sendable, Hashable {
     public var account: String
     public var owner: String?
     public var commodity: Commodity

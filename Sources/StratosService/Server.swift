@@ -198,7 +198,7 @@ public final class StratosServer: Sendable {
 
     private func snapshot(_ request: Request) async throws -> Response {
         let q = request.uri.queryParameters
-        let point: SnapshotPoint
+        let point: SnapshotAt
         switch (q.get("epoch"), q.get("position")) {
         case (nil, nil): point = .now
         case (let e?, nil): point = .epoch(try Self.epochValue(e, "epoch"))
@@ -223,26 +223,44 @@ public final class StratosServer: Sendable {
         let range = try Self.epochRange(request)
         let owner = try request.uri.queryParameters.get("account").map { try Self.identifierValue($0, "account", AccountID.init) }
         let models = readModels
+        if let owner {
+            try await read { model in
+                guard try model.account(owner) != nil else { throw Problem.notFound("Account", "account \(owner) has never been seen") }
+                return .raw("")
+            }
+        }
+        return streamed(contentType: "application/x-ndjson") { c, emit in
+            var buffer = ""
+            try models.readModel(on: c).journal(epochs: range) { t in
+                if let owner, !t.postings.contains(where: { $0.owner == owner.rawValue }) { return }
+                buffer += Self.journalLine(t) + "\n"
+                if buffer.utf8.count >= PreparedExport.chunkBytes {
+                    try emit(buffer)
+                    buffer = ""
+                }
+            }
+            if !buffer.isEmpty { try emit(buffer) }
+        }
+    }
+
+    /// A chunked response whose body `produce` writes on a pooled connection (see `ChunkHandoff`).
+    private func streamed(contentType: String, headers extra: HTTPFields = [:],
+                          _ produce: @escaping @Sendable (PostgresConnection, (String) throws -> Void) throws -> Void) -> Response {
         let pool = pool
         let body = ResponseBody { writer in
-            var after: Int64 = 0
-            while true {
-                let since = after
-                let page = try await pool.withConnection { c in
-                    try models.readModel(on: c).journal(epochs: range, owner: owner, after: since, limit: 1000).map(UncheckedSendable.init)
-                }
-                guard let last = page.last else { break }
-                var text = ""
-                for t in page { text += Self.journalLine(t.value) + "\n" }
-                try await writer.write(ByteBuffer(string: text))
-                after = last.value.position
+            let (chunks, handoff) = ChunkHandoff.stream(pool: pool, produce)
+            for try await chunk in chunks {
+                try await writer.write(ByteBuffer(string: chunk))
+                handoff.acknowledge()
             }
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
+        var headers = extra
+        headers[.contentType] = contentType
+        return Response(status: .ok, headers: headers, body: body)
     }
 
-    static func journalLine(_ t: JournalTransaction) -> String {
+    static func journalLine(_ t: JournalRecord) -> String {
         JSONValue.object([
             "position": .number(String(t.position)), "id": .string(t.eventID), "type": .string(t.type),
             "time": .string(t.time.rfc3339), "epoch": .number(String(t.epoch)),
@@ -265,19 +283,14 @@ public final class StratosServer: Sendable {
         let exportRequest = ExportRequest(format: format, from: range.lowerBound, to: range.upperBound, account: owner)
         let models = readModels
         let rules = configuration.rules
-        let pool = pool
         // Everything that can be refused is checked before the first byte is sent.
-        let first = try await ExportStream.start(exportRequest, rules: rules, pool: pool, models: models)
-        let body = ResponseBody { writer in
-            var stream = first
-            while let chunk = try await stream.next(pool: pool, models: models) {
-                try await writer.write(ByteBuffer(string: chunk))
-            }
-            try await writer.finish(nil)
+        let prepared = try await pool.withConnection { c in
+            try PreparedExport.prepare(exportRequest, rules: rules, model: try models.readModel(on: c))
         }
-        var headers: HTTPFields = [.contentType: format.contentType]
-        headers[.contentDisposition] = "attachment; filename=\"stratos-journal.\(format == .csv ? "csv" : format == .ledger ? "journal" : "beancount")\""
-        return Response(status: .ok, headers: headers, body: body)
+        let name = "stratos-journal.\(format == .csv ? "csv" : format == .ledger ? "journal" : "beancount")"
+        return streamed(contentType: format.contentType, headers: [.contentDisposition: "attachment; filename=\"\(name)\""]) { c, emit in
+            try prepared.write(model: try models.readModel(on: c), emit)
+        }
     }
 
     private func health() async throws -> Response {
