@@ -22,6 +22,7 @@ let suites: [any BenchSuite.Type] = [
     // Suites register here, one line each.
     EventsBench.self,
     SimulatorBench.self,
+    EconomicsBench.self,
 ]
 
 var selected = Set<String>()
