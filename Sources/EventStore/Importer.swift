@@ -70,7 +70,7 @@ public struct Importer<Rules: LedgerRules> {
     public var progress: ((ImportProgress) -> Void)?
 
     public init(writer: LedgerWriter<Rules>, metadata: AppendMetadata = AppendMetadata(appendedBy: "stratos-ledger import"),
-                batchSize: Int = 2000, commitEvery: Int? = nil, progress: ((ImportProgress) -> Void)? = nil) {
+                batchSize: Int = 5000, commitEvery: Int? = nil, progress: ((ImportProgress) -> Void)? = nil) {
         self.writer = writer; self.metadata = metadata; self.batchSize = max(1, batchSize)
         self.commitEvery = commitEvery; self.progress = progress
     }

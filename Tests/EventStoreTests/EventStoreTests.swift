@@ -47,6 +47,15 @@ final class EventStoreTests: StoreTestCase {
         XCTAssertEqual(mixed.appended.map(\.position), [3])
         XCTAssertEqual(mixed.duplicates.map(\.eventID.rawValue), ["b"])
         XCTAssertEqual(try store.head().position, 3)
+        // One old and one new event, no id repeated inside the batch: the optimistic COPY meets
+        // the unique index and the batch is redone exactly.
+        let d = funded("d", second: 3)
+        let oldAndNew = try store.append([a, d])
+        XCTAssertEqual(oldAndNew.appended.map(\.position), [4])
+        XCTAssertEqual(oldAndNew.duplicates.map(\.position), [1])
+        // A retry of an old batch whose times are behind the head is still a no-op.
+        XCTAssertEqual(try store.append([a, b]).duplicates.count, 2)
+        XCTAssertEqual(try store.read(from: 4, limit: 1).first?.streamVersion, 4)
         XCTAssertTrue(try store.verify().isIntact)
     }
 
