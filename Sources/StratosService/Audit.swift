@@ -2,6 +2,7 @@ import EventStore
 import LedgerEvents
 import PostgresClient
 import StratosEconomics
+import StratosProjections
 
 /// Why an audit could not be made.
 public enum AuditError: Error, CustomStringConvertible, Sendable {
@@ -40,7 +41,7 @@ public struct EpochRecomputation: @unchecked Sendable {
     public var before: SettlementInputs
     public var report: SettlementReport
     /// The projection's stored report (nil when the projections have not reached the epoch).
-    public var stored: SettlementReport?
+    public var stored: StoredSettlement?
     /// Where the replay started: the checkpoint's epoch (0: from Genesis) and position.
     public var replayedFrom: (epoch: Int64, position: Int64)
     public var replayedEvents: Int
@@ -48,7 +49,9 @@ public struct EpochRecomputation: @unchecked Sendable {
     var trackedTraffic: [AuditedEvent]
 
     /// `true` when the stored report equals the recomputed one exactly (nil: nothing stored).
-    public var matchesProjection: Bool? { stored.map { $0.json() == report.json() } }
+    public var matchesProjection: Bool? { stored.map { $0.firstDifference(from: report) == nil } }
+    /// The first field where the stored projection differs from the recomputation.
+    public var difference: (field: String, stored: String, recomputed: String)? { stored?.firstDifference(from: report) }
 }
 
 /// The audits of ECONOMICS 5 for humans and machines: `stratos-ledger audit` and

@@ -1,6 +1,7 @@
 import LedgerEvents
 import PostgresClient
 import StratosEconomics
+import StratosProjections
 
 /// The queries the service and the CLI report verbs need from the projections — the narrow
 /// boundary to `StratosProjections` (`LedgerQueries`), which implements it (see
@@ -11,8 +12,8 @@ import StratosEconomics
 public protocol LedgerReadModel {
     /// The economy snapshot now, right after `EpochClosed epoch`, or after `position` events.
     func snapshot(_ point: SnapshotAt) throws -> EconomySnapshot?
-    /// The settlement report of a closed epoch.
-    func settlement(epoch: Int64) throws -> SettlementReport?
+    /// The stored settlement report of a closed epoch.
+    func settlement(epoch: Int64) throws -> StoredSettlement?
     /// An account's balances (EVENTS.md account fields), nil if never seen.
     func account(_ id: AccountID) throws -> JSONValue?
     /// An account's vesting entries with their status, nil if never seen.

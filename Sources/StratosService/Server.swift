@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import PostgresClient
 import StratosEconomics
+import StratosProjections
 
 /// How `stratos-ledger serve` runs.
 public struct ServiceConfiguration: Sendable {
