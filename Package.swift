@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "EconomicsTests", dependencies: ["StratosEconomics"]),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "PostgresTestSupport"]),
         .testTarget(name: "ProjectionTests", dependencies: ["StratosProjections", "PostgresTestSupport"]),
-        .testTarget(name: "ServiceTests", dependencies: ["StratosService", "PostgresTestSupport"]),
+        .testTarget(name: "ServiceTests", dependencies: ["StratosService", "PostgresTestSupport", "StratosSimulator", "EventStore", "StratosProjections"]),
         .testTarget(name: "SimulatorTests", dependencies: ["StratosSimulator", "StratosEconomics", "LedgerEvents"]),
     ]
 )

@@ -46,7 +46,7 @@ public struct Problem: Error, Sendable, CustomStringConvertible {
     }
     public static func noRoute(_ method: String, _ path: String) -> Problem {
         Problem("no-route", status: 404, title: "No such endpoint",
-                detail: "\(method) \(path) is not an endpoint of this service (see /v1/openapi.yaml)")
+                detail: "\(method) \(path) is not an endpoint of this service (see docs/openapi.yaml)")
     }
     public static func epochNotClosed(_ epoch: Int64, lastClosed: Int64) -> Problem {
         Problem("epoch-not-closed", status: 409, title: "Epoch not closed yet",
