@@ -10,8 +10,11 @@ struct StratosLedger: AsyncParsableCommand {
         abstract: "Event-sourced accounting for the Stratos token economy.",
         subcommands: [
             // Verbs register here, one line each (keep alphabetical to ease merges).
+            AuditCommand.self,
+            ExportCommand.self,
             ImportCommand.self,
             MigrateCommand.self,
+            ServeCommand.self,
             SimulateCommand.self,
             VerifyCommand.self,
         ]

@@ -59,10 +59,9 @@ public struct EpochRecomputation: @unchecked Sendable {
 public struct Auditor {
     public let store: EventStore
     public let readModel: any LedgerReadModel
-    public let rules: RuleSet
 
-    public init(connection: PostgresConnection, readModel: any LedgerReadModel, rules: RuleSet) {
-        self.store = EventStore(connection: connection); self.readModel = readModel; self.rules = rules
+    public init(connection: PostgresConnection, readModel: any LedgerReadModel) {
+        self.store = EventStore(connection: connection); self.readModel = readModel
     }
 
     /// Recomputes the settlement of `epoch`. With `node`, the replay starts early enough that

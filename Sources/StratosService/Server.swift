@@ -351,10 +351,9 @@ public final class StratosServer: Sendable {
 
     private func audit(_ body: @escaping @Sendable (Auditor) throws -> Reply) async throws -> Response {
         let models = readModels
-        let rules = configuration.rules
         do {
             return try await pool.withConnection { c in
-                try body(Auditor(connection: c, readModel: try models.readModel(on: c), rules: rules))
+                try body(Auditor(connection: c, readModel: try models.readModel(on: c)))
             }.response()
         } catch let e as AuditError {
             switch e {
