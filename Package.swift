@@ -42,10 +42,11 @@ let package = Package(
             "EventStore", "StratosProjections", "StratosEconomics",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
+        .target(name: "StratosDemo", dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosService"]),
         .executableTarget(
             name: "StratosLedgerCLI",
             dependencies: [
-                "EventStore", "StratosProjections", "StratosSimulator", "StratosService",
+                "EventStore", "StratosProjections", "StratosSimulator", "StratosService", "StratosDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,6 +60,7 @@ let package = Package(
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "PostgresTestSupport"]),
         .testTarget(name: "ProjectionTests", dependencies: ["StratosProjections", "StratosSimulator", "EventStore", "PostgresTestSupport"]),
         .testTarget(name: "ServiceTests", dependencies: ["StratosService", "PostgresTestSupport", "StratosSimulator", "EventStore", "StratosProjections"]),
+        .testTarget(name: "DemoTests", dependencies: ["StratosDemo", "PostgresTestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["StratosSimulator", "StratosEconomics", "LedgerEvents"]),
     ]
 )
