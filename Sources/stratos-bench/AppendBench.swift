@@ -9,8 +9,8 @@ import StratosEconomics
 enum AppendBench: BenchSuite {
     static let name = "append"
 
-    static let importEvents = 300_000
-    static let warmupImportEvents = 250_000
+    static let importEvents = BenchScale.size(300_000, quick: 30_000)
+    static let warmupImportEvents = BenchScale.size(250_000, quick: 25_000)
 
     static func run(databaseURL: String?) async throws -> [BenchFigure] {
         guard let databaseURL else { throw BenchError("DATABASE_URL is not set") }
@@ -32,13 +32,13 @@ enum AppendBench: BenchSuite {
         var generator = EventGenerator()
 
         // Single-event appends (one transaction each).
-        let singles = 2_000
+        let singles = BenchScale.size(2_000, quick: 300)
         var t = Stopwatch()
         for _ in 0..<singles { try writer.append([generator.next()]) }
         figure("single-event appends", Double(singles) / t.seconds, "events/s")
 
         // 1,000-event batches.
-        let batches = 100
+        let batches = BenchScale.size(100, quick: 20)
         t = Stopwatch()
         for _ in 0..<batches { try writer.append((0..<1_000).map { _ in generator.next() }) }
         figure("1,000-event batches", Double(batches * 1_000) / t.seconds, "events/s", ">= 100000")

@@ -17,7 +17,7 @@ enum EconomicsBench: BenchSuite {
         var economy = try network(&clock)
 
         // 1. A realistic mix, mostly traffic and prepays, applied in the open epoch.
-        let mix = mixedEvents(count: 1_000_000, epoch: economy.openEpoch, &clock)
+        let mix = mixedEvents(count: BenchScale.size(1_000_000, quick: 100_000), epoch: economy.openEpoch, &clock)
         let trafficShare = Double(mix.filter { $0.type == .trafficServed }.count) / Double(mix.count)
         var copy = economy
         let (mixTime, checksum) = try measure { () throws(RuleViolation) -> Int64 in
@@ -26,7 +26,7 @@ enum EconomicsBench: BenchSuite {
             return sum
         }
         precondition(checksum > 0)
-        figures.append(BenchFigure(suite: name, name: "apply, mix (\(Int(trafficShare * 100))% traffic, rest prepay/transfer/fund)",
+        figures.append(BenchFigure(suite: name, name: "apply, \(mix.count / 1000)k mix (\(Int(trafficShare * 100))% traffic, rest prepay/transfer/fund)",
                                    value: Double(mix.count) / mixTime, unit: "events/s", target: ">= 1000000"))
         let trafficOnly = mix.filter { $0.type == .trafficServed }
         copy = economy
@@ -42,7 +42,7 @@ enum EconomicsBench: BenchSuite {
         // 10,000 delegators. Traffic is applied untimed before each close; the median close is reported.
         var closes: [Double] = []
         var rewards = 0
-        for _ in 0..<15 {
+        for _ in 0..<BenchScale.size(15, quick: 5) {
             for i in 0..<resourceNodes {
                 _ = try economy.apply(clock.next(.trafficServed(TrafficRecord(
                     epoch: economy.openEpoch, node: NodeID(unchecked: "stsds1res\(i)"), account: AccountID(unchecked: "st1user\(i % users)"),

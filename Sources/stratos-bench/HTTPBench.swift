@@ -15,8 +15,8 @@ import Synchronization
 enum HTTPBench: BenchSuite {
     static let name = "http"
     /// Epochs of the read-latency history (10 days of the small network).
-    static let historyEpochs = 1440
-    static let readSamples = 300
+    static let historyEpochs = BenchScale.size(1440, quick: 288)
+    static let readSamples = BenchScale.size(300, quick: 60)
     static let clients = 8
 
     static func run(databaseURL: String?) async throws -> [BenchFigure] {
@@ -92,8 +92,8 @@ enum HTTPBench: BenchSuite {
         }
         func percentiles(_ name: String, _ values: [Double], target p99Target: String? = nil) {
             let sorted = values.sorted()
-            figure("\(name) p50", sorted[sorted.count / 2], "ms")
-            figure("\(name) p99", sorted[min(sorted.count - 1, sorted.count * 99 / 100)], "ms", p99Target)
+            figure("\(name) p50, \(values.count) samples, \(historyEpochs)-epoch history", sorted[sorted.count / 2], "ms")
+            figure("\(name) p99, \(values.count) samples, \(historyEpochs)-epoch history", sorted[min(sorted.count - 1, sorted.count * 99 / 100)], "ms", p99Target)
         }
         percentiles("audit node (random epoch)", try latencies(audits), target: "<= 50")
         percentiles("audit epoch (random epoch)", try latencies((0..<readSamples).map { _ in

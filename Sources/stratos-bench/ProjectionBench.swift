@@ -24,6 +24,7 @@ enum ProjectionBench: BenchSuite {
         }
         let env = ProcessInfo.processInfo.environment
         var config = SimulationConfig.bench
+        config.epochs = BenchScale.size(config.epochs, quick: 144)
         if let e = env["STRATOS_BENCH_PROJECTION_EPOCHS"].flatMap(Int.init) { config.epochs = e }
         let checkpointEvery = env["STRATOS_BENCH_CHECKPOINT_EVERY"].flatMap(Int64.init) ?? ProjectionDefaults.checkpointEvery
 

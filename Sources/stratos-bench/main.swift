@@ -1,6 +1,6 @@
 // stratos-bench: the benchmark program. It prints figures; it never fails a build.
 // Each area has its own file here defining a `BenchSuite`; `suites` lists them in run order.
-// Usage: stratos-bench [SUITE ...] [--json FILE] [--markdown FILE]
+// Usage: stratos-bench [SUITE ...] [--quick] [--json FILE] [--markdown FILE] [--list]
 import Foundation
 
 /// One measured figure, e.g. ("append", "1,000-event batches", 123456, "events/s", target ">= 100000").
@@ -36,28 +36,40 @@ while let arg = args.popFirst() {
     switch arg {
     case "--json": jsonPath = args.popFirst()
     case "--markdown": markdownPath = args.popFirst()
-    default: selected.insert(arg)
+    case "--quick": break // read by BenchScale
+    case "--list":
+        for suite in suites { print(suite.name) }
+        exit(0)
+    default:
+        guard suites.contains(where: { $0.name == arg }) else {
+            FileHandle.standardError.write(Data("bench: unknown suite \(arg) (known: \(suites.map { $0.name }.joined(separator: ", ")))\n".utf8))
+            exit(2)
+        }
+        selected.insert(arg)
     }
 }
 let databaseURL = ProcessInfo.processInfo.environment["DATABASE_URL"]
-var figures: [BenchFigure] = []
+var report = BenchReport(machine: MachineDescription.current(databaseURL: databaseURL), suitesRun: [], suitesFailed: [:], figures: [])
+FileHandle.standardError.write(Data("bench: \(report.machine.cpuModel), \(report.machine.logicalCPUs) CPUs, \(report.machine.memoryGiB) GiB; \(report.machine.mode) sizes\n".utf8))
 for suite in suites where selected.isEmpty || selected.contains(suite.name) {
     FileHandle.standardError.write(Data("bench: running \(suite.name)\n".utf8))
+    let start = ContinuousClock.now
     do {
         let result = try await suite.run(databaseURL: databaseURL)
         for f in result { print("\(f.suite)\t\(f.name)\t\(f.value)\t\(f.unit)\t\(f.target ?? "")") }
-        figures += result
+        report.figures += result
+        report.suitesRun.append(suite.name)
     } catch {
         FileHandle.standardError.write(Data("bench: \(suite.name) failed: \(error)\n".utf8))
+        report.suitesFailed[suite.name] = "\(error)"
     }
+    FileHandle.standardError.write(Data("bench: \(suite.name) took \(ContinuousClock.now - start)\n".utf8))
 }
 if let jsonPath {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try encoder.encode(figures).write(to: URL(fileURLWithPath: jsonPath))
+    try encoder.encode(report).write(to: URL(fileURLWithPath: jsonPath))
 }
 if let markdownPath {
-    var md = "| suite | figure | value | unit | target |\n|---|---|---:|---|---|\n"
-    for f in figures { md += "| \(f.suite) | \(f.name) | \(String(format: "%.1f", f.value)) | \(f.unit) | \(f.target ?? "") |\n" }
-    try md.write(toFile: markdownPath, atomically: true, encoding: .utf8)
+    try report.markdown.write(toFile: markdownPath, atomically: true, encoding: .utf8)
 }
