@@ -93,7 +93,7 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         let events = try Self.history(epochs: 200, seed: 3)
         try append(events.prefix(400))
         let live = try project(checkpointEvery: 50)
-        try Rebuilder(url: database.url, checkpointEvery: 50, sql: sql).run(rules: .paperV1EffectiveS, diff: false)
+        _ = try Rebuilder(url: database.url, checkpointEvery: 50, sql: sql).run(rules: .paperV1EffectiveS, diff: false)
         try append(events.dropFirst(400))
         try live.catchUp()
         let q = try LedgerQueries(connection: database.connect(), sql: sql)
