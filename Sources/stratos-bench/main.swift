@@ -22,6 +22,8 @@ let suites: [any BenchSuite.Type] = [
     // Suites register here, one line each.
     EventsBench.self,
     SimulatorBench.self,
+    EconomicsBench.self,
+    AppendBench.self,
 ]
 
 var selected = Set<String>()

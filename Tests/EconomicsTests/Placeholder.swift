@@ -1,2 +1,0 @@
-import XCTest
-final class EconomicsTestsPlaceholder: XCTestCase { func testPlaceholder() {} }
