@@ -93,7 +93,7 @@ extension Economy {
     }
 
     /// Moves `amount` from `owner`'s wallet into a new node's escrow and registers the node.
-    mutating func registerNode(_ c: EventContext, _ id: NodeID, kind: NodeKind, owner: AccountID, deposit: UInt128,
+    mutating func registerNode(_ id: NodeID, kind: NodeKind, owner: AccountID, deposit: UInt128,
                                status: NodeStatus, _ effects: inout [Effect]) -> Int {
         let o = account(owner)
         accounts[o].wallet -= deposit
@@ -265,7 +265,7 @@ extension Economy {
         try requirePositive(c, z, "deposit")
         try requireWallet(c, owner, z)
         let delta = try activationDelta(c, node: id, deposit: z)
-        let i = registerNode(c, id, kind: .resource, owner: owner, deposit: z, status: .active, &effects)
+        let i = registerNode(id, kind: .resource, owner: owner, deposit: z, status: .active, &effects)
         activate(c, node: i, delta: delta, from: nil, &effects)
     }
 
@@ -277,10 +277,10 @@ extension Economy {
         if activeMeta.isEmpty {
             // No voter: approved at once (ECONOMICS 9).
             let delta = try activationDelta(c, node: id, deposit: z)
-            let i = registerNode(c, id, kind: .meta, owner: owner, deposit: z, status: .pending, &effects)
+            let i = registerNode(id, kind: .meta, owner: owner, deposit: z, status: .pending, &effects)
             activate(c, node: i, delta: delta, from: nil, &effects)
         } else {
-            let i = registerNode(c, id, kind: .meta, owner: owner, deposit: z, status: .pending, &effects)
+            let i = registerNode(id, kind: .meta, owner: owner, deposit: z, status: .pending, &effects)
             nodes[i].voters = activeMeta
             effects.append(.nodeStatusChanged(node: id, kind: .meta, owner: owner, from: nil, to: .pending, day: c.day))
         }
