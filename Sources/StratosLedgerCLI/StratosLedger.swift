@@ -11,6 +11,9 @@ struct StratosLedger: AsyncParsableCommand {
         subcommands: [
             // Verbs register here, one line each (keep alphabetical to ease merges).
             SimulateCommand.self,
+            ImportCommand.self,
+            MigrateCommand.self,
+            VerifyCommand.self,
         ]
     )
 }

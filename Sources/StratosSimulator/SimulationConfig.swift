@@ -35,7 +35,7 @@ public struct SimulationConfig: Sendable, Hashable {
         c.metaNodes = 7
         c.validators = 21
         c.delegators = 300
-        c.trafficPerEpoch = 420
+        c.trafficPerEpoch = 460
         return c
     }
 

@@ -23,6 +23,7 @@ let suites: [any BenchSuite.Type] = [
     EventsBench.self,
     SimulatorBench.self,
     EconomicsBench.self,
+    AppendBench.self,
 ]
 
 var selected = Set<String>()

@@ -1,0 +1,272 @@
+import LedgerEvents
+import PostgresClient
+
+/// The append-only, hash-chained event log over one PostgreSQL connection.
+///
+/// Not thread-safe (it owns a `PostgresConnection`): use one `EventStore` per thread or wrap it
+/// like `AsyncPostgresConnection`. Several stores, in several processes, may append to the
+/// same database concurrently: the head-row lock orders them.
+public final class EventStore {
+    public let connection: PostgresConnection
+    /// Every committed append notifies this channel with the new head position as payload.
+    public static let notificationChannel = "stratos_event_log"
+
+    /// See `currentStreamVersions`.
+    private var streamVersionCache: (position: Int64, hash: [UInt8], versions: [String: Int64])?
+
+    public init(connection: PostgresConnection) { self.connection = connection }
+
+    public convenience init(url: String) throws(PostgresError) {
+        self.init(connection: try PostgresConnection(url: url))
+    }
+
+    /// The committed head (no lock taken).
+    public func head() throws(PostgresError) -> LogHead {
+        try Self.decodeHead(connection.query(StoreSQL.readHead))
+    }
+
+    /// A check the caller runs under the append lock, on the events the batch will really
+    /// append (duplicates removed), before anything is written. Throwing aborts the batch.
+    public typealias Validation = (_ head: LogHead, _ newEvents: [LedgerEvent]) throws(AppendError) -> Void
+
+    /// Appends `events` atomically, in order.
+    ///
+    /// - idempotency: an event whose id is already in the log with the same canonical content
+    ///   is skipped and reported in `duplicates`; with other content the batch is refused
+    ///   (`idConflict`). A batch made only of duplicates is a no-op even when its expectations
+    ///   no longer hold, so a client can safely retry after a lost answer.
+    /// - `expectedPosition`: the head position the caller based its decision on.
+    /// - `expectedStreamVersions`: stream → version before the batch (0: stream not yet used).
+    /// - times must not go backwards; `validate` (e.g. the rules engine) sees the new events.
+    ///
+    /// When called inside an open transaction the append is a savepoint of it, and is only
+    /// durable when the caller commits.
+    @discardableResult
+    public func append(_ items: [EventToAppend], metadata: AppendMetadata = AppendMetadata(),
+                       expectedPosition: Int64? = nil, expectedStreamVersions: [String: Int64]? = nil,
+                       validate: Validation? = nil) throws(AppendError) -> AppendResult {
+        do {
+            return try connection.transaction { c throws -> AppendResult in
+                try self.appendLocked(items, metadata: metadata, expectedPosition: expectedPosition,
+                                      expectedStreamVersions: expectedStreamVersions, validate: validate)
+            }
+        } catch let error as AppendError {
+            throw error
+        } catch let error as PostgresError {
+            throw .database(error)
+        } catch {
+            throw .database(.protocol("\(error)"))
+        }
+    }
+
+    /// `append` for plain events without client metadata.
+    @discardableResult
+    public func append(_ events: [LedgerEvent], metadata: AppendMetadata = AppendMetadata(),
+                       expectedPosition: Int64? = nil,
+                       expectedStreamVersions: [String: Int64]? = nil) throws(AppendError) -> AppendResult {
+        try append(events.map { EventToAppend($0) }, metadata: metadata, expectedPosition: expectedPosition,
+                   expectedStreamVersions: expectedStreamVersions, validate: nil)
+    }
+
+    private func appendLocked(_ items: [EventToAppend], metadata: AppendMetadata, expectedPosition: Int64?,
+                              expectedStreamVersions: [String: Int64]?, validate: Validation?) throws -> AppendResult {
+        let head = try Self.decodeHead(connection.query(StoreSQL.lockHead))
+        let canonical = items.map { $0.event.canonicalUTF8 }
+        let ids = Set(items.map(\.event.id.rawValue))
+
+        // Fast path: assume no event of the batch is in the log yet (the common case: new events,
+        // bulk imports) and let the UNIQUE(event_id) index check that during the COPY, instead of
+        // probing every id first. If the assumption fails (a duplicate, or an expectation that a
+        // duplicate-only retry may legitimately miss), the savepoint is rolled back and the batch
+        // goes through the exact path below.
+        if ids.count == items.count {
+            do {
+                return try connection.transaction { _ in
+                    try self.write(head: head, items: items, fresh: Array(items.indices), duplicates: [], canonical: canonical,
+                                   metadata: metadata, expectedPosition: expectedPosition,
+                                   expectedStreamVersions: expectedStreamVersions, validate: validate)
+                }
+            } catch let error as PostgresError where error.isUniqueViolation {
+                streamVersionCache = nil
+            } catch AppendError.positionConflict, AppendError.streamVersionConflict, AppendError.timeWentBackwards {
+            }
+        }
+
+        // Exact path: idempotency decided under the lock, so two appenders of one id cannot both pass.
+        var duplicates: [(eventID: EventID, position: Int64)] = []
+        var fresh: [Int] = [] // indices into items
+        var firstInBatch: [String: Int] = [:]
+        let existing = try existingEvents(ids: Array(ids))
+        for (i, item) in items.enumerated() {
+            let id = item.event.id.rawValue
+            if let stored = existing[id] {
+                guard stored.canonical == canonical[i] else { throw AppendError.idConflict(eventID: id, existingPosition: stored.position) }
+                duplicates.append((item.event.id, stored.position))
+            } else if let earlier = firstInBatch[id] {
+                guard canonical[earlier] == canonical[i] else { throw AppendError.idConflict(eventID: id, existingPosition: nil) }
+            } else {
+                firstInBatch[id] = i
+                fresh.append(i)
+            }
+        }
+        if fresh.isEmpty { return AppendResult(appended: [], duplicates: duplicates, head: head) }
+        return try write(head: head, items: items, fresh: fresh, duplicates: duplicates, canonical: canonical,
+                         metadata: metadata, expectedPosition: expectedPosition,
+                         expectedStreamVersions: expectedStreamVersions, validate: validate)
+    }
+
+    /// Checks expectations and time order, writes `items[fresh]` at head+1… with one COPY, runs
+    /// `validate`, and moves the head. Runs under the head lock.
+    private func write(head: LogHead, items: [EventToAppend], fresh: [Int], duplicates: [(eventID: EventID, position: Int64)],
+                       canonical: [[UInt8]], metadata: AppendMetadata, expectedPosition: Int64?,
+                       expectedStreamVersions: [String: Int64]?, validate: Validation?) throws -> AppendResult {
+        if let expectedPosition, expectedPosition != head.position {
+            throw AppendError.positionConflict(expected: expectedPosition, actual: head.position)
+        }
+        var previousTime = head.time
+        for i in fresh {
+            let event = items[i].event
+            if let previousTime, event.time < previousTime {
+                throw AppendError.timeWentBackwards(eventID: event.id.rawValue, time: event.time, previous: previousTime)
+            }
+            previousTime = event.time
+        }
+
+        let streams = fresh.map { items[$0].event.stream }
+        var versions = try currentStreamVersions(Set(streams).union((expectedStreamVersions ?? [:]).keys), head: head)
+        for (stream, expected) in (expectedStreamVersions ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let actual = versions[stream] ?? 0
+            if actual != expected { throw AppendError.streamVersionConflict(stream: stream, expected: expected, actual: actual) }
+        }
+
+        // Positions head+1…, hashes chained, all rows in one COPY.
+        var position = head.position
+        var hash = head.hash
+        var appended: [(eventID: EventID, position: Int64)] = []
+        appended.reserveCapacity(fresh.count)
+        let sharedMetadata = Self.metadataJSON(metadata, client: [:])
+        try connection.copyIn(StoreSQL.copyIn) { writer in
+            var row: [UInt8] = []
+            row.reserveCapacity(1024)
+            for (k, i) in fresh.enumerated() {
+                let item = items[i]
+                position += 1
+                hash = HashChain.next(previous: hash, position: position, canonicalEvent: canonical[i])
+                let stream = streams[k]
+                let version = (versions[stream] ?? 0) + 1
+                versions[stream] = version
+                row.removeAll(keepingCapacity: true)
+                Self.appendCopyRow(position: position, stream: stream, version: version, event: item.event,
+                                   canonical: canonical[i],
+                                   metadata: item.clientMetadata.isEmpty ? sharedMetadata : Self.metadataJSON(metadata, client: item.clientMetadata),
+                                   hash: hash, to: &row)
+                try writer.write(row)
+                appended.append((item.event.id, position))
+            }
+        }
+        let newEvents = fresh.map { items[$0].event }
+        if let validate { try validate(head, newEvents) }
+
+        let last = newEvents[newEvents.count - 1].time
+        try connection.query(StoreSQL.updateHeadAndNotify,
+                             [String(position), encodeByteaHex(hash), last.rfc3339, Self.notificationChannel])
+        let newHead = LogHead(position: position, hash: hash, time: last)
+        if versions.count > Self.streamVersionCacheLimit { versions = [:] }
+        streamVersionCache = (newHead.position, newHead.hash, versions)
+        return AppendResult(appended: appended, duplicates: duplicates, head: newHead)
+    }
+
+    /// Stream → version for `streams`. Versions of streams this store wrote or looked up are
+    /// remembered, valid while the log head is exactly the one they were read at (position and
+    /// hash): under the head lock nothing else can have moved them. Others are queried.
+    private func currentStreamVersions(_ streams: Set<String>, head: LogHead) throws -> [String: Int64] {
+        var known: [String: Int64] = [:]
+        if let cache = streamVersionCache, cache.position == head.position, cache.hash == head.hash {
+            known = cache.versions
+        } else {
+            streamVersionCache = nil
+        }
+        let missing = streams.filter { known[$0] == nil }
+        if !missing.isEmpty {
+            let r = try connection.query(StoreSQL.streamVersions, [postgresArrayLiteral(missing)])
+            for row in 0..<r.rowCount { known[try r.string(row, 0)] = try r.int64(row, 1) }
+        }
+        return known
+    }
+
+    static let streamVersionCacheLimit = 1_000_000
+
+    private func existingEvents(ids: [String]) throws -> [String: (position: Int64, canonical: [UInt8])] {
+        let r = try connection.query(StoreSQL.existingIDs, [postgresArrayLiteral(ids)])
+        var out: [String: (Int64, [UInt8])] = [:]
+        for row in 0..<r.rowCount {
+            let id = try r.string(row, 0)
+            let position = try r.int64(row, 1)
+            let data: JSONValue
+            do { data = try JSONValue.parse(try r.string(row, 4)) } catch {
+                throw AppendError.corruptLog(position: position, reason: "stored data is not JSON: \(error)")
+            }
+            let time = Timestamp(microsecondsSinceEpoch: try r.int64(row, 3))
+            let canonical = JSONValue.object(["data": data, "id": .string(id), "time": .string(time.rfc3339),
+                                              "type": .string(try r.string(row, 2))]).canonicalUTF8
+            out[id] = (position, canonical)
+        }
+        return out
+    }
+
+    static func metadataJSON(_ metadata: AppendMetadata, client: [String: String]) -> String {
+        var meta: [String: JSONValue] = ["appendedBy": .string(metadata.appendedBy)]
+        if let c = metadata.correlationID { meta["correlationId"] = .string(c) }
+        if let c = metadata.causationID { meta["causationId"] = .string(c) }
+        if !client.isEmpty { meta["client"] = .object(client.mapValues { .string($0) }) }
+        return JSONValue.object(meta).canonicalText
+    }
+
+    /// The `data` object inside a canonical event: `{"data":` comes first (keys are sorted),
+    /// and the object ends at the brace that closes it, found by skipping strings.
+    static func canonicalDataRange(_ canonical: [UInt8]) -> Range<Int> {
+        let prefix = Array(#"{"data":"#.utf8)
+        precondition(canonical.starts(with: prefix), "a canonical event starts with its data")
+        var depth = 0, inString = false, escaped = false
+        for i in prefix.count..<canonical.count {
+            let b = canonical[i]
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                if depth == 0 { return prefix.count..<(i + 1) }
+            default: break
+            }
+        }
+        preconditionFailure("unterminated data object in a canonical event")
+    }
+
+    static func appendCopyRow(position: Int64, stream: String, version: Int64, event: LedgerEvent, canonical: [UInt8],
+                              metadata: String, hash: [UInt8], to row: inout [UInt8]) {
+        let tab = UInt8(ascii: "\t")
+        row.append(contentsOf: String(position).utf8); row.append(tab)
+        appendCopyTextField(stream, to: &row); row.append(tab)
+        row.append(contentsOf: String(version).utf8); row.append(tab)
+        appendCopyTextField(event.id.rawValue, to: &row); row.append(tab)
+        row.append(contentsOf: event.type.rawValue.utf8); row.append(tab)
+        row.append(contentsOf: event.time.rfc3339.utf8); row.append(tab)
+        appendCopyTextField(bytes: canonical[canonicalDataRange(canonical)], to: &row); row.append(tab)
+        appendCopyTextField(metadata, to: &row); row.append(tab)
+        // bytea hex input `\x…`, its backslash doubled for COPY.
+        row.append(UInt8(ascii: "\\")); row.append(UInt8(ascii: "\\")); row.append(UInt8(ascii: "x"))
+        let digits: StaticString = "0123456789abcdef"
+        for b in hash { row.append(digits.utf8Start[Int(b >> 4)]); row.append(digits.utf8Start[Int(b & 15)]) }
+        row.append(UInt8(ascii: "\n"))
+    }
+
+    static func decodeHead(_ r: PostgresResult) throws(PostgresError) -> LogHead {
+        guard r.rowCount == 1 else { throw .protocol("event_log_head must hold exactly one row, has \(r.rowCount)") }
+        return LogHead(position: try r.int64(0, 0), hash: try r.bytea(0, 1),
+                       time: try r.optionalInt64(0, 2).map { Timestamp(microsecondsSinceEpoch: $0) })
+    }
+}

@@ -1,1 +1,0 @@
-// EventStore: see docs/ARCHITECTURE.md

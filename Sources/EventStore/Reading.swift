@@ -1,0 +1,58 @@
+import LedgerEvents
+import PostgresClient
+
+/// Why a stored row could not be turned back into a `StoredEvent`.
+public struct StoredEventDecodingError: Error, CustomStringConvertible {
+    public var position: Int64?
+    public var reason: String
+    public var description: String { "event log position \(position.map(String.init) ?? "?"): \(reason)" }
+}
+
+extension EventStore {
+    /// Up to `limit` events from `position` on (inclusive), in position order. Committed events
+    /// only, and never with a hole: see docs/EVENT-STORE.md.
+    public func read(from position: Int64, limit: Int) throws -> [StoredEvent] {
+        let r = try connection.query(StoreSQL.readRange, [String(position), String(limit)])
+        var out: [StoredEvent] = []
+        out.reserveCapacity(r.rowCount)
+        for row in 0..<r.rowCount {
+            let fields: [[UInt8]?] = (0..<10).map { c in
+                r.withValueBytes(row, c) { $0.map { Array($0) } }
+            }
+            out.append(try Self.decodeStoredEvent(fields))
+        }
+        return out
+    }
+
+    /// Streams every event with `from <= position <= through` to `body`, in order, through a
+    /// single `COPY … TO STDOUT`: one row is decoded at a time, so memory does not grow with
+    /// the log. Throwing from `body` stops the replay.
+    @discardableResult
+    public func replay(from position: Int64 = 1, through last: Int64 = Int64.max,
+                       _ body: (StoredEvent) throws -> Void) throws -> Int64 {
+        try connection.query(StoreSQL.setReplayBounds, [String(position), String(last)])
+        return try connection.copyOut(StoreSQL.copyOutRange) { chunk in
+            try body(try Self.decodeStoredEvent(parseCopyTextRow(chunk)))
+        }
+    }
+
+    static func decodeStoredEvent(_ f: [[UInt8]?]) throws(StoredEventDecodingError) -> StoredEvent {
+        func text(_ i: Int) -> String? { f[i].map { String(decoding: $0, as: UTF8.self) } }
+        let position = text(0).flatMap { Int64($0) }
+        func fail(_ reason: String) -> StoredEventDecodingError { StoredEventDecodingError(position: position, reason: reason) }
+        guard f.count == 10 else { throw fail("expected 10 columns, got \(f.count)") }
+        guard let position, let stream = text(1), let version = text(2).flatMap({ Int64($0) }),
+              let id = text(3), let type = text(4), let time = text(5).flatMap({ Int64($0) }),
+              let dataBytes = f[6], let metaBytes = f[7], let appendedAt = text(8).flatMap({ Int64($0) }),
+              let hashText = f[9] else { throw fail("a column is NULL or malformed") }
+        let data: JSONValue, metadata: JSONValue
+        do {
+            data = try JSONValue.parse(dataBytes)
+            metadata = try JSONValue.parse(metaBytes)
+        } catch { throw fail("stored JSON does not parse: \(error)") }
+        guard let hash = hashText.withUnsafeBytes({ decodeByteaHex($0) }) else { throw fail("hash is not bytea hex") }
+        return StoredEvent(position: position, stream: stream, streamVersion: version, eventID: id, type: type,
+                           time: Timestamp(microsecondsSinceEpoch: time), data: data, metadata: metadata,
+                           appendedAt: Timestamp(microsecondsSinceEpoch: appendedAt), hash: hash)
+    }
+}

@@ -1,0 +1,49 @@
+/// Every statement the event store runs, in one place (the schema itself is in `Schema/`).
+/// Values are always parameters (`$n`); nothing here is ever concatenated with data.
+enum StoreSQL {
+    /// Takes the append lock: every appender waits here, so positions are handed out and
+    /// committed strictly in order (docs/EVENT-STORE.md).
+    static let lockHead = """
+        SELECT position, hash, (extract(epoch FROM time) * 1000000)::bigint
+        FROM event_log_head FOR UPDATE
+        """
+    static let readHead = """
+        SELECT position, hash, (extract(epoch FROM time) * 1000000)::bigint FROM event_log_head
+        """
+    /// Moves the head and tells listeners (delivered when the transaction commits).
+    static let updateHeadAndNotify = """
+        WITH head AS (UPDATE event_log_head SET position = $1, hash = $2::bytea, time = $3::timestamptz
+                      RETURNING position)
+        SELECT pg_notify($4, position::text) FROM head
+        """
+    static let existingIDs = """
+        SELECT event_id, position, type, (extract(epoch FROM time) * 1000000)::bigint, data::text
+        FROM event_log WHERE event_id = ANY($1::text[])
+        """
+    /// The current version of each stream (0 when new): one backward index probe per stream.
+    static let streamVersions = """
+        SELECT s.stream,
+               coalesce((SELECT e.stream_version FROM event_log e WHERE e.stream = s.stream
+                         ORDER BY e.stream_version DESC LIMIT 1), 0)
+        FROM unnest($1::text[]) AS s(stream)
+        """
+    static let copyIn = """
+        COPY event_log (position, stream, stream_version, event_id, type, time, data, metadata, hash) FROM STDIN
+        """
+    static let columns = """
+        position, stream, stream_version, event_id, type, (extract(epoch FROM time) * 1000000)::bigint,
+        data::text, metadata::text, (extract(epoch FROM appended_at) * 1000000)::bigint, hash
+        """
+    static let readRange = "SELECT \(columns) FROM event_log WHERE position >= $1 ORDER BY position LIMIT $2"
+    /// COPY takes no parameters, so the bounds travel as session settings set by a
+    /// parameterised `set_config` just before.
+    static let setReplayBounds = """
+        SELECT set_config('stratos.replay_from', $1, false), set_config('stratos.replay_to', $2, false)
+        """
+    static let copyOutRange = """
+        COPY (SELECT \(columns) FROM event_log
+              WHERE position >= current_setting('stratos.replay_from')::bigint
+                AND position <= current_setting('stratos.replay_to')::bigint
+              ORDER BY position) TO STDOUT
+        """
+}
