@@ -551,13 +551,14 @@ extension Economy {
             let vTimesBp = v.power * 10_000
             let own = share(pool, v.selfDelegation, v.power)
             if own > 0 { out.append(Payout(account: v.operatorAccount, validator: j, role: .validator, amount: own)) }
-            let commission = mulMulDivFloor(pool, v.power - v.selfDelegation, v.commissionBp, vTimesBp)!
+            // pool ≤ 2^112 and bp ≤ 10^4 < 2^14, so pool × bp fits 128 bits; × stake fits 256.
+            let commission = share(pool * v.commissionBp, v.power - v.selfDelegation, vTimesBp)
             if commission > 0 {
                 out.append(Payout(account: v.operatorAccount, validator: j, role: .commission, amount: commission))
             }
-            let keep = 10_000 - v.commissionBp
+            let poolTimesKeep = pool * (10_000 - v.commissionBp)
             for del in v.delegations where del.amount > 0 {
-                let amount = mulMulDivFloor(pool, del.amount, keep, vTimesBp)!
+                let amount = share(poolTimesKeep, del.amount, vTimesBp)
                 if amount > 0 { out.append(Payout(account: del.delegator, validator: j, role: .delegator, amount: amount)) }
             }
         }
