@@ -59,13 +59,18 @@ enum AppendBench: BenchSuite {
         figure("bulk import, \(warmupImportEvents) events (\(smallBytes / 1_048_576) MiB)", Double(warmupImportEvents) / t.seconds, "events/s")
         figure("peak memory after \(warmupImportEvents)-event import", Double(peakResidentKiB()) / 1024, "MiB")
 
+        let backendPID = store.connection.backendPID
+        let (clientBefore, serverBefore) = (processCPUSeconds(), cpuSeconds(ofPID: backendPID))
         t = Stopwatch()
         let summary = try Importer(writer: writer).run(JSONLinesReader(path: bigPath))
         let importSeconds = t.seconds
+        let (clientCPU, serverCPU) = (processCPUSeconds() - clientBefore, cpuSeconds(ofPID: backendPID) - serverBefore)
         precondition(summary.appended == Int64(importEvents))
         let importRate = Double(importEvents) / importSeconds
         figure("bulk import, \(importEvents) events (\(bigBytes / 1_048_576) MiB)", importRate, "events/s", ">= 100000")
         figure("peak memory after \(importEvents)-event import", Double(peakResidentKiB()) / 1024, "MiB", "flat")
+        figure("bulk import: client CPU per event", 1e6 * clientCPU / Double(importEvents), "µs")
+        if serverCPU > 0 { figure("bulk import: server backend CPU per event", 1e6 * serverCPU / Double(importEvents), "µs") }
 
         t = Stopwatch()
         let rerun = try Importer(writer: writer).run(JSONLinesReader(path: bigPath))
@@ -110,6 +115,22 @@ enum AppendBench: BenchSuite {
         precondition(report.isIntact)
         figure("verify (hash chain walk)", Double(report.eventsChecked) / t.seconds, "events/s")
         return figures
+    }
+
+    /// User + system CPU time of this process (all threads).
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// User + system CPU time of another local process (the PostgreSQL backend), 0 if unreadable.
+    static func cpuSeconds(ofPID pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let utime = Double(fields[11]), let stime = Double(fields[12]) else { return 0 }
+        return (utime + stime) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// VmHWM of /proc/self/status: the peak resident set size, in KiB.
