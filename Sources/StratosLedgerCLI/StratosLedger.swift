@@ -13,6 +13,10 @@ struct StratosLedger: AsyncParsableCommand {
             SimulateCommand.self,
             ImportCommand.self,
             MigrateCommand.self,
+            ProjectCommand.self,
+            RebuildCommand.self,
+            SimulateCommand.self,
+            SnapshotCommand.self,
             VerifyCommand.self,
         ]
     )

@@ -1,0 +1,317 @@
+-- Every statement the projections run, by name (`-- name: key`), loaded by ProjectionSQL.
+-- Values are always parameters ($n). `{name}` marks a schema identifier, filled in quoted
+-- (PQescapeIdentifier) by the caller: schema names cannot be parameters. Unqualified table
+-- names resolve through search_path, set to the projection schema the statement is about.
+
+-- name: schema.exists
+SELECT 1 FROM pg_namespace WHERE nspname = $1
+
+-- name: schema.create
+CREATE SCHEMA {schema}
+
+-- name: schema.drop
+DROP SCHEMA IF EXISTS {schema} CASCADE
+
+-- name: schema.rename
+ALTER SCHEMA {from} RENAME TO {to}
+
+-- name: search_path.set
+SELECT set_config('search_path', $1, false)
+
+-- name: lock.try
+SELECT pg_try_advisory_lock(hashtextextended('stratos-projection:' || $1, 0))
+
+-- name: lock.wait
+SELECT pg_advisory_lock(hashtextextended('stratos-projection:' || $1, 0))
+
+-- name: lock.release
+SELECT pg_advisory_unlock(hashtextextended('stratos-projection:' || $1, 0))
+
+-- name: lock.holder
+SELECT l.pid, coalesce(a.application_name, ''), coalesce(a.client_addr::text, 'local')
+FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+WHERE l.locktype = 'advisory' AND l.granted
+  AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended('stratos-projection:' || $1, 0)
+LIMIT 1
+
+-- name: state.select
+SELECT build_id, rules, status, last_position, last_epoch, applied, refused, checkpoint_every, indexed
+FROM projection_state
+
+-- name: state.select_in
+SELECT build_id, rules, status, last_position, last_epoch, applied, refused, checkpoint_every, indexed
+FROM {schema}.projection_state
+
+-- name: state.insert
+INSERT INTO projection_state (build_id, rules, status, checkpoint_every) VALUES ($1, $2, $3, $4)
+
+-- The guard of every batch: it only matches the build this worker loaded, at the position it
+-- expects, in the status it expects. A schema switched or advanced by someone else matches
+-- nothing and the batch is rolled back.
+-- name: state.advance
+UPDATE projection_state
+SET last_position = $3, last_epoch = $4, applied = $5, refused = $6
+WHERE build_id = $1 AND last_position = $2 AND status = $7
+
+-- name: state.indexed
+UPDATE projection_state SET indexed = true WHERE build_id = $1
+
+-- name: state.completed
+UPDATE projection_state SET completed_at = now() WHERE build_id = $1
+
+-- name: state.lock_in
+SELECT build_id, status FROM {schema}.projection_state FOR UPDATE
+
+-- name: state.set_status_in
+UPDATE {schema}.projection_state SET status = $1, switched_at = now()
+
+-- name: log.head
+SELECT position FROM event_log_head
+
+-- COPY takes no parameters: the bounds travel as session settings set just before.
+-- name: log.bounds
+SELECT set_config('stratos.projection_from', $1, false), set_config('stratos.projection_to', $2, false)
+
+-- name: log.copy
+COPY (SELECT position, event_id, type, (extract(epoch FROM time) * 1000000)::bigint, data::text
+      FROM event_log
+      WHERE position >= current_setting('stratos.projection_from')::bigint
+        AND position <= current_setting('stratos.projection_to')::bigint
+      ORDER BY position) TO STDOUT
+
+-- name: copy.journal
+COPY journal (position, event_id, type, time, epoch, accounts, owners, commodities, amounts, reasons) FROM STDIN
+
+-- name: copy.vesting_entries
+COPY vesting_entries (entry_id, account, node, validator, role, source, amount, epoch_earned, mature_epoch, position) FROM STDIN
+
+-- name: copy.vesting_changes
+COPY vesting_changes (entry_id, position, epoch, change, amount) FROM STDIN
+
+-- name: copy.release_schedule
+COPY release_schedule (kind, ref, account, node, validator, amount, release_day, position) FROM STDIN
+
+-- name: copy.release_done
+COPY release_done (kind, ref, amount, position, epoch) FROM STDIN
+
+-- name: copy.ozone_supply
+COPY ozone_supply (epoch, position, s, p, l, mined, fee_collector, price_numerator, price_denominator, bought, consumed, settled, carried_over) FROM STDIN
+
+-- name: copy.settlements
+COPY settlements (epoch, position, rules, t, y, traffic_reward, mining_reward, traffic_dust, mining_dust) FROM STDIN
+
+-- name: copy.settled_nodes
+COPY settled_nodes (epoch, rank, node, traffic) FROM STDIN
+
+-- name: copy.gas_fee_rewards
+COPY gas_fee_rewards (position, seq, epoch, account, validator, role, amount) FROM STDIN
+
+-- name: copy.balance_history
+COPY balance_history (account, epoch, wallet, ozone, escrow, bonded, unbonding, vesting) FROM STDIN
+
+-- name: copy.exceptions
+COPY exceptions (position, event_id, type, rule, message) FROM STDIN
+
+-- name: stage.create
+CREATE TEMP TABLE IF NOT EXISTS balances_stage (
+    account text, wallet numeric(78,0), ozone numeric(78,0), escrow numeric(78,0), bonded numeric(78,0),
+    unbonding numeric(78,0), vesting numeric(78,0), position bigint
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS nodes_stage (
+    node text, kind text, owner text, status text, deposit numeric(78,0), unsettled numeric(78,0),
+    position bigint
+) ON COMMIT DELETE ROWS
+
+-- name: copy.balances_stage
+COPY balances_stage (account, wallet, ozone, escrow, bonded, unbonding, vesting, position) FROM STDIN
+
+-- name: copy.nodes_stage
+COPY nodes_stage (node, kind, owner, status, deposit, unsettled, position) FROM STDIN
+
+-- name: balances.merge
+INSERT INTO balances (account, wallet, ozone, escrow, bonded, unbonding, vesting, position)
+SELECT account, wallet, ozone, escrow, bonded, unbonding, vesting, position FROM balances_stage
+ON CONFLICT (account) DO UPDATE SET
+    wallet = EXCLUDED.wallet, ozone = EXCLUDED.ozone, escrow = EXCLUDED.escrow, bonded = EXCLUDED.bonded,
+    unbonding = EXCLUDED.unbonding, vesting = EXCLUDED.vesting, position = EXCLUDED.position
+
+-- name: nodes.merge
+INSERT INTO nodes (node, kind, owner, status, deposit, unsettled, position)
+SELECT node, kind, owner, status, deposit, unsettled, position FROM nodes_stage
+ON CONFLICT (node) DO UPDATE SET
+    kind = EXCLUDED.kind, owner = EXCLUDED.owner, status = EXCLUDED.status, deposit = EXCLUDED.deposit,
+    unsettled = EXCLUDED.unsettled, position = EXCLUDED.position
+
+-- name: checkpoint.insert
+INSERT INTO epoch_checkpoints (epoch, position, state) VALUES ($1, $2, $3::bytea)
+
+-- name: checkpoint.latest_through_epoch
+SELECT epoch, position, state FROM epoch_checkpoints WHERE epoch <= $1 ORDER BY epoch DESC LIMIT 1
+
+-- name: checkpoint.latest_through_position
+SELECT epoch, position, state FROM epoch_checkpoints WHERE position <= $1 ORDER BY position DESC LIMIT 1
+
+-- name: checkpoint.sizes
+SELECT count(*), coalesce(sum(length(state)), 0), coalesce(max(length(state)), 0) FROM epoch_checkpoints
+
+-- Queries (LedgerQueries) ------------------------------------------------------------------
+
+-- name: q.balances_now
+SELECT wallet, ozone, escrow, bonded, unbonding, vesting, position FROM balances WHERE account = $1
+
+-- name: q.balances_at_epoch
+SELECT wallet, ozone, escrow, bonded, unbonding, vesting, epoch FROM balance_history
+WHERE account = $1 AND epoch <= $2 ORDER BY epoch DESC LIMIT 1
+
+-- name: q.vesting_schedule
+SELECT entry_id, node, validator, role, source, amount, epoch_earned, mature_epoch, status, fee_taken, closed_epoch
+FROM vesting_schedule WHERE account = $1 ORDER BY entry_id
+
+-- name: q.releases
+SELECT r.kind, r.ref, r.node, r.validator, r.amount, r.release_day, r.position, d.position, d.epoch
+FROM release_schedule r LEFT JOIN release_done d USING (kind, ref)
+WHERE r.account = $1 ORDER BY r.position, r.kind, r.ref
+
+-- name: q.node_rewards
+SELECT epoch_earned, role, source, sum(amount)::text FROM vesting_entries
+WHERE node = $1 AND epoch_earned BETWEEN $2 AND $3
+GROUP BY epoch_earned, role, source ORDER BY epoch_earned, role, source
+
+-- name: q.ozone_supply
+SELECT epoch, position, s, p, l, mined, fee_collector, price_numerator, price_denominator, bought, consumed, settled, carried_over
+FROM ozone_supply WHERE epoch BETWEEN $1 AND $2 ORDER BY epoch
+
+-- name: q.stake_rewards_by_account
+SELECT epoch, account, validator, node, role, kind, source, amount::text FROM stake_rewards
+WHERE account = $1 AND epoch BETWEEN $2 AND $3
+ORDER BY epoch, kind, role, validator, node, source
+
+-- name: q.stake_rewards_by_validator
+SELECT epoch, account, validator, node, role, kind, source, amount::text FROM stake_rewards
+WHERE validator = $1 AND epoch BETWEEN $2 AND $3
+ORDER BY epoch, kind, role, account, source
+
+-- name: q.settlement
+SELECT epoch, position, rules, t, y, traffic_reward, mining_reward, traffic_dust, mining_dust
+FROM settlements WHERE epoch = $1
+
+-- name: q.settled_nodes
+SELECT node, traffic FROM settled_nodes WHERE epoch = $1 ORDER BY rank
+
+-- name: q.settlement_rewards
+SELECT entry_id, account, node, validator, role, source, amount, mature_epoch
+FROM vesting_entries WHERE epoch_earned = $1 ORDER BY entry_id
+
+-- name: q.journal_bounds
+SELECT set_config('stratos.journal_from', $1, false), set_config('stratos.journal_to', $2, false)
+
+-- name: q.journal_epoch_positions
+SELECT coalesce(min(position), 0), coalesce(max(position), -1) FROM journal WHERE epoch BETWEEN $1 AND $2
+
+-- One row per posting (a transaction without postings gives one row of NULLs), in order.
+-- name: q.journal_copy
+COPY (SELECT j.position, j.event_id, j.type, (extract(epoch FROM j.time) * 1000000)::bigint, j.epoch,
+             p.account, p.owner, p.commodity, p.amount, p.reason
+      FROM journal j
+      LEFT JOIN LATERAL unnest(j.accounts, j.owners, j.commodities, j.amounts, j.reasons)
+           WITH ORDINALITY AS p(account, owner, commodity, amount, reason, ord) ON true
+      WHERE j.position >= current_setting('stratos.journal_from')::bigint
+        AND j.position <= current_setting('stratos.journal_to')::bigint
+      ORDER BY j.position, p.ord) TO STDOUT
+
+-- name: q.exceptions
+SELECT position, event_id, type, rule, message FROM exceptions ORDER BY position
+
+-- Checks (tests, rebuild) ------------------------------------------------------------------
+
+-- Transactions whose postings do not sum to zero in some commodity: must be empty.
+-- name: check.journal_unbalanced
+SELECT position, commodity, sum(amount)::text
+FROM journal_postings GROUP BY position, commodity HAVING sum(amount) <> 0
+ORDER BY position LIMIT 10
+
+-- Per account and field, journal totals against the balances table: must be empty.
+-- name: check.journal_vs_balances
+WITH totals AS (
+    SELECT owner AS account,
+           sum(amount) FILTER (WHERE split_part(account, ':', 1) = 'wallet') AS wallet,
+           sum(amount) FILTER (WHERE split_part(account, ':', 1) = 'ozone') AS ozone,
+           sum(amount) FILTER (WHERE split_part(account, ':', 1) = 'escrow') AS escrow,
+           sum(amount) FILTER (WHERE split_part(account, ':', 1) IN ('bonded', 'self-bonded')) AS bonded,
+           sum(amount) FILTER (WHERE split_part(account, ':', 1) = 'unbonding') AS unbonding,
+           sum(amount) FILTER (WHERE split_part(account, ':', 1) = 'vesting') AS vesting
+    FROM journal_postings WHERE owner IS NOT NULL GROUP BY owner
+)
+SELECT coalesce(t.account, b.account)
+FROM totals t FULL JOIN balances b ON b.account = t.account
+WHERE (coalesce(t.wallet, 0), coalesce(t.ozone, 0), coalesce(t.escrow, 0), coalesce(t.bonded, 0),
+       coalesce(t.unbonding, 0), coalesce(t.vesting, 0))
+      IS DISTINCT FROM
+      (coalesce(b.wallet, 0), coalesce(b.ozone, 0), coalesce(b.escrow, 0), coalesce(b.bonded, 0),
+       coalesce(b.unbonding, 0), coalesce(b.vesting, 0))
+ORDER BY 1 LIMIT 10
+
+-- Rebuild diff (old = the serving schema, new = the rebuilt one) ---------------------------
+
+-- name: diff.accounts
+SELECT coalesce(n.account, o.account) AS account,
+       coalesce(o.wallet, 0)::text, coalesce(n.wallet, 0)::text, coalesce(o.ozone, 0)::text, coalesce(n.ozone, 0)::text,
+       coalesce(o.escrow, 0)::text, coalesce(n.escrow, 0)::text, coalesce(o.bonded, 0)::text, coalesce(n.bonded, 0)::text,
+       coalesce(o.unbonding, 0)::text, coalesce(n.unbonding, 0)::text, coalesce(o.vesting, 0)::text, coalesce(n.vesting, 0)::text
+FROM {old}.balances o FULL JOIN {new}.balances n ON n.account = o.account
+WHERE (o.wallet, o.ozone, o.escrow, o.bonded, o.unbonding, o.vesting)
+      IS DISTINCT FROM (n.wallet, n.ozone, n.escrow, n.bonded, n.unbonding, n.vesting)
+ORDER BY 1
+
+-- Per node: total rewards earned (all roles and sources), deposit and status.
+-- name: diff.nodes
+WITH o AS (SELECT node, sum(amount) AS rewards FROM {old}.vesting_entries WHERE node IS NOT NULL GROUP BY node),
+     n AS (SELECT node, sum(amount) AS rewards FROM {new}.vesting_entries WHERE node IS NOT NULL GROUP BY node)
+SELECT coalesce(nn.node, onn.node),
+       coalesce(o.rewards, 0)::text, coalesce(n.rewards, 0)::text,
+       coalesce(onn.deposit, 0)::text, coalesce(nn.deposit, 0)::text,
+       coalesce(onn.status, ''), coalesce(nn.status, '')
+FROM {old}.nodes onn FULL JOIN {new}.nodes nn ON nn.node = onn.node
+LEFT JOIN o ON o.node = coalesce(nn.node, onn.node)
+LEFT JOIN n ON n.node = coalesce(nn.node, onn.node)
+WHERE (o.rewards, onn.deposit, onn.status) IS DISTINCT FROM (n.rewards, nn.deposit, nn.status)
+ORDER BY 1
+
+-- Per epoch: the settlement and the supply after it.
+-- name: diff.epochs
+SELECT coalesce(ns.epoch, os.epoch),
+       coalesce(os.y, 0)::text, coalesce(ns.y, 0)::text,
+       coalesce(os.traffic_reward, 0)::text, coalesce(ns.traffic_reward, 0)::text,
+       coalesce(os.mining_reward, 0)::text, coalesce(ns.mining_reward, 0)::text,
+       coalesce(oz.s, 0)::text, coalesce(nz.s, 0)::text,
+       coalesce(oz.p, 0)::text, coalesce(nz.p, 0)::text,
+       coalesce(oz.l, 0)::text, coalesce(nz.l, 0)::text
+FROM {old}.settlements os FULL JOIN {new}.settlements ns ON ns.epoch = os.epoch
+LEFT JOIN {old}.ozone_supply oz ON oz.epoch = coalesce(ns.epoch, os.epoch)
+LEFT JOIN {new}.ozone_supply nz ON nz.epoch = coalesce(ns.epoch, os.epoch)
+WHERE (os.y, os.traffic_reward, os.mining_reward, oz.s, oz.p, oz.l)
+      IS DISTINCT FROM (ns.y, ns.traffic_reward, ns.mining_reward, nz.s, nz.p, nz.l)
+ORDER BY 1
+
+-- name: diff.totals
+SELECT 'wallet', (SELECT coalesce(sum(wallet), 0) FROM {old}.balances)::text, (SELECT coalesce(sum(wallet), 0) FROM {new}.balances)::text
+UNION ALL SELECT 'vesting', (SELECT coalesce(sum(vesting), 0) FROM {old}.balances)::text, (SELECT coalesce(sum(vesting), 0) FROM {new}.balances)::text
+UNION ALL SELECT 'ozone', (SELECT coalesce(sum(ozone), 0) FROM {old}.balances)::text, (SELECT coalesce(sum(ozone), 0) FROM {new}.balances)::text
+UNION ALL SELECT 'escrow', (SELECT coalesce(sum(escrow), 0) FROM {old}.balances)::text, (SELECT coalesce(sum(escrow), 0) FROM {new}.balances)::text
+UNION ALL SELECT 'trafficRewards', (SELECT coalesce(sum(traffic_reward), 0) FROM {old}.settlements)::text, (SELECT coalesce(sum(traffic_reward), 0) FROM {new}.settlements)::text
+UNION ALL SELECT 'miningRewards', (SELECT coalesce(sum(mining_reward), 0) FROM {old}.settlements)::text, (SELECT coalesce(sum(mining_reward), 0) FROM {new}.settlements)::text
+UNION ALL SELECT 'ozoneBought', (SELECT coalesce(sum(bought), 0) FROM {old}.ozone_supply)::text, (SELECT coalesce(sum(bought), 0) FROM {new}.ozone_supply)::text
+UNION ALL SELECT 'refusedEvents', (SELECT count(*) FROM {old}.exceptions)::text, (SELECT count(*) FROM {new}.exceptions)::text
+
+-- name: diff.exceptions
+SELECT position, event_id, type, rule, message FROM {new}.exceptions ORDER BY position
+
+-- name: q.exceptions_range
+SELECT position, event_id, type, rule, message FROM exceptions WHERE position > $1 AND position <= $2 ORDER BY position
+
+-- name: q.settlement_position
+SELECT position FROM settlements WHERE epoch = $1
+
+-- A fingerprint of one table's whole content (tests compare schemas with it).
+-- name: check.fingerprint
+SELECT count(*), coalesce(md5(string_agg(t::text, E'\n' ORDER BY t::text)), '') FROM {schema}.{table} t

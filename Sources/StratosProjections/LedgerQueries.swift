@@ -1,0 +1,459 @@
+import LedgerEvents
+import PostgresClient
+import StratosEconomics
+
+// The read API of the projections, for the CLI and the HTTP service. Every method reads the
+// serving projection schema (`projection` by default) over one connection; nothing here writes.
+// Amounts are exact (`Wei`, `Noz`, `UInt128`); JSON is produced by the report types' `json()`.
+//
+// Errors are `ProjectionError` (e.g. `.epochNotClosed` for a settlement or snapshot of an epoch
+// the projection has not closed, `.notBuilt` when nothing was projected yet) or `PostgresError`.
+
+/// Where a snapshot is taken.
+public enum SnapshotPoint: Sendable, Hashable {
+    /// The projection's current position.
+    case latest
+    /// Right after `EpochClosed N`.
+    case epoch(Int64)
+    /// Right after the event at this log position (refused events change nothing).
+    case position(Int64)
+}
+
+/// Lag and health of one projection schema.
+public struct ProjectionHealth: Sendable, Hashable {
+    public var schema: String
+    public var rules: String
+    public var status: String
+    public var buildID: String
+    /// The last log position the projection has applied (its checkpoint).
+    public var position: Int64
+    public var lastClosedEpoch: Int64
+    /// The log's head position.
+    public var head: Int64
+    /// head − position.
+    public var lag: Int64 { head - position }
+    public var appliedEvents: Int64
+    public var refusedEvents: Int64
+    /// False while a first build is still loading (its keys are not created yet).
+    public var indexed: Bool
+}
+
+/// One vesting entry and what became of it.
+public struct VestingScheduleEntry: Sendable, Hashable {
+    public var entry: VestingEntryID
+    public var node: NodeID?
+    public var validator: ValidatorID?
+    public var role: RewardRole
+    public var source: RewardSource
+    public var amount: Wei
+    public var epochEarned: Int64
+    public var matureEpoch: Int64
+    /// locked, released, cancelled or taken-for-fee.
+    public var status: String
+    /// Taken by migration fees (part or all of `amount`).
+    public var feeTaken: Wei
+    /// The epoch it was released or cancelled in.
+    public var closedEpoch: Int64?
+}
+
+/// A deactivated node's deposit or an unbonding, with its release day.
+public struct ScheduledRelease: Sendable, Hashable {
+    /// deposit or unbonding.
+    public var kind: String
+    /// The node id (deposit) or unbonding id (`u…`).
+    public var reference: String
+    public var node: NodeID?
+    public var validator: ValidatorID?
+    public var amount: Wei
+    public var releaseDay: Int64
+    public var scheduledAt: Int64
+    /// Log position and epoch of the release, nil while pending.
+    public var releasedAt: Int64?
+    public var releasedEpoch: Int64?
+}
+
+public struct VestingSchedule: Sendable, Hashable {
+    public var account: AccountID
+    public var entries: [VestingScheduleEntry]
+    public var releases: [ScheduledRelease]
+}
+
+/// A node's rewards of one epoch, by role and source.
+public struct NodeEpochReward: Sendable, Hashable {
+    public var epoch: Int64
+    public var role: RewardRole
+    public var source: RewardSource
+    public var amount: Wei
+}
+
+/// The Ozone supply right after one epoch close.
+public struct OzoneSupplyPoint: Sendable, Hashable {
+    public var epoch: Int64
+    public var position: Int64
+    public var supply: Supply
+    public var feeCollector: Wei
+    /// The marginal price (s + p) / l in wei per noz, as an exact fraction.
+    public var priceNumeratorWei: UInt128
+    public var priceDenominatorNoz: UInt128
+    /// Ozone bought by prepays, consumed by traffic, settled (Y) and carried over (T − Y) in the epoch.
+    public var bought: Noz
+    public var consumed: Noz
+    public var settled: Noz
+    public var carriedOver: Noz
+}
+
+/// One line of the stake-reward ledger.
+public struct StakeReward: Sendable, Hashable {
+    public var epoch: Int64
+    public var account: AccountID
+    public var validator: ValidatorID?
+    public var node: NodeID?
+    public var role: RewardRole
+    /// `stake` (the stake share of a settlement, locked) or `gas-fee` (paid at once).
+    public var kind: String
+    /// traffic or mining for the stake share; nil for gas fees.
+    public var source: RewardSource?
+    public var amount: Wei
+}
+
+/// One posting of a journal transaction: `amount` is credited (`negative == false`) or debited.
+public struct JournalPosting: Sendable, Hashable {
+    /// The account path, e.g. `wallet:st1alice`, `vesting:st1bob:v17`, `volume-pool`.
+    public var account: String
+    public var owner: AccountID?
+    public var commodity: Commodity
+    public var amount: UInt128
+    public var negative: Bool
+    public var reason: String
+}
+
+/// One balanced journal transaction (one applied event).
+public struct JournalTransaction: Sendable, Hashable {
+    public var position: Int64
+    public var eventID: EventID
+    public var type: String
+    public var time: Timestamp
+    public var epoch: Int64
+    public var postings: [JournalPosting]
+}
+
+/// An event the projection's rule set refused.
+public struct ProjectionException: Sendable, Hashable {
+    public var position: Int64
+    public var eventID: String
+    public var type: String
+    public var rule: String
+    public var message: String
+}
+
+/// The result of `verify(epoch:)`.
+public struct EpochVerification: Sendable {
+    public var epoch: Int64
+    /// nil when the recomputation equals the stored settlement bit for bit.
+    public var firstDifference: (field: String, stored: String, recomputed: String)?
+    /// Refused events inside the epoch (they are not part of the settlement).
+    public var exceptions: [ProjectionException]
+    public var recomputeSeconds: Double
+    public var matches: Bool { firstDifference == nil }
+}
+
+public final class LedgerQueries {
+    public let connection: PostgresConnection
+    public let schema: String
+    let sql: ProjectionSQL
+    let reader: LogReader
+
+    /// Opens its own connection to the database at `url`, reading schema `schemas.serving`.
+    public convenience init(url: String, schemas: ProjectionSchemas = ProjectionSchemas(), sql: ProjectionSQL? = nil) throws {
+        try self.init(connection: PostgresConnection(url: url), schema: schemas.serving, sql: sql)
+    }
+
+    /// Uses `connection` (whose search_path it sets to `schema`, public).
+    public init(connection: PostgresConnection, schema: String = "projection", sql: ProjectionSQL? = nil) throws {
+        self.connection = connection
+        self.schema = schema
+        self.sql = try sql ?? ProjectionSQL.load()
+        self.reader = LogReader(sql: self.sql)
+        try connection.query(self.sql("search_path.set"), [try connection.escapeIdentifier(schema) + ", public"])
+    }
+
+    // MARK: Health
+
+    public func health() throws -> ProjectionHealth {
+        guard try connection.query(sql("schema.exists"), [schema]).rowCount > 0,
+              let st = try ProjectionStatus.decode(connection.query(sql("state.select"))) else {
+            throw ProjectionError.notBuilt(schema: schema)
+        }
+        return ProjectionHealth(schema: schema, rules: st.rules, status: st.status, buildID: st.buildID,
+                                position: st.lastPosition, lastClosedEpoch: st.lastEpoch, head: try reader.head(connection),
+                                appliedEvents: st.applied, refusedEvents: st.refused, indexed: st.indexed)
+    }
+
+    // MARK: Snapshots and settlements
+
+    /// The EVENTS.md economy snapshot at `point`: the nearest checkpoint plus a replay.
+    public func snapshot(at point: SnapshotPoint) throws -> EconomySnapshot {
+        try economy(at: point).snapshot()
+    }
+
+    /// The economy at `point` (see `snapshot`).
+    public func economy(at point: SnapshotPoint) throws -> Economy {
+        let h = try health()
+        let rules = try rulesOf(h)
+        let loader = EconomyLoader(sql: sql, reader: reader)
+        switch point {
+        case .latest:
+            var start = try loader.checkpoint(connection, atOrBeforePosition: h.position, rules: rules)
+            try loader.replay(connection, from: &start, through: h.position)
+            return start.economy
+        case .position(let p):
+            guard p <= h.position else { throw ProjectionError.positionNotProjected(position: p, lastPosition: h.position) }
+            var start = try loader.checkpoint(connection, atOrBeforePosition: max(p, 0), rules: rules)
+            try loader.replay(connection, from: &start, through: p)
+            return start.economy
+        case .epoch(let n):
+            guard n >= 0, n <= h.lastClosedEpoch else { throw ProjectionError.epochNotClosed(epoch: n, lastClosedEpoch: h.lastClosedEpoch) }
+            var start = try loader.checkpoint(connection, atOrBeforeEpoch: n, rules: rules)
+            if start.economy.lastClosedEpoch == n { return start.economy }
+            try loader.replay(connection, from: &start, through: h.position) { applied, _ in
+                applied.settlement?.epoch != n
+            }
+            precondition(start.economy.lastClosedEpoch == n, "replay did not reach the close of epoch \(n)")
+            return start.economy
+        }
+    }
+
+    /// The stored settlement audit of epoch `epoch` (EVENTS.md JSON through `json()`).
+    public func settlement(epoch: Int64) throws -> StoredSettlement {
+        try connection.transaction(isolation: .repeatableRead) { c in
+            let head = try c.query(sql("q.settlement"), [String(epoch)])
+            guard head.rowCount == 1 else {
+                throw ProjectionError.epochNotClosed(epoch: epoch, lastClosedEpoch: try health().lastClosedEpoch)
+            }
+            var s = StoredSettlement(rules: try head.string(0, 2), epoch: epoch, T: try noz(head, 0, 3), Y: try noz(head, 0, 4),
+                                     settled: [], trafficReward: try wei(head, 0, 5), miningReward: try wei(head, 0, 6),
+                                     rewards: [], trafficDust: try wei(head, 0, 7), miningDust: try wei(head, 0, 8))
+            let settled = try c.query(sql("q.settled_nodes"), [String(epoch)])
+            for i in 0..<settled.rowCount {
+                s.settled.append(.init(node: NodeID(unchecked: try settled.string(i, 0)), traffic: try noz(settled, i, 1)))
+            }
+            let rewards = try c.query(sql("q.settlement_rewards"), [String(epoch)])
+            for i in 0..<rewards.rowCount {
+                s.rewards.append(.init(account: AccountID(unchecked: try rewards.string(i, 1)),
+                                       node: rewards.optionalString(i, 2).map(NodeID.init(unchecked:)),
+                                       validator: rewards.optionalString(i, 3).map(ValidatorID.init(unchecked:)),
+                                       role: try enumValue(rewards, i, 4), source: try enumValue(rewards, i, 5),
+                                       amount: try wei(rewards, i, 6), matureEpoch: try rewards.int64(i, 7)))
+            }
+            return s
+        }
+    }
+
+    /// Recomputes epoch `epoch` from the checkpoint at or before epoch − 1 plus a replay of the
+    /// epoch's events.
+    public func recomputeSettlement(epoch: Int64) throws -> SettlementReport {
+        let h = try health()
+        guard epoch >= 1, epoch <= h.lastClosedEpoch else {
+            throw ProjectionError.epochNotClosed(epoch: epoch, lastClosedEpoch: h.lastClosedEpoch)
+        }
+        let loader = EconomyLoader(sql: sql, reader: reader)
+        var start = try loader.checkpoint(connection, atOrBeforeEpoch: epoch - 1, rules: try rulesOf(h))
+        var report: SettlementReport?
+        try loader.replay(connection, from: &start, through: h.position) { applied, _ in
+            if let s = applied.settlement, s.epoch == epoch { report = s; return false }
+            return true
+        }
+        guard let report else { throw ProjectionError.corrupt("the log holds no EpochClosed \(epoch)") }
+        return report
+    }
+
+    /// Recomputes epoch `epoch` and compares it with the stored settlement, field by field.
+    public func verify(epoch: Int64) throws -> EpochVerification {
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        let recomputed = try recomputeSettlement(epoch: epoch)
+        let elapsed = seconds(clock.now - t0)
+        let stored = try settlement(epoch: epoch)
+        let closeAt = try positionOfClose(epoch)
+        let previousClose = epoch > 1 ? try positionOfClose(epoch - 1) : 0
+        return EpochVerification(epoch: epoch, firstDifference: stored.firstDifference(from: recomputed),
+                                 exceptions: try exceptions(after: previousClose, through: closeAt),
+                                 recomputeSeconds: elapsed)
+    }
+
+    // MARK: Balances and vesting
+
+    /// An account's balances now (`atEpoch` nil) or right after the close of `atEpoch`; nil
+    /// when the account had no balance by then.
+    public func balances(account: AccountID, atEpoch: Int64? = nil) throws -> AccountBalances? {
+        let r: PostgresResult
+        if let epoch = atEpoch {
+            let h = try health()
+            guard epoch <= h.lastClosedEpoch else { throw ProjectionError.epochNotClosed(epoch: epoch, lastClosedEpoch: h.lastClosedEpoch) }
+            r = try connection.query(sql("q.balances_at_epoch"), [account.rawValue, String(epoch)])
+        } else {
+            r = try connection.query(sql("q.balances_now"), [account.rawValue])
+        }
+        guard r.rowCount == 1 else { return nil }
+        var b = AccountBalances()
+        b.wallet = try wei(r, 0, 0); b.ozone = try noz(r, 0, 1); b.escrow = try wei(r, 0, 2)
+        b.bonded = try wei(r, 0, 3); b.unbonding = try wei(r, 0, 4); b.vesting = try wei(r, 0, 5)
+        return b
+    }
+
+    /// Every vesting entry of `account` and every deposit release and unbonding it is owed.
+    public func vestingSchedule(account: AccountID) throws -> VestingSchedule {
+        try connection.transaction(isolation: .repeatableRead) { c in
+            let v = try c.query(sql("q.vesting_schedule"), [account.rawValue])
+            var entries: [VestingScheduleEntry] = []
+            for i in 0..<v.rowCount {
+                entries.append(VestingScheduleEntry(
+                    entry: VestingEntryID(UInt64(try v.int64(i, 0))), node: v.optionalString(i, 1).map(NodeID.init(unchecked:)),
+                    validator: v.optionalString(i, 2).map(ValidatorID.init(unchecked:)), role: try enumValue(v, i, 3),
+                    source: try enumValue(v, i, 4), amount: try wei(v, i, 5), epochEarned: try v.int64(i, 6),
+                    matureEpoch: try v.int64(i, 7), status: try v.string(i, 8), feeTaken: try wei(v, i, 9),
+                    closedEpoch: try v.optionalInt64(i, 10)))
+            }
+            let r = try c.query(sql("q.releases"), [account.rawValue])
+            var releases: [ScheduledRelease] = []
+            for i in 0..<r.rowCount {
+                releases.append(ScheduledRelease(
+                    kind: try r.string(i, 0), reference: try r.string(i, 1), node: r.optionalString(i, 2).map(NodeID.init(unchecked:)),
+                    validator: r.optionalString(i, 3).map(ValidatorID.init(unchecked:)), amount: try wei(r, i, 4),
+                    releaseDay: try r.int64(i, 5), scheduledAt: try r.int64(i, 6), releasedAt: try r.optionalInt64(i, 7),
+                    releasedEpoch: try r.optionalInt64(i, 8)))
+            }
+            return VestingSchedule(account: account, entries: entries, releases: releases)
+        }
+    }
+
+    // MARK: Rewards and supply
+
+    /// A node's rewards (resource, meta and deposit roles) per epoch over `epochs`.
+    public func nodeRewards(node: NodeID, epochs: ClosedRange<Int64>) throws -> [NodeEpochReward] {
+        let r = try connection.query(sql("q.node_rewards"), [node.rawValue, String(epochs.lowerBound), String(epochs.upperBound)])
+        return try (0..<r.rowCount).map { i in
+            NodeEpochReward(epoch: try r.int64(i, 0), role: try enumValue(r, i, 1), source: try enumValue(r, i, 2), amount: try wei(r, i, 3))
+        }
+    }
+
+    /// The Ozone supply and price after each closed epoch in `epochs`.
+    public func ozoneSupply(epochs: ClosedRange<Int64>) throws -> [OzoneSupplyPoint] {
+        let r = try connection.query(sql("q.ozone_supply"), [String(epochs.lowerBound), String(epochs.upperBound)])
+        return try (0..<r.rowCount).map { i in
+            OzoneSupplyPoint(epoch: try r.int64(i, 0), position: try r.int64(i, 1),
+                             supply: Supply(s: try wei(r, i, 2), p: try wei(r, i, 3), l: try noz(r, i, 4), mined: try wei(r, i, 5)),
+                             feeCollector: try wei(r, i, 6), priceNumeratorWei: try uint(r, i, 7), priceDenominatorNoz: try uint(r, i, 8),
+                             bought: try noz(r, i, 9), consumed: try noz(r, i, 10), settled: try noz(r, i, 11), carriedOver: try noz(r, i, 12))
+        }
+    }
+
+    /// The stake-reward ledger of one recipient (validator operator, delegator or node owner).
+    public func stakeRewards(account: AccountID, epochs: ClosedRange<Int64>) throws -> [StakeReward] {
+        try stakeRewards(connection.query(sql("q.stake_rewards_by_account"),
+                                          [account.rawValue, String(epochs.lowerBound), String(epochs.upperBound)]))
+    }
+
+    /// The stake-reward ledger of everyone paid through one validator (operator, commission, delegators).
+    public func stakeRewards(validator: ValidatorID, epochs: ClosedRange<Int64>) throws -> [StakeReward] {
+        try stakeRewards(connection.query(sql("q.stake_rewards_by_validator"),
+                                          [validator.rawValue, String(epochs.lowerBound), String(epochs.upperBound)]))
+    }
+
+    private func stakeRewards(_ r: PostgresResult) throws -> [StakeReward] {
+        try (0..<r.rowCount).map { i in
+            StakeReward(epoch: try r.int64(i, 0), account: AccountID(unchecked: try r.string(i, 1)),
+                        validator: r.optionalString(i, 2).map(ValidatorID.init(unchecked:)),
+                        node: r.optionalString(i, 3).map(NodeID.init(unchecked:)), role: try enumValue(r, i, 4),
+                        kind: try r.string(i, 5), source: try r.optionalString(i, 6).map { s in
+                            guard let v = RewardSource(rawValue: s) else { throw ProjectionError.corrupt("reward source '\(s)'") }
+                            return v
+                        }, amount: try wei(r, i, 7))
+        }
+    }
+
+    // MARK: Journal
+
+    /// Streams the journal transactions with log positions in `positions`, in order, one at a
+    /// time (a single COPY; memory does not grow with the range).
+    public func journal(positions: ClosedRange<Int64>, _ body: (JournalTransaction) throws -> Void) throws {
+        try connection.query(sql("q.journal_bounds"), [String(positions.lowerBound), String(positions.upperBound)])
+        var fields: [[UInt8]?] = []
+        var current: JournalTransaction?
+        func text(_ i: Int) -> String? { fields[i].map { String(decoding: $0, as: UTF8.self) } }
+        try connection.copyOut(sql("q.journal_copy")) { chunk in
+            parseCopyRow(chunk, into: &fields)
+            guard fields.count == 10, let position = text(0).flatMap({ Int64($0) }), let id = text(1), let type = text(2),
+                  let micros = text(3).flatMap({ Int64($0) }), let epoch = text(4).flatMap({ Int64($0) }) else {
+                throw ProjectionError.corrupt("journal row is malformed")
+            }
+            if current?.position != position {
+                if let done = current { try body(done) }
+                current = JournalTransaction(position: position, eventID: EventID(unchecked: id), type: type,
+                                             time: Timestamp(microsecondsSinceEpoch: micros), epoch: epoch, postings: [])
+            }
+            guard let account = text(5) else { return } // a transaction without postings
+            guard let commodity = text(7).flatMap(Commodity.init(rawValue:)), var amountText = text(8), let reason = text(9) else {
+                throw ProjectionError.corrupt("journal posting at position \(position) is malformed")
+            }
+            let negative = amountText.hasPrefix("-")
+            if negative { amountText.removeFirst() }
+            guard let amount = parseDecimalUInt128(amountText) else {
+                throw ProjectionError.corrupt("journal amount '\(amountText)' at position \(position)")
+            }
+            current!.postings.append(JournalPosting(account: account, owner: text(6).map(AccountID.init(unchecked:)),
+                                                    commodity: commodity, amount: amount, negative: negative, reason: reason))
+        }
+        if let done = current { try body(done) }
+    }
+
+    /// Streams the journal transactions of the events applied while epochs `epochs` were open.
+    public func journal(epochs: ClosedRange<Int64>, _ body: (JournalTransaction) throws -> Void) throws {
+        let r = try connection.query(sql("q.journal_epoch_positions"), [String(epochs.lowerBound), String(epochs.upperBound)])
+        let first = try r.int64(0, 0), last = try r.int64(0, 1)
+        guard first <= last else { return }
+        try journal(positions: first...last, body)
+    }
+
+    /// Every event the projection's rule set refused.
+    public func exceptions() throws -> [ProjectionException] {
+        try decodeExceptions(connection.query(sql("q.exceptions")))
+    }
+
+    // MARK: Helpers
+
+    func exceptions(after: Int64, through: Int64) throws -> [ProjectionException] {
+        try decodeExceptions(connection.query(sql("q.exceptions_range"), [String(after), String(through)]))
+    }
+
+    private func positionOfClose(_ epoch: Int64) throws -> Int64 {
+        let r = try connection.query(sql("q.settlement_position"), [String(epoch)])
+        guard r.rowCount == 1 else { throw ProjectionError.epochNotClosed(epoch: epoch, lastClosedEpoch: try health().lastClosedEpoch) }
+        return try r.int64(0, 0)
+    }
+
+    private func rulesOf(_ h: ProjectionHealth) throws -> RuleSet {
+        guard let rules = RuleSet.named(h.rules) else { throw ProjectionError.unknownRules(h.rules) }
+        return rules
+    }
+}
+
+func decodeExceptions(_ r: PostgresResult) throws -> [ProjectionException] {
+    try (0..<r.rowCount).map { i in
+        ProjectionException(position: try r.int64(i, 0), eventID: try r.string(i, 1), type: try r.string(i, 2),
+                            rule: try r.string(i, 3), message: try r.string(i, 4))
+    }
+}
+
+func uint(_ r: PostgresResult, _ row: Int, _ column: Int) throws -> UInt128 {
+    let s = try r.string(row, column)
+    guard let v = parseDecimalUInt128(s) else { throw ProjectionError.corrupt("not a non-negative integer amount: \(s)") }
+    return v
+}
+func wei(_ r: PostgresResult, _ row: Int, _ column: Int) throws -> Wei { Wei(try uint(r, row, column)) }
+func noz(_ r: PostgresResult, _ row: Int, _ column: Int) throws -> Noz { Noz(try uint(r, row, column)) }
+func enumValue<E: RawRepresentable>(_ r: PostgresResult, _ row: Int, _ column: Int) throws -> E where E.RawValue == String {
+    let s = try r.string(row, column)
+    guard let v = E(rawValue: s) else { throw ProjectionError.corrupt("unexpected value '\(s)' for \(E.self)") }
+    return v
+}

@@ -1,1 +1,0 @@
-// StratosProjections: see docs/ARCHITECTURE.md

@@ -1,0 +1,84 @@
+import EventStore
+import Foundation
+import PostgresClient
+
+/// The projection SQL, read from the `Projections/` folder at run time: `tables.sql` (the
+/// projection tables), `indexes.sql` (keys added once a build has caught up) and `queries.sql`
+/// (every statement, by name).
+///
+/// Statements may hold `{name}` markers for schema identifiers (schema names cannot be
+/// parameters); `render` fills them in quoted with `PQescapeIdentifier`. Values are always `$n`
+/// parameters.
+public struct ProjectionSQL: Sendable {
+    public let tables: String
+    public let indexes: String
+    let statements: [String: String]
+
+    public struct MissingStatement: Error, CustomStringConvertible {
+        public let name: String
+        public var description: String { "Projections/queries.sql has no statement named '\(name)'" }
+    }
+
+    /// Reads the folder found by `ResourceLocator` (STRATOS_PROJECTIONS_DIR or the checkout).
+    public static func load(directory: String? = nil) throws -> ProjectionSQL {
+        let dir = try directory ?? ResourceLocator.path(of: .projections)
+        func read(_ name: String) throws -> String {
+            let path = (dir as NSString).appendingPathComponent(name)
+            do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw ProjectionError.configuration("cannot read \(path): \(error.localizedDescription)")
+            }
+        }
+        return ProjectionSQL(tables: try read("tables.sql"), indexes: try read("indexes.sql"),
+                             statements: parseNamedStatements(try read("queries.sql")))
+    }
+
+    /// The tables every projection schema holds (tables.sql), for checks and fingerprints.
+    public static let tableNames = [
+        "balances", "balance_history", "nodes", "vesting_entries", "vesting_changes", "release_schedule", "release_done",
+        "ozone_supply", "settlements", "settled_nodes", "gas_fee_rewards", "journal", "exceptions", "epoch_checkpoints",
+    ]
+
+    /// The statement called `name` (a programming error if absent: the file ships with the code).
+    public func callAsFunction(_ name: String) -> String {
+        guard let sql = statements[name] else { preconditionFailure(MissingStatement(name: name).description) }
+        return sql
+    }
+
+    /// The statement with its `{identifier}` markers replaced by quoted identifiers.
+    public func render(_ name: String, on connection: PostgresConnection,
+                       _ identifiers: [String: String]) throws(PostgresError) -> String {
+        var sql = self(name)
+        for (key, value) in identifiers {
+            sql = sql.replacingOccurrences(of: "{\(key)}", with: try connection.escapeIdentifier(value))
+        }
+        precondition(!sql.contains("{schema}") && !sql.contains("{old}") && !sql.contains("{new}") && !sql.contains("{table}"),
+                     "statement \(name) has an unfilled identifier")
+        return sql
+    }
+
+    /// Splits a file of `-- name: key` sections into statements (comments before a name and
+    /// trailing blank lines are dropped).
+    static func parseNamedStatements(_ text: String) -> [String: String] {
+        var result: [String: String] = [:]
+        var current: String?
+        var lines: [Substring] = []
+        func finish() {
+            guard let name = current else { return }
+            while let last = lines.last, last.trimmingCharacters(in: .whitespaces).isEmpty || last.hasPrefix("--") {
+                lines.removeLast()
+            }
+            result[name] = lines.joined(separator: "\n")
+        }
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("-- name:") {
+                finish()
+                current = line.dropFirst("-- name:".count).trimmingCharacters(in: .whitespaces)
+                lines = []
+            } else if current != nil {
+                lines.append(line)
+            }
+        }
+        finish()
+        return result
+    }
+}

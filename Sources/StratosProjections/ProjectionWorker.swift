@@ -1,0 +1,284 @@
+import EventStore
+import Foundation
+import LedgerEvents
+import PostgresClient
+import StratosEconomics
+
+/// The names of the projection schemas: the serving one, a rebuild's, and the one a switch replaced.
+public struct ProjectionSchemas: Sendable, Hashable {
+    public let serving: String
+    public init(serving: String = "projection") { self.serving = serving }
+    public var next: String { serving + "_next" }
+    public var previous: String { serving + "_previous" }
+}
+
+/// The state row of a projection schema.
+public struct ProjectionStatus: Sendable, Hashable {
+    public var buildID: String
+    public var rules: String
+    /// building, serving or previous.
+    public var status: String
+    public var lastPosition: Int64
+    public var lastEpoch: Int64
+    public var applied: Int64
+    public var refused: Int64
+    public var checkpointEvery: Int64
+    public var indexed: Bool
+
+    static func decode(_ r: PostgresResult) throws -> ProjectionStatus? {
+        guard r.rowCount > 0 else { return nil }
+        return ProjectionStatus(buildID: try r.string(0, 0), rules: try r.string(0, 1), status: try r.string(0, 2),
+                                lastPosition: try r.int64(0, 3), lastEpoch: try r.int64(0, 4), applied: try r.int64(0, 5),
+                                refused: try r.int64(0, 6), checkpointEvery: try r.int64(0, 7), indexed: try r.bool(0, 8))
+    }
+}
+
+/// Progress of a catch-up, for the stderr progress line and the benchmark.
+public struct ProjectionProgress: Sendable {
+    public var schema: String
+    public var position: Int64
+    public var head: Int64
+    public var eventsThisRun: Int64
+    public var seconds: Double
+    public var eventsPerSecond: Double { seconds > 0 ? Double(eventsThisRun) / seconds : 0 }
+}
+
+/// Builds one projection schema from the event log and keeps it up to date.
+///
+/// * Reads the log in position order, in batches; applies each event to one `Economy`; writes
+///   every row of the batch with COPY and advances the checkpoint (`projection_state`) **in the
+///   same transaction**, guarded by (build id, expected position, expected status). A kill -9 at
+///   any instant loses at most the open transaction; on restart the worker loads the latest
+///   economy checkpoint at or before its position and replays (without writing) up to it, so the
+///   tables end up exactly as an uninterrupted run leaves them.
+/// * Holds a session advisory lock per schema name: two workers never write one schema.
+/// * `follow` LISTENs on the store's channel and catches up on every notification (and at least
+///   every `pollInterval`, in case a notification was missed).
+public final class ProjectionWorker {
+    public let connection: PostgresConnection
+    public let schema: String
+    let sql: ProjectionSQL
+    let reader: LogReader
+    /// `serving` for the live worker, `building` for a rebuild.
+    let expectedStatus: String
+    public var batchSize: Int
+    public var progress: ((ProjectionProgress) -> Void)?
+    public var progressInterval: Duration = .seconds(2)
+
+    private(set) var state: ProjectionStatus?
+    private var model: ProjectionModel?
+    private var rows = ProjectionRows()
+    private var locked = false
+
+    /// The store's notification channel (every committed append notifies it).
+    public static let notificationChannel = EventStore.notificationChannel
+
+    public init(url: String, schema: String, expectedStatus: String = "serving", sql: ProjectionSQL? = nil,
+                batchSize: Int = 20_000) throws {
+        self.connection = try PostgresConnection(url: url)
+        self.schema = schema
+        self.sql = try sql ?? ProjectionSQL.load()
+        self.reader = LogReader(sql: self.sql)
+        self.expectedStatus = expectedStatus
+        self.batchSize = batchSize
+        try connection.query(self.sql("search_path.set"), [try connection.escapeIdentifier(schema) + ", public"])
+    }
+
+    // MARK: Lock
+
+    /// Takes the schema's advisory lock (held until the connection closes). Without `wait`,
+    /// throws `.locked` naming the holder when another worker has it.
+    public func lock(wait: Bool) throws {
+        if locked { return }
+        if wait {
+            try connection.query(sql("lock.wait"), [schema])
+        } else if try !connection.query(sql("lock.try"), [schema]).bool(0, 0) {
+            let holder = try? connection.query(sql("lock.holder"), [schema])
+            let pid = holder.flatMap { $0.rowCount > 0 ? try? $0.int64(0, 0) : nil }.map { Int32($0) }
+            throw ProjectionError.locked(schema: schema, holderPID: pid)
+        }
+        locked = true
+    }
+
+    public func unlock() throws {
+        guard locked else { return }
+        try connection.query(sql("lock.release"), [schema])
+        locked = false
+    }
+
+    // MARK: Schema
+
+    /// Creates the schema, its tables and its state row if the schema does not exist.
+    /// Returns true when it was created.
+    @discardableResult
+    public func createIfMissing(rules: RuleSet, checkpointEvery: Int64) throws -> Bool {
+        if try connection.query(sql("schema.exists"), [schema]).rowCount > 0 { return false }
+        try connection.transaction { c in
+            try c.execute(try sql.render("schema.create", on: c, ["schema": schema]))
+            try c.execute(sql.tables)
+            try c.query(sql("state.insert"), [UUID().uuidString.lowercased(), rules.name, expectedStatus, String(checkpointEvery)])
+        }
+        return true
+    }
+
+    public func readState() throws -> ProjectionStatus? {
+        guard try connection.query(sql("schema.exists"), [schema]).rowCount > 0 else { return nil }
+        return try ProjectionStatus.decode(connection.query(sql("state.select")))
+    }
+
+    // MARK: Loading
+
+    /// Loads the state row and rebuilds the in-memory model at its position: the latest economy
+    /// checkpoint at or before it, then a replay without writing.
+    func load() throws {
+        guard let st = try readState() else { throw ProjectionError.notBuilt(schema: schema) }
+        guard st.status == expectedStatus else {
+            throw ProjectionError.configuration("projection schema \(schema) is '\(st.status)', expected '\(expectedStatus)'")
+        }
+        guard let rules = RuleSet.named(st.rules) else { throw ProjectionError.unknownRules(st.rules) }
+        let start = try EconomyLoader(sql: sql, reader: reader).checkpoint(connection, atOrBeforePosition: st.lastPosition, rules: rules)
+        let m = ProjectionModel(economy: start.economy, position: start.position,
+                                refused: 0, checkpointEvery: st.checkpointEvery)
+        var scratch = ProjectionRows()
+        try reader.read(connection, from: start.position + 1, through: st.lastPosition) { logged in
+            m.apply(logged, rows: &scratch, record: false)
+            return true
+        }
+        precondition(m.lastPosition == st.lastPosition, "replay stopped at \(m.lastPosition), expected \(st.lastPosition)")
+        m.markClean()
+        m.refused = st.refused
+        state = st
+        model = m
+    }
+
+    /// The economy at the worker's position (loads it if needed).
+    public func economy() throws -> Economy {
+        if model == nil { try load() }
+        return model!.economy
+    }
+
+    // MARK: Catch-up
+
+    /// Applies every committed event up to the head (or `target`), batch by batch. Returns the
+    /// number of events processed. A batch rejected by the guard (schema switched or advanced by
+    /// another process) reloads and continues from the new state.
+    @discardableResult
+    public func catchUp(to target: Int64? = nil) throws -> Int64 {
+        if model == nil { try load() }
+        let head = try target ?? reader.head(connection)
+        let clock = ContinuousClock()
+        let started = clock.now
+        var lastReport = started
+        var processed: Int64 = 0
+        while model!.lastPosition < head {
+            let m = model!
+            let before = m.lastPosition
+            let through = min(head, before + Int64(batchSize))
+            rows.removeAll()
+            do {
+                try reader.read(connection, from: before + 1, through: through) { logged in
+                    m.apply(logged, rows: &rows, record: true)
+                    return true
+                }
+                m.flushCurrent(into: &rows)
+                try write(from: before, model: m)
+            } catch {
+                // The model may be ahead of the database: forget it, reload from what is committed.
+                model = nil
+                state = nil
+                if case ProjectionError.buildChanged = error { try load(); continue }
+                throw error
+            }
+            processed += m.lastPosition - before
+            let now = clock.now
+            if let progress, now - lastReport >= progressInterval || m.lastPosition >= head {
+                lastReport = now
+                progress(ProjectionProgress(schema: schema, position: m.lastPosition, head: head,
+                                            eventsThisRun: processed, seconds: seconds(now - started)))
+            }
+        }
+        return processed
+    }
+
+    private func write(from before: Int64, model m: ProjectionModel) throws {
+        guard let st = state else { throw ProjectionError.notBuilt(schema: schema) }
+        let newEpoch = m.economy.lastClosedEpoch
+        try connection.transaction { c in
+            let guardResult = try c.query(sql("state.advance"), [
+                st.buildID, String(before), String(m.lastPosition), String(newEpoch),
+                String(m.economy.position), String(m.refused), expectedStatus,
+            ])
+            guard guardResult.affectedRows == 1 else { throw ProjectionError.buildChanged(schema: schema) }
+            for (statement, buffer) in rows.copies where !buffer.isEmpty {
+                try c.copyIn(sql(statement)) { try $0.write(buffer.bytes) }
+            }
+            if !rows.balancesStage.isEmpty || !rows.nodesStage.isEmpty {
+                try c.execute(sql("stage.create"))
+            }
+            if !rows.balancesStage.isEmpty {
+                try c.copyIn(sql("copy.balances_stage")) { try $0.write(rows.balancesStage.bytes) }
+                try c.execute(sql("balances.merge"))
+            }
+            if !rows.nodesStage.isEmpty {
+                try c.copyIn(sql("copy.nodes_stage")) { try $0.write(rows.nodesStage.bytes) }
+                try c.execute(sql("nodes.merge"))
+            }
+            for cp in rows.checkpoints {
+                try c.query(sql("checkpoint.insert"), [String(cp.epoch), String(cp.position), byteaHex(cp.state)])
+            }
+        }
+        state!.lastPosition = m.lastPosition
+        state!.lastEpoch = newEpoch
+        state!.applied = m.economy.position
+        state!.refused = m.refused
+    }
+
+    /// Adds the keys of the insert-only tables (indexes.sql) once, after the first catch-up.
+    public func ensureIndexed() throws {
+        if state == nil { try load() }
+        guard let st = state, !st.indexed else { return }
+        try connection.transaction { c in
+            try c.execute(sql.indexes)
+            try c.query(sql("state.indexed"), [st.buildID])
+            try c.query(sql("state.completed"), [st.buildID])
+        }
+        state!.indexed = true
+    }
+
+    // MARK: Follow
+
+    /// Catches up, then waits for the store's notifications and catches up again, until
+    /// `shouldStop` returns true (checked at least every `pollInterval`).
+    public func follow(pollInterval: Duration = .seconds(5), shouldStop: () -> Bool = { false }) throws {
+        try connection.listen(Self.notificationChannel)
+        defer { try? connection.unlisten(Self.notificationChannel) }
+        while !shouldStop() {
+            try catchUp()
+            try ensureIndexed()
+            // Drain every pending notification, then wait for the next one.
+            _ = try connection.waitForNotification(timeout: pollInterval)
+            while try connection.waitForNotification(timeout: .zero) != nil {}
+        }
+    }
+
+    /// Head position minus this schema's checkpoint.
+    public func lag() throws -> Int64 {
+        let head = try reader.head(connection)
+        let st = try readState()
+        return head - (st?.lastPosition ?? 0)
+    }
+}
+
+func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+
+/// `\x…` text for a bytea parameter.
+func byteaHex(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out = [UInt8]()
+    out.reserveCapacity(2 + bytes.count * 2)
+    out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "x"))
+    for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+    return String(decoding: out, as: UTF8.self)
+}

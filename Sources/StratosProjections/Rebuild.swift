@@ -1,0 +1,217 @@
+import Foundation
+import LedgerEvents
+import PostgresClient
+import StratosEconomics
+
+/// What a rebuild under other rules changed, from the serving projection (old) to the rebuilt
+/// one (new). Amounts are decimal strings of base units.
+public struct RebuildDiff: Sendable {
+    public struct AccountChange: Sendable {
+        public var account: String
+        /// (field, old, new) for every balance field that differs.
+        public var fields: [(field: String, old: String, new: String)]
+    }
+    public struct NodeChange: Sendable {
+        public var node: String
+        public var fields: [(field: String, old: String, new: String)]
+    }
+    public struct EpochChange: Sendable {
+        public var epoch: Int64
+        public var fields: [(field: String, old: String, new: String)]
+    }
+    public var oldRules: String
+    public var newRules: String
+    public var accounts: [AccountChange] = []
+    public var nodes: [NodeChange] = []
+    public var epochs: [EpochChange] = []
+    /// (total, old, new) sums over the whole projection.
+    public var totals: [(name: String, old: String, new: String)] = []
+    /// Events the new rules refused.
+    public var exceptions: [ProjectionException] = []
+
+    public var isEmpty: Bool { accounts.isEmpty && nodes.isEmpty && epochs.isEmpty && exceptions.isEmpty }
+
+    /// A human-readable report (the CLI prints it).
+    public func text(limit: Int = 50) -> String {
+        var out = "rebuild diff: \(oldRules) -> \(newRules)\n"
+        func section<T>(_ title: String, _ items: [T], _ line: (T) -> String) {
+            out += "\(title): \(items.count) changed\n"
+            for item in items.prefix(limit) { out += "  " + line(item) + "\n" }
+            if items.count > limit { out += "  … \(items.count - limit) more\n" }
+        }
+        func fields(_ f: [(field: String, old: String, new: String)]) -> String {
+            f.map { "\($0.field) \($0.old) -> \($0.new)" }.joined(separator: ", ")
+        }
+        section("accounts", accounts) { "\($0.account): \(fields($0.fields))" }
+        section("nodes", nodes) { "\($0.node): \(fields($0.fields))" }
+        section("epochs", epochs) { "epoch \($0.epoch): \(fields($0.fields))" }
+        section("refused events (exceptions)", exceptions) { "position \($0.position) \($0.eventID) (\($0.type)) [\($0.rule)]: \($0.message)" }
+        out += "totals (old -> new):\n"
+        for t in totals { out += "  \(t.name): \(t.old) -> \(t.new)\(t.old == t.new ? "" : "  (changed)")\n" }
+        return out
+    }
+}
+
+/// The outcome of `Rebuilder.run`.
+public struct RebuildReport: Sendable {
+    public var rules: String
+    public var events: Int64
+    public var refused: Int64
+    public var resumedFrom: Int64
+    public var seconds: Double
+    public var diff: RebuildDiff?
+    public var switched: Bool
+}
+
+/// Rebuilds every projection from the whole log into a fresh schema (`<serving>_next`) while the
+/// serving one keeps answering, checks the result, and switches the two atomically.
+///
+/// * Restartable: an interrupted rebuild leaves its `_next` schema with its own checkpoint; a new
+///   run with the same rules resumes from it (other rules: it starts over). The serving schema is
+///   never touched before the switch.
+/// * The switch is one transaction: lock both state rows, rename serving → `_previous` (dropping
+///   an older one) and `_next` → serving, mark their statuses. A live worker's next batch fails
+///   its guard and reloads from the new schema, whose rules it then follows.
+/// * `switchBack` swaps serving and `_previous` the same way.
+public struct Rebuilder {
+    public let url: String
+    public let schemas: ProjectionSchemas
+    public var checkpointEvery: Int64
+    public var batchSize: Int
+    public var progress: ((ProjectionProgress) -> Void)?
+    let sql: ProjectionSQL
+
+    public init(url: String, schemas: ProjectionSchemas = ProjectionSchemas(), checkpointEvery: Int64 = ProjectionDefaults.checkpointEvery,
+                batchSize: Int = ProjectionDefaults.batchSize, sql: ProjectionSQL? = nil) throws {
+        self.url = url; self.schemas = schemas; self.checkpointEvery = checkpointEvery; self.batchSize = batchSize
+        self.sql = try sql ?? ProjectionSQL.load()
+    }
+
+    /// Builds `_next` under `rules`, checks it, optionally diffs it against the serving schema,
+    /// and switches it in (unless `switchOver` is false).
+    public func run(rules: RuleSet, diff: Bool, switchOver: Bool = true, waitForLock: Bool = false) throws -> RebuildReport {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let worker = try ProjectionWorker(url: url, schema: schemas.next, expectedStatus: "building", sql: sql, batchSize: batchSize)
+        worker.progress = progress
+        try worker.lock(wait: waitForLock)
+        defer { try? worker.unlock() }
+        let c = worker.connection
+
+        if let existing = try worker.readState(), existing.rules != rules.name || existing.status != "building" {
+            try c.execute(try sql.render("schema.drop", on: c, ["schema": schemas.next]))
+        }
+        try worker.createIfMissing(rules: rules, checkpointEvery: checkpointEvery)
+        let resumedFrom = try worker.readState()?.lastPosition ?? 0
+        let events = try worker.catchUp()
+        try worker.ensureIndexed()
+        try check(worker)
+
+        var report = RebuildReport(rules: rules.name, events: events, refused: try worker.readState()?.refused ?? 0,
+                                   resumedFrom: resumedFrom, seconds: 0, diff: nil, switched: false)
+        let servingExists = try c.query(sql("schema.exists"), [schemas.serving]).rowCount > 0
+        if diff && servingExists { report.diff = try self.diff(c, old: schemas.serving, new: schemas.next) }
+        if switchOver {
+            try c.transaction { c in
+                // Events appended since: bring _next to the head inside the switch (its batches
+                // become savepoints of this transaction).
+                try worker.catchUp()
+                if servingExists {
+                    _ = try c.query(try sql.render("state.lock_in", on: c, ["schema": schemas.serving]))
+                    _ = try c.query(try sql.render("state.lock_in", on: c, ["schema": schemas.next]))
+                    try c.execute(try sql.render("schema.drop", on: c, ["schema": schemas.previous]))
+                    try c.execute(try sql.render("schema.rename", on: c, ["from": schemas.serving, "to": schemas.previous]))
+                    try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.previous]), ["previous"])
+                }
+                try c.execute(try sql.render("schema.rename", on: c, ["from": schemas.next, "to": schemas.serving]))
+                try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.serving]), ["serving"])
+            }
+            report.switched = true
+        }
+        report.seconds = seconds(clock.now - started)
+        return report
+    }
+
+    /// Makes `_previous` serving again and the current serving one `_previous`, atomically.
+    public func switchBack() throws {
+        let c = try PostgresConnection(url: url)
+        let temporary = schemas.serving + "_switching"
+        guard try c.query(sql("schema.exists"), [schemas.previous]).rowCount > 0 else {
+            throw ProjectionError.configuration("there is no \(schemas.previous) schema to switch back to")
+        }
+        try c.transaction { c in
+            _ = try c.query(try sql.render("state.lock_in", on: c, ["schema": schemas.serving]))
+            _ = try c.query(try sql.render("state.lock_in", on: c, ["schema": schemas.previous]))
+            try c.execute(try sql.render("schema.rename", on: c, ["from": schemas.serving, "to": temporary]))
+            try c.execute(try sql.render("schema.rename", on: c, ["from": schemas.previous, "to": schemas.serving]))
+            try c.execute(try sql.render("schema.rename", on: c, ["from": temporary, "to": schemas.previous]))
+            try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.serving]), ["serving"])
+            try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.previous]), ["previous"])
+        }
+    }
+
+    /// The end-of-build checks: the engine's invariants on the final state, and a balanced journal.
+    func check(_ worker: ProjectionWorker) throws {
+        do { try worker.economy().checkInvariants() } catch let v as InvariantViolation { throw ProjectionError.invariant(v) }
+        let unbalanced = try worker.connection.query(sql("check.journal_unbalanced"))
+        if unbalanced.rowCount > 0 {
+            throw ProjectionError.journal("transaction at position \(try unbalanced.string(0, 0)) does not balance in "
+                                          + "\(try unbalanced.string(0, 1)) (sum \(try unbalanced.string(0, 2)))")
+        }
+    }
+
+    /// Compares two projection schemas: per account, node and epoch, totals, and the new exceptions.
+    public func diff(_ c: PostgresConnection, old: String, new: String) throws -> RebuildDiff {
+        let ids = ["old": old, "new": new]
+        let oldRules = try ProjectionStatus.decode(c.query(try sql.render("state.select_in", on: c, ["schema": old])))?.rules ?? "?"
+        let newRules = try ProjectionStatus.decode(c.query(try sql.render("state.select_in", on: c, ["schema": new])))?.rules ?? "?"
+        var d = RebuildDiff(oldRules: oldRules, newRules: newRules)
+        func pairs(_ r: PostgresResult, _ i: Int, _ names: [String]) throws -> [(field: String, old: String, new: String)] {
+            var out: [(field: String, old: String, new: String)] = []
+            for (k, name) in names.enumerated() {
+                let a = try r.string(i, 1 + 2 * k), b = try r.string(i, 2 + 2 * k)
+                if a != b { out.append((name, a, b)) }
+            }
+            return out
+        }
+        let a = try c.query(try sql.render("diff.accounts", on: c, ids))
+        for i in 0..<a.rowCount {
+            d.accounts.append(.init(account: try a.string(i, 0),
+                                    fields: try pairs(a, i, ["wallet", "ozone", "escrow", "bonded", "unbonding", "vesting"])))
+        }
+        let n = try c.query(try sql.render("diff.nodes", on: c, ids))
+        for i in 0..<n.rowCount {
+            d.nodes.append(.init(node: try n.string(i, 0), fields: try pairs(n, i, ["rewards", "deposit", "status"])))
+        }
+        let e = try c.query(try sql.render("diff.epochs", on: c, ids))
+        for i in 0..<e.rowCount {
+            d.epochs.append(.init(epoch: try e.int64(i, 0),
+                                  fields: try pairs(e, i, ["Y", "trafficReward", "miningReward", "s", "p", "l"])))
+        }
+        let t = try c.query(try sql.render("diff.totals", on: c, ids))
+        for i in 0..<t.rowCount { d.totals.append((try t.string(i, 0), try t.string(i, 1), try t.string(i, 2))) }
+        d.exceptions = try decodeExceptions(c.query(try sql.render("diff.exceptions", on: c, ids)))
+        return d
+    }
+}
+
+/// Defaults shared by the worker, the rebuild and the CLI (see docs/PROJECTIONS.md).
+public enum ProjectionDefaults {
+    /// Events per write transaction.
+    public static let batchSize = 20_000
+    /// An economy checkpoint at every epoch close whose number is a multiple of this.
+    public static let checkpointEvery: Int64 = 144
+}
+
+extension ProjectionSQL {
+    /// Row count and MD5 of every projection table of `schema` (state row excluded: it holds
+    /// build ids and times). Two schemas with equal fingerprints hold the same rows.
+    public func fingerprint(_ c: PostgresConnection, schema: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for table in Self.tableNames {
+            let r = try c.query(try render("check.fingerprint", on: c, ["schema": schema, "table": table]))
+            out[table] = "\(try r.string(0, 0)) rows, md5 \(try r.string(0, 1))"
+        }
+        return out
+    }
+}
