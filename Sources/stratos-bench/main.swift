@@ -25,6 +25,7 @@ let suites: [any BenchSuite.Type] = [
     EconomicsBench.self,
     AppendBench.self,
     ProjectionBench.self,
+    HTTPBench.self,
 ]
 
 var selected = Set<String>()
