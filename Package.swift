@@ -23,6 +23,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(
@@ -37,7 +38,10 @@ let package = Package(
                 resources: []),
         .target(name: "StratosProjections", dependencies: ["EventStore", "StratosEconomics", "PostgresClient"]),
         .target(name: "StratosSimulator", dependencies: ["LedgerEvents", "StratosEconomics"]),
-        .target(name: "StratosService", dependencies: ["EventStore", "StratosProjections", "StratosEconomics"]),
+        .target(name: "StratosService", dependencies: [
+            "EventStore", "StratosProjections", "StratosEconomics",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         .executableTarget(
             name: "StratosLedgerCLI",
             dependencies: [
@@ -47,14 +51,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "stratos-bench",
-            dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosEconomics"]
+            dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosEconomics", "StratosService"]
         ),
         .target(name: "PostgresTestSupport", dependencies: ["PostgresClient"], path: "Tests/Support"),
         .testTarget(name: "LedgerEventsTests", dependencies: ["LedgerEvents"]),
         .testTarget(name: "EconomicsTests", dependencies: ["StratosEconomics"]),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "PostgresTestSupport"]),
         .testTarget(name: "ProjectionTests", dependencies: ["StratosProjections", "StratosSimulator", "EventStore", "PostgresTestSupport"]),
-        .testTarget(name: "ServiceTests", dependencies: ["StratosService", "PostgresTestSupport"]),
+        .testTarget(name: "ServiceTests", dependencies: ["StratosService", "PostgresTestSupport", "StratosSimulator", "EventStore", "StratosProjections"]),
         .testTarget(name: "SimulatorTests", dependencies: ["StratosSimulator", "StratosEconomics", "LedgerEvents"]),
     ]
 )

@@ -11,6 +11,9 @@ public final class EventStore {
     /// Every committed append notifies this channel with the new head position as payload.
     public static let notificationChannel = "stratos_event_log"
 
+    /// See `currentStreamVersions`.
+    private var streamVersionCache: (position: Int64, hash: [UInt8], versions: [String: Int64])?
+
     public init(connection: PostgresConnection) { self.connection = connection }
 
     public convenience init(url: String) throws(PostgresError) {
@@ -68,13 +71,32 @@ public final class EventStore {
     private func appendLocked(_ items: [EventToAppend], metadata: AppendMetadata, expectedPosition: Int64?,
                               expectedStreamVersions: [String: Int64]?, validate: Validation?) throws -> AppendResult {
         let head = try Self.decodeHead(connection.query(StoreSQL.lockHead))
-
-        // 1. Idempotency, decided under the lock so two appenders of one id cannot both pass.
         let canonical = items.map { $0.event.canonicalUTF8 }
+        let ids = Set(items.map(\.event.id.rawValue))
+
+        // Fast path: assume no event of the batch is in the log yet (the common case: new events,
+        // bulk imports) and let the UNIQUE(event_id) index check that during the COPY, instead of
+        // probing every id first. If the assumption fails (a duplicate, or an expectation that a
+        // duplicate-only retry may legitimately miss), the savepoint is rolled back and the batch
+        // goes through the exact path below.
+        if ids.count == items.count {
+            do {
+                return try connection.transaction { _ in
+                    try self.write(head: head, items: items, fresh: Array(items.indices), duplicates: [], canonical: canonical,
+                                   metadata: metadata, expectedPosition: expectedPosition,
+                                   expectedStreamVersions: expectedStreamVersions, validate: validate)
+                }
+            } catch let error as PostgresError where error.isUniqueViolation {
+                streamVersionCache = nil
+            } catch AppendError.positionConflict, AppendError.streamVersionConflict, AppendError.timeWentBackwards {
+            }
+        }
+
+        // Exact path: idempotency decided under the lock, so two appenders of one id cannot both pass.
         var duplicates: [(eventID: EventID, position: Int64)] = []
         var fresh: [Int] = [] // indices into items
         var firstInBatch: [String: Int] = [:]
-        let existing = try existingEvents(ids: items.map(\.event.id.rawValue))
+        let existing = try existingEvents(ids: Array(ids))
         for (i, item) in items.enumerated() {
             let id = item.event.id.rawValue
             if let stored = existing[id] {
@@ -88,8 +110,16 @@ public final class EventStore {
             }
         }
         if fresh.isEmpty { return AppendResult(appended: [], duplicates: duplicates, head: head) }
+        return try write(head: head, items: items, fresh: fresh, duplicates: duplicates, canonical: canonical,
+                         metadata: metadata, expectedPosition: expectedPosition,
+                         expectedStreamVersions: expectedStreamVersions, validate: validate)
+    }
 
-        // 2. Expectations.
+    /// Checks expectations and time order, writes `items[fresh]` at head+1… with one COPY, runs
+    /// `validate`, and moves the head. Runs under the head lock.
+    private func write(head: LogHead, items: [EventToAppend], fresh: [Int], duplicates: [(eventID: EventID, position: Int64)],
+                       canonical: [[UInt8]], metadata: AppendMetadata, expectedPosition: Int64?,
+                       expectedStreamVersions: [String: Int64]?, validate: Validation?) throws -> AppendResult {
         if let expectedPosition, expectedPosition != head.position {
             throw AppendError.positionConflict(expected: expectedPosition, actual: head.position)
         }
@@ -101,46 +131,70 @@ public final class EventStore {
             }
             previousTime = event.time
         }
-        let newEvents = fresh.map { items[$0].event }
-        if let validate { try validate(head, newEvents) }
 
-        var streams: [String] = []
-        var seen = Set<String>()
-        for e in newEvents where seen.insert(e.stream).inserted { streams.append(e.stream) }
-        for s in (expectedStreamVersions ?? [:]).keys.sorted() where seen.insert(s).inserted { streams.append(s) }
-        var versions = try streamVersions(streams)
+        let streams = fresh.map { items[$0].event.stream }
+        var versions = try currentStreamVersions(Set(streams).union((expectedStreamVersions ?? [:]).keys), head: head)
         for (stream, expected) in (expectedStreamVersions ?? [:]).sorted(by: { $0.key < $1.key }) {
             let actual = versions[stream] ?? 0
             if actual != expected { throw AppendError.streamVersionConflict(stream: stream, expected: expected, actual: actual) }
         }
 
-        // 3. Write: positions head+1…, hashes chained, all rows in one COPY.
+        // Positions head+1…, hashes chained, all rows in one COPY.
         var position = head.position
         var hash = head.hash
         var appended: [(eventID: EventID, position: Int64)] = []
         appended.reserveCapacity(fresh.count)
+        let sharedMetadata = Self.metadataJSON(metadata, client: [:])
         try connection.copyIn(StoreSQL.copyIn) { writer in
             var row: [UInt8] = []
             row.reserveCapacity(1024)
-            for i in fresh {
+            for (k, i) in fresh.enumerated() {
                 let item = items[i]
                 position += 1
                 hash = HashChain.next(previous: hash, position: position, canonicalEvent: canonical[i])
-                let stream = item.event.stream
+                let stream = streams[k]
                 let version = (versions[stream] ?? 0) + 1
                 versions[stream] = version
                 row.removeAll(keepingCapacity: true)
-                Self.appendCopyRow(position: position, stream: stream, version: version, item: item,
-                                   metadata: metadata, hash: hash, to: &row)
+                Self.appendCopyRow(position: position, stream: stream, version: version, event: item.event,
+                                   canonical: canonical[i],
+                                   metadata: item.clientMetadata.isEmpty ? sharedMetadata : Self.metadataJSON(metadata, client: item.clientMetadata),
+                                   hash: hash, to: &row)
                 try writer.write(row)
                 appended.append((item.event.id, position))
             }
         }
+        let newEvents = fresh.map { items[$0].event }
+        if let validate { try validate(head, newEvents) }
+
         let last = newEvents[newEvents.count - 1].time
-        try connection.query(StoreSQL.updateHead, [String(position), encodeByteaHex(hash), last.rfc3339])
-        try connection.query(StoreSQL.notify, [Self.notificationChannel, String(position)])
-        return AppendResult(appended: appended, duplicates: duplicates, head: LogHead(position: position, hash: hash, time: last))
+        try connection.query(StoreSQL.updateHeadAndNotify,
+                             [String(position), encodeByteaHex(hash), last.rfc3339, Self.notificationChannel])
+        let newHead = LogHead(position: position, hash: hash, time: last)
+        if versions.count > Self.streamVersionCacheLimit { versions = [:] }
+        streamVersionCache = (newHead.position, newHead.hash, versions)
+        return AppendResult(appended: appended, duplicates: duplicates, head: newHead)
     }
+
+    /// Stream → version for `streams`. Versions of streams this store wrote or looked up are
+    /// remembered, valid while the log head is exactly the one they were read at (position and
+    /// hash): under the head lock nothing else can have moved them. Others are queried.
+    private func currentStreamVersions(_ streams: Set<String>, head: LogHead) throws -> [String: Int64] {
+        var known: [String: Int64] = [:]
+        if let cache = streamVersionCache, cache.position == head.position, cache.hash == head.hash {
+            known = cache.versions
+        } else {
+            streamVersionCache = nil
+        }
+        let missing = streams.filter { known[$0] == nil }
+        if !missing.isEmpty {
+            let r = try connection.query(StoreSQL.streamVersions, [postgresArrayLiteral(missing)])
+            for row in 0..<r.rowCount { known[try r.string(row, 0)] = try r.int64(row, 1) }
+        }
+        return known
+    }
+
+    static let streamVersionCacheLimit = 1_000_000
 
     private func existingEvents(ids: [String]) throws -> [String: (position: Int64, canonical: [UInt8])] {
         let r = try connection.query(StoreSQL.existingIDs, [postgresArrayLiteral(ids)])
@@ -160,29 +214,62 @@ public final class EventStore {
         return out
     }
 
-    private func streamVersions(_ streams: [String]) throws -> [String: Int64] {
-        guard !streams.isEmpty else { return [:] }
-        let r = try connection.query(StoreSQL.streamVersions, [postgresArrayLiteral(streams)])
-        var out: [String: Int64] = [:]
-        for row in 0..<r.rowCount { out[try r.string(row, 0)] = try r.int64(row, 1) }
-        return out
+    static func metadataJSON(_ metadata: AppendMetadata, client: [String: String]) -> String {
+        var meta: [String: JSONValue] = ["appendedBy": .string(metadata.appendedBy)]
+        if let c = metadata.correlationID { meta["correlationId"] = .string(c) }
+        if let c = metadata.causationID { meta["causationId"] = .string(c) }
+        if !client.isEmpty { meta["client"] = .object(client.mapValues { .string($0) }) }
+        return JSONValue.object(meta).canonicalText
     }
 
-    static func appendCopyRow(position: Int64, stream: String, version: Int64, item: EventToAppend,
-                              metadata: AppendMetadata, hash: [UInt8], to row: inout [UInt8]) {
+    /// Where `data` and `time` sit inside a canonical event, so the COPY row can reuse those
+    /// bytes instead of encoding them again. Keys are sorted, so the event starts with
+    /// `{"data":`; the data object ends at the brace that closes it (strings skipped). `"time"`
+    /// follows `"id"`, whose string escapes every quote, so the first `,"time":"` after the data
+    /// is the key itself.
+    static func canonicalLayout(_ canonical: [UInt8]) -> (data: Range<Int>, time: Range<Int>) {
+        let prefix = Array(#"{"data":"#.utf8)
+        precondition(canonical.starts(with: prefix), "a canonical event starts with its data")
+        var depth = 0, inString = false, escaped = false
+        var dataEnd = -1
+        scan: for i in prefix.count..<canonical.count {
+            let b = canonical[i]
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                if depth == 0 { dataEnd = i + 1; break scan }
+            default: break
+            }
+        }
+        precondition(dataEnd > 0, "unterminated data object in a canonical event")
+        let key = Array(#","time":""#.utf8)
+        var i = dataEnd
+        while i + key.count <= canonical.count, !canonical[i..<(i + key.count)].elementsEqual(key) { i += 1 }
+        precondition(i + key.count <= canonical.count, "a canonical event has a time")
+        let timeStart = i + key.count
+        var timeEnd = timeStart
+        while canonical[timeEnd] != UInt8(ascii: "\"") { timeEnd += 1 }
+        return (prefix.count..<dataEnd, timeStart..<timeEnd)
+    }
+
+    static func appendCopyRow(position: Int64, stream: String, version: Int64, event: LedgerEvent, canonical: [UInt8],
+                              metadata: String, hash: [UInt8], to row: inout [UInt8]) {
         let tab = UInt8(ascii: "\t")
         row.append(contentsOf: String(position).utf8); row.append(tab)
         appendCopyTextField(stream, to: &row); row.append(tab)
         row.append(contentsOf: String(version).utf8); row.append(tab)
-        appendCopyTextField(item.event.id.rawValue, to: &row); row.append(tab)
-        row.append(contentsOf: item.event.type.rawValue.utf8); row.append(tab)
-        row.append(contentsOf: item.event.time.rfc3339.utf8); row.append(tab)
-        appendCopyTextField(item.event.canonicalDataJSON, to: &row); row.append(tab)
-        var meta: [String: JSONValue] = ["appendedBy": .string(metadata.appendedBy)]
-        if let c = metadata.correlationID { meta["correlationId"] = .string(c) }
-        if let c = metadata.causationID { meta["causationId"] = .string(c) }
-        if !item.clientMetadata.isEmpty { meta["client"] = .object(item.clientMetadata.mapValues { .string($0) }) }
-        appendCopyTextField(JSONValue.object(meta).canonicalText, to: &row); row.append(tab)
+        appendCopyTextField(event.id.rawValue, to: &row); row.append(tab)
+        row.append(contentsOf: event.type.rawValue.utf8); row.append(tab)
+        let layout = canonicalLayout(canonical)
+        row.append(contentsOf: canonical[layout.time]); row.append(tab)
+        appendCopyTextField(bytes: canonical[layout.data], to: &row); row.append(tab)
+        appendCopyTextField(metadata, to: &row); row.append(tab)
         // bytea hex input `\x…`, its backslash doubled for COPY.
         row.append(UInt8(ascii: "\\")); row.append(UInt8(ascii: "\\")); row.append(UInt8(ascii: "x"))
         let digits: StaticString = "0123456789abcdef"

@@ -10,10 +10,12 @@ enum StoreSQL {
     static let readHead = """
         SELECT position, hash, (extract(epoch FROM time) * 1000000)::bigint FROM event_log_head
         """
-    static let updateHead = """
-        UPDATE event_log_head SET position = $1, hash = $2::bytea, time = $3::timestamptz
+    /// Moves the head and tells listeners (delivered when the transaction commits).
+    static let updateHeadAndNotify = """
+        WITH head AS (UPDATE event_log_head SET position = $1, hash = $2::bytea, time = $3::timestamptz
+                      RETURNING position)
+        SELECT pg_notify($4, position::text) FROM head
         """
-    static let notify = "SELECT pg_notify($1, $2)"
     static let existingIDs = """
         SELECT event_id, position, type, (extract(epoch FROM time) * 1000000)::bigint, data::text
         FROM event_log WHERE event_id = ANY($1::text[])

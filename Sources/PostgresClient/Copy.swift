@@ -123,7 +123,13 @@ extension PostgresConnection {
 /// carriage return (the characters that format gives meaning to).
 @inlinable
 public func appendCopyTextField(_ value: some StringProtocol, to out: inout [UInt8]) {
-    for b in value.utf8 {
+    appendCopyTextField(bytes: value.utf8, to: &out)
+}
+
+/// `appendCopyTextField` for UTF-8 bytes.
+@inlinable
+public func appendCopyTextField(bytes value: some Sequence<UInt8>, to out: inout [UInt8]) {
+    for b in value {
         switch b {
         case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\\"))
         case UInt8(ascii: "\t"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))

@@ -57,7 +57,12 @@ extension Economy {
             return n.kind == .resource ? (n.status == .active || n.status == .suspended) : n.status == .active
         }
         let k = stakeNodes.reduce(0) { $0 + nodes[$1].deposit }
+        // At most one reward per recipient and source: reserve once instead of growing.
+        let recipients = settledCount + activeMeta.count + stakeNodes.count
+            + validators.reduce(2 * validators.count) { $0 + $1.delegations.count }
         var rewards: [SettlementReward] = []
+        rewards.reserveCapacity(2 * recipients)
+        effects.reserveCapacity(effects.count + settledCount + 4 * recipients)
         let context = SettlementContext(epoch: epoch, tier: tier, settled: Array(settled), y: y, stakeNodes: stakeNodes, k: k)
         let trafficCredited = distribute(r, source: .traffic, context, &effects, &rewards)
         let miningCredited = distribute(m, source: .mining, context, &effects, &rewards)
@@ -129,8 +134,7 @@ extension Economy {
                                         _ rewards: inout [SettlementReward]) {
         let rawID = vestingBaseID + UInt64(vesting.count)
         let matureEpoch = epoch + rules.vestingEpochs
-        vesting.append(VestingState(account: a, node: node, validator: validator, role: role, source: source,
-                                    originalAmount: amount, amount: amount, epochEarned: epoch, matureEpoch: matureEpoch))
+        vesting.append(VestingState(account: a, node: node, source: source, amount: amount, matureEpoch: matureEpoch))
         accounts[a].vesting += amount
         let nodeID: NodeID?
         if node >= 0 {

@@ -10,10 +10,13 @@ struct StratosLedger: AsyncParsableCommand {
         abstract: "Event-sourced accounting for the Stratos token economy.",
         subcommands: [
             // Verbs register here, one line each (keep alphabetical to ease merges).
+            AuditCommand.self,
+            ExportCommand.self,
             ImportCommand.self,
             MigrateCommand.self,
             ProjectCommand.self,
             RebuildCommand.self,
+            ServeCommand.self,
             SimulateCommand.self,
             SnapshotCommand.self,
             VerifyCommand.self,

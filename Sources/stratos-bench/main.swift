@@ -22,7 +22,10 @@ let suites: [any BenchSuite.Type] = [
     // Suites register here, one line each.
     EventsBench.self,
     SimulatorBench.self,
+    EconomicsBench.self,
+    AppendBench.self,
     ProjectionBench.self,
+    HTTPBench.self,
 ]
 
 var selected = Set<String>()

@@ -141,5 +141,9 @@ final class LedgerWriterTests: StoreTestCase {
         XCTAssertEqual(writer.position, 0)
         XCTAssertEqual(writer.rules.accepted, 0)
         XCTAssertEqual(try store.head().position, 0)
+        // Stream versions remembered inside the rolled-back transaction are not reused.
+        try writer.append([funded("b")])
+        XCTAssertEqual(try store.read(from: 1, limit: 1).first?.streamVersion, 1)
+        XCTAssertTrue(try store.verify().isIntact)
     }
 }

@@ -1,0 +1,106 @@
+import ArgumentParser
+import LedgerEvents
+import PostgresClient
+import StratosProjections
+import StratosService
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Recompute settlements from history and explain them.",
+        discussion: "Exit status 0 when the recomputation matches the stored projection, 3 when it does not.",
+        subcommands: [AuditNodeCommand.self, AuditEpochCommand.self])
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// Options shared by the audit verbs.
+struct AuditOptions: ParsableArguments {
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Output: text (for humans) or json.") var format: OutputFormat = .text
+    @Option(help: "Projection schema to compare with.") var schema = "projection"
+
+    func auditor() throws -> Auditor {
+        let connection = try PostgresConnection(url: try database.resolvedURL())
+        let model = try ProjectionReadModels(schemas: ProjectionSchemas(serving: schema)).readModel(on: connection)
+        return Auditor(connection: connection, readModel: model)
+    }
+}
+
+struct AuditNodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Derive every wei a node's owner earned from the node at one or several epoch closes.")
+
+    @Argument(help: "The node id.") var node: String
+    @Option(help: "The epoch.") var epoch: Int64?
+    @Option(help: "First epoch of a range.") var from: Int64?
+    @Option(help: "Last epoch of a range.") var to: Int64?
+    @OptionGroup var options: AuditOptions
+
+    func run() throws {
+        guard let id = NodeID(node) else { throw CLIError("node id \"\(node)\" is not 1–128 printable ASCII characters without spaces") }
+        let epochs: ClosedRange<Int64>
+        switch (epoch, from, to) {
+        case (let e?, nil, nil): epochs = e...e
+        case (nil, let f?, let t?): epochs = f...max(f, t)
+        default: throw CLIError("give --epoch N, or --from A --to B")
+        }
+        guard epochs.lowerBound >= 1 else { throw CLIError("epochs start at 1") }
+        let auditor = try options.auditor()
+        var mismatch = false
+        var json: [JSONValue] = []
+        for e in epochs {
+            let audit = try auditor.auditNode(id, epoch: e)
+            mismatch = mismatch || !audit.consistent || audit.recomputation.matchesProjection == false
+            switch options.format {
+            case .text: print(audit.text())
+            case .json: json.append(audit.json())
+            }
+        }
+        if options.format == .json { print((epochs.count == 1 ? json[0] : .array(json)).canonicalText) }
+        if mismatch {
+            writeStderr("audit: the recomputation does not match the stored projection or the engine\n")
+            throw ExitCode(3)
+        }
+    }
+}
+
+struct AuditEpochCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "epoch",
+        abstract: "Recompute an epoch's settlement report (EVENTS.md) and compare it with the projection.")
+
+    @Argument(help: "The epoch.") var epoch: Int64
+    @OptionGroup var options: AuditOptions
+
+    func run() throws {
+        guard epoch >= 1 else { throw CLIError("epochs start at 1") }
+        let r = try options.auditor().recompute(epoch: epoch)
+        switch options.format {
+        case .json: print(r.report.json())
+        case .text:
+            print("Settlement of epoch \(epoch) (rules \(r.report.rules)), recomputed from "
+                  + (r.replayedFrom.epoch == 0 ? "Genesis" : "the state after epoch \(r.replayedFrom.epoch)")
+                  + " by replaying \(r.replayedEvents) events; EpochClosed at position \(r.closeEvent.position)")
+            print("  T = \(r.report.T) noz, Y = \(r.report.Y) noz, settled \(r.report.settled.count) node(s)")
+            for (i, s) in r.report.settled.enumerated() { print("    \(i + 1). \(s.node): \(s.traffic) noz") }
+            print("  R = \(r.report.trafficReward) wei, M = \(r.report.miningReward) wei; dust traffic \(r.report.trafficDust), mining \(r.report.miningDust)")
+            for w in r.report.rewards {
+                print("    \(w.account) \(w.role.rawValue)/\(w.source.rawValue) \(w.amount) wei"
+                      + (w.node.map { " node \($0)" } ?? "") + (w.validator.map { " validator \($0)" } ?? "")
+                      + " (matures at epoch \(w.matureEpoch))")
+            }
+        }
+        switch r.matchesProjection {
+        case true?: if options.format == .text { print("recomputation = stored projection: yes") }
+        case nil: writeStderr("audit: epoch \(epoch) is not in the projection yet; nothing to compare\n")
+        case false?:
+            let d = r.difference.map { ": \($0.field) stored \($0.stored), recomputed \($0.recomputed)" } ?? ""
+            writeStderr("audit: the stored projection of epoch \(epoch) differs from the recomputation\(d)\n")
+            throw ExitCode(3)
+        }
+    }
+}

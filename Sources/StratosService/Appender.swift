@@ -1,0 +1,183 @@
+import Dispatch
+import EventStore
+import LedgerEvents
+import PostgresClient
+import StratosEconomics
+import Synchronization
+
+/// What one appended batch got: per event, in request order, its position and whether it was
+/// new or an idempotent repeat.
+public struct AppendOutcome: Sendable {
+    public struct Item: Sendable {
+        public var eventID: String
+        public var position: Int64
+        public var duplicate: Bool
+    }
+    public var items: [Item]
+    public var appended: Int
+    public var duplicates: Int
+    public var head: Int64
+
+    public var json: JSONValue {
+        .object([
+            "appended": .number(String(appended)),
+            "duplicates": .number(String(duplicates)),
+            "head": .number(String(head)),
+            "events": .array(items.map {
+                .object(["id": .string($0.eventID), "position": .number(String($0.position)),
+                         "status": .string($0.duplicate ? "duplicate" : "appended")])
+            }),
+        ])
+    }
+}
+
+/// The service's single append path: `LedgerWriter` (rules checked by `Economy`, atomic,
+/// idempotent) behind a serial queue, with group commit.
+///
+/// Why a queue: `LedgerWriter` owns a blocking libpq connection and the in-memory `Economy`
+/// that decides every batch, so it must be used by one thread at a time, off the cooperative
+/// pool. Why group commit: appends are serialised by the log's head lock anyway; when several
+/// requests are waiting, the queue takes all of them and appends each as a savepoint of one
+/// transaction, so they share one commit (one WAL flush) instead of paying one each. A batch
+/// the rules refuse rolls back to its savepoint and appends nothing; the others still commit.
+/// If the commit itself fails, every batch of the group fails and the writer's state is
+/// restored (`LedgerWriter.transaction`).
+public final class Appender: Sendable {
+    private struct Pending {
+        let items: [EventToAppend]
+        let metadata: AppendMetadata
+        let continuation: CheckedContinuation<AppendResult, any Error>
+    }
+
+    private let database: DatabaseConfiguration
+    private let rules: RuleSet
+    private let queue = DispatchQueue(label: "stratos.service.writer")
+    private let state = Mutex<(pending: [Pending], scheduled: Bool)>(([], false))
+    /// Touched only on `queue`.
+    private nonisolated(unsafe) var writer: LedgerWriter<Economy>?
+
+    public init(database: DatabaseConfiguration, rules: RuleSet) {
+        self.database = database; self.rules = rules
+    }
+
+    /// Opens the writer now (replaying the log into the rules state) instead of on first use.
+    public func prepare() async throws {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            queue.async {
+                do { _ = try self.openWriter(); c.resume() } catch { c.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// Appends `batch` atomically. Throws a `Problem` naming the event and the rule.
+    public func append(_ batch: EventBatch, metadata: AppendMetadata) async throws(Problem) -> AppendOutcome {
+        let result: AppendResult
+        do {
+            result = try await withCheckedThrowingContinuation { continuation in
+                let schedule = state.withLock { s in
+                    s.pending.append(Pending(items: batch.items, metadata: metadata, continuation: continuation))
+                    defer { s.scheduled = true }
+                    return !s.scheduled
+                }
+                if schedule { queue.async { self.drain() } }
+            }
+        } catch let error as AppendError {
+            throw Self.problem(error, batch: batch)
+        } catch let error as Problem {
+            throw error
+        } catch {
+            throw Problem.unavailable("the event log cannot be reached: \(error)")
+        }
+        var positions: [String: (Int64, Bool)] = [:]
+        for a in result.appended { positions[a.eventID.rawValue] = (a.position, false) }
+        for d in result.duplicates { positions[d.eventID.rawValue] = (d.position, true) }
+        let items = batch.items.map { item -> AppendOutcome.Item in
+            let id = item.event.id.rawValue
+            let (position, duplicate) = positions[id] ?? (0, true)
+            return AppendOutcome.Item(eventID: id, position: position, duplicate: duplicate)
+        }
+        return AppendOutcome(items: items, appended: result.appended.count, duplicates: result.duplicates.count,
+                             head: result.head.position)
+    }
+
+    private func openWriter() throws -> LedgerWriter<Economy> {
+        if let writer, writer.store.connection.isOK { return writer }
+        writer = nil
+        let store = EventStore(connection: try database.connect())
+        let w = try LedgerWriter(store: store, rules: Economy(rules: rules))
+        writer = w
+        return w
+    }
+
+    /// Runs on `queue`: appends every pending batch, one commit for all.
+    private func drain() {
+        let group = state.withLock { s in
+            let g = s.pending
+            s.pending = []
+            s.scheduled = false
+            return g
+        }
+        guard !group.isEmpty else { return }
+        let w: LedgerWriter<Economy>
+        do { w = try openWriter() } catch {
+            for p in group { p.continuation.resume(throwing: error) }
+            return
+        }
+        if group.count == 1 {
+            let p = group[0]
+            do { p.continuation.resume(returning: try w.append(p.items, metadata: p.metadata)) } catch {
+                p.continuation.resume(throwing: error)
+            }
+            return
+        }
+        var results: [Result<AppendResult, AppendError>] = []
+        results.reserveCapacity(group.count)
+        do {
+            try w.transaction { w in
+                for p in group {
+                    do throws(AppendError) { results.append(.success(try w.append(p.items, metadata: p.metadata))) } catch {
+                        // A lost connection fails the whole group; a refusal only its batch.
+                        if case .database = error { throw error }
+                        results.append(.failure(error))
+                    }
+                }
+            }
+        } catch {
+            for p in group { p.continuation.resume(throwing: error) }
+            return
+        }
+        for (p, r) in zip(group, results) { p.continuation.resume(with: r.mapError { $0 as any Error }) }
+    }
+
+    /// The problem+json for a refused append.
+    static func problem(_ error: AppendError, batch: EventBatch) -> Problem {
+        var ext: [String: JSONValue] = [:]
+        if let id = error.eventID {
+            ext["eventId"] = .string(id)
+            if let (key, value) = batch.origin(of: id) { ext[key] = .number(String(value)) }
+        }
+        switch error {
+        case .ruleViolation(let v):
+            ext["rule"] = .string(v.rule)
+            return Problem("rule-violation", status: 422, title: "Event refused by the rules",
+                           detail: "\(v); nothing was appended", extensions: ext)
+        case .timeWentBackwards:
+            ext["rule"] = .string("time-backwards")
+            return Problem("rule-violation", status: 422, title: "Event refused by the rules",
+                           detail: "\(error); nothing was appended", extensions: ext)
+        case .idConflict:
+            ext["rule"] = .string("id-conflict")
+            return Problem("id-conflict", status: 409, title: "Event id already used with other content",
+                           detail: "\(error); nothing was appended", extensions: ext)
+        case .positionConflict, .streamVersionConflict:
+            ext["rule"] = .string("concurrency-conflict")
+            return Problem("conflict", status: 409, title: "Append conflict", detail: "\(error); nothing was appended",
+                           extensions: ext)
+        case .database(let e):
+            return Problem.unavailable("the event log cannot be reached: \(e.message); nothing was appended")
+        case .corruptLog:
+            return Problem("corrupt-log", status: 500, title: "The event log cannot be replayed",
+                           detail: "\(error); appends are stopped until an operator runs `stratos-ledger verify`")
+        }
+    }
+}

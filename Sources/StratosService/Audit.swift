@@ -1,0 +1,158 @@
+import EventStore
+import LedgerEvents
+import PostgresClient
+import StratosEconomics
+import StratosProjections
+
+/// Why an audit could not be made.
+public enum AuditError: Error, CustomStringConvertible, Sendable {
+    case epochNotClosed(epoch: Int64, lastClosed: Int64)
+    case unknownNode(NodeID)
+    case corruptLog(position: Int64, reason: String)
+
+    public var description: String {
+        switch self {
+        case .epochNotClosed(let e, let last): "epoch \(e) is not closed yet (the last closed epoch is \(last))"
+        case .unknownNode(let n): "node \(n) is unknown"
+        case .corruptLog(let p, let r): "event log position \(p): \(r)"
+        }
+    }
+}
+
+/// One event that fed an audited settlement.
+public struct AuditedEvent: Sendable, Hashable {
+    public var position: Int64
+    public var eventID: String
+    public var type: String
+    /// Epoch open when it was applied.
+    public var epoch: Int64
+    /// For traffic: the Ozone charged (noz).
+    public var charge: Noz?
+}
+
+/// An epoch settlement recomputed from history: the economy state just before `EpochClosed N`
+/// (from the projections' newest checkpoint at or before N − 1, then replay through `Economy`),
+/// the report the engine produces when applying it, and whether the stored projection agrees.
+public struct EpochRecomputation: @unchecked Sendable {
+    public var epoch: Int64
+    /// The `EpochClosed` event.
+    public var closeEvent: AuditedEvent
+    /// The state the settlement started from.
+    public var before: SettlementInputs
+    public var report: SettlementReport
+    /// The projection's stored report (nil when the projections have not reached the epoch).
+    public var stored: StoredSettlement?
+    /// Where the replay started: the checkpoint's epoch (0: from Genesis) and position.
+    public var replayedFrom: (epoch: Int64, position: Int64)
+    public var replayedEvents: Int
+    /// Traffic of `trackedNode` accumulated into the contribution settled (or carried) at N.
+    var trackedTraffic: [AuditedEvent]
+
+    /// `true` when the stored report equals the recomputed one exactly (nil: nothing stored).
+    public var matchesProjection: Bool? { stored.map { $0.firstDifference(from: report) == nil } }
+    /// The first field where the stored projection differs from the recomputation.
+    public var difference: (field: String, stored: String, recomputed: String)? { stored?.firstDifference(from: report) }
+}
+
+/// The audits of ECONOMICS 5 for humans and machines: `stratos-ledger audit` and
+/// `GET /v1/audit/...` both call this, so they cannot disagree.
+public struct Auditor {
+    public let store: EventStore
+    public let readModel: any LedgerReadModel
+
+    public init(connection: PostgresConnection, readModel: any LedgerReadModel) {
+        self.store = EventStore(connection: connection); self.readModel = readModel
+    }
+
+    /// Recomputes the settlement of `epoch`. With `node`, the replay starts early enough that
+    /// every traffic event of the node's settled (or carried) contribution is seen.
+    public func recompute(epoch: Int64, node: NodeID? = nil) throws -> EpochRecomputation {
+        precondition(epoch >= 1)
+        // 1. The starting state: the economy after EpochClosed N − 1 (the projections'
+        // checkpoint plus a replay).
+        guard var economy = try readModel.economy(afterEpoch: epoch - 1) else {
+            let last = try readModel.snapshot(.now)?.lastClosedEpoch ?? 0
+            throw AuditError.epochNotClosed(epoch: epoch, lastClosed: last)
+        }
+        var fromEpoch = epoch - 1
+        if let node {
+            // The node's contribution may have been carried over from earlier epochs: step back
+            // (doubling the distance) until it had nothing unsettled, or to Genesis.
+            var step: Int64 = 1
+            while fromEpoch > 0, let n = economy.node(node), n.unsettled.rawValue > 0 {
+                fromEpoch = max(0, fromEpoch - step)
+                step *= 2
+                guard let earlier = try readModel.economy(afterEpoch: fromEpoch) else {
+                    throw AuditError.corruptLog(position: economy.position, reason: "no state after epoch \(fromEpoch)")
+                }
+                economy = earlier
+            }
+        }
+        let from = (epoch: fromEpoch, position: economy.position)
+
+        // 2. Replay up to and including EpochClosed `epoch`.
+        var next = from.position + 1
+        var replayed = 0
+        var traffic: [AuditedEvent] = []
+        while true {
+            let page = try store.read(from: next, limit: 2000)
+            if page.isEmpty {
+                throw AuditError.epochNotClosed(epoch: epoch, lastClosed: economy.lastClosedEpoch)
+            }
+            for stored in page {
+                let event: LedgerEvent
+                do { event = try stored.ledgerEvent() } catch {
+                    throw AuditError.corruptLog(position: stored.position, reason: "stored event is invalid: \(error)")
+                }
+                let closesTarget: Bool
+                if case .epochClosed(let e) = event.payload, e == epoch { closesTarget = true } else { closesTarget = false }
+                let inputs = closesTarget ? economy.settlementInputs() : nil
+                let applied: AppliedEvent
+                do { applied = try economy.apply(event) } catch {
+                    throw AuditError.corruptLog(position: stored.position, reason: "the rules refuse a logged event: \(error)")
+                }
+                replayed += 1
+                if let node {
+                    for case .trafficRecorded(let e, let n, _, _, let charge) in applied.effects where n == node {
+                        traffic.append(AuditedEvent(position: stored.position, eventID: stored.eventID, type: stored.type,
+                                                    epoch: e, charge: charge))
+                    }
+                    if !closesTarget, let s = applied.settlement, s.settled.contains(where: { $0.node == node }) {
+                        traffic.removeAll()
+                    }
+                }
+                if closesTarget, let inputs, let report = applied.settlement {
+                    let close = AuditedEvent(position: stored.position, eventID: stored.eventID, type: stored.type,
+                                             epoch: epoch, charge: nil)
+                    return EpochRecomputation(epoch: epoch, closeEvent: close, before: inputs, report: report,
+                                              stored: try readModel.settlement(epoch: epoch), replayedFrom: from,
+                                              replayedEvents: replayed, trackedTraffic: traffic)
+                }
+            }
+            next = page[page.count - 1].position + 1
+        }
+    }
+
+    /// The derivation of every wei `node`'s owner earned from the node at the close of `epoch`.
+    public func auditNode(_ node: NodeID, epoch: Int64) throws -> NodeAudit {
+        let r = try recompute(epoch: epoch, node: node)
+        guard r.before.unsettled.contains(where: { $0.node == node })
+            || r.before.stakeDeposits.contains(where: { $0.node == node })
+            || r.before.activeMetaNodes.contains(node)
+            || r.report.rewards.contains(where: { $0.node == node }) else {
+            // Not a participant of this settlement: known at all?
+            if try readModel.snapshot(.now)?.nodes[node] == nil { throw AuditError.unknownNode(node) }
+            return NodeAudit(node: node, recomputation: r)
+        }
+        return NodeAudit(node: node, recomputation: r)
+    }
+}
+
+/// floor(a × b / d), exact (the product may exceed 128 bits; the quotient must not).
+@inline(__always)
+func mulDiv(_ a: UInt128, _ b: UInt128, _ d: UInt128) -> UInt128 {
+    precondition(d > 0)
+    let p = a.multipliedFullWidth(by: b)
+    precondition(p.high < d, "floor(\(a) × \(b) / \(d)) does not fit 128 bits")
+    return d.dividingFullWidth(p).quotient
+}

@@ -1,1 +1,0 @@
-// StratosService: see docs/ARCHITECTURE.md

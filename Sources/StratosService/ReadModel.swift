@@ -1,0 +1,77 @@
+import LedgerEvents
+import PostgresClient
+import StratosEconomics
+import StratosProjections
+
+/// The queries the service and the CLI report verbs need from the projections — the narrow
+/// boundary to `StratosProjections` (`LedgerQueries`), which implements it (see
+/// `ProjectionReadModel.swift`). All methods run on one connection's thread, blocking.
+///
+/// "Not there" is `nil` (unknown account/node, epoch not closed); the caller turns it into
+/// the right problem.
+public protocol LedgerReadModel {
+    /// The economy snapshot now, right after `EpochClosed epoch`, or after `position` events.
+    func snapshot(_ point: SnapshotAt) throws -> EconomySnapshot?
+    /// The stored settlement report of a closed epoch.
+    func settlement(epoch: Int64) throws -> StoredSettlement?
+    /// An account's balances (EVENTS.md account fields), nil if never seen.
+    func account(_ id: AccountID) throws -> JSONValue?
+    /// An account's vesting entries with their status, nil if never seen.
+    func vesting(_ id: AccountID) throws -> JSONValue?
+    /// A node's rewards per epoch over `epochs`, nil if the node was never seen.
+    func nodeRewards(_ id: NodeID, epochs: ClosedRange<Int64>) throws -> JSONValue?
+    /// Ozone supply and price after each closed epoch of `epochs`.
+    func ozoneSeries(epochs: ClosedRange<Int64>) throws -> JSONValue
+    /// The stake-reward ledger of a validator or a delegator, nil if neither.
+    func stake(_ id: String) throws -> JSONValue?
+    /// Streams the journal transactions of the events applied while epochs `epochs` were open,
+    /// in position order, one at a time (memory does not grow with the range).
+    func journal(epochs: ClosedRange<Int64>, _ body: (JournalRecord) throws -> Void) throws
+    /// The economy right after `EpochClosed epoch` (a fresh one for epoch 0), nil if not closed;
+    /// its `position` is the log position it reflects.
+    func economy(afterEpoch epoch: Int64) throws -> Economy?
+    /// The log position the projections have applied.
+    func projectedPosition() throws -> Int64
+}
+
+/// Where a snapshot is taken.
+public enum SnapshotAt: Sendable, Hashable {
+    case now
+    case epoch(Int64)
+    case position(Int64)
+}
+
+/// One journal transaction (one applied event) as stored by the projections.
+public struct JournalRecord: Sendable {
+    public var position: Int64
+    public var eventID: String
+    public var type: String
+    public var time: Timestamp
+    public var epoch: Int64
+    public var postings: [JournalRecordPosting]
+    public init(position: Int64, eventID: String, type: String, time: Timestamp, epoch: Int64, postings: [JournalRecordPosting]) {
+        self.position = position; self.eventID = eventID; self.type = type; self.time = time; self.epoch = epoch
+        self.postings = postings
+    }
+}
+
+/// One posting: `account` is `LedgerAccount.description` (e.g. `wallet:st1alice`,
+/// `escrow:st1bob:stsds1x`), `owner` the account id it belongs to (nil for pools and nodes),
+/// `amount` in base units (wei or noz), negative for the debited side.
+public struct JournalRecordPosting: Sendable, Hashable {
+    public var account: String
+    public var owner: String?
+    public var commodity: Commodity
+    public var negative: Bool
+    public var amount: UInt128
+    public var reason: String
+    public init(account: String, owner: String?, commodity: Commodity, negative: Bool, amount: UInt128, reason: String) {
+        self.account = account; self.owner = owner; self.commodity = commodity; self.negative = negative
+        self.amount = amount; self.reason = reason
+    }
+}
+
+/// Makes a read model over one connection (the pool hands out connections per request).
+public protocol ReadModelFactory: Sendable {
+    func readModel(on connection: PostgresConnection) throws -> any LedgerReadModel
+}

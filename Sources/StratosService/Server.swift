@@ -1,0 +1,476 @@
+import EventStore
+import Foundation
+import Hummingbird
+import LedgerEvents
+import Logging
+import NIOCore
+import PostgresClient
+import StratosEconomics
+import StratosProjections
+
+/// How `stratos-ledger serve` runs.
+public struct ServiceConfiguration: Sendable {
+    public var host: String
+    /// 0 picks a free port (tests); `StratosServer.run(onListening:)` reports it.
+    public var port: Int
+    public var database: DatabaseConfiguration
+    public var rules: RuleSet
+    /// `Authorization: Bearer <token>` required for writes. Without one, writes are refused.
+    public var writeToken: String?
+    /// When set, reads require it too (or the write token); `/health` and `/metrics` stay open.
+    public var readToken: String?
+    public var maxBodyBytes: Int
+    public var readConnections: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, database: DatabaseConfiguration, rules: RuleSet = .paperV1,
+                writeToken: String? = nil, readToken: String? = nil, maxBodyBytes: Int = 16 << 20, readConnections: Int = 8) {
+        self.host = host; self.port = port; self.database = database; self.rules = rules
+        self.writeToken = writeToken; self.readToken = readToken; self.maxBodyBytes = maxBodyBytes
+        self.readConnections = readConnections
+    }
+}
+
+/// The HTTP service (`/v1`, JSON, problem+json errors). Every verb calls the same library code
+/// as the CLI: appends go through `LedgerWriter` (`Appender`), reads through the projections'
+/// `LedgerReadModel`, audits through `Auditor`, exports through `JournalExporter`.
+public final class StratosServer: Sendable {
+    public let configuration: ServiceConfiguration
+    public let metrics = ServiceMetrics()
+    let appender: Appender
+    let pool: ConnectionPool
+    let readModels: any ReadModelFactory
+
+    public init(configuration: ServiceConfiguration, readModels: any ReadModelFactory) {
+        self.configuration = configuration
+        self.readModels = readModels
+        self.appender = Appender(database: configuration.database, rules: configuration.rules)
+        self.pool = ConnectionPool(database: configuration.database, maximum: configuration.readConnections)
+    }
+
+    /// Runs until cancelled (or SIGINT/SIGTERM with `gracefulShutdown`). `onListening` gets the
+    /// bound port once the server accepts connections.
+    public func run(gracefulShutdown: Bool = false, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await appender.prepare()
+        var logger = Logger(label: "stratos-ledger")
+        logger.logLevel = .notice
+        let app = Application(
+            router: buildRouter(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "stratos-ledger"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        if gracefulShutdown { try await app.runService() } else { try await app.run() }
+    }
+
+    // MARK: Routes
+
+    func buildRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        // Middlewares first: they wrap the routes added after them (and the not-found responder).
+        router.add(middleware: ProblemMiddleware(metrics: metrics))
+        router.get("/health") { _, _ in try await self.health() }
+        router.get("/metrics") { _, _ in try await self.metricsResponse() }
+        router.post("/v1/events") { request, context in
+            try self.authorize(request, write: true)
+            return try await self.appendEvents(request)
+        }
+        router.get("/v1/snapshot") { request, context in
+            try self.authorize(request, write: false)
+            return try await self.snapshot(request)
+        }
+        router.get("/v1/epochs/:epoch/settlement") { request, context in
+            try self.authorize(request, write: false)
+            let epoch = try Self.epochParameter(context, "epoch")
+            return try await self.read { model in
+                if let report = try model.settlement(epoch: epoch) { return .raw(report.json()) }
+                throw try Self.epochProblem(epoch, model)
+            }
+        }
+        router.get("/v1/accounts/:id") { request, context in
+            try self.authorize(request, write: false)
+            let id = try Self.identifier(context, "id", AccountID.init)
+            return try await self.read { model in
+                guard let v = try model.account(id) else { throw Problem.notFound("Account", "account \(id) has never been seen") }
+                return .json(v)
+            }
+        }
+        router.get("/v1/accounts/:id/vesting") { request, context in
+            try self.authorize(request, write: false)
+            let id = try Self.identifier(context, "id", AccountID.init)
+            return try await self.read { model in
+                guard let v = try model.vesting(id) else { throw Problem.notFound("Account", "account \(id) has never been seen") }
+                return .json(v)
+            }
+        }
+        router.get("/v1/nodes/:id/rewards") { request, context in
+            try self.authorize(request, write: false)
+            let id = try Self.identifier(context, "id", NodeID.init)
+            let range = try Self.epochRange(request)
+            return try await self.read { model in
+                guard let v = try model.nodeRewards(id, epochs: range) else { throw Problem.notFound("Node", "node \(id) has never been seen") }
+                return .json(v)
+            }
+        }
+        router.get("/v1/ozone") { request, context in
+            try self.authorize(request, write: false)
+            let range = try Self.epochRange(request)
+            return try await self.read { model in .json(try model.ozoneSeries(epochs: range)) }
+        }
+        router.get("/v1/stake/:id") { request, context in
+            try self.authorize(request, write: false)
+            guard let raw = context.parameters.get("id").flatMap({ $0.removingPercentEncoding }), isValidIdentifier(raw) else {
+                throw Problem.badParameter("id", "the validator or delegator id must be 1–128 printable ASCII characters without spaces")
+            }
+            return try await self.read { model in
+                guard let v = try model.stake(raw) else { throw Problem.notFound("Validator or delegator", "\(raw) is neither a validator nor a delegator") }
+                return .json(v)
+            }
+        }
+        router.get("/v1/journal") { request, context in
+            try self.authorize(request, write: false)
+            return try await self.journal(request)
+        }
+        router.get("/v1/export") { request, context in
+            try self.authorize(request, write: false)
+            return try await self.export(request)
+        }
+        router.get("/v1/audit/nodes/:id") { request, context in
+            try self.authorize(request, write: false)
+            let id = try Self.identifier(context, "id", NodeID.init)
+            guard let text = request.uri.queryParameters.get("epoch") else {
+                throw Problem.badParameter("epoch", "the audit of a node needs ?epoch=N")
+            }
+            let epoch = try Self.epochValue(text, "epoch")
+            return try await self.audit { auditor in .json(try auditor.auditNode(id, epoch: epoch).json()) }
+        }
+        router.get("/v1/audit/epochs/:epoch") { request, context in
+            try self.authorize(request, write: false)
+            let epoch = try Self.epochParameter(context, "epoch")
+            return try await self.audit { auditor in
+                let r = try auditor.recompute(epoch: epoch)
+                return .json(Self.epochAuditJSON(r))
+            }
+        }
+        return router
+    }
+
+    /// The machine form of `audit epoch`: the recomputed report and the check.
+    public static func epochAuditJSON(_ r: EpochRecomputation) -> JSONValue {
+        let report = (try? JSONValue.parse(r.report.json())) ?? .null
+        return .object([
+            "epoch": .number(String(r.epoch)),
+            "settlement": report,
+            "matchesProjection": r.matchesProjection.map { .bool($0) } ?? .null,
+            "replayedFrom": .object(["epoch": .number(String(r.replayedFrom.epoch)), "position": .number(String(r.replayedFrom.position))]),
+            "replayedEvents": .number(String(r.replayedEvents)),
+            "closePosition": .number(String(r.closeEvent.position)),
+        ])
+    }
+
+    // MARK: Handlers
+
+    private func appendEvents(_ request: Request) async throws -> Response {
+        var request = request
+        let contentType = request.headers[.contentType]
+        let mediaType = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let format: EventBatch.Format
+        switch mediaType {
+        case "application/json": format = .jsonArray
+        case "application/x-ndjson", "application/jsonl", "application/jsonlines": format = .jsonLines
+        default: throw Problem.unsupportedMediaType(contentType)
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
+            throw Problem.tooLarge(limit: configuration.maxBodyBytes)
+        }
+        let buffer: ByteBuffer
+        do { buffer = try await request.collectBody(upTo: configuration.maxBodyBytes) } catch let e as HTTPError where e.status == .contentTooLarge {
+            throw Problem.tooLarge(limit: configuration.maxBodyBytes)
+        }
+        let batch = try EventBatch.parse(Array(buffer.readableBytesView), format: format)
+        let outcome: AppendOutcome
+        do {
+            outcome = try await appender.append(batch, metadata: AppendMetadata(appendedBy: "stratos-ledger serve"))
+        } catch {
+            metrics.recordRefusedBatch()
+            throw error
+        }
+        metrics.recordAppend(appended: outcome.appended, duplicates: outcome.duplicates)
+        return Reply.json(outcome.json).response(status: outcome.appended > 0 ? .created : .ok)
+    }
+
+    private func snapshot(_ request: Request) async throws -> Response {
+        let q = request.uri.queryParameters
+        let point: SnapshotAt
+        switch (q.get("epoch"), q.get("position")) {
+        case (nil, nil): point = .now
+        case (let e?, nil): point = .epoch(try Self.epochValue(e, "epoch"))
+        case (nil, let p?):
+            guard let v = Int64(p), v >= 0 else { throw Problem.badParameter("position", "position must be an integer ≥ 0, got \"\(p)\"") }
+            point = .position(v)
+        default: throw Problem.badParameter("epoch", "give either ?epoch= or ?position=, not both")
+        }
+        return try await read { model in
+            if let s = try model.snapshot(point) { return .raw(s.json()) }
+            switch point {
+            case .epoch(let e): throw try Self.epochProblem(e, model)
+            case .position(let p):
+                let head = try model.snapshot(.now)?.position ?? 0
+                throw Problem.notFound("Position", "position \(p) is beyond the projected log (at position \(head))")
+            case .now: throw Problem.notFound("Snapshot", "the log is empty: append Genesis first")
+            }
+        }
+    }
+
+    private func journal(_ request: Request) async throws -> Response {
+        let range = try Self.epochRange(request)
+        let owner = try request.uri.queryParameters.get("account").map { try Self.identifierValue($0, "account", AccountID.init) }
+        let models = readModels
+        if let owner {
+            try await read { model in
+                guard try model.account(owner) != nil else { throw Problem.notFound("Account", "account \(owner) has never been seen") }
+                return .raw("")
+            }
+        }
+        return streamed(contentType: "application/x-ndjson") { c, emit in
+            var buffer = ""
+            try models.readModel(on: c).journal(epochs: range) { t in
+                if let owner, !t.postings.contains(where: { $0.owner == owner.rawValue }) { return }
+                buffer += Self.journalLine(t) + "\n"
+                if buffer.utf8.count >= PreparedExport.chunkBytes {
+                    try emit(buffer)
+                    buffer = ""
+                }
+            }
+            if !buffer.isEmpty { try emit(buffer) }
+        }
+    }
+
+    /// A chunked response whose body `produce` writes on a pooled connection (see `ChunkHandoff`).
+    private func streamed(contentType: String, headers extra: HTTPFields = [:],
+                          _ produce: @escaping @Sendable (PostgresConnection, (String) throws -> Void) throws -> Void) -> Response {
+        let pool = pool
+        let body = ResponseBody { writer in
+            let (chunks, handoff) = ChunkHandoff.stream(pool: pool, produce)
+            for try await chunk in chunks {
+                try await writer.write(ByteBuffer(string: chunk))
+                handoff.acknowledge()
+            }
+            try await writer.finish(nil)
+        }
+        var headers = extra
+        headers[.contentType] = contentType
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    static func journalLine(_ t: JournalRecord) -> String {
+        JSONValue.object([
+            "position": .number(String(t.position)), "id": .string(t.eventID), "type": .string(t.type),
+            "time": .string(t.time.rfc3339), "epoch": .number(String(t.epoch)),
+            "postings": .array(t.postings.map { p in
+                .object(["account": .string(p.account), "owner": p.owner.map { .string($0) } ?? .null,
+                         "commodity": .string(p.commodity.rawValue),
+                         "amount": .string((p.negative ? "-" : "") + String(p.amount)), "reason": .string(p.reason)])
+            }),
+        ]).canonicalText
+    }
+
+    private func export(_ request: Request) async throws -> Response {
+        let q = request.uri.queryParameters
+        guard let f = q.get("format") else { throw Problem.badParameter("format", "give ?format=csv, ledger or beancount") }
+        guard let format = ExportFormat(rawValue: f) else {
+            throw Problem.badParameter("format", "unknown export format \"\(f)\": use csv, ledger or beancount")
+        }
+        let range = try Self.epochRange(request)
+        let owner = try q.get("account").map { try Self.identifierValue($0, "account", AccountID.init) }
+        let exportRequest = ExportRequest(format: format, from: range.lowerBound, to: range.upperBound, account: owner)
+        let models = readModels
+        let rules = configuration.rules
+        // Everything that can be refused is checked before the first byte is sent.
+        let prepared = try await pool.withConnection { c in
+            try PreparedExport.prepare(exportRequest, rules: rules, model: try models.readModel(on: c))
+        }
+        let name = "stratos-journal.\(format == .csv ? "csv" : format == .ledger ? "journal" : "beancount")"
+        return streamed(contentType: format.contentType, headers: [.contentDisposition: "attachment; filename=\"\(name)\""]) { c, emit in
+            try prepared.write(model: try models.readModel(on: c), emit)
+        }
+    }
+
+    private func health() async throws -> Response {
+        do {
+            let (head, projected) = try await positions()
+            return Reply.json(.object([
+                "status": .string("ok"), "database": .string("reachable"),
+                "head": .number(String(head)), "projected": .number(String(projected)),
+                "lag": .number(String(max(0, head - projected))),
+            ])).response(status: .ok)
+        } catch {
+            return Reply.json(.object([
+                "status": .string("unavailable"), "database": .string("unreachable"), "detail": .string("\(error)"),
+            ])).response(status: .serviceUnavailable)
+        }
+    }
+
+    private func metricsResponse() async throws -> Response {
+        let p = try? await positions()
+        let text = metrics.exposition(head: p?.head, projected: p?.projected)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    private func positions() async throws -> (head: Int64, projected: Int64) {
+        let models = readModels
+        return try await pool.withConnection { c -> (head: Int64, projected: Int64) in
+            let head = try EventStore(connection: c).head().position
+            let projected = (try? models.readModel(on: c).projectedPosition()) ?? 0
+            return (head, projected)
+        }
+    }
+
+    // MARK: Plumbing
+
+    /// A reply built on a pooled connection.
+    enum Reply: Sendable {
+        case json(JSONValue)
+        /// Already-serialised JSON.
+        case raw(String)
+
+        func response(status: HTTPResponse.Status = .ok) -> Response {
+            let text: String
+            switch self {
+            case .json(let v): text = v.canonicalText
+            case .raw(let s): text = s
+            }
+            return Response(status: status, headers: [.contentType: "application/json"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
+    }
+
+    private func read(_ body: @escaping @Sendable (any LedgerReadModel) throws -> Reply) async throws -> Response {
+        let models = readModels
+        return try await pool.withConnection { c in try body(try models.readModel(on: c)) }.response()
+    }
+
+    private func audit(_ body: @escaping @Sendable (Auditor) throws -> Reply) async throws -> Response {
+        let models = readModels
+        do {
+            return try await pool.withConnection { c in
+                try body(Auditor(connection: c, readModel: try models.readModel(on: c)))
+            }.response()
+        } catch let e as AuditError {
+            switch e {
+            case .epochNotClosed(let epoch, let last): throw Problem.epochNotClosed(epoch, lastClosed: last)
+            case .unknownNode(let n): throw Problem.notFound("Node", "node \(n) has never been seen")
+            case .corruptLog: throw Problem("corrupt-log", status: 500, title: "The event log cannot be replayed", detail: e.description)
+            }
+        }
+    }
+
+    private func authorize(_ request: Request, write: Bool) throws {
+        let presented: String? = request.headers[.authorization].flatMap { value in
+            let parts = value.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+            return String(parts[1]).trimmingCharacters(in: .whitespaces)
+        }
+        if write {
+            guard let token = configuration.writeToken, !token.isEmpty else {
+                throw Problem("writes-disabled", status: 403, title: "Writes are disabled",
+                              detail: "this server was started without a write token (--write-token or STRATOS_WRITE_TOKEN)")
+            }
+            guard let presented else { throw Problem.unauthorized("appending events needs Authorization: Bearer <write token>") }
+            guard constantTimeEqual(presented, token) else { throw Problem.unauthorized("the bearer token is not the write token") }
+        } else if let token = configuration.readToken, !token.isEmpty {
+            guard let presented else { throw Problem.unauthorized("reads need Authorization: Bearer <read token>") }
+            let ok = constantTimeEqual(presented, token)
+                || (configuration.writeToken.map { !$0.isEmpty && constantTimeEqual(presented, $0) } ?? false)
+            guard ok else { throw Problem.unauthorized("the bearer token is not a read token") }
+        }
+    }
+
+    static func epochProblem(_ epoch: Int64, _ model: any LedgerReadModel) throws -> Problem {
+        let last = try model.snapshot(.now)?.lastClosedEpoch ?? 0
+        return epoch > last ? Problem.epochNotClosed(epoch, lastClosed: last)
+                            : Problem.notFound("Epoch", "epoch \(epoch) is not in the projections yet")
+    }
+
+    static func epochValue(_ text: String, _ name: String) throws -> Int64 {
+        guard let v = Int64(text), v >= 1 else { throw Problem.badParameter(name, "\(name) must be an epoch number ≥ 1, got \"\(text)\"") }
+        return v
+    }
+
+    static func epochParameter(_ context: BasicRequestContext, _ name: String) throws -> Int64 {
+        try epochValue(context.parameters.get(name) ?? "", name)
+    }
+
+    /// `?from=&to=` as a closed epoch range (defaults: 1 and the latest).
+    static func epochRange(_ request: Request) throws -> ClosedRange<Int64> {
+        let q = request.uri.queryParameters
+        let from = try q.get("from").map { try epochValue($0, "from") } ?? 1
+        let to = try q.get("to").map { try epochValue($0, "to") } ?? Int64.max
+        guard from <= to else { throw Problem.badParameter("to", "the range is empty: from = \(from) is after to = \(to)") }
+        return from...to
+    }
+
+    static func identifierValue<T>(_ raw: String, _ name: String, _ make: (String) -> T?) throws -> T {
+        guard let decoded = raw.removingPercentEncoding, let v = make(decoded) else {
+            throw Problem.badParameter(name, "\(name) must be 1–128 printable ASCII characters without spaces, got \"\(raw)\"")
+        }
+        return v
+    }
+
+    static func identifier<T>(_ context: BasicRequestContext, _ name: String, _ make: (String) -> T?) throws -> T {
+        try identifierValue(context.parameters.get(name) ?? "", name, make)
+    }
+}
+
+/// Compares two secrets in time that depends only on their lengths, not on where they differ.
+public func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    var diff = UInt8(x.count == y.count ? 0 : 1)
+    for i in 0..<max(x.count, y.count) {
+        diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+    }
+    return diff == 0
+}
+
+/// Hands a value across an isolation boundary when it is used by one task at a time.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// Turns every error into problem+json and records each request's latency.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let metrics: ServiceMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch let problem as Problem {
+            if problem.status >= 500 { context.logger.error("\(request.method) \(request.uri.path): \(problem)") }
+            response = Self.response(problem)
+        } catch let error as HTTPError {
+            let problem: Problem
+            switch error.status.code {
+            case 404: problem = .noRoute(request.method.rawValue, request.uri.path)
+            case 413: problem = Problem("body-too-large", status: 413, title: "Request body too large", detail: error.body ?? "the request body is too large")
+            default: problem = Problem("http", status: error.status.code, title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
+            }
+            response = Self.response(problem)
+        } catch {
+            context.logger.error("\(request.method) \(request.uri.path) failed: \(String(reflecting: error))")
+            response = Self.response(.internalError(requestID: context.id))
+        }
+        let d = ContinuousClock.now - start
+        let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        metrics.recordRequest(route: context.endpointPath ?? "unmatched", method: request.method.rawValue,
+                              status: response.status.code, seconds: seconds)
+        return response
+    }
+
+    static func response(_ problem: Problem) -> Response {
+        Response(status: .init(code: problem.status), headers: [.contentType: Problem.contentType],
+                 body: ResponseBody(byteBuffer: ByteBuffer(string: problem.json.canonicalText)))
+    }
+}

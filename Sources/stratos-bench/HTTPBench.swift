@@ -1,0 +1,149 @@
+// The HTTP service: appends over HTTP (1 and 100 events per request, 1 and several concurrent
+// clients, loopback) and read latency (p50/p99) of the audit and snapshot endpoints on a long
+// simulated history. The server runs in this process on a free loopback port, as in production
+// (real PostgreSQL, the stratos_app role, projections built by the real worker).
+import EventStore
+import Foundation
+import LedgerEvents
+import PostgresClient
+import StratosEconomics
+import StratosProjections
+import StratosService
+import StratosSimulator
+import Synchronization
+
+enum HTTPBench: BenchSuite {
+    static let name = "http"
+    /// Epochs of the read-latency history (10 days of the small network).
+    static let historyEpochs = 1440
+    static let readSamples = 300
+    static let clients = 8
+
+    static func run(databaseURL: String?) async throws -> [BenchFigure] {
+        guard let databaseURL else { throw BenchError("DATABASE_URL is not set") }
+        let admin = try PostgresConnection(url: databaseURL)
+        let dbName = "stratos_bench_http_\(getpid())"
+        try admin.execute("DROP DATABASE IF EXISTS \(try admin.escapeIdentifier(dbName))")
+        try admin.execute("CREATE DATABASE \(try admin.escapeIdentifier(dbName))")
+        defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(try admin.escapeIdentifier(dbName))") }
+        let url = connectionString(databaseURL, replacingDatabaseWith: dbName)
+        var figures: [BenchFigure] = []
+        func figure(_ name: String, _ value: Double, _ unit: String, _ target: String? = nil) {
+            figures.append(BenchFigure(suite: Self.name, name: name, value: value, unit: unit, target: target))
+            FileHandle.standardError.write(Data("  \(name): \(String(format: "%.1f", value)) \(unit)\n".utf8))
+        }
+
+        // 1. A long history, imported and projected (checkpoint every epoch).
+        let owner = try PostgresConnection(url: url)
+        try Migrator.load().migrate(owner)
+        var config = SimulationConfig.small
+        config.epochs = historyEpochs
+        config.seed = 11
+        var events: [LedgerEvent] = []
+        _ = try Simulator(config).run { events.append($0) }
+        let writer = try LedgerWriter(store: EventStore(connection: owner), rules: Economy(rules: .paperV1))
+        try writer.transaction { w in
+            for start in stride(from: 0, to: events.count, by: 5_000) {
+                try w.append(Array(events[start..<min(start + 5_000, events.count)]))
+            }
+        }
+        let worker = try ProjectionWorker(url: url, schema: "projection")
+        try worker.createIfMissing(rules: .paperV1, checkpointEvery: 1)
+        try worker.catchUp()
+        try owner.execute("GRANT USAGE ON SCHEMA projection TO stratos_app")
+        try owner.execute("GRANT SELECT ON ALL TABLES IN SCHEMA projection TO stratos_app")
+        FileHandle.standardError.write(Data("  history: \(events.count) events, \(historyEpochs) epochs\n".utf8))
+
+        // 2. The server.
+        let token = "bench-token"
+        let server = StratosServer(
+            configuration: ServiceConfiguration(host: "127.0.0.1", port: 0, database: DatabaseConfiguration(url: url, role: "stratos_app"),
+                                                writeToken: token, readConnections: 4),
+            readModels: try ProjectionReadModels())
+        let bound = Mutex<Int?>(nil)
+        let task = Task.detached { try await server.run { port in bound.withLock { $0 = port } } }
+        defer { task.cancel() }
+        while bound.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
+        let port = bound.withLock { $0 }!
+
+        // 3. Read latency on the long history.
+        var rng = SystemRandomNumberGenerator()
+        let reader = LoopbackHTTPClient(port: port)
+        var audits: [String] = []
+        var settled: [(Int64, String)] = []
+        for _ in 0..<40 {
+            let epoch = Int64.random(in: 2...Int64(historyEpochs - 1), using: &rng)
+            let r = try reader.get("/v1/epochs/\(epoch)/settlement")
+            if let node = (try? JSONValue.parse(r.body))?.settledNodes.first { settled.append((epoch, node)) }
+        }
+        guard !settled.isEmpty else { throw BenchError("no settled node found in the history") }
+        for i in 0..<readSamples {
+            let (epoch, node) = settled[i % settled.count]
+            audits.append("/v1/audit/nodes/\(node)?epoch=\(epoch)")
+        }
+        func latencies(_ paths: [String]) throws -> [Double] {
+            _ = try reader.get(paths[0])
+            return try paths.map { path in
+                let t = Stopwatch()
+                let r = try reader.get(path)
+                guard r.status == 200 else { throw BenchError("\(path): \(r.status) \(r.text.prefix(200))") }
+                return t.seconds * 1000
+            }
+        }
+        func percentiles(_ name: String, _ values: [Double], target p99Target: String? = nil) {
+            let sorted = values.sorted()
+            figure("\(name) p50", sorted[sorted.count / 2], "ms")
+            figure("\(name) p99", sorted[min(sorted.count - 1, sorted.count * 99 / 100)], "ms", p99Target)
+        }
+        percentiles("audit node (random epoch)", try latencies(audits), target: "<= 50")
+        percentiles("audit epoch (random epoch)", try latencies((0..<readSamples).map { _ in
+            "/v1/audit/epochs/\(Int.random(in: 1...historyEpochs, using: &rng))" }))
+        percentiles("snapshot at a random epoch", try latencies((0..<readSamples).map { _ in
+            "/v1/snapshot?epoch=\(Int.random(in: 1...historyEpochs, using: &rng))" }))
+        percentiles("snapshot now", try latencies(Array(repeating: "/v1/snapshot", count: 100)))
+
+        // 4. Appends: Funded events to fresh accounts, all at the log's last time (valid in any
+        // interleaving: times may be equal, never go back).
+        let time = events.last!.time.rfc3339
+        let counter = Atomic<Int>(0)
+        @Sendable func body(_ count: Int) -> [UInt8] {
+            var out = Array("[".utf8)
+            for i in 0..<count {
+                let n = counter.add(1, ordering: .relaxed).newValue
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                out += Array(#"{"id":"bench-\#(n)","type":"Funded","time":"\#(time)","data":{"account":"st1bench\#(n % 5000)","amount":"1000"}}"#.utf8)
+            }
+            return out + Array("]".utf8)
+        }
+        func appendRate(perRequest: Int, clients: Int, requestsPerClient: Int) throws -> Double {
+            let failures = Atomic<Int>(0)
+            let t = Stopwatch()
+            DispatchQueue.concurrentPerform(iterations: clients) { _ in
+                let client = LoopbackHTTPClient(port: port)
+                for _ in 0..<requestsPerClient {
+                    let r = try? client.request("POST", "/v1/events", headers: [("Authorization", "Bearer \(token)"),
+                                                                            ("Content-Type", "application/json")], body: body(perRequest))
+                    if r?.status != 201 { failures.add(1, ordering: .relaxed) }
+                }
+            }
+            let seconds = t.seconds
+            if failures.load(ordering: .relaxed) > 0 { throw BenchError("\(failures.load(ordering: .relaxed)) append requests failed") }
+            return Double(perRequest * clients * requestsPerClient) / seconds
+        }
+        figure("append 1 event/request, 1 client", try appendRate(perRequest: 1, clients: 1, requestsPerClient: 1_000), "events/s")
+        figure("append 1 event/request, \(clients) clients", try appendRate(perRequest: 1, clients: clients, requestsPerClient: 250), "events/s")
+        figure("append 100 events/request, 1 client", try appendRate(perRequest: 100, clients: 1, requestsPerClient: 200), "events/s")
+        figure("append 100 events/request, \(clients) clients", try appendRate(perRequest: 100, clients: clients, requestsPerClient: 60),
+               "events/s", ">= 20000")
+        figure("append 1000 events/request, \(clients) clients", try appendRate(perRequest: 1000, clients: clients, requestsPerClient: 8),
+               "events/s")
+        return figures
+    }
+}
+
+private extension JSONValue {
+    var settledNodes: [String] {
+        guard case .object(let o) = self, case .array(let list)? = o["settled"] else { return [] }
+        return list.compactMap { if case .object(let n) = $0, case .string(let id)? = n["node"] { id } else { nil } }
+    }
+}

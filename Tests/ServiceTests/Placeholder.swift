@@ -1,2 +1,0 @@
-import XCTest
-final class ServiceTestsPlaceholder: XCTestCase { func testPlaceholder() {} }
