@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "LedgerEventsTests", dependencies: ["LedgerEvents"]),
         .testTarget(name: "EconomicsTests", dependencies: ["StratosEconomics"]),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "PostgresTestSupport"]),
-        .testTarget(name: "ProjectionTests", dependencies: ["StratosProjections", "PostgresTestSupport"]),
+        .testTarget(name: "ProjectionTests", dependencies: ["StratosProjections", "StratosSimulator", "EventStore", "PostgresTestSupport"]),
         .testTarget(name: "ServiceTests", dependencies: ["StratosService", "PostgresTestSupport", "StratosSimulator", "EventStore", "StratosProjections"]),
         .testTarget(name: "SimulatorTests", dependencies: ["StratosSimulator", "StratosEconomics", "LedgerEvents"]),
     ]

@@ -119,14 +119,14 @@ CREATE TEMP TABLE IF NOT EXISTS balances_stage (
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS nodes_stage (
     node text, kind text, owner text, status text, deposit numeric(78,0), unsettled numeric(78,0),
-    task_weight numeric(78,0), position bigint
+    position bigint
 ) ON COMMIT DELETE ROWS
 
 -- name: copy.balances_stage
 COPY balances_stage (account, wallet, ozone, escrow, bonded, unbonding, vesting, position) FROM STDIN
 
 -- name: copy.nodes_stage
-COPY nodes_stage (node, kind, owner, status, deposit, unsettled, task_weight, position) FROM STDIN
+COPY nodes_stage (node, kind, owner, status, deposit, unsettled, position) FROM STDIN
 
 -- name: balances.merge
 INSERT INTO balances (account, wallet, ozone, escrow, bonded, unbonding, vesting, position)
@@ -136,14 +136,15 @@ ON CONFLICT (account) DO UPDATE SET
     unbonding = EXCLUDED.unbonding, vesting = EXCLUDED.vesting, position = EXCLUDED.position
 
 -- name: nodes.merge
-INSERT INTO nodes (node, kind, owner, status, deposit, unsettled, task_weight, position)
-SELECT node, kind, owner, status, deposit, unsettled, task_weight, position FROM nodes_stage
+INSERT INTO nodes (node, kind, owner, status, deposit, unsettled, position)
+SELECT node, kind, owner, status, deposit, unsettled, position FROM nodes_stage
 ON CONFLICT (node) DO UPDATE SET
     kind = EXCLUDED.kind, owner = EXCLUDED.owner, status = EXCLUDED.status, deposit = EXCLUDED.deposit,
-    unsettled = EXCLUDED.unsettled, task_weight = EXCLUDED.task_weight, position = EXCLUDED.position
+    unsettled = EXCLUDED.unsettled, position = EXCLUDED.position
 
--- name: checkpoint.insert
-INSERT INTO epoch_checkpoints (epoch, position, state) VALUES ($1, $2, $3::bytea)
+-- Streamed: a checkpoint can be hundreds of MiB (never one giant parameter string).
+-- name: copy.epoch_checkpoints
+COPY epoch_checkpoints (epoch, position, state) FROM STDIN
 
 -- name: checkpoint.latest_through_epoch
 SELECT epoch, position, state FROM epoch_checkpoints WHERE epoch <= $1 ORDER BY epoch DESC LIMIT 1
@@ -226,9 +227,11 @@ SELECT position, event_id, type, rule, message FROM exceptions ORDER BY position
 
 -- Transactions whose postings do not sum to zero in some commodity: must be empty.
 -- name: check.journal_unbalanced
-SELECT position, commodity, sum(amount)::text
-FROM journal_postings GROUP BY position, commodity HAVING sum(amount) <> 0
-ORDER BY position LIMIT 10
+SELECT j.position, u.commodity, u.total::text
+FROM journal j
+CROSS JOIN LATERAL (SELECT c AS commodity, sum(a) AS total FROM unnest(j.commodities, j.amounts) AS p(c, a)
+                    GROUP BY c HAVING sum(a) <> 0) u
+ORDER BY j.position LIMIT 10
 
 -- Per account and field, journal totals against the balances table: must be empty.
 -- name: check.journal_vs_balances
@@ -311,3 +314,7 @@ SELECT position, event_id, type, rule, message FROM exceptions WHERE position > 
 
 -- name: q.settlement_position
 SELECT position FROM settlements WHERE epoch = $1
+
+-- A fingerprint of one table's whole content (tests compare schemas with it).
+-- name: check.fingerprint
+SELECT count(*), coalesce(md5(string_agg(t::text, E'\n' ORDER BY t::text)), '') FROM {schema}.{table} t

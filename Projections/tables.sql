@@ -62,7 +62,7 @@ CREATE TABLE balance_history (
     vesting    numeric(78,0) NOT NULL
 );
 
--- Nodes now (EVENTS.md snapshot fields plus their initial task weight).
+-- Nodes now (EVENTS.md snapshot fields).
 CREATE TABLE nodes (
     node         text PRIMARY KEY,
     kind         text NOT NULL,
@@ -70,7 +70,6 @@ CREATE TABLE nodes (
     status       text NOT NULL,
     deposit      numeric(78,0) NOT NULL CHECK (deposit >= 0),
     unsettled    numeric(78,0) NOT NULL CHECK (unsettled >= 0),
-    task_weight  numeric(78,0) NOT NULL,
     position     bigint NOT NULL
 );
 

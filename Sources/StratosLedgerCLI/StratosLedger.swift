@@ -14,8 +14,11 @@ struct StratosLedger: AsyncParsableCommand {
             ExportCommand.self,
             ImportCommand.self,
             MigrateCommand.self,
+            ProjectCommand.self,
+            RebuildCommand.self,
             ServeCommand.self,
             SimulateCommand.self,
+            SnapshotCommand.self,
             VerifyCommand.self,
         ]
     )

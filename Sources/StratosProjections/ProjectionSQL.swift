@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 import PostgresClient
 
@@ -18,9 +19,9 @@ public struct ProjectionSQL: Sendable {
         public var description: String { "Projections/queries.sql has no statement named '\(name)'" }
     }
 
-    /// Reads the folder found by `ProjectionFiles.directory()`.
+    /// Reads the folder found by `ResourceLocator` (STRATOS_PROJECTIONS_DIR or the checkout).
     public static func load(directory: String? = nil) throws -> ProjectionSQL {
-        let dir = try directory ?? ProjectionFiles.directory()
+        let dir = try directory ?? ResourceLocator.path(of: .projections)
         func read(_ name: String) throws -> String {
             let path = (dir as NSString).appendingPathComponent(name)
             do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
@@ -30,6 +31,12 @@ public struct ProjectionSQL: Sendable {
         return ProjectionSQL(tables: try read("tables.sql"), indexes: try read("indexes.sql"),
                              statements: parseNamedStatements(try read("queries.sql")))
     }
+
+    /// The tables every projection schema holds (tables.sql), for checks and fingerprints.
+    public static let tableNames = [
+        "balances", "balance_history", "nodes", "vesting_entries", "vesting_changes", "release_schedule", "release_done",
+        "ozone_supply", "settlements", "settled_nodes", "gas_fee_rewards", "journal", "exceptions", "epoch_checkpoints",
+    ]
 
     /// The statement called `name` (a programming error if absent: the file ships with the code).
     public func callAsFunction(_ name: String) -> String {
@@ -44,7 +51,7 @@ public struct ProjectionSQL: Sendable {
         for (key, value) in identifiers {
             sql = sql.replacingOccurrences(of: "{\(key)}", with: try connection.escapeIdentifier(value))
         }
-        precondition(!sql.contains("{schema}") && !sql.contains("{old}") && !sql.contains("{new}"),
+        precondition(!sql.contains("{schema}") && !sql.contains("{old}") && !sql.contains("{new}") && !sql.contains("{table}"),
                      "statement \(name) has an unfilled identifier")
         return sql
     }
@@ -73,39 +80,5 @@ public struct ProjectionSQL: Sendable {
         }
         finish()
         return result
-    }
-}
-
-/// Finds the `Projections/` folder: `STRATOS_PROJECTIONS_DIR`, else the first folder holding
-/// `Package.swift` and `Projections/` upwards from the executable, then from the current directory.
-public enum ProjectionFiles {
-    public static func directory(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
-        let fm = FileManager.default
-        if let explicit = environment["STRATOS_PROJECTIONS_DIR"], !explicit.isEmpty {
-            var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: explicit, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw ProjectionError.configuration("STRATOS_PROJECTIONS_DIR=\(explicit) is not a folder")
-            }
-            return explicit
-        }
-        var starts: [URL] = []
-        if let exe = Bundle.main.executableURL { starts.append(exe.resolvingSymlinksInPath().deletingLastPathComponent()) }
-        starts.append(URL(fileURLWithPath: fm.currentDirectoryPath))
-        starts.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent())
-        for start in starts {
-            var dir = start.standardizedFileURL
-            while true {
-                let candidate = dir.appendingPathComponent("Projections")
-                if fm.fileExists(atPath: dir.appendingPathComponent("Package.swift").path),
-                   fm.fileExists(atPath: candidate.appendingPathComponent("queries.sql").path) {
-                    return candidate.path
-                }
-                let parent = dir.deletingLastPathComponent()
-                if parent.path == dir.path { break }
-                dir = parent
-            }
-        }
-        throw ProjectionError.configuration(
-            "cannot find the Projections/ folder: set STRATOS_PROJECTIONS_DIR or run from the project checkout")
     }
 }

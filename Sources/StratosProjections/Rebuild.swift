@@ -200,5 +200,18 @@ public enum ProjectionDefaults {
     /// Events per write transaction.
     public static let batchSize = 20_000
     /// An economy checkpoint at every epoch close whose number is a multiple of this.
-    public static let checkpointEvery: Int64 = 1
+    public static let checkpointEvery: Int64 = 144
+}
+
+extension ProjectionSQL {
+    /// Row count and MD5 of every projection table of `schema` (state row excluded: it holds
+    /// build ids and times). Two schemas with equal fingerprints hold the same rows.
+    public func fingerprint(_ c: PostgresConnection, schema: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for table in Self.tableNames {
+            let r = try c.query(try render("check.fingerprint", on: c, ["schema": schema, "table": table]))
+            out[table] = "\(try r.string(0, 0)) rows, md5 \(try r.string(0, 1))"
+        }
+        return out
+    }
 }

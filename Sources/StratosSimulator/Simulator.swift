@@ -116,6 +116,10 @@ private final class Generator {
     var economy: Economy
     var summary = SimulationSummary()
 
+    /// `s`, `p`, `l`, `mined` after the last accepted event: users size their purchases by
+    /// the price `(s + p) / l` like real users would.
+    var supply = Supply(s: .zero, p: .zero, l: .zero, mined: .zero)
+
     /// Events accepted but not yet handed to `emit` (one action's worth at most).
     var outbox: [LedgerEvent] = []
     var eventCounter = 0
@@ -137,7 +141,6 @@ private final class Generator {
     // Resource nodes.
     let resourceIDs: [NodeID]
     let resourceOwners: [AccountID]
-    var resourceDeposit: [UInt128]
     var resourceStatus: [ResourceStatus]
     var resourceStoredBytes: [UInt128]
     let resourceWeight: [UInt64]
@@ -158,7 +161,6 @@ private final class Generator {
     // Validators and delegators.
     let validatorIDs: [ValidatorID]
     let operatorIDs: [AccountID]
-    var validatorCreated: [Bool]
     var createdValidators: [Int] = []
     var validatorPicker = WeightedPicker()
     let validatorWeight: [UInt64]
@@ -169,6 +171,11 @@ private final class Generator {
     /// delegation[d * validators + v], exactly as the economy has it.
     var delegation: [UInt128]
     var delegatorStarted: [Bool]
+    /// The validators each delegator delegates to: real delegators stay with one to three, and
+    /// each (delegator, validator) pair is a reward recipient every epoch, so spreading over all
+    /// validators would multiply the economy's vesting entries unrealistically.
+    var delegatorValidators: [[Int]]
+    let delegatorValidatorLimit: [Int]
 
     /// Lifecycle actions by epoch.
     var schedule: [Int: [Action]] = [:]
@@ -198,7 +205,6 @@ private final class Generator {
         var nodeRanks = Array(0..<r)
         shuffle(&nodeRanks, &rng)
         resourceWeight = nodeRanks.map { zipfWeight(rank: $0) }
-        resourceDeposit = Array(repeating: 0, count: r)
         resourceStatus = Array(repeating: .dormant, count: r)
         resourceStoredBytes = Array(repeating: 0, count: r)
 
@@ -221,12 +227,13 @@ private final class Generator {
         var validatorRanks = Array(0..<v)
         shuffle(&validatorRanks, &rng)
         validatorWeight = validatorRanks.map { zipfWeight(rank: $0) }
-        validatorCreated = Array(repeating: false, count: v)
         let k = config.delegators
         delegatorIDs = (0..<k).map { AccountID(unchecked: "st1delegator\(pad($0, k))") }
         delegatorWallet = Array(repeating: 0, count: k)
         delegation = Array(repeating: 0, count: k * v)
         delegatorStarted = Array(repeating: false, count: k)
+        delegatorValidators = Array(repeating: [], count: k)
+        delegatorValidatorLimit = (0..<k).map { _ in 1 + rng.index(3) }
 
         economy = makeSimulationEconomy()
         self.rng = rng
@@ -263,8 +270,9 @@ private final class Generator {
                 let earliest = min(latest, max(2, lastEpoch / 8))
                 epoch = earliest + rng.index(latest - earliest + 1)
             } else {
+                // Before the last epoch, so that the shutdown fits in the run.
                 let earliest = max(1, lastEpoch / 4)
-                epoch = earliest + rng.index(max(1, lastEpoch - earliest))
+                epoch = earliest + rng.index(max(1, lastEpoch - 1 - earliest))
             }
             add(.deactivate(shutdownAfterCoolingOff: afterCoolingOff), at: epoch)
         }
@@ -340,7 +348,7 @@ private final class Generator {
         let hour = ((epoch - 1) % epochsPerDay) / 6
         let milli = UInt64(level) * diurnalPercent[hour] * (750 + rng.below(501)) / 100
         appendCount(.traffic, milli: milli)
-        appendCount(.prepay, milli: UInt64(level) * 100)
+        appendCount(.prepay, milli: UInt64(level) * 10)
         appendCount(.transfer, milli: UInt64(level) * 25)
         appendCount(.withdraw, milli: UInt64(config.users) * 5)
         appendCount(.gasFees, milli: 167)
@@ -401,6 +409,7 @@ private final class Generator {
             return nil
         }
         eventCounter += 1
+        supply = applied.supply
         summary.eventsWritten += 1
         summary.countsByType[payload.type, default: 0] += 1
         outbox.append(event)
@@ -421,7 +430,6 @@ private final class Generator {
         var s: UInt128 = 0
         for node in 0..<genesisResourceCount {
             let deposit = stos(atLeast: 1_000, octaves: 3)
-            resourceDeposit[node] = deposit
             nodes.append(GenesisNode(node: resourceIDs[node], kind: .resource, owner: resourceOwners[node], deposit: Wei(deposit)))
             s += deposit
         }
@@ -452,10 +460,16 @@ private final class Generator {
         if propose(.funded(account: userIDs[user], amount: Wei(total))) { userWallet[user] += total }
     }
 
-    /// Buys Ozone with a heavy-tailed amount of STOS, funding the wallet first if needed.
+    /// Buys Ozone for `needNoz` plus a stock for the user's next uploads and downloads (10 to
+    /// 100 typical transfers, heavier users buying more), at the current marginal price plus
+    /// 0–50% for slippage and rounding; funds the wallet first if needed.
     @discardableResult
-    private func prepay(user: Int) -> Bool {
-        let amount = stos(atLeast: userScale[user], octaves: 8) / 2
+    private func prepay(user: Int, needNoz: UInt128 = 0) -> Bool {
+        let typicalNoz = UInt128(512 << 20) * UInt128(userScale[user])
+        let stockNoz = needNoz + typicalNoz * UInt128(rng.inRange(10...100))
+        let weiPerNoz = supply.l.isZero ? 1 : (supply.s.rawValue + supply.p.rawValue) / supply.l.rawValue + 1
+        let amount = max(weiPerSTOS / 100, weiPerNoz * stockNoz / 100 * UInt128(rng.inRange(100...150)))
+            + rng.below128(weiPerSTOS / 1000)
         if userWallet[user] < amount { fund(user: user, atLeast: amount - userWallet[user]) }
         guard userWallet[user] >= amount else { return false }
         guard let applied = proposeReturningEffects(.prepaid(account: userIDs[user], amount: Wei(amount))) else {
@@ -473,26 +487,26 @@ private final class Generator {
         let user = userPicker.pick(&rng)
         let node = activePicker.pick(&rng)
         let kindDraw = rng.below(100)
-        var kind: TrafficKind
+        let kind: TrafficKind
         var bytes: UInt128
         var replicas: Int64? = nil
         var records: UInt128? = nil
         switch kindDraw {
         case 0..<30:
             kind = .upload
-            bytes = UInt128(rng.heavyTail(minimum: 1 << 20, octaves: 14))
+            bytes = UInt128(rng.heavyTail(minimum: 32 << 20, octaves: 12))
             let r = rng.below(10)
             replicas = r < 3 ? nil : (r < 8 ? 3 : Int64(4 + rng.below(3)))
         case 30..<75:
             kind = .download
-            bytes = UInt128(rng.heavyTail(minimum: 1 << 20, octaves: 14))
+            bytes = UInt128(rng.heavyTail(minimum: 32 << 20, octaves: 12))
         case 75..<95:
             kind = .query
-            bytes = UInt128(rng.heavyTail(minimum: 1 << 10, octaves: 12))
-            records = UInt128(rng.heavyTail(minimum: 1, octaves: 14))
+            bytes = UInt128(rng.heavyTail(minimum: 16 << 10, octaves: 12))
+            records = UInt128(rng.heavyTail(minimum: 1, octaves: 16))
         default:
             kind = .replication
-            bytes = UInt128(rng.heavyTail(minimum: 1 << 20, octaves: 10))
+            bytes = UInt128(rng.heavyTail(minimum: 32 << 20, octaves: 10))
         }
         func charge() -> UInt128 {
             switch kind {
@@ -505,7 +519,7 @@ private final class Generator {
         // Short of Ozone: buy some (up to twice), then serve what the user can pay for.
         var attempts = 0
         while charge() > userOzone[user] && attempts < 2 {
-            if !prepay(user: user) { break }
+            if !prepay(user: user, needNoz: charge() - userOzone[user]) { break }
             attempts += 1
         }
         let ozone = userOzone[user]
@@ -570,7 +584,6 @@ private final class Generator {
         let owner = resourceOwners[node]
         guard propose(.funded(account: owner, amount: Wei(deposit + 10 * weiPerSTOS))) else { return }
         if propose(.resourceNodeActivated(node: resourceIDs[node], owner: owner, deposit: Wei(deposit))) {
-            resourceDeposit[node] = deposit
             resourceStatus[node] = .active
             activePickerStale = true
         }
@@ -608,7 +621,7 @@ private final class Generator {
         // its epoch either event falls. After it: at least 15 days later.
         let delay = shutdownAfterCoolingOff
             ? 15 * epochsPerDay + rng.index(epochsPerDay)
-            : 1 + rng.index(12 * epochsPerDay)
+            : 1 + rng.index(max(1, min(12 * epochsPerDay, config.epochs - epoch)))
         if epoch + delay <= config.epochs { add(.shutDown(node), at: epoch + delay) }
     }
 
@@ -666,7 +679,6 @@ private final class Generator {
               propose(.validatorCreated(validator: validatorIDs[v], operator: operatorIDs[v],
                                         selfDelegation: Wei(selfDelegation), commissionBp: commission))
         else { return }
-        validatorCreated[v] = true
         createdValidators.append(v)
         validatorPicker = WeightedPicker(createdValidators.map { ($0, validatorWeight[$0]) })
     }
@@ -680,7 +692,13 @@ private final class Generator {
         } else if !delegatorStarted[d] || validatorPicker.isEmpty {
             return
         }
-        let v = validatorPicker.pick(&rng)
+        let v: Int
+        if delegatorValidators[d].count < delegatorValidatorLimit[d] {
+            v = validatorPicker.pick(&rng)
+            if !delegatorValidators[d].contains(v) { delegatorValidators[d].append(v) }
+        } else {
+            v = delegatorValidators[d][rng.index(delegatorValidators[d].count)]
+        }
         let amount = stos(atLeast: 10, octaves: 10)
         if delegatorWallet[d] < amount {
             let topUp = amount - delegatorWallet[d] + weiPerSTOS

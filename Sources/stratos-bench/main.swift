@@ -24,6 +24,7 @@ let suites: [any BenchSuite.Type] = [
     SimulatorBench.self,
     EconomicsBench.self,
     AppendBench.self,
+    ProjectionBench.self,
     HTTPBench.self,
 ]
 

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import StratosEconomics
+import StratosProjections
+
+/// `stratos-ledger rebuild`: all projections from the whole log under a rule set, switched in atomically.
+struct RebuildCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rebuild",
+        abstract: "Rebuild every projection from the whole log under a rule set, then switch it in atomically.",
+        discussion: """
+            Builds into <schema>_next while <schema> keeps serving, checks the engine's invariants \
+            and the journal, then renames <schema> to <schema>_previous and <schema>_next to \
+            <schema> in one transaction. An interrupted rebuild is resumed by running it again. \
+            Events the new rules refuse are recorded as exceptions (see --diff). \
+            --switch-back makes <schema>_previous serving again.
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Rule set: \(RuleSet.all.map(\.name).joined(separator: ", ")).")
+    var rules: String?
+
+    @Flag(help: "Report what the new rules change, per account, node and epoch, with totals.")
+    var diff = false
+
+    @Flag(name: .customLong("switch-back"), help: "Swap the serving projection with the previous one and exit.")
+    var switchBack = false
+
+    @Flag(name: .customLong("no-switch"), help: "Build and check (and diff) only; keep the serving projection.")
+    var noSwitch = false
+
+    @Option(help: "Serving projection schema.")
+    var schema: String = ProjectionSchemas().serving
+
+    @Option(name: .customLong("checkpoint-every"), help: "Economy checkpoint every N epochs.")
+    var checkpointEvery: Int64 = ProjectionDefaults.checkpointEvery
+
+    func validate() throws {
+        if switchBack == (rules != nil) { throw ValidationError("give --rules NAME or --switch-back") }
+        if let rules, RuleSet.named(rules) == nil {
+            throw ValidationError("unknown rule set '\(rules)' (known: \(RuleSet.all.map(\.name).joined(separator: ", ")))")
+        }
+    }
+
+    func run() throws {
+        var rebuilder = try Rebuilder(url: try database.resolvedURL(), schemas: ProjectionSchemas(serving: schema),
+                                      checkpointEvery: checkpointEvery)
+        if switchBack {
+            try rebuilder.switchBack()
+            writeStderr("rebuild: \(schema)_previous is serving again\n")
+            return
+        }
+        rebuilder.progress = progressPrinter()
+        let report = try rebuilder.run(rules: RuleSet.named(rules!)!, diff: diff, switchOver: !noSwitch)
+        if let d = report.diff { print(d.text(), terminator: "") }
+        writeStderr("rebuild: \(report.events) events under \(report.rules)"
+                    + (report.resumedFrom > 0 ? " (resumed from position \(report.resumedFrom))" : "")
+                    + ", \(report.refused) refused, \(String(format: "%.1f", report.seconds)) s; "
+                    + (report.switched ? "switched in (previous kept as \(schema)_previous)\n" : "not switched\n"))
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class ProjectionTestsPlaceholder: XCTestCase { func testPlaceholder() {} }

@@ -1,0 +1,138 @@
+import EventStore
+import LedgerEvents
+import PostgresClient
+import PostgresTestSupport
+import StratosEconomics
+import StratosProjections
+import XCTest
+
+final class ProjectionTests: ProjectionTestCase {
+    /// The projection agrees with the engine: balances, settlements (stored JSON = recomputed
+    /// JSON), snapshots at epochs; every journal transaction balances and its per-account totals
+    /// equal the balances table.
+    func testProjectionMatchesEngineAndJournalBalances() throws {
+        let events = try Self.history()
+        try append(events)
+        let w = try project()
+        let engine = Self.replay(events)
+        XCTAssertEqual(try w.economy().snapshot().json(), engine.snapshot().json())
+        XCTAssertNoThrow(try w.economy().checkInvariants())
+
+        let q = try LedgerQueries(connection: database.connect(), sql: sql)
+        let health = try q.health()
+        XCTAssertEqual(health.lag, 0)
+        XCTAssertEqual(health.lastClosedEpoch, engine.lastClosedEpoch)
+        XCTAssertEqual(health.refusedEvents, 0)
+
+        // Balances table = engine snapshot, account by account.
+        for (account, balances) in engine.snapshot().accounts {
+            XCTAssertEqual(try q.balances(account: account), balances, "balances of \(account)")
+        }
+        // Balance history at an epoch = the snapshot at that epoch.
+        let mid = Self.replay(events, throughEpoch: 1_000).snapshot()
+        for (account, balances) in mid.accounts where balances != AccountBalances() {
+            XCTAssertEqual(try q.balances(account: account, atEpoch: 1_000), balances, "balances of \(account) at epoch 1000")
+        }
+
+        // The journal.
+        let c = try database.connect()
+        try c.query(sql("search_path.set"), ["projection, public"])
+        XCTAssertEqual(try c.query(sql("check.journal_unbalanced")).rowCount, 0, "every transaction balances")
+        XCTAssertEqual(try c.query(sql("check.journal_vs_balances")).rowCount, 0, "journal totals = balances")
+        var transactions = 0
+        var totals: [String: (pos: UInt128, neg: UInt128)] = [:]
+        try q.journal(positions: 1...Int64(events.count)) { tx in
+            transactions += 1
+            for p in tx.postings {
+                var t = totals[p.commodity.rawValue] ?? (0, 0)
+                if p.negative { t.neg += p.amount } else { t.pos += p.amount }
+                totals[p.commodity.rawValue] = t
+            }
+        }
+        XCTAssertEqual(transactions, events.count)
+        for (commodity, t) in totals { XCTAssertEqual(t.pos, t.neg, "\(commodity) debits = credits") }
+
+        // Settlements: stored = recomputed, byte for byte; verify passes.
+        var reports: [Int64: SettlementReport] = [:]
+        var e = Economy(rules: .paperV1)
+        for event in events { if let s = try e.apply(event).settlement { reports[s.epoch] = s } }
+        for epoch: Int64 in [1, 2, 777, 2_016, 2_017, 2_100] {
+            let stored = try q.settlement(epoch: epoch)
+            XCTAssertEqual(stored.json(), reports[epoch]!.json(), "settlement \(epoch)")
+            XCTAssertEqual(StoredSettlement(reports[epoch]!).json(), reports[epoch]!.json())
+            let v = try q.verify(epoch: epoch)
+            XCTAssertTrue(v.matches, "verify \(epoch): \(String(describing: v.firstDifference))")
+        }
+        XCTAssertThrowsError(try q.settlement(epoch: 2_101)) { error in
+            XCTAssertEqual("\(error)", "epoch 2101 is not closed yet (the projection's last closed epoch is 2100)")
+        }
+        // Matured vesting shows up as released.
+        let owner = reports[1]!.rewards[0].account
+        let schedule = try q.vestingSchedule(account: owner)
+        XCTAssertTrue(schedule.entries.contains { $0.status == "released" && $0.epochEarned == 1 })
+        XCTAssertTrue(schedule.entries.contains { $0.status == "locked" })
+        // Supply series and node rewards are there.
+        XCTAssertEqual(try q.ozoneSupply(epochs: 1...10).count, 10)
+        let node = reports[2_000]!.settled.first?.node
+        if let node { XCTAssertFalse(try q.nodeRewards(node: node, epochs: 1_990...2_000).isEmpty) }
+    }
+
+    /// snapshot --epoch N and --position P equal the in-memory replay to the same point.
+    func testSnapshotsEqualReplay() throws {
+        let events = try Self.history(epochs: 300)
+        try append(events)
+        try project(checkpointEvery: 7)
+        let q = try LedgerQueries(connection: database.connect(), sql: sql)
+        for epoch: Int64 in [1, 150, 300] {
+            XCTAssertEqual(try q.snapshot(at: .epoch(epoch)).json(), Self.replay(events, throughEpoch: epoch).snapshot().json())
+        }
+        let middle = events.count / 2
+        XCTAssertEqual(try q.snapshot(at: .position(Int64(middle))).json(), Self.replay(Array(events.prefix(middle))).snapshot().json())
+        XCTAssertEqual(try q.snapshot(at: .latest).json(), Self.replay(events).snapshot().json())
+        XCTAssertThrowsError(try q.snapshot(at: .epoch(301)))
+    }
+
+    /// verify --epoch passes, and names the field of a tampered settlement row.
+    func testVerifyDetectsTamperedSettlement() throws {
+        try append(try Self.history(epochs: 200))
+        try project()
+        let q = try LedgerQueries(connection: database.connect(), sql: sql)
+        XCTAssertTrue(try q.verify(epoch: 150).matches)
+        let c = try database.connect()
+        try c.execute("UPDATE projection.settlements SET mining_reward = mining_reward + 1 WHERE epoch = 150")
+        let v = try q.verify(epoch: 150)
+        XCTAssertEqual(v.firstDifference?.field, "miningReward")
+        XCTAssertTrue(try q.verify(epoch: 149).matches)
+    }
+
+    /// Following the log in many small steps gives exactly the tables of one catch-up.
+    func testLiveProjectionEqualsFromScratchBuild() throws {
+        let events = try Self.history(epochs: 400)
+        let live = try worker(batchSize: 97)
+        try live.lock(wait: false)
+        try live.createIfMissing(rules: .paperV1, checkpointEvery: 100)
+        var offset = 0
+        var rng = SystemRandomNumberGenerator()
+        while offset < events.count {
+            let n = Int.random(in: 1...700, using: &rng)
+            try append(events[offset..<min(events.count, offset + n)])
+            offset += n
+            try live.catchUp()
+        }
+        try live.ensureIndexed()
+        try project("scratch", batchSize: 50_000)
+        XCTAssertEqual(try fingerprint("projection"), try fingerprint("scratch"))
+    }
+
+    /// A second worker on the same schema is refused with a clear message while the first holds it.
+    func testTwoWorkersDoNotShareASchema() throws {
+        try append(try Self.history(epochs: 20))
+        let first = try project()
+        let second = try worker()
+        XCTAssertThrowsError(try second.lock(wait: false)) { error in
+            XCTAssertTrue("\(error)".contains("another projection worker holds the lock of schema projection"), "\(error)")
+        }
+        try first.unlock()
+        XCTAssertNoThrow(try second.lock(wait: false))
+    }
+}
