@@ -433,12 +433,6 @@ public func constantTimeEqual(_ a: String, _ b: String) -> Bool {
     return diff == 0
 }
 
-/// Hands a value across an isolation boundary when it is used by one task at a time.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
-
 /// Turns every error into problem+json and records each request's latency.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
