@@ -50,8 +50,6 @@ enum HTTPBench: BenchSuite {
         let worker = try ProjectionWorker(url: url, schema: "projection")
         try worker.createIfMissing(rules: .paperV1, checkpointEvery: 1)
         try worker.catchUp()
-        try owner.execute("GRANT USAGE ON SCHEMA projection TO stratos_app")
-        try owner.execute("GRANT SELECT ON ALL TABLES IN SCHEMA projection TO stratos_app")
         FileHandle.standardError.write(Data("  history: \(events.count) events, \(historyEpochs) epochs\n".utf8))
 
         // 2. The server.
