@@ -142,8 +142,9 @@ ON CONFLICT (node) DO UPDATE SET
     kind = EXCLUDED.kind, owner = EXCLUDED.owner, status = EXCLUDED.status, deposit = EXCLUDED.deposit,
     unsettled = EXCLUDED.unsettled, position = EXCLUDED.position
 
--- name: checkpoint.insert
-INSERT INTO epoch_checkpoints (epoch, position, state) VALUES ($1, $2, $3::bytea)
+-- Streamed: a checkpoint can be hundreds of MiB (never one giant parameter string).
+-- name: copy.epoch_checkpoints
+COPY epoch_checkpoints (epoch, position, state) FROM STDIN
 
 -- name: checkpoint.latest_through_epoch
 SELECT epoch, position, state FROM epoch_checkpoints WHERE epoch <= $1 ORDER BY epoch DESC LIMIT 1
@@ -226,9 +227,11 @@ SELECT position, event_id, type, rule, message FROM exceptions ORDER BY position
 
 -- Transactions whose postings do not sum to zero in some commodity: must be empty.
 -- name: check.journal_unbalanced
-SELECT position, commodity, sum(amount)::text
-FROM journal_postings GROUP BY position, commodity HAVING sum(amount) <> 0
-ORDER BY position LIMIT 10
+SELECT j.position, u.commodity, u.total::text
+FROM journal j
+CROSS JOIN LATERAL (SELECT c AS commodity, sum(a) AS total FROM unnest(j.commodities, j.amounts) AS p(c, a)
+                    GROUP BY c HAVING sum(a) <> 0) u
+ORDER BY j.position LIMIT 10
 
 -- Per account and field, journal totals against the balances table: must be empty.
 -- name: check.journal_vs_balances

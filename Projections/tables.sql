@@ -236,3 +236,13 @@ CREATE TABLE epoch_checkpoints (
     position  bigint NOT NULL,
     state     bytea  NOT NULL
 );
+
+-- The service connects as `stratos_app` (Schema/0003_app_role.sql): it reads projections and
+-- never writes them. Granted here, on the schema being built, so the grant travels with the
+-- schema through a rebuild's rename-switch and a switch-back.
+DO $$
+BEGIN
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO stratos_app', current_schema());
+    EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO stratos_app', current_schema());
+END
+$$;

@@ -222,13 +222,17 @@ public final class EventStore {
         return JSONValue.object(meta).canonicalText
     }
 
-    /// The `data` object inside a canonical event: `{"data":` comes first (keys are sorted),
-    /// and the object ends at the brace that closes it, found by skipping strings.
-    static func canonicalDataRange(_ canonical: [UInt8]) -> Range<Int> {
+    /// Where `data` and `time` sit inside a canonical event, so the COPY row can reuse those
+    /// bytes instead of encoding them again. Keys are sorted, so the event starts with
+    /// `{"data":`; the data object ends at the brace that closes it (strings skipped). `"time"`
+    /// follows `"id"`, whose string escapes every quote, so the first `,"time":"` after the data
+    /// is the key itself.
+    static func canonicalLayout(_ canonical: [UInt8]) -> (data: Range<Int>, time: Range<Int>) {
         let prefix = Array(#"{"data":"#.utf8)
         precondition(canonical.starts(with: prefix), "a canonical event starts with its data")
         var depth = 0, inString = false, escaped = false
-        for i in prefix.count..<canonical.count {
+        var dataEnd = -1
+        scan: for i in prefix.count..<canonical.count {
             let b = canonical[i]
             if inString {
                 if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
@@ -239,11 +243,19 @@ public final class EventStore {
             case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 depth -= 1
-                if depth == 0 { return prefix.count..<(i + 1) }
+                if depth == 0 { dataEnd = i + 1; break scan }
             default: break
             }
         }
-        preconditionFailure("unterminated data object in a canonical event")
+        precondition(dataEnd > 0, "unterminated data object in a canonical event")
+        let key = Array(#","time":""#.utf8)
+        var i = dataEnd
+        while i + key.count <= canonical.count, !canonical[i..<(i + key.count)].elementsEqual(key) { i += 1 }
+        precondition(i + key.count <= canonical.count, "a canonical event has a time")
+        let timeStart = i + key.count
+        var timeEnd = timeStart
+        while canonical[timeEnd] != UInt8(ascii: "\"") { timeEnd += 1 }
+        return (prefix.count..<dataEnd, timeStart..<timeEnd)
     }
 
     static func appendCopyRow(position: Int64, stream: String, version: Int64, event: LedgerEvent, canonical: [UInt8],
@@ -254,8 +266,9 @@ public final class EventStore {
         row.append(contentsOf: String(version).utf8); row.append(tab)
         appendCopyTextField(event.id.rawValue, to: &row); row.append(tab)
         row.append(contentsOf: event.type.rawValue.utf8); row.append(tab)
-        row.append(contentsOf: event.time.rfc3339.utf8); row.append(tab)
-        appendCopyTextField(bytes: canonical[canonicalDataRange(canonical)], to: &row); row.append(tab)
+        let layout = canonicalLayout(canonical)
+        row.append(contentsOf: canonical[layout.time]); row.append(tab)
+        appendCopyTextField(bytes: canonical[layout.data], to: &row); row.append(tab)
         appendCopyTextField(metadata, to: &row); row.append(tab)
         // bytea hex input `\x…`, its backslash doubled for COPY.
         row.append(UInt8(ascii: "\\")); row.append(UInt8(ascii: "\\")); row.append(UInt8(ascii: "x"))

@@ -1,4 +1,5 @@
 import LedgerEvents
+import Foundation
 import PostgresClient
 #if canImport(Glibc)
 import Glibc
@@ -77,79 +78,47 @@ public struct Importer<Rules: LedgerRules> {
 
     public func run(_ reader: JSONLinesReader) throws(ImportError) -> ImportSummary {
         let start = ContinuousClock.now
-        var lines = 0
+        var lines = 0, bytesRead = 0
         var appended: Int64 = 0, duplicates: Int64 = 0, committed: Int64 = 0
-        var batch: [EventToAppend] = []
-        var batchLines: [String: Int] = [:]
         var sinceCommit = 0
-        let chunk = commitEvery.map { min($0, batchSize) } ?? batchSize
-        var lastLine = 0
+
+        // Reading and validating JSON runs on its own thread, one batch ahead of the appends, so
+        // the CPU work of parsing overlaps the database's work on the previous batch. At most
+        // `ParsePipeline.depth` batches are in flight: memory stays bounded.
+        let pipeline = ParsePipeline(reader: reader, batchSize: commitEvery.map { min($0, batchSize) } ?? batchSize)
+        pipeline.start()
+        defer { pipeline.cancelAndWait() }
 
         func seconds() -> Double {
             let d = ContinuousClock.now - start
             return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
         }
-        func report() {
-            progress?(ImportProgress(lines: lines, appended: appended, duplicates: duplicates,
-                                     bytesRead: reader.bytesRead, seconds: seconds()))
-        }
-        func flush() throws {
-            guard !batch.isEmpty else { return }
+        /// Appends the next parsed batch; false at the end of the input.
+        func step() throws -> Bool {
+            guard let batch = try pipeline.next() else { return false }
+            lines = batch.lastLineCount
+            bytesRead = batch.bytesRead
+            if batch.events.isEmpty { return true }
             do {
-                let r = try writer.append(batch, metadata: metadata)
+                let r = try writer.append(batch.events, metadata: metadata)
                 appended += Int64(r.appended.count)
                 duplicates += Int64(r.duplicates.count)
             } catch {
-                let line = error.eventID.flatMap { batchLines[$0] }
+                let line = error.eventID.flatMap { batch.lineOfID[$0] }
                 throw ImportError(lineNumber: line, eventID: error.eventID, message: "\(error)", committedEvents: committed)
             }
-            sinceCommit += batch.count
-            batch.removeAll(keepingCapacity: true)
-            batchLines.removeAll(keepingCapacity: true)
-            report()
-        }
-        /// Reads and validates the next batch; false at the end of the input.
-        func fill() throws -> Bool {
-            while batch.count < chunk {
-                let next: (lineNumber: Int, bytes: [UInt8])?
-                do { next = try reader.next() } catch {
-                    throw ImportError(lineNumber: lastLine + 1, eventID: nil, message: "\(error)", committedEvents: committed)
-                }
-                guard let (lineNumber, bytes) = next else { return false }
-                lastLine = lineNumber
-                lines += 1
-                do {
-                    let envelope = try EventEnvelope.parse(line: bytes)
-                    let event = try LedgerEvent(validating: envelope)
-                    if batchLines[event.id.rawValue] == nil { batchLines[event.id.rawValue] = lineNumber }
-                    batch.append(EventToAppend(event, clientMetadata: envelope.metadata))
-                } catch {
-                    throw ImportError(lineNumber: lineNumber, eventID: error.eventID, message: "\(error)", committedEvents: committed)
-                }
-            }
+            sinceCommit += batch.events.count
+            progress?(ImportProgress(lines: lines, appended: appended, duplicates: duplicates,
+                                     bytesRead: bytesRead, seconds: seconds()))
             return true
         }
 
         do {
-            if let commitEvery {
-                var more = true
-                while more {
-                    sinceCommit = 0
-                    try writer.transaction { _ in
-                        while more && sinceCommit < commitEvery {
-                            more = try fill()
-                            try flush()
-                        }
-                    }
-                    committed = appended
-                }
-            } else {
+            var more = true
+            while more {
+                sinceCommit = 0
                 try writer.transaction { _ in
-                    var more = true
-                    while more {
-                        more = try fill()
-                        try flush()
-                    }
+                    while more && sinceCommit < (commitEvery ?? Int.max) { more = try step() }
                 }
                 committed = appended
             }
@@ -157,13 +126,118 @@ public struct Importer<Rules: LedgerRules> {
             var e = error
             e.committedEvents = committed
             throw e
-        } catch let error as PostgresError {
-            throw ImportError(lineNumber: nil, eventID: nil, message: "\(error)", committedEvents: committed)
         } catch {
             throw ImportError(lineNumber: nil, eventID: nil, message: "\(error)", committedEvents: committed)
         }
         let head = (try? writer.store.head().position) ?? writer.position
-        return ImportSummary(lines: lines, appended: appended, duplicates: duplicates, bytesRead: reader.bytesRead,
+        return ImportSummary(lines: lines, appended: appended, duplicates: duplicates, bytesRead: bytesRead,
                              seconds: seconds(), head: head)
+    }
+}
+
+/// A batch of validated events with the line each id was first seen on.
+struct ParsedBatch: Sendable {
+    var events: [EventToAppend] = []
+    var lineOfID: [String: Int] = [:]
+    /// Non-blank lines read so far, and bytes.
+    var lastLineCount = 0
+    var bytesRead = 0
+}
+
+/// The parsing thread of the importer and the bounded hand-over to the appending thread.
+final class ParsePipeline: @unchecked Sendable {
+    static let depth = 2
+    private let reader: JSONLinesReader // only touched by the parsing thread
+    private let batchSize: Int
+    private let condition = NSCondition()
+    private var queue: [ParsedBatch] = []
+    private var finished = false
+    private var failure: ImportError?
+    private var cancelled = false
+    private var running = false
+
+    init(reader: JSONLinesReader, batchSize: Int) {
+        self.reader = reader
+        self.batchSize = batchSize
+    }
+
+    func start() {
+        running = true
+        let thread = Thread { [self] in produce() }
+        thread.name = "stratos-import-parse"
+        thread.start()
+    }
+
+    /// The next batch, nil at the end, or the parse error of the line that stopped reading.
+    func next() throws(ImportError) -> ParsedBatch? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && !finished { condition.wait() }
+        if !queue.isEmpty {
+            let batch = queue.removeFirst()
+            condition.broadcast()
+            return batch
+        }
+        if let failure { throw failure }
+        return nil
+    }
+
+    /// Stops the parsing thread and waits for it, so the reader is no longer in use.
+    func cancelAndWait() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        while running { condition.wait() }
+        condition.unlock()
+    }
+
+    private func produce() {
+        var lines = 0
+        var lastLine = 0
+        var stop = false
+        while !stop {
+            var batch = ParsedBatch()
+            batch.events.reserveCapacity(batchSize)
+            var bad: ImportError?
+            while batch.events.count < batchSize {
+                let next: (lineNumber: Int, bytes: [UInt8])?
+                do { next = try reader.next() } catch {
+                    bad = ImportError(lineNumber: lastLine + 1, eventID: nil, message: "\(error)", committedEvents: 0)
+                    break
+                }
+                guard let (lineNumber, bytes) = next else { stop = true; break }
+                lastLine = lineNumber
+                lines += 1
+                do {
+                    let envelope = try EventEnvelope.parse(line: bytes)
+                    let event = try LedgerEvent(validating: envelope)
+                    if batch.lineOfID[event.id.rawValue] == nil { batch.lineOfID[event.id.rawValue] = lineNumber }
+                    batch.events.append(EventToAppend(event, clientMetadata: envelope.metadata))
+                } catch {
+                    bad = ImportError(lineNumber: lineNumber, eventID: error.eventID, message: "\(error)", committedEvents: 0)
+                    break
+                }
+            }
+            batch.lastLineCount = lines
+            batch.bytesRead = reader.bytesRead
+            condition.lock()
+            while queue.count >= Self.depth && !cancelled { condition.wait() }
+            if cancelled {
+                stop = true
+            } else if let bad {
+                // A batch cut short by a bad line is not handed over: nothing of it is appended.
+                failure = bad
+                stop = true
+            } else {
+                queue.append(batch)
+            }
+            condition.broadcast()
+            condition.unlock()
+        }
+        condition.lock()
+        finished = true
+        running = false
+        condition.broadcast()
+        condition.unlock()
     }
 }

@@ -39,11 +39,12 @@ public enum HashChain {
 
     public static func next(previous: [UInt8], position: Int64, canonicalEvent: [UInt8]) -> [UInt8] {
         precondition(previous.count == 32 && position > 0)
-        var h = SHA256()
-        h.update(previous)
-        h.update(Array(String(position).utf8))
-        h.update(CollectionOfOne(UInt8(ascii: "\n")))
-        h.update(canonicalEvent)
-        return h.finalize()
+        // One contiguous message, hashed in one call (the cheapest way through SHA256).
+        var message = previous
+        message.reserveCapacity(32 + 21 + canonicalEvent.count)
+        message.append(contentsOf: String(position).utf8)
+        message.append(UInt8(ascii: "\n"))
+        message.append(contentsOf: canonicalEvent)
+        return SHA256.hash(message)
     }
 }

@@ -55,11 +55,9 @@ extension Economy {
         w.u64(live)
         w.count(vesting.count - vestingHead)
         for v in vesting[vestingHead...] {
-            w.index(v.account); w.i64(Int64(v.node)); w.i64(Int64(v.validator))
-            w.u8(UInt8(RewardRole.allCases.firstIndex(of: v.role)!))
+            w.index(v.account); w.i64(Int64(v.node))
             w.u8(v.source == .traffic ? 0 : 1)
-            w.u128(v.originalAmount); w.u128(v.amount)
-            w.i64(v.epochEarned); w.i64(v.matureEpoch)
+            w.u128(v.amount); w.i64(v.matureEpoch)
             w.u8(v.status.rawValue)
         }
         w.u64(unbondingBaseID + UInt64(unbondingHead))
@@ -147,22 +145,23 @@ extension Economy {
         vesting.reserveCapacity(vestingCount)
         for _ in 0..<vestingCount {
             let account = try r.index(below: accounts.count)
-            let node = Int(try r.i64()), validator = Int(try r.i64())
-            guard (-1..<nodes.count).contains(node), (-1..<validators.count).contains(validator) else {
-                throw r.error("vesting entry names an unknown node or validator")
-            }
-            let roleCode = Int(try r.u8()), sourceCode = try r.u8()
-            guard roleCode < RewardRole.allCases.count, sourceCode <= 1 else { throw r.error("bad vesting role or source") }
-            let original = try r.u128(), amount = try r.u128()
-            let earned = try r.i64(), mature = try r.i64()
+            let node = Int(try r.i64())
+            guard (-1..<nodes.count).contains(node) else { throw r.error("vesting entry names an unknown node") }
+            let sourceCode = try r.u8()
+            guard sourceCode <= 1 else { throw r.error("bad vesting source") }
+            let amount = try r.u128(), mature = try r.i64()
             guard let status = VestingStatus(rawValue: try r.u8()) else { throw r.error("bad vesting status") }
-            vesting.append(VestingState(account: account, node: node, validator: validator, role: RewardRole.allCases[roleCode],
-                                        source: sourceCode == 0 ? .traffic : .mining, originalAmount: original,
-                                        amount: amount, epochEarned: earned, matureEpoch: mature, status: status))
+            vesting.append(VestingState(account: account, node: node, source: sourceCode == 0 ? .traffic : .mining,
+                                        amount: amount, matureEpoch: mature, status: status))
         }
         let vestingEnd = vestingBaseID + UInt64(vesting.count)
-        for n in nodes where n.vestingEntries.contains(where: { $0 < vestingBaseID || $0 >= vestingEnd }) {
-            throw r.error("node \(n.id) lists a vesting entry that is not live")
+        for (i, n) in nodes.enumerated() {
+            for id in n.vestingEntries where id < vestingBaseID || id >= vestingEnd || vesting[Int(id - vestingBaseID)].node != i {
+                throw r.error("node \(n.id) lists vesting entry \(id), which is not a live entry of it")
+            }
+        }
+        for k in vesting.indices.dropFirst() where vesting[k].matureEpoch < vesting[k - 1].matureEpoch {
+            throw r.error("vesting entries out of maturity order")
         }
         unbondingBaseID = try r.u64()
         let unbondingCount = try r.count()

@@ -93,7 +93,7 @@ extension Economy {
     }
 
     /// Moves `amount` from `owner`'s wallet into a new node's escrow and registers the node.
-    mutating func registerNode(_ c: EventContext, _ id: NodeID, kind: NodeKind, owner: AccountID, deposit: UInt128,
+    mutating func registerNode(_ id: NodeID, kind: NodeKind, owner: AccountID, deposit: UInt128,
                                status: NodeStatus, _ effects: inout [Effect]) -> Int {
         let o = account(owner)
         accounts[o].wallet -= deposit
@@ -265,7 +265,7 @@ extension Economy {
         try requirePositive(c, z, "deposit")
         try requireWallet(c, owner, z)
         let delta = try activationDelta(c, node: id, deposit: z)
-        let i = registerNode(c, id, kind: .resource, owner: owner, deposit: z, status: .active, &effects)
+        let i = registerNode(id, kind: .resource, owner: owner, deposit: z, status: .active, &effects)
         activate(c, node: i, delta: delta, from: nil, &effects)
     }
 
@@ -277,10 +277,10 @@ extension Economy {
         if activeMeta.isEmpty {
             // No voter: approved at once (ECONOMICS 9).
             let delta = try activationDelta(c, node: id, deposit: z)
-            let i = registerNode(c, id, kind: .meta, owner: owner, deposit: z, status: .pending, &effects)
+            let i = registerNode(id, kind: .meta, owner: owner, deposit: z, status: .pending, &effects)
             activate(c, node: i, delta: delta, from: nil, &effects)
         } else {
-            let i = registerNode(c, id, kind: .meta, owner: owner, deposit: z, status: .pending, &effects)
+            let i = registerNode(id, kind: .meta, owner: owner, deposit: z, status: .pending, &effects)
             nodes[i].voters = activeMeta
             effects.append(.nodeStatusChanged(node: id, kind: .meta, owner: owner, from: nil, to: .pending, day: c.day))
         }
@@ -551,13 +551,14 @@ extension Economy {
             let vTimesBp = v.power * 10_000
             let own = share(pool, v.selfDelegation, v.power)
             if own > 0 { out.append(Payout(account: v.operatorAccount, validator: j, role: .validator, amount: own)) }
-            let commission = mulMulDivFloor(pool, v.power - v.selfDelegation, v.commissionBp, vTimesBp)!
+            // pool ≤ 2^112 and bp ≤ 10^4 < 2^14, so pool × bp fits 128 bits; × stake fits 256.
+            let commission = share(pool * v.commissionBp, v.power - v.selfDelegation, vTimesBp)
             if commission > 0 {
                 out.append(Payout(account: v.operatorAccount, validator: j, role: .commission, amount: commission))
             }
-            let keep = 10_000 - v.commissionBp
+            let poolTimesKeep = pool * (10_000 - v.commissionBp)
             for del in v.delegations where del.amount > 0 {
-                let amount = mulMulDivFloor(pool, del.amount, keep, vTimesBp)!
+                let amount = share(poolTimesKeep, del.amount, vTimesBp)
                 if amount > 0 { out.append(Payout(account: del.delegator, validator: j, role: .delegator, amount: amount)) }
             }
         }

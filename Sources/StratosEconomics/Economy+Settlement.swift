@@ -134,8 +134,7 @@ extension Economy {
                                         _ rewards: inout [SettlementReward]) {
         let rawID = vestingBaseID + UInt64(vesting.count)
         let matureEpoch = epoch + rules.vestingEpochs
-        vesting.append(VestingState(account: a, node: node, validator: validator, role: role, source: source,
-                                    originalAmount: amount, amount: amount, epochEarned: epoch, matureEpoch: matureEpoch))
+        vesting.append(VestingState(account: a, node: node, source: source, amount: amount, matureEpoch: matureEpoch))
         accounts[a].vesting += amount
         let nodeID: NodeID?
         if node >= 0 {

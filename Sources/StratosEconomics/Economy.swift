@@ -284,19 +284,15 @@ enum VestingStatus: UInt8, Sendable {
     case locked = 0, released = 1, cancelled = 2
 }
 
+/// What the engine keeps of a vesting entry: only what maturity, the migration fee and a shutdown
+/// need. Its full description (role, validator, epoch earned) is in the `vestingCreated` effect.
 struct VestingState: Sendable, Equatable {
     let account: Int
-    /// Node index or -1.
+    /// Node index or -1 (validator, commission and delegator rewards).
     let node: Int
-    /// Validator index or -1.
-    let validator: Int
-    let role: RewardRole
     let source: RewardSource
-    /// At creation.
-    let originalAmount: UInt128
     /// What is left (a migration fee may take from it).
     var amount: UInt128
-    let epochEarned: Int64
     let matureEpoch: Int64
     var status: VestingStatus = .locked
 }

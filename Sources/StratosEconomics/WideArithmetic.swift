@@ -2,10 +2,10 @@
 ///
 /// ECONOMICS 1: intermediate products exceed 128 bits ((s + p) × Y reaches 10^45), every formula is
 /// evaluated exactly and floored once. All formulas of the rules are of the shape
-/// `floor(a × b [× c] / d)` with a result that fits 128 bits, so a 256-bit product and a
-/// 256-by-128-bit division are all that is needed. Operands are bounded by `Economy.maxTotalWei`
-/// (2^112) for STOS, which keeps the three-factor products of the validator rule
-/// (pool × stake × bp, ≤ 2^112 · 2^112 · 2^14) inside 256 bits.
+/// `floor(a × b / d)` with a result that fits 128 bits, so a 256-bit product and a 256-by-128-bit
+/// division are all that is needed. STOS amounts are bounded by `Economy.maxTotalWei` (2^112), so
+/// the three-factor products of the validator rule are computed as (pool × bp) × stake, with
+/// pool × bp < 2^126 fitting 128 bits.
 @usableFromInline
 struct UInt256: Hashable, Sendable {
     @usableFromInline var high: UInt128
@@ -21,16 +21,6 @@ struct UInt256: Hashable, Sendable {
         }
         let (h, l) = a.multipliedFullWidth(by: b)
         return UInt256(high: h, low: l)
-    }
-
-    /// self × m, or nil if it does not fit 256 bits.
-    @inlinable func multiplied(by m: UInt128) -> UInt256? {
-        let lowProduct = low.multipliedFullWidth(by: m)
-        let highProduct = high.multipliedFullWidth(by: m)
-        guard highProduct.high == 0 else { return nil }
-        let (h, o) = highProduct.low.addingReportingOverflow(lowProduct.high)
-        guard !o else { return nil }
-        return UInt256(high: h, low: lowProduct.low)
     }
 
     /// (quotient, remainder) of self / d, or nil if d = 0 or the quotient does not fit 128 bits.
@@ -51,11 +41,6 @@ struct UInt256: Hashable, Sendable {
     guard let (q, r) = UInt256.product(a, b).dividedFitting(by: d) else { return nil }
     if r == 0 { return q }
     return q == .max ? nil : q + 1
-}
-
-/// floor(a × b × c / d); nil if d = 0 or a result or intermediate does not fit.
-@inlinable func mulMulDivFloor(_ a: UInt128, _ b: UInt128, _ c: UInt128, _ d: UInt128) -> UInt128? {
-    UInt256.product(a, b).multiplied(by: c)?.dividedFitting(by: d)?.quotient
 }
 
 /// floor(a × b / d) for results the rules guarantee to fit (a share of a smaller amount).

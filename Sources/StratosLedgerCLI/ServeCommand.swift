@@ -46,8 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
         if project {
             let schema = self.schema
             let worker = try ProjectionWorker(url: url, schema: schema)
-            try worker.createIfMissing(rules: ruleSet, checkpointEvery: 1)
             try worker.lock(wait: false)
+            try worker.createIfMissing(rules: ruleSet, checkpointEvery: ProjectionDefaults.checkpointEvery)
             // The worker is used by this thread only from here on.
             nonisolated(unsafe) let owned = worker
             let thread = Thread {

@@ -24,7 +24,6 @@ struct CopyBuffer {
     }
     mutating func null() { separate(); bytes.append(0x5C); bytes.append(UInt8(ascii: "N")) }
     mutating func int(_ v: Int64) { separate(); appendDecimal(v) }
-    mutating func int(_ v: Int) { int(Int64(v)) }
     mutating func amount(_ v: UInt128) { separate(); appendDecimal(v) }
     mutating func signedAmount(_ v: UInt128, negative: Bool) {
         separate()

@@ -144,7 +144,7 @@ final class ProjectionModel {
                 gasSeq += 1
                 guard record else { break }
                 edit(&rows.gasFeeRewards) { r in
-                    r.int(position); r.int(gasSeq); r.int(epoch); r.text(account.rawValue); r.text(validator.rawValue)
+                    r.int(position); r.int(Int64(gasSeq)); r.int(epoch); r.text(account.rawValue); r.text(validator.rawValue)
                     r.text(role.rawValue); r.amount(amount.rawValue); r.endRow()
                 }
             case .metaNodeVoteRecorded, .nodeTaskWeight, .migrationFeeCharged, .validatorCreated, .trafficRecorded:
@@ -215,7 +215,7 @@ final class ProjectionModel {
             }
             edit(&rows.settledNodes) { n in
                 for (rank, node) in report.settled.enumerated() {
-                    n.int(epoch); n.int(rank + 1); n.text(node.node.rawValue); n.amount(node.traffic.rawValue); n.endRow()
+                    n.int(epoch); n.int(Int64(rank + 1)); n.text(node.node.rawValue); n.amount(node.traffic.rawValue); n.endRow()
                 }
             }
             let supply = applied.supply
@@ -266,9 +266,6 @@ final class ProjectionModel {
         }
         markClean()
     }
-
-    /// The balances kept from effects, for checks against `economy.snapshot()`.
-    var accountBalances: [AccountID: AccountBalances] { balances }
 
     // MARK: Row helpers
 

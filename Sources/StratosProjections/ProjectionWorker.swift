@@ -224,7 +224,7 @@ public final class ProjectionWorker {
                 try c.execute(sql("nodes.merge"))
             }
             for cp in rows.checkpoints {
-                try c.query(sql("checkpoint.insert"), [String(cp.epoch), String(cp.position), byteaHex(cp.state)])
+                try c.copyIn(sql("copy.epoch_checkpoints")) { try writeCheckpointRow(cp, to: $0) }
             }
         }
         state!.lastPosition = m.lastPosition
@@ -273,12 +273,17 @@ func seconds(_ d: Duration) -> Double {
     Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
 }
 
-/// `\x…` text for a bytea parameter.
-func byteaHex(_ bytes: [UInt8]) -> String {
+/// One `epoch_checkpoints` row in COPY text format, the bytea as `\\x` + hex, written in
+/// 64 KiB pieces so that a large checkpoint is never held twice (or as a String) in memory.
+private func writeCheckpointRow(_ cp: (epoch: Int64, position: Int64, state: [UInt8]), to w: CopyWriter) throws {
+    try w.write("\(cp.epoch)\t\(cp.position)\t\\\\x")
     let digits = Array("0123456789abcdef".utf8)
-    var out = [UInt8]()
-    out.reserveCapacity(2 + bytes.count * 2)
-    out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "x"))
-    for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-    return String(decoding: out, as: UTF8.self)
+    var piece = [UInt8]()
+    piece.reserveCapacity(1 << 16)
+    for b in cp.state {
+        piece.append(digits[Int(b >> 4)]); piece.append(digits[Int(b & 15)])
+        if piece.count >= 1 << 16 { try w.write(piece); piece.removeAll(keepingCapacity: true) }
+    }
+    piece.append(0x0A)
+    try w.write(piece)
 }

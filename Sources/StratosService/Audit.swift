@@ -3,6 +3,7 @@ import LedgerEvents
 import PostgresClient
 import StratosEconomics
 import StratosProjections
+import Synchronization
 
 /// Why an audit could not be made.
 public enum AuditError: Error, CustomStringConvertible, Sendable {
@@ -59,15 +60,29 @@ public struct EpochRecomputation: @unchecked Sendable {
 public struct Auditor {
     public let store: EventStore
     public let readModel: any LedgerReadModel
+    public let cache: RecomputationCache?
 
-    public init(connection: PostgresConnection, readModel: any LedgerReadModel) {
-        self.store = EventStore(connection: connection); self.readModel = readModel
+    public init(connection: PostgresConnection, readModel: any LedgerReadModel, cache: RecomputationCache? = nil) {
+        self.store = EventStore(connection: connection); self.readModel = readModel; self.cache = cache
     }
 
     /// Recomputes the settlement of `epoch`. With `node`, the replay starts early enough that
     /// every traffic event of the node's settled (or carried) contribution is seen.
     public func recompute(epoch: Int64, node: NodeID? = nil) throws -> EpochRecomputation {
         precondition(epoch >= 1)
+        let key = RecomputationCache.Key(epoch: epoch, node: node)
+        if var hit = cache?.get(key) {
+            // The recomputation depends only on the immutable log; the projection may have been
+            // rebuilt since, so the stored side is read again.
+            hit.stored = try readModel.settlement(epoch: epoch)
+            return hit
+        }
+        let r = try recomputeFromHistory(epoch: epoch, node: node)
+        cache?.put(key, r)
+        return r
+    }
+
+    private func recomputeFromHistory(epoch: Int64, node: NodeID?) throws -> EpochRecomputation {
         // 1. The starting state: the economy after EpochClosed N − 1 (the projections'
         // checkpoint plus a replay).
         guard var economy = try readModel.economy(afterEpoch: epoch - 1) else {
@@ -94,8 +109,10 @@ public struct Auditor {
         var next = from.position + 1
         var replayed = 0
         var traffic: [AuditedEvent] = []
+        var pageSize = 256 // an epoch is usually a few dozen events: start small, then grow
         while true {
-            let page = try store.read(from: next, limit: 2000)
+            let page = try store.read(from: next, limit: pageSize)
+            pageSize = min(pageSize * 2, 4096)
             if page.isEmpty {
                 throw AuditError.epochNotClosed(epoch: epoch, lastClosed: economy.lastClosedEpoch)
             }
@@ -155,4 +172,42 @@ func mulDiv(_ a: UInt128, _ b: UInt128, _ d: UInt128) -> UInt128 {
     let p = a.multipliedFullWidth(by: b)
     precondition(p.high < d, "floor(\(a) × \(b) / \(d)) does not fit 128 bits")
     return d.dividingFullWidth(p).quotient
+}
+
+/// Recomputations of closed epochs, kept for repeated audits (a few hundred, least recently used
+/// evicted).
+///
+/// Why it is safe: a recomputation depends only on the log up to `EpochClosed N`, which is
+/// append-only and hash-chained, and on the rule set of the projection it started from; the
+/// stored side (`stored`) is always read again. Why it is needed: the economy state before a close
+/// is loaded from an epoch checkpoint that holds every locked vesting entry (megabytes late in a
+/// long history), which dominates the cost of a cold audit.
+public final class RecomputationCache: Sendable {
+    public struct Key: Hashable, Sendable {
+        public var epoch: Int64
+        public var node: NodeID?
+    }
+    private let capacity: Int
+    private let entries = Mutex<(map: [Key: (value: EpochRecomputation, tick: UInt64)], tick: UInt64)>(([:], 0))
+
+    public init(capacity: Int = 256) { self.capacity = max(1, capacity) }
+
+    func get(_ key: Key) -> EpochRecomputation? {
+        entries.withLock { e in
+            guard let hit = e.map[key] else { return nil }
+            e.tick += 1
+            e.map[key] = (hit.value, e.tick)
+            return hit.value
+        }
+    }
+
+    func put(_ key: Key, _ value: EpochRecomputation) {
+        entries.withLock { e in
+            e.tick += 1
+            e.map[key] = (value, e.tick)
+            if e.map.count > capacity, let oldest = e.map.min(by: { $0.value.tick < $1.value.tick })?.key {
+                e.map.removeValue(forKey: oldest)
+            }
+        }
+    }
 }

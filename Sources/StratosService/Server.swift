@@ -39,6 +39,7 @@ public final class StratosServer: Sendable {
     let appender: Appender
     let pool: ConnectionPool
     let readModels: any ReadModelFactory
+    let recomputations = RecomputationCache()
 
     public init(configuration: ServiceConfiguration, readModels: any ReadModelFactory) {
         self.configuration = configuration
@@ -351,9 +352,10 @@ public final class StratosServer: Sendable {
 
     private func audit(_ body: @escaping @Sendable (Auditor) throws -> Reply) async throws -> Response {
         let models = readModels
+        let cache = recomputations
         do {
             return try await pool.withConnection { c in
-                try body(Auditor(connection: c, readModel: try models.readModel(on: c)))
+                try body(Auditor(connection: c, readModel: try models.readModel(on: c), cache: cache))
             }.response()
         } catch let e as AuditError {
             switch e {
@@ -429,12 +431,6 @@ public func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
     }
     return diff == 0
-}
-
-/// Hands a value across an isolation boundary when it is used by one task at a time.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
 
 /// Turns every error into problem+json and records each request's latency.

@@ -16,7 +16,7 @@ public struct SimulationConfig: Sendable, Hashable {
     public var metaNodes: Int = 3
     public var validators: Int = 4
     public var delegators: Int = 30
-    /// Mean traffic records per epoch (the busiest hour runs at about 1.6× this, the quietest
+    /// Mean traffic records per epoch (the busiest hour runs at about 1.5× this, the quietest
     /// at about 0.4×). Other events (prepays, transfers, lifecycle) come on top.
     public var trafficPerEpoch: Int = 20
     /// The time of `Genesis`; epoch e closes at `genesisTime + e × 10 minutes`.

@@ -487,7 +487,7 @@ private final class Generator {
         let user = userPicker.pick(&rng)
         let node = activePicker.pick(&rng)
         let kindDraw = rng.below(100)
-        var kind: TrafficKind
+        let kind: TrafficKind
         var bytes: UInt128
         var replicas: Int64? = nil
         var records: UInt128? = nil

@@ -9,7 +9,7 @@ import StratosEconomics
 enum AppendBench: BenchSuite {
     static let name = "append"
 
-    static let importEvents = BenchScale.size(300_000, quick: 30_000)
+    static let importEvents = BenchScale.size(1_000_000, quick: 30_000)
     static let warmupImportEvents = BenchScale.size(250_000, quick: 25_000)
 
     static func run(databaseURL: String?) async throws -> [BenchFigure] {
@@ -59,13 +59,18 @@ enum AppendBench: BenchSuite {
         figure("bulk import, \(warmupImportEvents) events (\(smallBytes / 1_048_576) MiB)", Double(warmupImportEvents) / t.seconds, "events/s")
         figure("peak memory after \(warmupImportEvents)-event import", Double(peakResidentKiB()) / 1024, "MiB")
 
+        let backendPID = store.connection.backendPID
+        let (clientBefore, serverBefore) = (processCPUSeconds(), cpuSeconds(ofPID: backendPID))
         t = Stopwatch()
         let summary = try Importer(writer: writer).run(JSONLinesReader(path: bigPath))
         let importSeconds = t.seconds
+        let (clientCPU, serverCPU) = (processCPUSeconds() - clientBefore, cpuSeconds(ofPID: backendPID) - serverBefore)
         precondition(summary.appended == Int64(importEvents))
         let importRate = Double(importEvents) / importSeconds
         figure("bulk import, \(importEvents) events (\(bigBytes / 1_048_576) MiB)", importRate, "events/s", ">= 100000")
         figure("peak memory after \(importEvents)-event import", Double(peakResidentKiB()) / 1024, "MiB", "flat")
+        figure("bulk import: client CPU per event", 1e6 * clientCPU / Double(importEvents), "µs")
+        if serverCPU > 0 { figure("bulk import: server backend CPU per event", 1e6 * serverCPU / Double(importEvents), "µs") }
 
         t = Stopwatch()
         let rerun = try Importer(writer: writer).run(JSONLinesReader(path: bigPath))
@@ -79,7 +84,7 @@ enum AppendBench: BenchSuite {
               type text, time timestamptz, data jsonb, metadata jsonb, appended_at timestamptz, hash bytea)
             """)
         guard let out = FileHandle(forWritingAtPath: copyPath) ?? {
-            FileManager.default.createFile(atPath: copyPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: copyPath, contents: nil)
             return FileHandle(forWritingAtPath: copyPath)
         }() else { throw BenchError("cannot write \(copyPath)") }
         try store.connection.query("SELECT set_config('stratos.bench_from', $1, false)", [String(headBefore + Int64(warmupImportEvents))])
@@ -105,11 +110,42 @@ enum AppendBench: BenchSuite {
         figure("bare COPY of the same rows (physical limit)", bareRate, "events/s")
         figure("bulk import / bare COPY", 100 * importRate / bareRate, "%", ">= 50")
 
+        // The same rows into a copy of event_log with its indexes and checks (no triggers): the
+        // limit for this table, whatever the client does.
+        try store.connection.execute("CREATE TABLE indexed_event_log (LIKE event_log INCLUDING ALL)")
+        let reader2 = try JSONLinesReader(path: copyPath)
+        t = Stopwatch()
+        _ = try store.connection.copyIn("COPY indexed_event_log FROM STDIN") { w in
+            while let (_, bytes) = try reader2.next() {
+                try w.write(bytes)
+                try w.write([UInt8(ascii: "\n")])
+            }
+        }
+        let indexedRate = Double(importEvents) / t.seconds
+        figure("COPY of the same rows into event_log's indexed layout", indexedRate, "events/s")
+        figure("bulk import / indexed COPY", 100 * importRate / indexedRate, "%")
+
         t = Stopwatch()
         let report = try store.verify()
         precondition(report.isIntact)
         figure("verify (hash chain walk)", Double(report.eventsChecked) / t.seconds, "events/s")
         return figures
+    }
+
+    /// User + system CPU time of this process (all threads).
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// User + system CPU time of another local process (the PostgreSQL backend), 0 if unreadable.
+    static func cpuSeconds(ofPID pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let utime = Double(fields[11]), let stime = Double(fields[12]) else { return 0 }
+        return (utime + stime) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// VmHWM of /proc/self/status: the peak resident set size, in KiB.
@@ -165,7 +201,7 @@ struct EventGenerator {
 
     /// Writes `events` lines of JSON; returns the file size. Streams, so memory stays small.
     mutating func writeFile(_ path: String, events: Int) throws -> Int {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         guard let h = FileHandle(forWritingAtPath: path) else { throw BenchError("cannot write \(path)") }
         var buffer: [UInt8] = []
         var total = 0

@@ -20,27 +20,31 @@ enum EconomicsBench: BenchSuite {
         let mix = mixedEvents(count: BenchScale.size(1_000_000, quick: 100_000), epoch: economy.openEpoch, &clock)
         let trafficShare = Double(mix.filter { $0.type == .trafficServed }.count) / Double(mix.count)
         var copy = economy
-        let (mixTime, checksum) = try measure { () throws(RuleViolation) -> Int64 in
+        let (mixWall, mixCPU, checksum) = try measureBoth { () throws(RuleViolation) -> Int64 in
             var sum: Int64 = 0
             for e in mix { sum &+= try copy.apply(e).position }
             return sum
         }
         precondition(checksum > 0)
-        figures.append(BenchFigure(suite: name, name: "apply, \(mix.count / 1000)k mix (\(Int(trafficShare * 100))% traffic, rest prepay/transfer/fund)",
-                                   value: Double(mix.count) / mixTime, unit: "events/s", target: ">= 1000000"))
+        let mixName = "apply, \(mix.count / 1000)k mix (\(Int(trafficShare * 100))% traffic, rest prepay/transfer/fund)"
+        figures.append(BenchFigure(suite: name, name: mixName + ", CPU time", value: Double(mix.count) / mixCPU,
+                                   unit: "events/s", target: ">= 1000000"))
+        figures.append(BenchFigure(suite: name, name: mixName + ", wall time", value: Double(mix.count) / mixWall,
+                                   unit: "events/s", target: nil))
         let trafficOnly = mix.filter { $0.type == .trafficServed }
         copy = economy
-        let (trafficTime, _) = try measure { () throws(RuleViolation) -> Int64 in
+        let (_, trafficCPU, _) = try measureBoth { () throws(RuleViolation) -> Int64 in
             var sum: Int64 = 0
             for e in trafficOnly { sum &+= try copy.apply(e).position }
             return sum
         }
-        figures.append(BenchFigure(suite: name, name: "apply, traffic only", value: Double(trafficOnly.count) / trafficTime,
+        figures.append(BenchFigure(suite: name, name: "apply, traffic only, CPU time", value: Double(trafficOnly.count) / trafficCPU,
                                    unit: "events/s", target: ">= 1000000"))
 
         // 2. Settling one epoch: every resource node served traffic; 10 meta nodes, 100 validators,
         // 10,000 delegators. Traffic is applied untimed before each close; the median close is reported.
         var closes: [Double] = []
+        var closesCPU: [Double] = []
         var rewards = 0
         for _ in 0..<BenchScale.size(15, quick: 5) {
             for i in 0..<resourceNodes {
@@ -49,13 +53,20 @@ enum EconomicsBench: BenchSuite {
                     kind: .download, bytes: UInt128(1_000_000 + i * 1_000)))))
             }
             let close = clock.next(.epochClosed(epoch: economy.openEpoch), advance: 600_000_000)
-            let (t, report) = try measure { () throws(RuleViolation) -> SettlementReport? in try economy.apply(close).settlement }
+            let (wall, cpu, report) = try measureBoth { () throws(RuleViolation) -> SettlementReport? in
+                try economy.apply(close).settlement
+            }
             rewards = report?.rewards.count ?? 0
-            closes.append(t)
+            closes.append(wall)
+            closesCPU.append(cpu)
         }
         closes.sort()
-        figures.append(BenchFigure(suite: name, name: "settle one epoch (1,000 resource, 10 meta, 100 validators, 10,000 delegators; \(rewards) rewards)",
-                                   value: closes[closes.count / 2] * 1_000, unit: "ms", target: "<= 5"))
+        closesCPU.sort()
+        let settleName = "settle one epoch (1,000 resource, 10 meta, 100 validators, 10,000 delegators; \(rewards) rewards), median"
+        figures.append(BenchFigure(suite: name, name: settleName + ", CPU time", value: closesCPU[closesCPU.count / 2] * 1_000,
+                                   unit: "ms", target: "<= 5"))
+        figures.append(BenchFigure(suite: name, name: settleName + ", wall time", value: closes[closes.count / 2] * 1_000,
+                                   unit: "ms", target: nil))
         let checkpoint = economy.encodeCheckpoint()
         let (decodeTime, _) = try measure { try Economy(checkpoint: checkpoint) }
         figures.append(BenchFigure(suite: name, name: "checkpoint decode + verify (\(checkpoint.count / 1024) KiB)",
@@ -63,11 +74,26 @@ enum EconomicsBench: BenchSuite {
         return figures
     }
 
+    /// Wall time and this thread's CPU time of `body`. On a shared machine the CPU time is the
+    /// figure to compare with the targets ("on one core"); the wall time includes waiting for it.
     static func measure<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> (seconds: Double, result: T) {
+        let (wall, _, result) = try measureBoth(body)
+        return (wall, result)
+    }
+
+    static func measureBoth<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> (wall: Double, cpu: Double, result: T) {
         let start = ContinuousClock.now
+        let cpuStart = threadCPUSeconds()
         let result = try body()
+        let cpu = threadCPUSeconds() - cpuStart
         let d = ContinuousClock.now - start
-        return (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18, result)
+        return (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18, cpu, result)
+    }
+
+    static func threadCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// Numbers events and moves time forward.

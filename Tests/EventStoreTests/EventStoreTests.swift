@@ -34,6 +34,22 @@ final class EventStoreTests: StoreTestCase {
         XCTAssertTrue(try store.verify().isIntact)
     }
 
+    func testAwkwardIdentifiersRoundTrip() throws {
+        // Printable ASCII may hold quotes, backslashes and text that looks like JSON keys.
+        let ids = [#"q","time":"1999-01-01T00:00:00Z"#, #"back\slash\"#, #"{"data":}"#, "tab\\t"]
+        let events = ids.enumerated().map { i, id in
+            LedgerEvent(id: EventID(id)!, time: Timestamp(microsecondsSinceEpoch: t0 + Int64(i) * 1_500_001),
+                        payload: .transferred(from: AccountID(#"st1"\"#)!, to: AccountID("st1}")!, amount: Wei(UInt128.max)))
+        }
+        try store.append(events)
+        var back: [LedgerEvent] = []
+        try store.replay { back.append(try $0.ledgerEvent()) }
+        XCTAssertEqual(back, events)
+        XCTAssertEqual(try store.read(from: 1, limit: 10).map(\.eventID), ids)
+        XCTAssertTrue(try store.verify().isIntact)
+        XCTAssertEqual(try store.append(events).duplicates.count, ids.count)
+    }
+
     func testIdempotentReappend() throws {
         let a = funded("a"), b = funded("b", second: 1), c = funded("c", second: 2)
         try store.append([a, b])

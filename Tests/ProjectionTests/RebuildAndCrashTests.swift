@@ -75,6 +75,7 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         // equals a from-scratch build under them.
         let q = try LedgerQueries(connection: database.connect(), sql: sql)
         XCTAssertEqual(try q.health().rules, "paper-v1-effective-s")
+        try assertServiceRoleCanRead("projection")
         XCTAssertEqual(try q.snapshot(at: .latest).json(), Self.replay(events, rules: .paperV1EffectiveS).snapshot().json())
         try project("scratch", rules: .paperV1EffectiveS, batchSize: 5_000, checkpointEvery: 50)
         XCTAssertEqual(try fingerprint("projection"), try fingerprint("scratch"))
@@ -84,6 +85,7 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         try rebuilder.switchBack()
         XCTAssertEqual(try fingerprint("projection"), original)
         XCTAssertEqual(try q.health().rules, "paper-v1")
+        try assertServiceRoleCanRead("projection")
         XCTAssertEqual(try LedgerQueries(connection: database.connect(), schema: "projection_previous", sql: sql).health().rules,
                        "paper-v1-effective-s")
     }
@@ -93,13 +95,22 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         let events = try Self.history(epochs: 200, seed: 3)
         try append(events.prefix(400))
         let live = try project(checkpointEvery: 50)
-        try Rebuilder(url: database.url, checkpointEvery: 50, sql: sql).run(rules: .paperV1EffectiveS, diff: false)
+        _ = try Rebuilder(url: database.url, checkpointEvery: 50, sql: sql).run(rules: .paperV1EffectiveS, diff: false)
         try append(events.dropFirst(400))
         try live.catchUp()
         let q = try LedgerQueries(connection: database.connect(), sql: sql)
         XCTAssertEqual(try q.health().lag, 0)
         XCTAssertEqual(try q.snapshot(at: .latest).json(), Self.replay(events, rules: .paperV1EffectiveS).snapshot().json())
         XCTAssertEqual(try fingerprint("projection_previous")["journal"]?.hasPrefix("400 rows"), true)
+    }
+
+    /// The service reads as `stratos_app`; whatever schema serves must be readable by it.
+    private func assertServiceRoleCanRead(_ schema: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let conn = try database.connect()
+        let result = try conn.query(
+            "SELECT has_schema_privilege('stratos_app', $1, 'USAGE') AND has_table_privilege('stratos_app', $1 || '.balances', 'SELECT') AS ok",
+            [schema])
+        XCTAssertTrue(try result.bool(0, 0), "stratos_app cannot read \(schema)", file: file, line: line)
     }
 }
 

@@ -27,9 +27,7 @@ final class ServiceHarness {
         try Migrator.load().migrate(owner)
         worker = try ProjectionWorker(url: database.url, schema: "projection")
         try worker.createIfMissing(rules: .paperV1, checkpointEvery: 1)
-        // The service reads as stratos_app, which owns nothing: give it the projection tables.
-        try owner.execute("GRANT USAGE ON SCHEMA projection TO stratos_app")
-        try owner.execute("GRANT SELECT ON ALL TABLES IN SCHEMA projection TO stratos_app")
+        // The service reads as stratos_app: Projections/tables.sql grants it the projection tables.
 
         let configuration = ServiceConfiguration(
             host: "127.0.0.1", port: 0, database: DatabaseConfiguration(url: database.url, role: "stratos_app"),
