@@ -2,13 +2,13 @@
 # The README's first command: installs what is missing (PostgreSQL, libpq-dev), builds
 # stratos-ledger in release mode and runs `stratos-ledger demo` with the arguments given, e.g.
 #
-#   scripts/demo.sh                  30 days of the small network (about a minute once built)
+#   scripts/demo.sh                  30 days of the small network (under a minute once built)
 #   scripts/demo.sh --size tiny      2 days of a tiny one
 #   scripts/demo.sh --fresh          start over in a new stratos_demo database
 #   scripts/demo.sh --help
 #
-# Why release: a cold release build takes about as long as a debug one on this kind of machine
-# (~5 minutes on 2 cores), and the demo then runs several times faster (~1 minute instead of ~4).
+# Why release: a cold release build took about as long as a debug one on the 2-core development
+# machine (~5 minutes each), and the demo then runs about 4 times faster (~25 s instead of ~100 s).
 # STRATOS_BUILD=debug scripts/demo.sh builds and runs the debug binary instead.
 #
 # With no DATABASE_URL the demo starts the project's private PostgreSQL cluster (.pgdata/, on

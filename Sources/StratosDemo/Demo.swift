@@ -323,7 +323,7 @@ public struct Demo {
         let audit = try Auditor(connection: connection, readModel: model).auditNode(pick.node, epoch: epoch)
         console.say("The full audit of node \(pick.node) for epoch \(epoch) — every wei derived from history "
                     + "(`stratos-ledger audit node \(pick.node) --epoch \(epoch)`):\n")
-        console.say(audit.text())
+        console.say(audit.text() + "\n")
         return audit
     }
 
@@ -358,11 +358,11 @@ public struct Demo {
     }
 
     private func nextSteps(url: String, database: DemoDatabase, audit: NodeAudit?) {
+        let cli = options.commandName
         var text = "\nTry next (with DATABASE_URL=\(redacted(url))):\n"
-        text += "  stratos-ledger snapshot --format text\n"
-        text += "  stratos-ledger audit epoch \(audit?.epoch ?? 1)\n"
-        text += "  stratos-ledger serve                      # the HTTP API\n"
-        text += "  stratos-ledger verify                     # walk the hash chain\n"
+        text += "  \(cli) snapshot --format text   (balances, nodes and supply now)\n"
+        text += "  \(cli) audit epoch \(audit?.epoch ?? 1)   (the settlement report, recomputed and compared)\n"
+        text += "  \(cli) serve   (the HTTP API, docs/SERVICE.md)\n"
         if case .dedicated = database {
             text += "The private PostgreSQL cluster keeps running for the next run: "
                 + "scripts/pg-cluster.sh stop stops it, scripts/pg-cluster.sh destroy deletes it.\n"

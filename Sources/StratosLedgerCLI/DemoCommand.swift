@@ -52,6 +52,7 @@ struct DemoCommand: ParsableCommand {
         var options = DemoOptions(size: size, days: days, seed: seed, outputDirectory: outputDirectory, fresh: fresh)
         options.topNodes = top
         options.exportDays = exportDays
+        options.commandName = CommandLine.arguments.first ?? "stratos-ledger"
         let database: DemoDatabase
         if let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
             database = .given(url: url)
