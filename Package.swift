@@ -11,6 +11,7 @@
 //   StratosProjections projection workers, checkpoints, rebuilds, journal
 //   StratosSimulator  deterministic generator of realistic histories
 //   StratosService    HTTP API
+//   StratosDemo       the one-command demo (`stratos-ledger demo`), callable from tests
 //   StratosLedgerCLI  the `stratos-ledger` executable
 import PackageDescription
 

@@ -117,7 +117,7 @@ public struct Demo {
                     + "(\(DemoDatabase.defaultName) on the private cluster); it never drops the database of DATABASE_URL. "
                     + "Point DATABASE_URL at an empty database, or unset it.")
             }
-            console.say("• Database: \(redacted(url)) (from DATABASE_URL)")
+            console.say("• Database: \(redacted(url)) (given by DATABASE_URL or --database-url, used as it is)")
             return url
         case .dedicated(let serverURL, let name):
             let admin = try PostgresConnection(url: serverURL)
@@ -138,9 +138,9 @@ public struct Demo {
     struct History {
         var path: String
         var events: Int
+        /// Canonical bytes of the first and last events: how a re-run recognises its history.
         var first: [UInt8]
         var last: [UInt8]
-        var summary: SimulationSummary
     }
 
     private func simulate(_ config: SimulationConfig) throws -> History {
@@ -175,7 +175,7 @@ public struct Demo {
         console.say("• Simulated \(summary.eventsWritten) events over \(summary.lastClosedEpoch) epochs in "
                     + "\(format(seconds: seconds(since: start))) s → \(path)\n"
                     + "  (\(writer.bytesWritten / 1024) KiB, sha256 \(hash.map(SHA256.hex) ?? "?"); the same seed writes the same bytes)")
-        return History(path: path, events: summary.eventsWritten, first: first, last: last, summary: summary)
+        return History(path: path, events: summary.eventsWritten, first: first, last: last)
     }
 
     /// Imports the history. A database that already holds it is reused; one holding another
@@ -373,10 +373,9 @@ public struct Demo {
 
 // MARK: Formatting
 
+/// Whole STOS and 6 decimals, truncated (display only; the audit shows every wei).
 private func stos(_ wei: UInt128) -> String {
-    // Whole STOS and 6 decimals, truncated (display only; the audit shows every wei).
-    let micro = formatDecimal(wei / 1_000_000_000_000, decimals: 6)
-    return micro
+    formatDecimal(wei / 1_000_000_000_000, decimals: 6)
 }
 
 private func table(_ rows: [[String]], rightAligned: Set<Int>) -> String {
