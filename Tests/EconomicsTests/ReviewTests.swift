@@ -219,4 +219,28 @@ final class ReviewTests: XCTestCase {
         // No lock-up: nothing vests.
         XCTAssertEqual(d.balances("alice").vesting, .zero)
     }
+
+    /// Deviation found by the review: a migration fee beyond 2^128 wei made a valid `NodeDeactivated`
+    /// refused (`fee-out-of-range`), though ECONOMICS 9 lists no such refusal and defines the outcome:
+    /// everything available is taken, the rest is waived. (storedBytes is a valid amount; the price
+    /// (s + p) / l grows without bound as Ozone is bought.)
+    func testMigrationFeeBeyond128BitsIsTakenInFullAndTheRestWaived() throws {
+        var d = Driver()
+        // s = 400 wei, l = 400 noz.
+        try d.genesis(ozoneLimit: 400, [("r1", .resource, "o1", 100), ("r2", .resource, "o2", 300)])
+        _ = try d.closeEpoch() // r1 gets a deposit reward of floor(16 STOS × 100 / 400) = 4 STOS (#1).
+        // fee = ceil((2^128 − 1) × 400 / 400) = 2^128 − 1 … with p = 0: exactly UInt128.max; make it larger:
+        try d.fund("u", 400)
+        // Δl = floor(400 × 400 / (400 + 0 + 400)) = 200: l = 200, p = 400; price (s + p) / l = 4 wei per noz.
+        try d.apply(.prepaid(account: acct("u"), amount: Wei(400)))
+        // fee = (2^128 − 1) × 4 > 2^128: take 4 STOS from #1 and the 100 wei deposit, waive the rest.
+        let applied = try d.apply(.nodeDeactivated(node: nodeID("r1"), storedBytes: UInt128.max))
+        XCTAssertTrue(applied.effects.contains(.migrationFeeCharged(node: nodeID("r1"), owner: acct("o1"), storedBytes: UInt128.max,
+                                                                    fee: nil, fromVesting: Wei(4 * stos),
+                                                                    fromDeposit: Wei(100), waived: nil)))
+        // p = 400 + 4 STOS + 100; l = 200 − floor(200 × 100 / 400) = 150.
+        XCTAssertEqual(d.economy.supply, Supply(s: Wei(400), p: Wei(4 * stos + 500), l: Noz(150), mined: Wei(16 * stos)))
+        XCTAssertEqual(d.balances("o1"), AccountBalances())
+        XCTAssertEqual(d.economy.node(nodeID("r1"))?.status, .deactivated)
+    }
 }
