@@ -352,10 +352,9 @@ extension Economy {
         guard old == .active || old == .suspended else {
             throw c.violation("node-not-active", "node \(id) is \(old.rawValue); only active or suspended nodes deactivate")
         }
-        // (a) the fee, with the state before this event.
-        guard let fee = mulDivCeil(storedBytes, s + p, l) else {
-            throw c.violation("fee-out-of-range", "the migration fee of \(storedBytes) bytes does not fit 128 bits")
-        }
+        // (a) the fee, with the state before this event. nil: beyond 2^128 wei, more than all STOS in
+        // the books (≤ 2^112), so everything available is taken and the rest waived (ECONOMICS 9 (b)).
+        let fee = mulDivCeil(storedBytes, s + p, l)
         // (d) is checked now so that a refusal changes nothing.
         let z = nodes[i].initialDeposit
         let shrink = mulDivFloor(l, z, s) ?? .max // does not fit 128 bits: certainly ≥ l
@@ -371,7 +370,7 @@ extension Economy {
         if nodes[i].kind == .meta { activeMeta.removeAll { $0 == i } }
 
         // (b) from this node's locked vesting entries, oldest first, then from the deposit; (c) into p.
-        var remaining = fee
+        var remaining = fee ?? .max
         var fromVesting: UInt128 = 0
         let live = vestingBaseID + UInt64(vestingHead)
         for entryID in nodes[i].vestingEntries where remaining > 0 && entryID >= live {
@@ -396,8 +395,9 @@ extension Economy {
                                               amount: .wei(Wei(fromDeposit)), reason: .migrationFee)))
         }
         p += fromVesting + fromDeposit
-        effects.append(.migrationFeeCharged(node: id, owner: owner, storedBytes: storedBytes, fee: Wei(fee),
-                                            fromVesting: Wei(fromVesting), fromDeposit: Wei(fromDeposit), waived: Wei(remaining)))
+        effects.append(.migrationFeeCharged(node: id, owner: owner, storedBytes: storedBytes, fee: fee.map(Wei.init),
+                                            fromVesting: Wei(fromVesting), fromDeposit: Wei(fromDeposit),
+                                            waived: fee == nil ? nil : Wei(remaining)))
 
         // (d) the Ozone limit shrinks by floor(l × Z / s), computed before the fee changed p (it does not involve p).
         if shrink > 0 {

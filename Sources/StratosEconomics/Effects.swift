@@ -280,9 +280,11 @@ public enum Effect: Hashable, Sendable {
     /// Part or all of a vesting entry was taken for a migration fee (into the volume pool).
     case vestingFeeTaken(VestingEntryID, account: AccountID, node: NodeID, amount: Wei)
 
-    /// A deactivation's migration fee: `fee` = `fromVesting + fromDeposit + waived`.
-    case migrationFeeCharged(node: NodeID, owner: AccountID, storedBytes: UInt128, fee: Wei,
-                             fromVesting: Wei, fromDeposit: Wei, waived: Wei)
+    /// A deactivation's migration fee: `fee` = `fromVesting + fromDeposit + waived`. `fee` and
+    /// `waived` are nil when the fee is 2^128 wei or more (more than all STOS in the books): then
+    /// everything available was taken and the rest waived.
+    case migrationFeeCharged(node: NodeID, owner: AccountID, storedBytes: UInt128, fee: Wei?,
+                             fromVesting: Wei, fromDeposit: Wei, waived: Wei?)
     /// What is left of a deactivated node's deposit will be released at the first epoch close on or
     /// after `releaseDay`. `amount` may be zero when the fee took the whole deposit.
     case depositReleaseScheduled(node: NodeID, owner: AccountID, amount: Wei, releaseDay: Int64)

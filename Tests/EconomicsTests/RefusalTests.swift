@@ -155,7 +155,6 @@ final class RefusalTests: XCTestCase {
         var d = try base()
         d.expectRefusal(.nodeShutDown(node: nodeID("r1")), "node-not-deactivated")
         d.expectRefusal(.nodeDeactivated(node: nodeID("nope"), storedBytes: 0), "unknown-node")
-        d.expectRefusal(.nodeDeactivated(node: nodeID("r1"), storedBytes: UInt128.max), "fee-out-of-range")
         try d.apply(.nodeDeactivated(node: nodeID("r1"), storedBytes: 0))
         d.expectRefusal(.nodeDeactivated(node: nodeID("r1"), storedBytes: 0), "node-not-active")
         // The last node: floor(l × Z / s) = l in paper-v1 when Z = s... here m1 holds half of s, so

@@ -168,7 +168,7 @@ final class RuleTests: XCTestCase {
         // A fee larger than everything is partly waived.
         let huge = try d.apply(.nodeDeactivated(node: nodeID("r2"), storedBytes: 1_000_000 * oz))
         let waived = huge.effects.compactMap { e -> UInt128? in
-            if case .migrationFeeCharged(_, _, _, let fee, let v, let dep, let w) = e {
+            if case .migrationFeeCharged(_, _, _, let fee?, let v, let dep, let w?) = e {
                 XCTAssertEqual(v.rawValue + dep.rawValue + w.rawValue, fee.rawValue)
                 return w.rawValue
             }
