@@ -25,6 +25,14 @@ public func postgresArrayLiteral(_ elements: some Sequence<String>) -> String {
 /// trailing newline) into fields, undoing the backslash escapes; `\N` is NULL (nil).
 public func parseCopyTextRow(_ row: UnsafeRawBufferPointer) -> [[UInt8]?] {
     var fields: [[UInt8]?] = []
+    parseCopyTextRow(row, into: &fields)
+    return fields
+}
+
+/// The same, into a caller's array (emptied first, its capacity kept): the form for hot loops
+/// that read millions of rows.
+public func parseCopyTextRow(_ row: UnsafeRawBufferPointer, into fields: inout [[UInt8]?]) {
+    fields.removeAll(keepingCapacity: true)
     var current: [UInt8] = []
     var isNull = false
     var i = 0
@@ -58,5 +66,4 @@ public func parseCopyTextRow(_ row: UnsafeRawBufferPointer) -> [[UInt8]?] {
         i += 1
     }
     fields.append(isNull ? nil : current)
-    return fields
 }

@@ -92,6 +92,7 @@ public struct SettledNode: Hashable, Sendable {
     public var node: NodeID
     /// The contribution `Y_i` it settled.
     public var traffic: Noz
+    public init(node: NodeID, traffic: Noz) { self.node = node; self.traffic = traffic }
 }
 
 /// One reward of an epoch settlement (EVENTS.md), i.e. one vesting entry created.
@@ -105,6 +106,11 @@ public struct SettlementReward: Hashable, Sendable {
     public var matureEpoch: Int64
     /// The vesting entry that holds it.
     public var entry: VestingEntryID
+    public init(account: AccountID, node: NodeID?, validator: ValidatorID?, role: RewardRole, source: RewardSource,
+                amount: Wei, matureEpoch: Int64, entry: VestingEntryID) {
+        self.account = account; self.node = node; self.validator = validator; self.role = role
+        self.source = source; self.amount = amount; self.matureEpoch = matureEpoch; self.entry = entry
+    }
 }
 
 /// The audit of one epoch settlement (EVENTS.md "Epoch settlement").
@@ -127,6 +133,13 @@ public struct SettlementReport: Hashable, Sendable {
     public var trafficDust: Wei
     /// M − mining credited (stays in the mining pool).
     public var miningDust: Wei
+
+    public init(rules: String, epoch: Int64, T: Noz, Y: Noz, settled: [SettledNode], trafficReward: Wei,
+                miningReward: Wei, rewards: [SettlementReward], trafficDust: Wei, miningDust: Wei) {
+        self.rules = rules; self.epoch = epoch; self.T = T; self.Y = Y; self.settled = settled
+        self.trafficReward = trafficReward; self.miningReward = miningReward; self.rewards = rewards
+        self.trafficDust = trafficDust; self.miningDust = miningDust
+    }
 
     /// The EVENTS.md JSON: keys sorted (byte order), amounts as decimal strings, no whitespace.
     /// (`rules` is added to the EVENTS.md fields; the spec allows more fields.)

@@ -230,22 +230,25 @@ public final class LedgerQueries {
             guard head.rowCount == 1 else {
                 throw ProjectionError.epochNotClosed(epoch: epoch, lastClosedEpoch: try health().lastClosedEpoch)
             }
-            var s = StoredSettlement(rules: try head.string(0, 2), epoch: epoch, T: try noz(head, 0, 3), Y: try noz(head, 0, 4),
-                                     settled: [], trafficReward: try wei(head, 0, 5), miningReward: try wei(head, 0, 6),
-                                     rewards: [], trafficDust: try wei(head, 0, 7), miningDust: try wei(head, 0, 8))
+            var report = SettlementReport(
+                rules: try head.string(0, 2), epoch: epoch, T: try noz(head, 0, 3), Y: try noz(head, 0, 4),
+                settled: [], trafficReward: try wei(head, 0, 5), miningReward: try wei(head, 0, 6),
+                rewards: [], trafficDust: try wei(head, 0, 7), miningDust: try wei(head, 0, 8))
             let settled = try c.query(sql("q.settled_nodes"), [String(epoch)])
             for i in 0..<settled.rowCount {
-                s.settled.append(.init(node: NodeID(unchecked: try settled.string(i, 0)), traffic: try noz(settled, i, 1)))
+                report.settled.append(SettledNode(node: NodeID(unchecked: try settled.string(i, 0)), traffic: try noz(settled, i, 1)))
             }
             let rewards = try c.query(sql("q.settlement_rewards"), [String(epoch)])
             for i in 0..<rewards.rowCount {
-                s.rewards.append(.init(account: AccountID(unchecked: try rewards.string(i, 1)),
-                                       node: rewards.optionalString(i, 2).map(NodeID.init(unchecked:)),
-                                       validator: rewards.optionalString(i, 3).map(ValidatorID.init(unchecked:)),
-                                       role: try enumValue(rewards, i, 4), source: try enumValue(rewards, i, 5),
-                                       amount: try wei(rewards, i, 6), matureEpoch: try rewards.int64(i, 7)))
+                report.rewards.append(SettlementReward(
+                    account: AccountID(unchecked: try rewards.string(i, 1)),
+                    node: rewards.optionalString(i, 2).map(NodeID.init(unchecked:)),
+                    validator: rewards.optionalString(i, 3).map(ValidatorID.init(unchecked:)),
+                    role: try enumValue(rewards, i, 4), source: try enumValue(rewards, i, 5),
+                    amount: try wei(rewards, i, 6), matureEpoch: try rewards.int64(i, 7),
+                    entry: VestingEntryID(UInt64(try rewards.int64(i, 0)))))
             }
-            return s
+            return StoredSettlement(report)
         }
     }
 
@@ -382,7 +385,7 @@ public final class LedgerQueries {
         var current: JournalTransaction?
         func text(_ i: Int) -> String? { fields[i].map { String(decoding: $0, as: UTF8.self) } }
         try connection.copyOut(sql("q.journal_copy")) { chunk in
-            parseCopyRow(chunk, into: &fields)
+            parseCopyTextRow(chunk, into: &fields)
             guard fields.count == 10, let position = text(0).flatMap({ Int64($0) }), let id = text(1), let type = text(2),
                   let micros = text(3).flatMap({ Int64($0) }), let epoch = text(4).flatMap({ Int64($0) }) else {
                 throw ProjectionError.corrupt("journal row is malformed")

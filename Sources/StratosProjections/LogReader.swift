@@ -37,7 +37,7 @@ struct LogReader {
         var expected = from
         try connection.copyOut(sql("log.copy")) { chunk in
             if stopped { return }
-            parseCopyRow(chunk, into: &fields)
+            parseCopyTextRow(chunk, into: &fields)
             guard fields.count == 5, let p = fields[0], let position = Int64(String(decoding: p, as: UTF8.self)),
                   let id = fields[1], let type = fields[2], let t = fields[3],
                   let micros = Int64(String(decoding: t, as: UTF8.self)), let data = fields[4] else {
