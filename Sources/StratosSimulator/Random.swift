@@ -6,7 +6,7 @@
 
 /// SplitMix64 (Steele, Lea & Flood, 2014). Used only to expand a 64-bit seed into the 256-bit
 /// state of `Xoshiro256StarStar`, as its authors recommend (a state of all zeros is impossible).
-public struct SplitMix64: Sendable {
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     public private(set) var state: UInt64
     public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {

@@ -5,6 +5,7 @@ import Foundation
 import LedgerEvents
 import PostgresClient
 import StratosEconomics
+import StratosSimulator
 
 enum AppendBench: BenchSuite {
     static let name = "append"
@@ -175,14 +176,8 @@ struct Stopwatch {
 /// accounts), one second apart.
 struct EventGenerator {
     var n = 0
-    var state: UInt64 = 0x5EED
-    mutating func random() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var rng = SplitMix64(seed: 0x5EED)
+    mutating func random() -> UInt64 { rng.next() }
     static let start: Int64 = 1_767_225_600_000_000
 
     mutating func next() -> LedgerEvent {

@@ -5,6 +5,7 @@ import PostgresClient
 import PostgresTestSupport
 import StratosEconomics
 import StratosProjections
+import StratosSimulator
 import XCTest
 
 final class RebuildAndCrashTests: ProjectionTestCase {
@@ -16,7 +17,7 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         try append(try Self.history(epochs: 600, seed: 11))
         try project("reference", batchSize: 10_000)
 
-        var generator = SeededGenerator(seed: 2024)
+        var generator = SplitMix64(seed: 2024)
         let url = database.url
         var kills = 0
         for round in 0..<40 {
@@ -111,18 +112,5 @@ final class RebuildAndCrashTests: ProjectionTestCase {
             "SELECT has_schema_privilege('stratos_app', $1, 'USAGE') AND has_table_privilege('stratos_app', $1 || '.balances', 'SELECT') AS ok",
             [schema])
         XCTAssertTrue(try result.bool(0, 0), "stratos_app cannot read \(schema)", file: file, line: line)
-    }
-}
-
-/// splitmix64: deterministic delays for the crash test.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
