@@ -11,4 +11,21 @@ if [ -z "${DATABASE_URL:-}" ]; then
   export DATABASE_URL
 fi
 echo "tests: using $DATABASE_URL" >&2
-swift test "$@"
+# Every test is XCTest; Swift Testing's empty run would otherwise close the output with
+# "0 tests", so it is disabled. The last line restates XCTest's totals plainly.
+log=$(mktemp /tmp/stratos-tests.XXXXXX)
+trap 'rm -f "$log"' EXIT
+status=0
+swift test --disable-swift-testing "$@" 2>&1 | tee "$log" || status=$?
+# XCTest's closing line: "Executed N tests, with [K tests skipped and ]M failures (...)".
+summary=$(grep -E "Executed [0-9]+ tests?, with " "$log" | tail -1 || true)
+if [ -n "$summary" ]; then
+  total=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
+  failed=$(echo "$summary" | sed -E 's/.*[a-z] ([0-9]+) failures?.*/\1/')
+  skipped=0
+  if echo "$summary" | grep -qE "[0-9]+ tests? skipped"; then
+    skipped=$(echo "$summary" | sed -E 's/.*with ([0-9]+) tests? skipped.*/\1/')
+  fi
+  echo "tests: $((total - failed - skipped)) passed, $failed failed, $skipped skipped"
+fi
+exit "$status"
