@@ -132,6 +132,23 @@ struct JSONParser {
         }
     }
 
+    /// Reads an object member's key and the colon after it, leaving `position` at its value:
+    /// the one place both object parsers (the general one and the member-list one of the
+    /// import hot path) read a key.
+    mutating func parseMemberKey() throws(JSONParseError) -> String {
+        guard try peek() == UInt8(ascii: "\"") else {
+            throw JSONParseError(.unexpectedByte(buffer[position]), at: position)
+        }
+        let key = try parseString()
+        skipWhitespace()
+        guard try peek() == UInt8(ascii: ":") else {
+            throw JSONParseError(.unexpectedByte(buffer[position]), at: position)
+        }
+        position += 1
+        skipWhitespace()
+        return key
+    }
+
     @inline(__always)
     func peek() throws(JSONParseError) -> UInt8 {
         guard position < buffer.count else { throw JSONParseError(.unexpectedEnd, at: position) }
@@ -183,16 +200,7 @@ struct JSONParser {
         }
         while true {
             let keyOffset = position
-            guard try peek() == UInt8(ascii: "\"") else {
-                throw JSONParseError(.unexpectedByte(buffer[position]), at: position)
-            }
-            let key = try parseString()
-            skipWhitespace()
-            guard try peek() == UInt8(ascii: ":") else {
-                throw JSONParseError(.unexpectedByte(buffer[position]), at: position)
-            }
-            position += 1
-            skipWhitespace()
+            let key = try parseMemberKey()
             let value = try parseValue()
             if members.updateValue(value, forKey: key) != nil {
                 throw JSONParseError(.duplicateKey(key), at: keyOffset)
@@ -231,16 +239,7 @@ struct JSONParser {
         }
         while true {
             let keyOffset = position
-            guard try peek() == UInt8(ascii: "\"") else {
-                throw JSONParseError(.unexpectedByte(buffer[position]), at: position)
-            }
-            let key = try parseString()
-            skipWhitespace()
-            guard try peek() == UInt8(ascii: ":") else {
-                throw JSONParseError(.unexpectedByte(buffer[position]), at: position)
-            }
-            position += 1
-            skipWhitespace()
+            let key = try parseMemberKey()
             let value: JSONValue
             if let nestedKey, key == nestedKey, try peek() == UInt8(ascii: "{") {
                 nestedMembers = try parseObjectMembers().members

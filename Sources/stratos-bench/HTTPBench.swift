@@ -21,12 +21,9 @@ enum HTTPBench: BenchSuite {
 
     static func run(databaseURL: String?) async throws -> [BenchFigure] {
         guard let databaseURL else { throw BenchError("DATABASE_URL is not set") }
-        let admin = try PostgresConnection(url: databaseURL)
-        let dbName = "stratos_bench_http_\(getpid())"
-        try admin.execute("DROP DATABASE IF EXISTS \(try admin.escapeIdentifier(dbName))")
-        try admin.execute("CREATE DATABASE \(try admin.escapeIdentifier(dbName))")
-        defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(try admin.escapeIdentifier(dbName))") }
-        let url = connectionString(databaseURL, replacingDatabaseWith: dbName)
+        let scratch = try ScratchDatabase(serverURL: databaseURL, suite: "http")
+        defer { scratch.drop() }
+        let url = scratch.url
         var figures: [BenchFigure] = []
         func figure(_ name: String, _ value: Double, _ unit: String, _ target: String? = nil) {
             figures.append(BenchFigure(suite: Self.name, name: name, value: value, unit: unit, target: target))

@@ -28,12 +28,9 @@ enum ProjectionBench: BenchSuite {
         if let e = env["STRATOS_BENCH_PROJECTION_EPOCHS"].flatMap(Int.init) { config.epochs = e }
         let checkpointEvery = env["STRATOS_BENCH_CHECKPOINT_EVERY"].flatMap(Int64.init) ?? ProjectionDefaults.checkpointEvery
 
-        let admin = try PostgresConnection(url: serverURL)
-        let dbName = "stratos_bench_projection_\(getpid())"
-        try admin.execute("DROP DATABASE IF EXISTS \(try admin.escapeIdentifier(dbName))")
-        try admin.execute("CREATE DATABASE \(try admin.escapeIdentifier(dbName))")
-        defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(try admin.escapeIdentifier(dbName)) WITH (FORCE)") }
-        let url = connectionString(serverURL, replacingDatabaseWith: dbName)
+        let scratch = try ScratchDatabase(serverURL: serverURL, suite: "projection")
+        defer { scratch.drop() }
+        let url = scratch.url
 
         // 1. The history, streamed into the log in batches (never held whole in memory).
         let store = try EventStore(url: url)
