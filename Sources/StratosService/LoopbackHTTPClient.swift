@@ -47,7 +47,7 @@ public final class LoopbackHTTPClient {
             do {
                 if fd < 0 { try connect() }
                 try send(bytes)
-                return try readResponse()
+                return try readResponse(hasBody: method != "HEAD")
             } catch {
                 disconnect()
                 if attempt == 1 { throw error }
@@ -127,7 +127,8 @@ public final class LoopbackHTTPClient {
         return out
     }
 
-    private func readResponse() throws -> Response {
+    /// `hasBody` is false for the answer to HEAD, whose headers describe a body that is not sent.
+    private func readResponse(hasBody: Bool) throws -> Response {
         let statusLine = try readLine()
         let parts = statusLine.split(separator: " ", maxSplits: 2)
         guard parts.count >= 2, let status = Int(parts[1]) else { throw Failure(description: "bad status line \(statusLine)") }
@@ -139,7 +140,7 @@ public final class LoopbackHTTPClient {
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: " \t")
         }
         var body: [UInt8] = []
-        if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
+        if hasBody, headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
             while true {
                 let sizeLine = try readLine()
                 guard let size = Int(sizeLine.split(separator: ";")[0], radix: 16) else {
@@ -152,7 +153,7 @@ public final class LoopbackHTTPClient {
                 body += try readBytes(size)
                 _ = try readLine()
             }
-        } else if let length = headers["content-length"].flatMap({ Int($0) }) {
+        } else if hasBody, let length = headers["content-length"].flatMap({ Int($0) }) {
             body = try readBytes(length)
         }
         if headers["connection"]?.lowercased() == "close" { disconnect() }

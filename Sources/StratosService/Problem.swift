@@ -16,6 +16,8 @@ public struct Problem: Error, Sendable, CustomStringConvertible {
     public var detail: String
     /// Extension members (`eventId`, `index`, `line`, `rule`, `field`, `parameter`, ...).
     public var extensions: [String: JSONValue]
+    /// The `Allow` header of a 405 (the methods the path accepts).
+    public var allow: String?
 
     public init(_ slug: String, status: Int, title: String, detail: String, extensions: [String: JSONValue] = [:]) {
         self.slug = slug; self.status = status; self.title = title; self.detail = detail; self.extensions = extensions
@@ -47,6 +49,12 @@ public struct Problem: Error, Sendable, CustomStringConvertible {
     public static func noRoute(_ method: String, _ path: String) -> Problem {
         Problem("no-route", status: 404, title: "No such endpoint",
                 detail: "\(method) \(path) is not an endpoint of this service (see docs/openapi.yaml)")
+    }
+    public static func methodNotAllowed(_ method: String, _ path: String, allow: String) -> Problem {
+        var p = Problem("method-not-allowed", status: 405, title: "Method not allowed",
+                        detail: "\(path) does not accept \(method); it accepts \(allow)")
+        p.allow = allow
+        return p
     }
     public static func epochNotClosed(_ epoch: Int64, lastClosed: Int64) -> Problem {
         Problem("epoch-not-closed", status: 409, title: "Epoch not closed yet",

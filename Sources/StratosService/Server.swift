@@ -68,17 +68,18 @@ public final class StratosServer: Sendable {
         let router = Router(context: BasicRequestContext.self)
         // Middlewares first: they wrap the routes added after them (and the not-found responder).
         router.add(middleware: ProblemMiddleware(metrics: metrics))
-        router.get("/health") { _, _ in try await self.health() }
-        router.get("/metrics") { _, _ in try await self.metricsResponse() }
-        router.post("/v1/events") { request, context in
+        var routes = RouteTable(router: router)
+        routes.get("/health") { _, _ in try await self.health() }
+        routes.get("/metrics") { _, _ in try await self.metricsResponse() }
+        routes.post("/v1/events") { request, context in
             try self.authorize(request, write: true)
             return try await self.appendEvents(request)
         }
-        router.get("/v1/snapshot") { request, context in
+        routes.get("/v1/snapshot") { request, context in
             try self.authorize(request, write: false)
             return try await self.snapshot(request)
         }
-        router.get("/v1/epochs/:epoch/settlement") { request, context in
+        routes.get("/v1/epochs/:epoch/settlement") { request, context in
             try self.authorize(request, write: false)
             let epoch = try Self.epochParameter(context, "epoch")
             return try await self.read { model in
@@ -86,7 +87,7 @@ public final class StratosServer: Sendable {
                 throw try Self.epochProblem(epoch, model)
             }
         }
-        router.get("/v1/accounts/:id") { request, context in
+        routes.get("/v1/accounts/:id") { request, context in
             try self.authorize(request, write: false)
             let id = try Self.identifier(context, "id", AccountID.init)
             return try await self.read { model in
@@ -94,7 +95,7 @@ public final class StratosServer: Sendable {
                 return .json(v)
             }
         }
-        router.get("/v1/accounts/:id/vesting") { request, context in
+        routes.get("/v1/accounts/:id/vesting") { request, context in
             try self.authorize(request, write: false)
             let id = try Self.identifier(context, "id", AccountID.init)
             return try await self.read { model in
@@ -102,7 +103,7 @@ public final class StratosServer: Sendable {
                 return .json(v)
             }
         }
-        router.get("/v1/nodes/:id/rewards") { request, context in
+        routes.get("/v1/nodes/:id/rewards") { request, context in
             try self.authorize(request, write: false)
             let id = try Self.identifier(context, "id", NodeID.init)
             let range = try Self.epochRange(request)
@@ -111,12 +112,12 @@ public final class StratosServer: Sendable {
                 return .json(v)
             }
         }
-        router.get("/v1/ozone") { request, context in
+        routes.get("/v1/ozone") { request, context in
             try self.authorize(request, write: false)
             let range = try Self.epochRange(request)
             return try await self.read { model in .json(try model.ozoneSeries(epochs: range)) }
         }
-        router.get("/v1/stake/:id") { request, context in
+        routes.get("/v1/stake/:id") { request, context in
             try self.authorize(request, write: false)
             guard let raw = context.parameters.get("id").flatMap({ $0.removingPercentEncoding }), isValidIdentifier(raw) else {
                 throw Problem.badParameter("id", "the validator or delegator id must be 1–128 printable ASCII characters without spaces")
@@ -126,15 +127,15 @@ public final class StratosServer: Sendable {
                 return .json(v)
             }
         }
-        router.get("/v1/journal") { request, context in
+        routes.get("/v1/journal") { request, context in
             try self.authorize(request, write: false)
             return try await self.journal(request)
         }
-        router.get("/v1/export") { request, context in
+        routes.get("/v1/export") { request, context in
             try self.authorize(request, write: false)
             return try await self.export(request)
         }
-        router.get("/v1/audit/nodes/:id") { request, context in
+        routes.get("/v1/audit/nodes/:id") { request, context in
             try self.authorize(request, write: false)
             let id = try Self.identifier(context, "id", NodeID.init)
             guard let text = request.uri.queryParameters.get("epoch") else {
@@ -143,7 +144,7 @@ public final class StratosServer: Sendable {
             let epoch = try Self.epochValue(text, "epoch")
             return try await self.audit { auditor in .json(try auditor.auditNode(id, epoch: epoch).json()) }
         }
-        router.get("/v1/audit/epochs/:epoch") { request, context in
+        routes.get("/v1/audit/epochs/:epoch") { request, context in
             try self.authorize(request, write: false)
             let epoch = try Self.epochParameter(context, "epoch")
             return try await self.audit { auditor in
@@ -151,6 +152,7 @@ public final class StratosServer: Sendable {
                 return .json(Self.epochAuditJSON(r))
             }
         }
+        routes.refuseOtherMethods()
         return router
     }
 
@@ -433,6 +435,43 @@ public func constantTimeEqual(_ a: String, _ b: String) -> Bool {
     return diff == 0
 }
 
+/// Registers the routes and remembers each path's methods, so that a known path asked with
+/// another method is answered 405 with `Allow` (RFC 9110 15.5.6) instead of Hummingbird's 404,
+/// which cannot tell "no such path" from "not with this method". Unknown paths stay 404.
+struct RouteTable {
+    typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+    let router: Router<BasicRequestContext>
+    /// Path → its methods, in registration order.
+    private var methods: [(path: String, methods: [HTTPRequest.Method])] = []
+
+    /// The methods a client may try on any path; the others are unknown methods (404).
+    static let standardMethods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options]
+
+    init(router: Router<BasicRequestContext>) { self.router = router }
+
+    mutating func get(_ path: String, _ handler: @escaping Handler) { add(.get, path, handler) }
+    mutating func post(_ path: String, _ handler: @escaping Handler) { add(.post, path, handler) }
+
+    private mutating func add(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
+        router.on(RouterPath(path), method: method, use: handler)
+        if let i = methods.firstIndex(where: { $0.path == path }) { methods[i].methods.append(method) } else {
+            methods.append((path, [method]))
+        }
+    }
+
+    /// Adds, on every registered path, a 405 responder for each standard method it lacks.
+    func refuseOtherMethods() {
+        for (path, allowed) in methods {
+            let allow = allowed.map(\.rawValue).joined(separator: ", ")
+            for method in Self.standardMethods where !allowed.contains(method) {
+                router.on(RouterPath(path), method: method) { request, _ -> Response in
+                    throw Problem.methodNotAllowed(request.method.rawValue, request.uri.path, allow: allow)
+                }
+            }
+        }
+    }
+}
+
 /// Turns every error into problem+json and records each request's latency.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
@@ -466,7 +505,9 @@ struct ProblemMiddleware: RouterMiddleware {
     }
 
     static func response(_ problem: Problem) -> Response {
-        Response(status: .init(code: problem.status), headers: [.contentType: Problem.contentType],
-                 body: ResponseBody(byteBuffer: ByteBuffer(string: problem.json.canonicalText)))
+        var headers: HTTPFields = [.contentType: Problem.contentType]
+        if let allow = problem.allow { headers[.allow] = allow }
+        return Response(status: .init(code: problem.status), headers: headers,
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: problem.json.canonicalText)))
     }
 }

@@ -26,6 +26,15 @@ final class OpenAPIChecker {
         return out
     }
 
+    /// Path template → its documented methods (upper case).
+    var documentedMethods: [String: Set<String>] {
+        var out: [String: Set<String>] = [:]
+        for (path, item) in document["paths"]?.entries ?? [] {
+            out[path] = Set(item.entries.map { $0.0.uppercased() })
+        }
+        return out
+    }
+
     private func resolve(_ node: YAML) -> YAML {
         guard let ref = node["$ref"]?.scalar, ref.hasPrefix("#/") else { return node }
         var current = document

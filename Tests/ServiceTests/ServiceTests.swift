@@ -294,6 +294,37 @@ final class ServiceTests: XCTestCase {
         }
     }
 
+    /// Every documented path asked with a method it does not document: 405, `Allow` naming the
+    /// documented methods, a problem+json body. Unknown paths stay 404 whatever the method.
+    func testWrongMethod() throws {
+        let h = try ServiceHarness()
+        defer { h.stop() }
+        let api = try OpenAPIChecker()
+        let documented = api.documentedMethods
+        XCTAssertGreaterThan(documented.count, 10)
+        for (template, methods) in documented.sorted(by: { $0.key < $1.key }) {
+            let path = template.replacingOccurrences(of: "{epoch}", with: "3").replacingOccurrences(of: "{id}", with: "st1someone")
+            XCTAssertFalse(path.contains("{"), "a path parameter of \(template) has no sample value")
+            for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] where !methods.contains(method) {
+                let r = try h.client.request(method, path, headers: h.auth)
+                XCTAssertEqual(r.status, 405, "\(method) \(path): \(r.text)")
+                XCTAssertEqual(r.headers["allow"].map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) },
+                               methods, "\(method) \(path)")
+                XCTAssertEqual(r.headers["content-type"], "application/problem+json", "\(method) \(path)")
+                if method != "HEAD" {
+                    XCTAssertEqual(try r.json["status"]?.int, 405)
+                    XCTAssertEqual(try r.json["type"]?.string, "https://stratos-ledger.dev/problems/method-not-allowed")
+                }
+            }
+        }
+        for method in ["GET", "POST", "DELETE"] {
+            let r = try h.client.request(method, "/v1/nope", headers: h.auth)
+            XCTAssertEqual(r.status, 404, "\(method) /v1/nope")
+            XCTAssertEqual(r.headers["content-type"], "application/problem+json")
+        }
+        XCTAssertEqual(try h.head(), 0, "nothing was appended")
+    }
+
     /// Reads can be token-protected; the body size is limited.
     func testReadTokenAndBodyLimit() throws {
         let h = try ServiceHarness(readToken: "read-secret", maxBodyBytes: 4096)
