@@ -36,12 +36,13 @@ public struct AppendOutcome: Sendable {
 ///
 /// Why a queue: `LedgerWriter` owns a blocking libpq connection and the in-memory `Economy`
 /// that decides every batch, so it must be used by one thread at a time, off the cooperative
-/// pool. Why group commit: appends are serialised by the log's head lock anyway; when several
-/// requests are waiting, the queue takes all of them and appends each as a savepoint of one
-/// transaction, so they share one commit (one WAL flush) instead of paying one each. A batch
-/// the rules refuse rolls back to its savepoint and appends nothing; the others still commit.
-/// If the commit itself fails, every batch of the group fails and the writer's state is
-/// restored (`LedgerWriter.transaction`).
+/// pool. Why group commit: appends are serialised by the log's head lock anyway, and a small
+/// request costs mostly its round trips and its commit (a WAL flush), not its events. When
+/// several requests are waiting, the queue takes all of them and appends them as one batch
+/// (`commit`): one lock, one COPY, one commit for the group, each request still answered with
+/// its own positions only once that commit is done. A request the rules refuse appends nothing
+/// and gets its own problem; the others still commit. If the commit itself fails, every request
+/// of the group fails and the writer's state is restored (`LedgerWriter`).
 public final class Appender: Sendable {
     private struct Pending {
         let items: [EventToAppend]
@@ -123,19 +124,45 @@ public final class Appender: Sendable {
             for p in group { p.continuation.resume(throwing: error) }
             return
         }
-        if group.count == 1 {
-            let p = group[0]
-            do { p.continuation.resume(returning: try w.append(p.items, metadata: p.metadata)) } catch {
-                p.continuation.resume(throwing: error)
+        for (p, r) in zip(group, Self.commit(group.map { ($0.items, $0.metadata) }, on: w)) {
+            p.continuation.resume(with: r.mapError { $0 as any Error })
+        }
+    }
+
+    /// Appends independent batches, each atomic on its own, in order, with one commit for all;
+    /// one result per batch, as if each had been appended alone in that order.
+    ///
+    /// Fast path: the batches (when they share their metadata) are concatenated into ONE
+    /// `LedgerWriter.append` — one head lock, one COPY, one head update, one commit, and the same
+    /// rules check as any batch — and the result is split back per batch. That is exact when it
+    /// succeeds: events are checked and positioned in the same order either way, and an id that
+    /// two batches both carry (same content) is appended by the first and a duplicate for the
+    /// second, as it would be one after the other. When the combined append is refused, some
+    /// batch would be refused alone: the group is appended again one savepoint per batch in one
+    /// transaction, which refuses exactly those batches (they append nothing) and commits the
+    /// others. A lost connection fails every batch of the group.
+    static func commit(_ batches: [(items: [EventToAppend], metadata: AppendMetadata)],
+                       on w: LedgerWriter<Economy>) -> [Result<AppendResult, AppendError>] {
+        if batches.count == 1 {
+            return [Result { () throws(AppendError) in try w.append(batches[0].items, metadata: batches[0].metadata) }]
+        }
+        if let metadata = batches.first?.metadata, batches.allSatisfy({ $0.metadata == metadata }) {
+            do throws(AppendError) {
+                let combined = try w.append(batches.flatMap(\.items), metadata: metadata)
+                return split(combined, into: batches.map(\.items)).map { .success($0) }
+            } catch {
+                switch error {
+                case .database, .corruptLog: return batches.map { _ in .failure(error) }
+                case .ruleViolation, .idConflict, .timeWentBackwards, .positionConflict, .streamVersionConflict: break
+                }
             }
-            return
         }
         var results: [Result<AppendResult, AppendError>] = []
-        results.reserveCapacity(group.count)
+        results.reserveCapacity(batches.count)
         do {
             try w.transaction { w in
-                for p in group {
-                    do throws(AppendError) { results.append(.success(try w.append(p.items, metadata: p.metadata))) } catch {
+                for b in batches {
+                    do throws(AppendError) { results.append(.success(try w.append(b.items, metadata: b.metadata))) } catch {
                         // A lost connection fails the whole group; a refusal only its batch.
                         if case .database = error { throw error }
                         results.append(.failure(error))
@@ -143,10 +170,42 @@ public final class Appender: Sendable {
                 }
             }
         } catch {
-            for p in group { p.continuation.resume(throwing: error) }
-            return
+            let failure = (error as? AppendError) ?? (error as? PostgresError).map { .database($0) } ?? .database(.protocol("\(error)"))
+            return batches.map { _ in .failure(failure) }
         }
-        for (p, r) in zip(group, results) { p.continuation.resume(with: r.mapError { $0 as any Error }) }
+        return results
+    }
+
+    /// Splits the result of a combined append into what each batch would have got alone, in
+    /// order: an event in the log before the group, or appended by an earlier batch of the group,
+    /// is a duplicate (every occurrence, as the store reports it); a new one is appended by the
+    /// first batch that carries it (once, however often that batch repeats it).
+    static func split(_ combined: AppendResult, into batches: [[EventToAppend]]) -> [AppendResult] {
+        var appendedAt: [String: Int64] = [:]
+        for a in combined.appended { appendedAt[a.eventID.rawValue] = a.position }
+        var loggedAt: [String: Int64] = [:]
+        for d in combined.duplicates { loggedAt[d.eventID.rawValue] = d.position }
+        var claimed = Set<String>()
+        return batches.map { items in
+            var result = combined
+            result.appended = []
+            result.duplicates = []
+            var claimedHere = Set<String>()
+            for item in items {
+                let id = item.event.id.rawValue
+                if claimedHere.contains(id) { continue }
+                if let position = appendedAt[id], !claimed.contains(id) {
+                    claimed.insert(id)
+                    claimedHere.insert(id)
+                    result.appended.append((item.event.id, position))
+                } else if let position = loggedAt[id] ?? appendedAt[id] {
+                    result.duplicates.append((item.event.id, position))
+                } else {
+                    preconditionFailure("event \(id) of a committed group is neither appended nor a duplicate")
+                }
+            }
+            return result
+        }
     }
 
     /// The problem+json for a refused append.

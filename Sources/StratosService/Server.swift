@@ -228,7 +228,7 @@ public final class StratosServer: Sendable {
         let owner = try request.uri.queryParameters.get("account").map { try Self.identifierValue($0, "account", AccountID.init) }
         let models = readModels
         if let owner {
-            try await read { model in
+            _ = try await read { model in
                 guard try model.account(owner) != nil else { throw Problem.notFound("Account", "account \(owner) has never been seen") }
                 return .raw("")
             }
