@@ -318,3 +318,20 @@ SELECT position FROM settlements WHERE epoch = $1
 -- A fingerprint of one table's whole content (tests compare schemas with it).
 -- name: check.fingerprint
 SELECT count(*), coalesce(md5(string_agg(t::text, E'\n' ORDER BY t::text)), '') FROM {schema}.{table} t
+
+-- Nodes ranked by the rewards tied to them (vesting entries naming the node, every role, as in
+-- q.node_rewards) earned in epochs $1..$2: one row per (node, role) of the $3 best-paid nodes,
+-- the best first, ties by node id; the node's total repeats on each of its rows.
+-- name: q.top_nodes
+WITH per_role AS (
+    SELECT node, role, sum(amount) AS amount, max(epoch_earned) AS last_epoch
+    FROM vesting_entries
+    WHERE node IS NOT NULL AND epoch_earned BETWEEN $1 AND $2
+    GROUP BY node, role
+), ranked AS (
+    SELECT node, sum(amount) AS total FROM per_role
+    GROUP BY node ORDER BY total DESC, node LIMIT $3
+)
+SELECT r.node, r.total::text, p.role, p.amount::text, p.last_epoch
+FROM ranked r JOIN per_role p USING (node)
+ORDER BY r.total DESC, r.node, p.role

@@ -290,18 +290,13 @@ public struct Demo {
 
     private func topNodes(_ queries: LedgerQueries, snapshot: EconomySnapshot, lastEpoch: Int64) throws -> [NodeTotal] {
         guard lastEpoch >= 1 else { return [] }
-        var totals: [NodeTotal] = []
-        for (id, node) in snapshot.nodes {
-            var t = NodeTotal(node: id, snapshot: node, byRole: [:], total: 0)
-            for r in try queries.nodeRewards(node: id, epochs: 1...lastEpoch) {
-                t.byRole[r.role, default: 0] += r.amount.rawValue
-                t.total += r.amount.rawValue
-                t.lastRewardEpoch = max(t.lastRewardEpoch ?? 0, r.epoch)
-                if r.role == .resource { t.lastSettledEpoch = max(t.lastSettledEpoch ?? 0, r.epoch) }
-            }
-            totals.append(t)
+        // Ranked by the projections in one query (`GET /v1/nodes/top` serves the same), every
+        // node that earned something, so the audit below can pick the best-paid settled one.
+        let totals = try queries.topNodes(epochs: 1...lastEpoch, limit: max(1, snapshot.nodes.count)).compactMap { t -> NodeTotal? in
+            guard let node = snapshot.nodes[t.node] else { return nil }
+            return NodeTotal(node: t.node, snapshot: node, byRole: t.byRole.mapValues(\.amount.rawValue), total: t.total.rawValue,
+                             lastSettledEpoch: t.byRole[.resource]?.lastEpoch, lastRewardEpoch: t.lastEpoch)
         }
-        totals.sort { $0.total != $1.total ? $0.total > $1.total : $0.node.rawValue < $1.node.rawValue }
         let shown = totals.prefix(options.topNodes)
         console.say("Top \(shown.count) nodes by reward earned over epochs 1–\(lastEpoch) (STOS, vesting until mature):")
         let rows: [[String]] = [["#", "node", "kind", "status", "owner", "resource", "meta", "deposit", "total"]]

@@ -460,3 +460,40 @@ func enumValue<E: RawRepresentable>(_ r: PostgresResult, _ row: Int, _ column: I
     guard let v = E(rawValue: s) else { throw ProjectionError.corrupt("unexpected value '\(s)' for \(E.self)") }
     return v
 }
+
+// MARK: Top nodes
+
+/// A node's rewards over a range of epochs, in total and by role (`LedgerQueries.topNodes`).
+public struct NodeRewardTotal: Sendable, Hashable {
+    public struct RoleTotal: Sendable, Hashable {
+        public var amount: Wei
+        /// The last epoch of the range in which the node earned a reward in this role.
+        public var lastEpoch: Int64
+    }
+    public var node: NodeID
+    public var total: Wei
+    public var byRole: [RewardRole: RoleTotal]
+    /// The last epoch of the range in which the node earned anything.
+    public var lastEpoch: Int64 { byRole.values.map(\.lastEpoch).max() ?? 0 }
+}
+
+extension LedgerQueries {
+    /// The `limit` nodes that earned the most over `epochs` (every reward tied to the node, as
+    /// `nodeRewards` lists them), best first, ties by node id; nodes that earned nothing are not
+    /// listed. One query (`q.top_nodes`), however many nodes there are.
+    public func topNodes(epochs: ClosedRange<Int64>, limit: Int) throws -> [NodeRewardTotal] {
+        let r = try connection.query(sql("q.top_nodes"), [String(epochs.lowerBound), String(epochs.upperBound), String(limit)])
+        var out: [NodeRewardTotal] = []
+        for i in 0..<r.rowCount {
+            let node = NodeID(unchecked: try r.string(i, 0))
+            if out.last?.node != node { out.append(NodeRewardTotal(node: node, total: try wei(r, i, 1), byRole: [:])) }
+            let role: RewardRole = try enumValue(r, i, 2)
+            out[out.count - 1].byRole[role] = .init(amount: try wei(r, i, 3), lastEpoch: try r.int64(i, 4))
+        }
+        for t in out {
+            precondition(t.byRole.values.reduce(UInt128(0)) { $0 + $1.amount.rawValue } == t.total.rawValue,
+                         "a node's total is the sum of its roles")
+        }
+        return out
+    }
+}

@@ -52,13 +52,14 @@ public final class Appender: Sendable {
 
     private let database: DatabaseConfiguration
     private let rules: RuleSet
+    private let metrics: ServiceMetrics?
     private let queue = DispatchQueue(label: "stratos.service.writer")
     private let state = Mutex<(pending: [Pending], scheduled: Bool)>(([], false))
     /// Touched only on `queue`.
     private nonisolated(unsafe) var writer: LedgerWriter<Economy>?
 
-    public init(database: DatabaseConfiguration, rules: RuleSet) {
-        self.database = database; self.rules = rules
+    public init(database: DatabaseConfiguration, rules: RuleSet, metrics: ServiceMetrics? = nil) {
+        self.database = database; self.rules = rules; self.metrics = metrics
     }
 
     /// Opens the writer now (replaying the log into the rules state) instead of on first use.
@@ -124,7 +125,9 @@ public final class Appender: Sendable {
             for p in group { p.continuation.resume(throwing: error) }
             return
         }
-        for (p, r) in zip(group, Self.commit(group.map { ($0.items, $0.metadata) }, on: w)) {
+        let results = Self.commit(group.map { ($0.items, $0.metadata) }, on: w)
+        metrics?.recordAppendCommit()
+        for (p, r) in zip(group, results) {
             p.continuation.resume(with: r.mapError { $0 as any Error })
         }
     }

@@ -18,6 +18,7 @@ public final class ServiceMetrics: Sendable {
         var duplicateEvents: UInt64 = 0
         var refusedBatches: UInt64 = 0
         var appendRequests: UInt64 = 0
+        var appendCommits: UInt64 = 0
         /// (route, status class) → count
         var requests: [String: UInt64] = [:]
         var latency: [String: Histogram] = [:]
@@ -33,6 +34,9 @@ public final class ServiceMetrics: Sendable {
             $0.duplicateEvents += UInt64(duplicates)
         }
     }
+
+    /// One group commit of the append queue (its requests are counted as they are answered).
+    public func recordAppendCommit() { state.withLock { $0.appendCommits += 1 } }
 
     public func recordRefusedBatch() { state.withLock { $0.refusedBatches += 1 } }
 
@@ -62,6 +66,9 @@ public final class ServiceMetrics: Sendable {
         out += "# HELP stratos_append_requests_total Accepted append requests.\n"
         out += "# TYPE stratos_append_requests_total counter\n"
         out += "stratos_append_requests_total \(s.appendRequests)\n"
+        out += "# HELP stratos_append_commits_total Commits of the append queue (group commit: requests per commit = requests / commits).\n"
+        out += "# TYPE stratos_append_commits_total counter\n"
+        out += "stratos_append_commits_total \(s.appendCommits)\n"
         out += "# HELP stratos_append_refused_total Append requests refused (nothing appended).\n"
         out += "# TYPE stratos_append_refused_total counter\n"
         out += "stratos_append_refused_total \(s.refusedBatches)\n"

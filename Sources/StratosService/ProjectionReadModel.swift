@@ -116,6 +116,23 @@ struct ProjectionReadModel: LedgerReadModel {
         ])
     }
 
+    func topNodes(epochs: ClosedRange<Int64>, limit: Int) throws -> JSONValue {
+        let ranked = try queries.topNodes(epochs: epochs, limit: limit)
+        return .object([
+            "from": .number(String(epochs.lowerBound)),
+            "to": epochs.upperBound == Int64.max ? .null : .number(String(epochs.upperBound)),
+            "limit": .number(String(limit)),
+            "nodes": .array(ranked.enumerated().map { i, t in
+                .object(["rank": .number(String(i + 1)), "node": .string(t.node.rawValue), "total": .string(t.total.description),
+                         "lastEpoch": .number(String(t.lastEpoch)),
+                         "byRole": .object(Dictionary(uniqueKeysWithValues: t.byRole.map { role, r in
+                             (role.rawValue, JSONValue.object(["amount": .string(r.amount.description),
+                                                               "lastEpoch": .number(String(r.lastEpoch))]))
+                         }))])
+            }),
+        ])
+    }
+
     func ozoneSeries(epochs: ClosedRange<Int64>) throws -> JSONValue {
         let rows = try queries.ozoneSupply(epochs: epochs)
         return .object([

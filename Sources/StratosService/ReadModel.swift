@@ -20,6 +20,8 @@ public protocol LedgerReadModel {
     func vesting(_ id: AccountID) throws -> JSONValue?
     /// A node's rewards per epoch over `epochs`, nil if the node was never seen.
     func nodeRewards(_ id: NodeID, epochs: ClosedRange<Int64>) throws -> JSONValue?
+    /// The `limit` nodes that earned the most over `epochs`, ranked, with their totals by role.
+    func topNodes(epochs: ClosedRange<Int64>, limit: Int) throws -> JSONValue
     /// Ozone supply and price after each closed epoch of `epochs`.
     func ozoneSeries(epochs: ClosedRange<Int64>) throws -> JSONValue
     /// The stake-reward ledger of a validator or a delegator, nil if neither.

@@ -35,7 +35,7 @@ public struct ServiceConfiguration: Sendable {
 /// `LedgerReadModel`, audits through `Auditor`, exports through `JournalExporter`.
 public final class StratosServer: Sendable {
     public let configuration: ServiceConfiguration
-    public let metrics = ServiceMetrics()
+    public let metrics: ServiceMetrics
     let appender: Appender
     let pool: ConnectionPool
     let readModels: any ReadModelFactory
@@ -44,7 +44,9 @@ public final class StratosServer: Sendable {
     public init(configuration: ServiceConfiguration, readModels: any ReadModelFactory) {
         self.configuration = configuration
         self.readModels = readModels
-        self.appender = Appender(database: configuration.database, rules: configuration.rules)
+        let metrics = ServiceMetrics()
+        self.metrics = metrics
+        self.appender = Appender(database: configuration.database, rules: configuration.rules, metrics: metrics)
         self.pool = ConnectionPool(database: configuration.database, maximum: configuration.readConnections)
     }
 
@@ -111,6 +113,17 @@ public final class StratosServer: Sendable {
                 guard let v = try model.nodeRewards(id, epochs: range) else { throw Problem.notFound("Node", "node \(id) has never been seen") }
                 return .json(v)
             }
+        }
+        routes.get("/v1/nodes/top") { request, context in
+            try self.authorize(request, write: false)
+            let range = try Self.epochRange(request)
+            let limit = try request.uri.queryParameters.get("limit").map { text in
+                guard let v = Int(text), (1...Self.topNodesLimit).contains(v) else {
+                    throw Problem.badParameter("limit", "limit must be an integer from 1 to \(Self.topNodesLimit), got \"\(text)\"")
+                }
+                return v
+            } ?? 10
+            return try await self.read { model in .json(try model.topNodes(epochs: range, limit: limit)) }
         }
         routes.get("/v1/ozone") { request, context in
             try self.authorize(request, write: false)
@@ -388,6 +401,9 @@ public final class StratosServer: Sendable {
             guard ok else { throw Problem.unauthorized("the bearer token is not a read token") }
         }
     }
+
+    /// The most nodes `GET /v1/nodes/top` lists at once.
+    static let topNodesLimit = 1000
 
     static func epochProblem(_ epoch: Int64, _ model: any LedgerReadModel) throws -> Problem {
         let last = try model.snapshot(.now)?.lastClosedEpoch ?? 0

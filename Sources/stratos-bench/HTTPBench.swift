@@ -134,7 +134,19 @@ enum HTTPBench: BenchSuite {
             return Double(perRequest * clients * requestsPerClient) / seconds
         }
         figure("append 1 event/request, 1 client", try await appendRate(perRequest: 1, clients: 1, requestsPerClient: 1_000), "events/s")
+        // Group commit: how many requests shared each commit, from the server's own counters.
+        func appendCounters() throws -> (requests: Double, commits: Double) {
+            let text = try reader.get("/metrics").text
+            func value(_ name: String) -> Double {
+                text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) } ?? 0
+            }
+            return (value("stratos_append_requests_total"), value("stratos_append_commits_total"))
+        }
+        let before = try appendCounters()
         figure("append 1 event/request, \(clients) clients", try await appendRate(perRequest: 1, clients: clients, requestsPerClient: 250), "events/s")
+        let after = try appendCounters()
+        figure("append 1 event/request, \(clients) clients: requests per commit (group commit)",
+               (after.requests - before.requests) / max(1, after.commits - before.commits), "requests")
         figure("append 100 events/request, 1 client", try await appendRate(perRequest: 100, clients: 1, requestsPerClient: 200), "events/s")
         figure("append 100 events/request, \(clients) clients", try await appendRate(perRequest: 100, clients: clients, requestsPerClient: 60),
                "events/s", ">= 20000")

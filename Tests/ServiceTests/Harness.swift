@@ -109,6 +109,7 @@ extension JSONValue {
     var int: Int64? { if case .number(let n) = self { Int64(n) } else { nil } }
     var array: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
     var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
+    var entries: [(String, JSONValue)]? { if case .object(let o) = self { o.map { ($0.key, $0.value) } } else { nil } }
 }
 
 /// Runs a command; nil when the tool is not installed.

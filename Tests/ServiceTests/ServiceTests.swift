@@ -115,6 +115,8 @@ final class ServiceTests: XCTestCase {
         for path in ["/v1/nodes/stsds1nobody/rewards", "/v1/nodes/\(settledNode)/rewards?from=9&to=3"] {
             api.check("GET", "/v1/nodes/{id}/rewards", try h.get(path))
         }
+        try topNodes(h, api, lastClosed: lastClosed)
+
         r = try h.get("/v1/ozone?from=1&to=5")
         XCTAssertEqual(r.status, 200)
         XCTAssertEqual(try r.json["points"]?.array?.count, 5)
@@ -198,6 +200,52 @@ final class ServiceTests: XCTestCase {
         r = try h.postRaw(Array("[]".utf8), contentType: "application/json")
         XCTAssertEqual(r.status, 400)
         XCTAssertEqual(try h.head(), head, "refused batches appended nothing")
+    }
+
+    /// The ranking equals the one computed from every settlement report's reward rows, and each
+    /// node's total equals its own rewards endpoint.
+    func topNodes(_ h: ServiceHarness, _ api: OpenAPIChecker, lastClosed: Int64) throws {
+        let from: Int64 = 3, to = lastClosed - 2
+        var expected: [String: UInt128] = [:]
+        for epoch in from...to {
+            for row in try h.get("/v1/epochs/\(epoch)/settlement").json["rewards"]?.array ?? [] {
+                guard let node = row["node"]?.string else { continue }
+                expected[node, default: 0] += UInt128(row["amount"]?.string ?? "")!
+            }
+        }
+        let ranking = expected.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        XCTAssertGreaterThan(ranking.count, 3)
+
+        var r = try h.get("/v1/nodes/top?from=\(from)&to=\(to)&limit=1000")
+        XCTAssertEqual(r.status, 200, r.text)
+        api.check("GET", "/v1/nodes/top", r)
+        let all = try r.json["nodes"]?.array ?? []
+        XCTAssertEqual(all.map { $0["node"]?.string ?? "" }, ranking.map(\.key))
+        XCTAssertEqual(all.map { $0["total"]?.string ?? "" }, ranking.map { String($0.value) })
+        XCTAssertEqual(all.map { $0["rank"]?.int ?? 0 }, Array(1...Int64(all.count)))
+        for n in all {
+            let byRole = n["byRole"]?.entries ?? []
+            XCTAssertEqual(String(byRole.reduce(UInt128(0)) { $0 + UInt128($1.1["amount"]?.string ?? "")! }), n["total"]?.string,
+                           "the roles add up to the total")
+        }
+        for n in all.prefix(3) {
+            let node = n["node"]?.string ?? ""
+            let own = try h.get("/v1/nodes/\(node)/rewards?from=\(from)&to=\(to)").json
+            XCTAssertEqual(own["total"]?.string, n["total"]?.string, node)
+            XCTAssertEqual(n["lastEpoch"]?.int, own["rewards"]?.array?.compactMap { $0["epoch"]?.int }.max(), node)
+        }
+
+        r = try h.get("/v1/nodes/top?from=\(from)&to=\(to)&limit=2")
+        XCTAssertEqual(try r.json["nodes"]?.array?.map { $0["node"]?.string ?? "" }, Array(ranking.prefix(2).map(\.key)))
+        api.check("GET", "/v1/nodes/top", r)
+        XCTAssertEqual(try h.get("/v1/nodes/top").json["nodes"]?.array?.count, 10, "10 by default")
+        for path in ["/v1/nodes/top?limit=0", "/v1/nodes/top?limit=1001", "/v1/nodes/top?limit=x", "/v1/nodes/top?from=5&to=2"] {
+            r = try h.get(path)
+            XCTAssertEqual(r.status, 400, path)
+            api.check("GET", "/v1/nodes/top", r)
+        }
+        r = try h.get("/v1/nodes/top?from=\(lastClosed + 10)")
+        XCTAssertEqual(try r.json["nodes"]?.array?.count, 0, "no rewards after the last close")
     }
 
     func audits(_ h: ServiceHarness, _ api: OpenAPIChecker, settledNode: String, settlement: JSONValue, lastClosed: Int64) throws {
