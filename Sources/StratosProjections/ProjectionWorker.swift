@@ -136,7 +136,10 @@ public final class ProjectionWorker {
             throw ProjectionError.configuration("projection schema \(schema) is '\(st.status)', expected '\(expectedStatus)'")
         }
         guard let rules = RuleSet.named(st.rules) else { throw ProjectionError.unknownRules(st.rules) }
-        let start = try EconomyLoader(sql: sql, reader: reader).checkpoint(connection, atOrBeforePosition: st.lastPosition, rules: rules)
+        let loader = EconomyLoader(sql: sql, reader: reader)
+        var start = try loader.checkpoint(connection, atOrBeforePosition: st.lastPosition, rules: rules)
+        // The worker keeps every locked entry in memory (it writes their releases): complete the head.
+        try loader.complete(&start, connection)
         let m = ProjectionModel(economy: start.economy, position: start.position,
                                 refused: 0, checkpointEvery: st.checkpointEvery)
         var scratch = ProjectionRows()

@@ -85,7 +85,7 @@ public struct Auditor {
     private func recomputeFromHistory(epoch: Int64, node: NodeID?) throws -> EpochRecomputation {
         // 1. The starting state: the economy after EpochClosed N − 1 (the projections'
         // checkpoint plus a replay).
-        guard var economy = try readModel.economy(afterEpoch: epoch - 1) else {
+        guard var (economy, position) = try readModel.economy(afterEpoch: epoch - 1) else {
             let last = try readModel.snapshot(.now)?.lastClosedEpoch ?? 0
             throw AuditError.epochNotClosed(epoch: epoch, lastClosed: last)
         }
@@ -98,12 +98,12 @@ public struct Auditor {
                 fromEpoch = max(0, fromEpoch - step)
                 step *= 2
                 guard let earlier = try readModel.economy(afterEpoch: fromEpoch) else {
-                    throw AuditError.corruptLog(position: economy.position, reason: "no state after epoch \(fromEpoch)")
+                    throw AuditError.corruptLog(position: position, reason: "no state after epoch \(fromEpoch)")
                 }
-                economy = earlier
+                (economy, position) = earlier
             }
         }
-        let from = (epoch: fromEpoch, position: economy.position)
+        let from = (epoch: fromEpoch, position: position)
 
         // 2. Replay up to and including EpochClosed `epoch`.
         var next = from.position + 1
@@ -123,6 +123,8 @@ public struct Auditor {
                 }
                 let closesTarget: Bool
                 if case .epochClosed(let e) = event.payload, e == epoch { closesTarget = true } else { closesTarget = false }
+                // A state restored from a checkpoint head is given the vesting entries the event reads.
+                try readModel.prepare(&economy, for: event, at: stored.position - 1, maturingThrough: epoch)
                 let inputs = closesTarget ? economy.settlementInputs() : nil
                 let applied: AppliedEvent
                 do { applied = try economy.apply(event) } catch {
@@ -179,9 +181,8 @@ func mulDiv(_ a: UInt128, _ b: UInt128, _ d: UInt128) -> UInt128 {
 ///
 /// Why it is safe: a recomputation depends only on the log up to `EpochClosed N`, which is
 /// append-only and hash-chained, and on the rule set of the projection it started from; the
-/// stored side (`stored`) is always read again. Why it is needed: the economy state before a close
-/// is loaded from an epoch checkpoint that holds every locked vesting entry (megabytes late in a
-/// long history), which dominates the cost of a cold audit.
+/// stored side (`stored`) is always read again. Why it helps: a cold audit loads a checkpoint head,
+/// fetches the vesting entries the replayed closes release and replays a few epochs of events.
 public final class RecomputationCache: Sendable {
     public struct Key: Hashable, Sendable {
         public var epoch: Int64
