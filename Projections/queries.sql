@@ -156,20 +156,31 @@ SELECT epoch, position, state FROM epoch_checkpoints WHERE position <= $1 ORDER 
 -- ids in [$1, $2) (the checkpoint head's hole), maturing after $4 (the last closed epoch at $3:
 -- earlier ones were released) and at or before $5, earned in ($6, $7] (the same bounds minus the
 -- lock-up, for the epoch_earned index), of node $8 when not null. Live: not cancelled at or before
--- $3, and something left after the migration fees taken at or before $3.
+-- $3, and something left after the migration fees taken at or before $3. A few thousand entries:
+-- one index probe of vesting_changes each.
 -- name: vesting.live
-WITH e AS (
-    SELECT entry_id, account, node, source, amount, mature_epoch FROM vesting_entries
-    WHERE entry_id >= $1 AND entry_id < $2 AND mature_epoch > $4 AND mature_epoch <= $5
-      AND epoch_earned > $6 AND epoch_earned <= $7 AND ($8::text IS NULL OR node = $8)
-), c AS (
-    SELECT entry_id, coalesce(sum(amount) FILTER (WHERE change = 'fee-taken'), 0) AS taken,
-           bool_or(change = 'cancelled') AS cancelled
-    FROM vesting_changes WHERE entry_id IN (SELECT entry_id FROM e) AND position <= $3 GROUP BY entry_id
+SELECT e.entry_id, e.account, e.node, e.source, (e.amount - coalesce(c.taken, 0))::text, e.mature_epoch
+FROM vesting_entries e
+LEFT JOIN LATERAL (
+    SELECT sum(v.amount) FILTER (WHERE v.change = 'fee-taken') AS taken, bool_or(v.change = 'cancelled') AS cancelled
+    FROM vesting_changes v WHERE v.entry_id = e.entry_id AND v.position <= $3
+) c ON true
+WHERE e.entry_id >= $1 AND e.entry_id < $2 AND e.mature_epoch > $4 AND e.mature_epoch <= $5
+  AND e.epoch_earned > $6 AND e.epoch_earned <= $7 AND ($8::text IS NULL OR e.node = $8)
+  AND NOT coalesce(c.cancelled, false) AND e.amount - coalesce(c.taken, 0) > 0
+ORDER BY e.entry_id
+
+-- The same for every entry of the hole (a worker resuming: millions of rows, maybe before the
+-- indexes exist): one pass over each table, joined by hash. Parameters as vesting.live ($1–$4).
+-- name: vesting.live_all
+WITH c AS (
+    SELECT entry_id, sum(amount) FILTER (WHERE change = 'fee-taken') AS taken, bool_or(change = 'cancelled') AS cancelled
+    FROM vesting_changes WHERE position <= $3 AND entry_id >= $1 AND entry_id < $2 GROUP BY entry_id
 )
 SELECT e.entry_id, e.account, e.node, e.source, (e.amount - coalesce(c.taken, 0))::text, e.mature_epoch
-FROM e LEFT JOIN c USING (entry_id)
-WHERE NOT coalesce(c.cancelled, false) AND e.amount - coalesce(c.taken, 0) > 0
+FROM vesting_entries e LEFT JOIN c USING (entry_id)
+WHERE e.entry_id >= $1 AND e.entry_id < $2 AND e.mature_epoch > $4
+  AND NOT coalesce(c.cancelled, false) AND e.amount - coalesce(c.taken, 0) > 0
 ORDER BY e.entry_id
 
 -- name: checkpoint.sizes

@@ -92,6 +92,16 @@ struct VestingHole: Sendable, Equatable {
 
     var unsuppliedWei: UInt128 { byMaturity.reduce(0) { $0 + $1.wei } }
 
+    /// The index of the bucket of `epoch` in `byMaturity` (binary search).
+    func maturityBucket(_ epoch: Int64) -> Int? {
+        var low = 0, high = byMaturity.count
+        while low < high {
+            let mid = (low + high) / 2
+            if byMaturity[mid].epoch < epoch { low = mid + 1 } else { high = mid }
+        }
+        return low < byMaturity.count && byMaturity[low].epoch == epoch ? low : nil
+    }
+
     func suppliedIndex(of id: UInt64) -> Int? {
         var low = 0, high = supplied.count
         while low < high {
@@ -173,7 +183,7 @@ extension Economy {
             }
             guard fits else { throw VestingSupplyError("\(what) is not one of \(need)") }
             let amount = e.amount.rawValue
-            guard let b = hole.byMaturity.firstIndex(where: { $0.epoch == e.matureEpoch }), hole.byMaturity[b].wei >= amount else {
+            guard let b = hole.maturityBucket(e.matureEpoch), hole.byMaturity[b].wei >= amount else {
                 throw VestingSupplyError("\(what) is more than the checkpoint's locked total maturing at epoch \(e.matureEpoch)")
             }
             hole.byMaturity[b].wei -= amount

@@ -102,10 +102,13 @@ struct EconomyLoader {
         case .node(let id): node = id.rawValue
         case .all: break
         }
-        let r = try c.query(sql("vesting.live"), [
-            String(ids.lowerBound.rawValue), String(ids.upperBound.rawValue), String(position), String(closed),
-            String(through), String(closed - lockUp), String(through - lockUp), node,
-        ])
+        let bounds = [String(ids.lowerBound.rawValue), String(ids.upperBound.rawValue), String(position), String(closed)]
+        let r: PostgresResult
+        if case .all = need {
+            r = try c.query(sql("vesting.live_all"), bounds)
+        } else {
+            r = try c.query(sql("vesting.live"), bounds + [String(through), String(closed - lockUp), String(through - lockUp), node])
+        }
         var entries: [LockedVestingEntry] = []
         entries.reserveCapacity(r.rowCount)
         for i in 0..<r.rowCount {
