@@ -343,6 +343,11 @@ SELECT position, event_id, type, rule, message FROM {new}.exceptions ORDER BY po
 -- name: q.exceptions_range
 SELECT position, event_id, type, rule, message FROM exceptions WHERE position > $1 AND position <= $2 ORDER BY position
 
+-- The last epoch before $2 whose settlement included node $1, and the position of its close.
+-- name: q.node_last_settled
+SELECT s.epoch, st.position FROM settled_nodes s JOIN settlements st ON st.epoch = s.epoch
+WHERE s.node = $1 AND s.epoch < $2 ORDER BY s.epoch DESC LIMIT 1
+
 -- name: q.settlement_position
 SELECT position FROM settlements WHERE epoch = $1
 

@@ -203,8 +203,9 @@ extension Economy {
         effects.append(.transfer(Transfer(from: .ozoneLimit, to: .ozone(id), amount: .noz(Noz(delta)), reason: .ozonePurchased)))
     }
 
-    /// The Ozone charge of a traffic record (ECONOMICS 4); nil if it does not fit 128 bits.
-    static func charge(of r: TrafficRecord) -> UInt128? {
+    /// The Ozone charge (noz) of a traffic record (ECONOMICS 4): a function of the record alone;
+    /// nil if it does not fit 128 bits.
+    public static func charge(of r: TrafficRecord) -> UInt128? {
         switch r.kind {
         case .upload:
             let (v, o) = r.bytes.multipliedReportingOverflow(by: UInt128(r.replicas ?? 3))

@@ -268,6 +268,14 @@ public final class LedgerQueries {
         }
     }
 
+    /// The last epoch before `epoch` whose settlement included `node`, and the log position of
+    /// its close; nil if none (the node's traffic since then is its carried contribution).
+    public func lastSettlement(of node: NodeID, before epoch: Int64) throws -> (epoch: Int64, position: Int64)? {
+        let r = try connection.query(sql("q.node_last_settled"), [node.rawValue, String(epoch)])
+        guard r.rowCount == 1 else { return nil }
+        return (try r.int64(0, 0), try r.int64(0, 1))
+    }
+
     /// Recomputes epoch `epoch` from the checkpoint at or before epoch − 1 plus a replay of the
     /// epoch's events.
     public func recomputeSettlement(epoch: Int64) throws -> SettlementReport {

@@ -201,7 +201,7 @@ public enum ProjectionDefaults {
     public static let batchSize = 20_000
     /// An economy checkpoint head at every epoch close whose number is a multiple of this (heads
     /// are tens of KiB; a single-epoch recomputation replays at most this many epochs).
-    public static let checkpointEvery: Int64 = 4
+    public static let checkpointEvery: Int64 = 1
 }
 
 extension ProjectionSQL {

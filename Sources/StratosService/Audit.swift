@@ -90,7 +90,11 @@ public struct Auditor {
             throw AuditError.epochNotClosed(epoch: epoch, lastClosed: last)
         }
         var fromEpoch = epoch - 1
-        if let node {
+        var traffic: [AuditedEvent] = []
+        if let node, let carried = economy.node(node)?.unsettled.rawValue,
+           let events = try carriedTraffic(of: node, carried: carried, before: epoch, through: position) {
+            traffic = events
+        } else if let node {
             // The node's contribution may have been carried over from earlier epochs: step back
             // (doubling the distance) until it had nothing unsettled, or to Genesis.
             var step: Int64 = 1
@@ -108,7 +112,6 @@ public struct Auditor {
         // 2. Replay up to and including EpochClosed `epoch`.
         var next = from.position + 1
         var replayed = 0
-        var traffic: [AuditedEvent] = []
         var pageSize = 256 // an epoch is usually a few dozen events: start small, then grow
         while true {
             let page = try store.read(from: next, limit: pageSize)
@@ -150,6 +153,29 @@ public struct Auditor {
             }
             next = page[page.count - 1].position + 1
         }
+    }
+
+    /// The traffic events that built the contribution `node` carried into `epoch` (`carried`
+    /// noz, unsettled after the previous close at `position`): its traffic since the close of the
+    /// last settlement that included it, read from its stream — without replaying the epochs in
+    /// between. nil when their charges do not add up to `carried` exactly (e.g. an event the
+    /// rules refused): the caller then replays, which is always right.
+    private func carriedTraffic(of node: NodeID, carried: UInt128, before epoch: Int64,
+                                through position: Int64) throws -> [AuditedEvent]? {
+        let after = try readModel.lastSettlement(of: node, before: epoch)?.position ?? 0
+        var events: [AuditedEvent] = []
+        var total: UInt128 = 0
+        for stored in try store.read(stream: "node/\(node.rawValue)", after: after, through: position)
+        where stored.type == EventType.trafficServed.rawValue {
+            guard case .trafficServed(let record) = try stored.ledgerEvent().payload,
+                  let charge = Economy.charge(of: record) else { return nil }
+            let (sum, overflow) = total.addingReportingOverflow(charge)
+            guard !overflow else { return nil }
+            total = sum
+            events.append(AuditedEvent(position: stored.position, eventID: stored.eventID, type: stored.type,
+                                       epoch: record.epoch, charge: Noz(charge)))
+        }
+        return total == carried ? events : nil
     }
 
     /// The derivation of every wei `node`'s owner earned from the node at the close of `epoch`.

@@ -55,6 +55,10 @@ struct ProjectionReadModel: LedgerReadModel {
         try queries.prepare(&economy, for: event, at: position, maturingThrough: maturingThrough)
     }
 
+    func lastSettlement(of node: NodeID, before epoch: Int64) throws -> (epoch: Int64, position: Int64)? {
+        try queries.lastSettlement(of: node, before: epoch)
+    }
+
     func projectedPosition() throws -> Int64 {
         try optional { try queries.health().position } ?? 0
     }

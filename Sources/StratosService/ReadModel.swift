@@ -33,6 +33,8 @@ public protocol LedgerReadModel {
     /// Gives a partial economy at log `position` the locked vesting entries `event` (the next
     /// one) reads, fetching maturities up to `maturingThrough` at once.
     func prepare(_ economy: inout Economy, for event: LedgerEvent, at position: Int64, maturingThrough: Int64?) throws
+    /// The last epoch before `epoch` whose settlement included `node`, and its close's position.
+    func lastSettlement(of node: NodeID, before epoch: Int64) throws -> (epoch: Int64, position: Int64)?
     /// The log position the projections have applied.
     func projectedPosition() throws -> Int64
 }
