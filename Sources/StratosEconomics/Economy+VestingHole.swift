@@ -66,7 +66,7 @@ public struct VestingSupplyError: Error, Sendable, Hashable, CustomStringConvert
 }
 
 /// The locked entries a checkpoint head left out, and what has been supplied of them since.
-struct VestingHole: Sendable, Equatable {
+struct VestingHole: Sendable {
     /// Σ wei of locked entries not supplied yet that mature at `epoch`.
     struct Bucket: Sendable, Equatable {
         let epoch: Int64
@@ -81,11 +81,6 @@ struct VestingHole: Sendable, Equatable {
     var byNode: [Int: UInt128]
     /// Supplied entries still locked or just done, ascending id (hence ascending maturity).
     var supplied: [(id: UInt64, state: VestingState)] = []
-
-    static func == (a: VestingHole, b: VestingHole) -> Bool {
-        a.ids == b.ids && a.byMaturity == b.byMaturity && a.byNode == b.byNode
-            && a.supplied.elementsEqual(b.supplied) { $0.id == $1.id && $0.state == $1.state }
-    }
 
     /// Nothing left to supply and nothing supplied left: the hole can be forgotten.
     var isDone: Bool { byMaturity.isEmpty && byNode.isEmpty && supplied.isEmpty }
