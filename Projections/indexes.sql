@@ -13,6 +13,7 @@ ALTER TABLE release_done      ADD PRIMARY KEY (kind, ref);
 ALTER TABLE ozone_supply      ADD PRIMARY KEY (epoch);
 ALTER TABLE settlements       ADD PRIMARY KEY (epoch);
 ALTER TABLE settled_nodes     ADD PRIMARY KEY (epoch, rank);
+CREATE INDEX settled_nodes_node ON settled_nodes (node, epoch);
 ALTER TABLE gas_fee_rewards   ADD PRIMARY KEY (position, seq);
 CREATE INDEX gas_fee_rewards_account ON gas_fee_rewards (account, epoch);
 CREATE INDEX gas_fee_rewards_validator ON gas_fee_rewards (validator, epoch);

@@ -152,6 +152,37 @@ SELECT epoch, position, state FROM epoch_checkpoints WHERE epoch <= $1 ORDER BY 
 -- name: checkpoint.latest_through_position
 SELECT epoch, position, state FROM epoch_checkpoints WHERE position <= $1 ORDER BY position DESC LIMIT 1
 
+-- The locked vesting entries a partial economy needs (EconomyLoader), as of log position $3:
+-- ids in [$1, $2) (the checkpoint head's hole), maturing after $4 (the last closed epoch at $3:
+-- earlier ones were released) and at or before $5, earned in ($6, $7] (the same bounds minus the
+-- lock-up, for the epoch_earned index), of node $8 when not null. Live: not cancelled at or before
+-- $3, and something left after the migration fees taken at or before $3. A few thousand entries:
+-- one index probe of vesting_changes each.
+-- name: vesting.live
+SELECT e.entry_id, e.account, e.node, e.source, (e.amount - coalesce(c.taken, 0))::text, e.mature_epoch
+FROM vesting_entries e
+LEFT JOIN LATERAL (
+    SELECT sum(v.amount) FILTER (WHERE v.change = 'fee-taken') AS taken, bool_or(v.change = 'cancelled') AS cancelled
+    FROM vesting_changes v WHERE v.entry_id = e.entry_id AND v.position <= $3
+) c ON true
+WHERE e.entry_id >= $1 AND e.entry_id < $2 AND e.mature_epoch > $4 AND e.mature_epoch <= $5
+  AND e.epoch_earned > $6 AND e.epoch_earned <= $7 AND ($8::text IS NULL OR e.node = $8)
+  AND NOT coalesce(c.cancelled, false) AND e.amount - coalesce(c.taken, 0) > 0
+ORDER BY e.entry_id
+
+-- The same for every entry of the hole (a worker resuming: millions of rows, maybe before the
+-- indexes exist): one pass over each table, joined by hash. Parameters as vesting.live ($1–$4).
+-- name: vesting.live_all
+WITH c AS (
+    SELECT entry_id, sum(amount) FILTER (WHERE change = 'fee-taken') AS taken, bool_or(change = 'cancelled') AS cancelled
+    FROM vesting_changes WHERE position <= $3 AND entry_id >= $1 AND entry_id < $2 GROUP BY entry_id
+)
+SELECT e.entry_id, e.account, e.node, e.source, (e.amount - coalesce(c.taken, 0))::text, e.mature_epoch
+FROM vesting_entries e LEFT JOIN c USING (entry_id)
+WHERE e.entry_id >= $1 AND e.entry_id < $2 AND e.mature_epoch > $4
+  AND NOT coalesce(c.cancelled, false) AND e.amount - coalesce(c.taken, 0) > 0
+ORDER BY e.entry_id
+
 -- name: checkpoint.sizes
 SELECT count(*), coalesce(sum(length(state)), 0), coalesce(max(length(state)), 0) FROM epoch_checkpoints
 
@@ -311,6 +342,11 @@ SELECT position, event_id, type, rule, message FROM {new}.exceptions ORDER BY po
 
 -- name: q.exceptions_range
 SELECT position, event_id, type, rule, message FROM exceptions WHERE position > $1 AND position <= $2 ORDER BY position
+
+-- The last epoch before $2 whose settlement included node $1, and the position of its close.
+-- name: q.node_last_settled
+SELECT s.epoch, st.position FROM settled_nodes s JOIN settlements st ON st.epoch = s.epoch
+WHERE s.node = $1 AND s.epoch < $2 ORDER BY s.epoch DESC LIMIT 1
 
 -- name: q.settlement_position
 SELECT position FROM settlements WHERE epoch = $1

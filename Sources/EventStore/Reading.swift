@@ -12,16 +12,45 @@ extension EventStore {
     /// Up to `limit` events from `position` on (inclusive), in position order. Committed events
     /// only, and never with a hole: see docs/EVENT-STORE.md.
     public func read(from position: Int64, limit: Int) throws -> [StoredEvent] {
-        let r = try connection.query(StoreSQL.readRange, [String(position), String(limit)])
+        try Self.decodeStoredEvents(connection.query(StoreSQL.readRange, [String(position), String(limit)]))
+    }
+
+    /// The rows of a query selecting `StoreSQL.columns`.
+    static func decodeStoredEvents(_ r: PostgresResult) throws -> [StoredEvent] {
         var out: [StoredEvent] = []
         out.reserveCapacity(r.rowCount)
         for row in 0..<r.rowCount {
-            let fields: [[UInt8]?] = (0..<10).map { c in
-                r.withValueBytes(row, c) { $0.map { Array($0) } }
-            }
-            out.append(try Self.decodeStoredEvent(fields))
+            out.append(try decodeStoredEvent((0..<10).map { c in r.withValueBytes(row, c) { $0.map { Array($0) } } }))
         }
         return out
+    }
+
+    /// The events of `stream` with `after < position <= through`, in order.
+    ///
+    /// Why not a position range filtered by stream: that scans every event of the range. A
+    /// stream's versions and positions grow together, so the version bounds are found by binary
+    /// search on the (stream, stream_version) key — O(log n) point reads — and only the events
+    /// returned are read, however long the stream or the range.
+    public func read(stream: String, after: Int64, through: Int64) throws -> [StoredEvent] {
+        guard after < through else { return [] }
+        let last = try connection.query(StoreSQL.streamLastVersion, [stream]).int64(0, 0)
+        /// The greatest version whose position is ≤ `position` (0: none).
+        func version(atOrBefore position: Int64, below upper: Int64) throws -> Int64 {
+            var low: Int64 = 0, high = upper // invariant: pos(low) ≤ position (pos(0) = −∞), pos(high + 1) > position
+            while low < high {
+                let mid = (low + high + 1) / 2
+                let r = try connection.query(StoreSQL.streamVersionPosition, [stream, String(mid)])
+                guard r.rowCount == 1 else {
+                    throw StoredEventDecodingError(position: nil, reason: "stream \(stream) has no version \(mid) (versions have a hole)")
+                }
+                if try r.int64(0, 0) <= position { low = mid } else { high = mid - 1 }
+            }
+            return low
+        }
+        let upper = try version(atOrBefore: through, below: last)
+        let lower = try version(atOrBefore: after, below: upper)
+        guard lower < upper else { return [] }
+        return try Self.decodeStoredEvents(connection.query(StoreSQL.readStreamVersions, [stream, String(lower), String(upper)]))
     }
 
     /// Streams every event with `from <= position <= through` to `body`, in order, through a

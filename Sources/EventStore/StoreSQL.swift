@@ -35,6 +35,13 @@ enum StoreSQL {
         data::text, metadata::text, (extract(epoch FROM appended_at) * 1000000)::bigint, hash
         """
     static let readRange = "SELECT \(columns) FROM event_log WHERE position >= $1 ORDER BY position LIMIT $2"
+    /// Point reads on the (stream, stream_version) key, for `read(stream:after:through:)`.
+    static let streamLastVersion = "SELECT coalesce(max(stream_version), 0) FROM event_log WHERE stream = $1"
+    static let streamVersionPosition = "SELECT position FROM event_log WHERE stream = $1 AND stream_version = $2"
+    static let readStreamVersions = """
+        SELECT \(columns) FROM event_log WHERE stream = $1 AND stream_version > $2 AND stream_version <= $3
+        ORDER BY stream_version
+        """
     /// COPY takes no parameters, so the bounds travel as session settings set by a
     /// parameterised `set_config` just before.
     static let setReplayBounds = """

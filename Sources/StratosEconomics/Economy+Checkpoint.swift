@@ -7,15 +7,38 @@ import LedgerEvents
 // done, each node's list of live vesting entries), so the same state always gives the same bytes,
 // and `Economy(checkpoint: e.encodeCheckpoint())` continues exactly as `e` would.
 
+//
+// Two formats share that layout:
+// * version 1, the full state: fixed-width integers, every live vesting entry;
+// * version 2, the *head*: the same state without the locked vesting entries (only their id range
+//   and their totals per maturity epoch and per node, which `supplyVesting` checks supplied entries
+//   against), integers as LEB128 varints. Tens of KiB where a full checkpoint of a busy network
+//   is ~100 MiB: cheap enough to keep one every few epochs (see Economy+VestingHole.swift).
+
 private let magic: [UInt8] = Array("STRATOS-ECONOMY\u{0}".utf8)
-private let formatVersion: UInt32 = 1
+private let fullFormatVersion: UInt32 = 1
+private let headFormatVersion: UInt32 = 2
 
 extension Economy {
-    /// Deterministic serialisation of the full state (including the rule set's name).
+    /// Deterministic serialisation of the full state (including the rule set's name). Requires a
+    /// complete economy (`isComplete`): a partial one has no entries to write.
     public func encodeCheckpoint() -> [UInt8] {
-        var w = CheckpointWriter()
+        precondition(isComplete, "a partial economy has no full checkpoint; use encodeCheckpointHead()")
+        return encode(head: false)
+    }
+
+    /// Deterministic serialisation of the state without its locked vesting entries (format 2).
+    /// `Economy(checkpoint:)` gives back a partial economy (`isComplete == false`) that needs
+    /// `supplyVesting` before the events that read those entries. Two economies in the same
+    /// state give the same head, whether complete or partial.
+    public func encodeCheckpointHead() -> [UInt8] {
+        encode(head: true)
+    }
+
+    private func encode(head: Bool) -> [UInt8] {
+        var w = CheckpointWriter(compact: head)
         w.bytes(magic)
-        w.u32(formatVersion)
+        w.u32(head ? headFormatVersion : fullFormatVersion)
         w.string(rules.name)
         w.i64(position); w.i64(lastClosedEpoch)
         w.bool(genesisTime != nil)
@@ -39,6 +62,7 @@ extension Economy {
             w.i64(n.activationDay); w.i64(n.deactivationDay); w.i64(n.releaseDay)
             w.indices(n.voters)
             w.indices(n.approvals)
+            guard !head else { continue }
             let entries = n.vestingEntries.filter { $0 >= live }
             w.count(entries.count)
             for e in entries { w.u64(e) }
@@ -52,13 +76,17 @@ extension Economy {
             for d in v.delegations { w.index(d.delegator); w.u128(d.amount) }
         }
         w.indices(unsettledNodes)
-        w.u64(live)
-        w.count(vesting.count - vestingHead)
-        for v in vesting[vestingHead...] {
-            w.index(v.account); w.i64(Int64(v.node))
-            w.u8(v.source == .traffic ? 0 : 1)
-            w.u128(v.amount); w.i64(v.matureEpoch)
-            w.u8(v.status.rawValue)
+        if head {
+            writeVestingTotals(&w)
+        } else {
+            w.u64(live)
+            w.count(vesting.count - vestingHead)
+            for v in vesting[vestingHead...] {
+                w.index(v.account); w.i64(Int64(v.node))
+                w.u8(v.source == .traffic ? 0 : 1)
+                w.u128(v.amount); w.i64(v.matureEpoch)
+                w.u8(v.status.rawValue)
+            }
         }
         w.u64(unbondingBaseID + UInt64(unbondingHead))
         w.count(unbondings.count - unbondingHead)
@@ -69,14 +97,46 @@ extension Economy {
         return w.output
     }
 
+    /// The head's stand-in for the entries: their id range [first live, next id) and the locked
+    /// totals (amount > 0) per maturity epoch (ascending) and per node index (ascending).
+    private func writeVestingTotals(_ w: inout CheckpointWriter) {
+        var byMaturity: [Int64: UInt128] = [:]
+        var byNode: [Int: UInt128] = [:]
+        var first = vestingBaseID + UInt64(vestingHead)
+        func count(_ v: VestingState) {
+            guard v.status == .locked, v.amount > 0 else { return }
+            byMaturity[v.matureEpoch, default: 0] += v.amount
+            if v.node >= 0 { byNode[v.node, default: 0] += v.amount }
+        }
+        if let hole = vestingHole {
+            first = hole.ids.lowerBound
+            for b in hole.byMaturity { byMaturity[b.epoch, default: 0] += b.wei }
+            for (n, wei) in hole.byNode { byNode[n, default: 0] += wei }
+            for (_, v) in hole.supplied { count(v) }
+        }
+        for v in vesting[vestingHead...] { count(v) }
+        w.u64(first)
+        w.u64(vestingBaseID + UInt64(vesting.count))
+        w.count(byMaturity.count)
+        for epoch in byMaturity.keys.sorted() { w.i64(epoch); w.u128(byMaturity[epoch]!) }
+        w.count(byNode.count)
+        for n in byNode.keys.sorted() { w.index(n); w.u128(byNode[n]!) }
+    }
+
     /// The exact inverse of `encodeCheckpoint`. Throws `CheckpointError` on malformed input,
     /// an unknown rule set, or a state that breaks the invariants.
-    public init(checkpoint: [UInt8]) throws {
+    /// `ruleSets`: the rule sets a checkpoint may name (the named ones by default).
+    public init(checkpoint: [UInt8], ruleSets: [RuleSet] = RuleSet.all) throws {
         var r = CheckpointReader(checkpoint)
         guard try r.bytes(magic.count) == magic else { throw r.error("not an economy checkpoint") }
-        guard try r.u32() == formatVersion else { throw r.error("unsupported checkpoint format version") }
+        let version = try r.u32()
+        guard version == fullFormatVersion || version == headFormatVersion else {
+            throw r.error("unsupported checkpoint format version \(version)")
+        }
+        let head = version == headFormatVersion
+        r.compact = head
         let name = try r.string()
-        guard let rules = RuleSet.named(name) else { throw r.error("unknown rule set \(name)") }
+        guard let rules = ruleSets.first(where: { $0.name == name }) else { throw r.error("unknown rule set \(name)") }
         self.init(rules: rules)
         position = try r.i64(); lastClosedEpoch = try r.i64()
         let hasGenesis = try r.bool()
@@ -112,8 +172,10 @@ extension Economy {
             n.approvals = try r.indices()
             nodeVoters.append(voters + n.approvals)
             n.voters = voters
-            let entries = try r.count()
-            for _ in 0..<entries { n.vestingEntries.append(try r.u64()) }
+            if !head {
+                let entries = try r.count()
+                for _ in 0..<entries { n.vestingEntries.append(try r.u64()) }
+            }
             guard nodeIndex.updateValue(nodes.count, forKey: id) == nil else { throw r.error("duplicate node \(id)") }
             nodes.append(n)
         }
@@ -140,6 +202,56 @@ extension Economy {
         unsettledNodes = try r.indices(below: nodes.count)
         activeMeta = nodes.indices.filter { nodes[$0].kind == .meta && nodes[$0].status == .active }
 
+        if head {
+            try readVestingTotals(&r)
+        } else {
+            try readVestingEntries(&r)
+        }
+        unbondingBaseID = try r.u64()
+        let unbondingCount = try r.count()
+        for _ in 0..<unbondingCount {
+            unbondings.append(UnbondingState(account: try r.index(below: accounts.count),
+                                             validator: try r.index(below: validators.count),
+                                             amount: try r.u128(), releaseDay: try r.i64()))
+        }
+        pendingReleases = try r.indices(below: nodes.count)
+        guard r.atEnd else { throw r.error("trailing bytes") }
+        do {
+            try checkInvariants()
+        } catch {
+            throw CheckpointError(message: "decoded state breaks an invariant: \(error)", offset: checkpoint.count)
+        }
+    }
+
+    /// Format 2: the hole's id range and totals; nothing in memory.
+    private mutating func readVestingTotals(_ r: inout CheckpointReader) throws(CheckpointError) {
+        let first = try r.u64(), end = try r.u64()
+        guard first <= end else { throw r.error("vesting id range \(first)..<\(end) is reversed") }
+        var byMaturity: [VestingHole.Bucket] = []
+        for _ in 0..<(try r.count()) {
+            let bucket = VestingHole.Bucket(epoch: try r.i64(), wei: try r.u128())
+            guard bucket.wei > 0, byMaturity.last.map({ $0.epoch < bucket.epoch }) ?? true else {
+                throw r.error("vesting totals per maturity epoch are not ascending and positive")
+            }
+            byMaturity.append(bucket)
+        }
+        var byNode: [Int: UInt128] = [:]
+        var previous = -1
+        for _ in 0..<(try r.count()) {
+            let n = try r.index(below: nodes.count), wei = try r.u128()
+            guard n > previous, wei > 0 else { throw r.error("vesting totals per node are not ascending and positive") }
+            previous = n
+            byNode[n] = wei
+        }
+        vestingBaseID = end
+        vestingHead = 0
+        if !byMaturity.isEmpty || !byNode.isEmpty {
+            vestingHole = VestingHole(ids: first..<end, byMaturity: byMaturity, byNode: byNode)
+        }
+    }
+
+    /// Format 1: every live entry, and each node's list of them.
+    private mutating func readVestingEntries(_ r: inout CheckpointReader) throws(CheckpointError) {
         vestingBaseID = try r.u64()
         let vestingCount = try r.count()
         vesting.reserveCapacity(vestingCount)
@@ -163,32 +275,32 @@ extension Economy {
         for k in vesting.indices.dropFirst() where vesting[k].matureEpoch < vesting[k - 1].matureEpoch {
             throw r.error("vesting entries out of maturity order")
         }
-        unbondingBaseID = try r.u64()
-        let unbondingCount = try r.count()
-        for _ in 0..<unbondingCount {
-            unbondings.append(UnbondingState(account: try r.index(below: accounts.count),
-                                             validator: try r.index(below: validators.count),
-                                             amount: try r.u128(), releaseDay: try r.i64()))
-        }
-        pendingReleases = try r.indices(below: nodes.count)
-        guard r.atEnd else { throw r.error("trailing bytes") }
-        do {
-            try checkInvariants()
-        } catch {
-            throw CheckpointError(message: "decoded state breaks an invariant: \(error)", offset: checkpoint.count)
-        }
     }
 }
 
+/// Fixed-width little-endian integers, or (compact) LEB128 varints with zigzag for signed ones.
 private struct CheckpointWriter {
+    let compact: Bool
     var output: [UInt8] = []
+    init(compact: Bool) { self.compact = compact }
     mutating func bytes(_ b: [UInt8]) { output += b }
     mutating func u8(_ v: UInt8) { output.append(v) }
     mutating func bool(_ v: Bool) { u8(v ? 1 : 0) }
     mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { output += $0 } }
-    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { output += $0 } }
-    mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
-    mutating func u128(_ v: UInt128) { u64(UInt64(truncatingIfNeeded: v)); u64(UInt64(truncatingIfNeeded: v >> 64)) }
+    mutating func u64(_ v: UInt64) {
+        if compact { varint(UInt128(v)) } else { withUnsafeBytes(of: v.littleEndian) { output += $0 } }
+    }
+    mutating func i64(_ v: Int64) {
+        if compact { varint(UInt128(UInt64(bitPattern: (v << 1) ^ (v >> 63)))) } else { u64(UInt64(bitPattern: v)) }
+    }
+    mutating func u128(_ v: UInt128) {
+        if compact { varint(v) } else { u64(UInt64(truncatingIfNeeded: v)); u64(UInt64(truncatingIfNeeded: v >> 64)) }
+    }
+    private mutating func varint(_ value: UInt128) {
+        var v = value
+        while v >= 0x80 { output.append(UInt8(truncatingIfNeeded: v) | 0x80); v >>= 7 }
+        output.append(UInt8(v))
+    }
     mutating func count(_ n: Int) { u64(UInt64(n)) }
     mutating func index(_ i: Int) { u64(UInt64(i)) }
     mutating func indices(_ list: [Int]) { count(list.count); for i in list { index(i) } }
@@ -198,6 +310,8 @@ private struct CheckpointWriter {
 private struct CheckpointReader {
     let input: [UInt8]
     var offset = 0
+    /// Varints (format 2) after the version.
+    var compact = false
     init(_ input: [UInt8]) { self.input = input }
 
     var atEnd: Bool { offset == input.count }
@@ -220,12 +334,40 @@ private struct CheckpointReader {
         try bytes(4).reversed().reduce(0) { $0 << 8 | UInt32($1) }
     }
     mutating func u64() throws(CheckpointError) -> UInt64 {
-        try bytes(8).reversed().reduce(0) { $0 << 8 | UInt64($1) }
+        if compact {
+            let v = try varint(bits: 64)
+            return UInt64(v)
+        }
+        return try bytes(8).reversed().reduce(0) { $0 << 8 | UInt64($1) }
     }
-    mutating func i64() throws(CheckpointError) -> Int64 { Int64(bitPattern: try u64()) }
+    mutating func i64() throws(CheckpointError) -> Int64 {
+        let u = try u64()
+        return compact ? Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1))) : Int64(bitPattern: u)
+    }
     mutating func u128() throws(CheckpointError) -> UInt128 {
+        if compact { return try varint(bits: 128) }
         let low = try u64(), high = try u64()
         return UInt128(high) << 64 | UInt128(low)
+    }
+    /// One LEB128 value of at most `bits` bits, in its shortest form (so that one state has one encoding).
+    private mutating func varint(bits: Int) throws(CheckpointError) -> UInt128 {
+        var value: UInt128 = 0
+        var shift = 0
+        while true {
+            guard offset < input.count else { throw error("truncated") }
+            let byte = input[offset]
+            offset += 1
+            let payload = UInt128(byte & 0x7F)
+            guard shift < bits, bits - shift >= 7 || payload >> (bits - shift) == 0 else {
+                throw error("varint overflows \(bits) bits")
+            }
+            value |= payload << shift
+            if byte & 0x80 == 0 {
+                guard byte != 0 || shift == 0 else { throw error("varint not in its shortest form") }
+                return value
+            }
+            shift += 7
+        }
     }
     mutating func count() throws(CheckpointError) -> Int {
         let n = try u64()

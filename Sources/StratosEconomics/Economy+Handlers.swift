@@ -203,8 +203,9 @@ extension Economy {
         effects.append(.transfer(Transfer(from: .ozoneLimit, to: .ozone(id), amount: .noz(Noz(delta)), reason: .ozonePurchased)))
     }
 
-    /// The Ozone charge of a traffic record (ECONOMICS 4); nil if it does not fit 128 bits.
-    static func charge(of r: TrafficRecord) -> UInt128? {
+    /// The Ozone charge (noz) of a traffic record (ECONOMICS 4): a function of the record alone;
+    /// nil if it does not fit 128 bits.
+    public static func charge(of r: TrafficRecord) -> UInt128? {
         switch r.kind {
         case .upload:
             let (v, o) = r.bytes.multipliedReportingOverflow(by: UInt128(r.replicas ?? 3))
@@ -372,16 +373,16 @@ extension Economy {
         // (b) from this node's locked vesting entries, oldest first, then from the deposit; (c) into p.
         var remaining = fee ?? .max
         var fromVesting: UInt128 = 0
-        let live = vestingBaseID + UInt64(vestingHead)
-        for entryID in nodes[i].vestingEntries where remaining > 0 && entryID >= live {
-            let k = Int(entryID - vestingBaseID)
-            guard vesting[k].status == .locked, vesting[k].amount > 0 else { continue }
-            let take = min(remaining, vesting[k].amount)
-            vesting[k].amount -= take
-            accounts[vesting[k].account].vesting -= take
+        for entryID in liveVestingIDs(ofNode: i) where remaining > 0 {
+            var entry = vestingEntry(entryID)
+            guard entry.status == .locked, entry.amount > 0 else { continue }
+            let take = min(remaining, entry.amount)
+            entry.amount -= take
+            setVestingEntry(entryID, entry)
+            accounts[entry.account].vesting -= take
             remaining -= take
             fromVesting += take
-            let ledgerOwner = accounts[vesting[k].account].id
+            let ledgerOwner = accounts[entry.account].id
             effects.append(.vestingFeeTaken(VestingEntryID(entryID), account: ledgerOwner, node: id, amount: Wei(take)))
             effects.append(.transfer(Transfer(from: .vesting(owner: ledgerOwner, entry: VestingEntryID(entryID)),
                                               to: .volumePool, amount: .wei(Wei(take)), reason: .migrationFee)))
@@ -425,17 +426,17 @@ extension Economy {
                                           from: .deactivated, to: .shutDown, day: c.day))
         guard c.day < nodes[i].deactivationDay + rules.coolingOffDays else { return }
         // In the cooling-off: the still-locked entries that came from this node go back to their pools.
-        let live = vestingBaseID + UInt64(vestingHead)
-        for entryID in nodes[i].vestingEntries where entryID >= live {
-            let k = Int(entryID - vestingBaseID)
-            guard vesting[k].status == .locked else { continue }
-            let amount = vesting[k].amount
-            vesting[k].status = .cancelled
-            vesting[k].amount = 0
+        for entryID in liveVestingIDs(ofNode: i) {
+            var entry = vestingEntry(entryID)
+            guard entry.status == .locked else { continue }
+            let amount = entry.amount
+            entry.status = .cancelled
+            entry.amount = 0
+            setVestingEntry(entryID, entry)
             guard amount > 0 else { continue }
-            let a = vesting[k].account
+            let a = entry.account
             accounts[a].vesting -= amount
-            let source = vesting[k].source
+            let source = entry.source
             switch source {
             case .traffic: p += amount
             case .mining: mined -= amount

@@ -18,12 +18,37 @@ extension Economy {
         // Per-account running totals against the detail they summarise.
         var vestingBy = [UInt128](repeating: 0, count: accounts.count)
         var escrowBy = vestingBy, bondedBy = vestingBy, unbondingBy = vestingBy
-        for k in vestingHead..<vesting.count {
-            let v = vesting[k]
+        let suppliedEntries = vestingHole?.supplied ?? []
+        for (id, v) in suppliedEntries.lazy.map({ ($0.id, $0.state) })
+            + (vestingHead..<vesting.count).lazy.map({ (self.vestingBaseID + UInt64($0), self.vesting[$0]) }) {
             if v.status == .locked {
                 vestingBy[v.account] = try sum.add(vestingBy[v.account], v.amount, "vesting")
+                guard v.matureEpoch > lastClosedEpoch else {
+                    throw InvariantViolation(invariant: "vesting", message: "entry \(id) matured at epoch \(v.matureEpoch) but is still locked")
+                }
             } else if v.status == .cancelled, v.amount != 0 {
-                throw InvariantViolation(invariant: "vesting", message: "cancelled entry \(vestingBaseID + UInt64(k)) keeps \(v.amount) wei")
+                throw InvariantViolation(invariant: "vesting", message: "cancelled entry \(id) keeps \(v.amount) wei")
+            }
+        }
+        // A partial economy: the entries not supplied are known only by their totals, which the
+        // accounts' vesting balances must cover exactly.
+        var unsupplied: UInt128 = 0
+        if let hole = vestingHole {
+            var byNode: UInt128 = 0
+            for b in hole.byMaturity {
+                guard b.wei > 0, b.epoch > lastClosedEpoch else {
+                    throw InvariantViolation(invariant: "vesting", message: "unsupplied locked total \(b.wei) wei maturing at epoch \(b.epoch)")
+                }
+                unsupplied = try sum.add(unsupplied, b.wei, "vesting")
+            }
+            for (n, wei) in hole.byNode {
+                guard nodes.indices.contains(n), wei > 0 else {
+                    throw InvariantViolation(invariant: "vesting", message: "unsupplied locked total \(wei) wei of node index \(n)")
+                }
+                byNode = try sum.add(byNode, wei, "vesting")
+            }
+            guard byNode <= unsupplied, hole.ids.upperBound <= vestingBaseID else {
+                throw InvariantViolation(invariant: "vesting", message: "the vesting hole's totals are inconsistent")
             }
         }
         var k: UInt128 = 0
@@ -82,13 +107,23 @@ extension Economy {
 
         var stos: UInt128 = 0
         var ozone: UInt128 = 0
+        var vestingKept: UInt128 = 0, vestingKnown: UInt128 = 0
         for (i, a) in accounts.enumerated() {
+            vestingKept = try sum.add(vestingKept, a.vesting, "vesting")
+            vestingKnown = try sum.add(vestingKnown, vestingBy[i], "vesting")
+            // Partial: an account's vesting covers its known entries; the rest is the unsupplied total.
+            if vestingHole != nil, a.vesting >= vestingBy[i] { vestingBy[i] = a.vesting }
             guard a.vesting == vestingBy[i], a.escrow == escrowBy[i], a.bonded == bondedBy[i], a.unbonding == unbondingBy[i] else {
                 throw InvariantViolation(invariant: "account-totals",
                     message: "account \(a.id): vesting \(a.vesting)/\(vestingBy[i]), escrow \(a.escrow)/\(escrowBy[i]), bonded \(a.bonded)/\(bondedBy[i]), unbonding \(a.unbonding)/\(unbondingBy[i]) (kept/actual)")
             }
             for part in [a.wallet, a.escrow, a.bonded, a.unbonding, a.vesting] { stos = try sum.add(stos, part, "STOS") }
             ozone = try sum.add(ozone, a.ozone, "Ozone")
+        }
+
+        guard vestingKept == (try sum.add(vestingKnown, unsupplied, "vesting")) else {
+            throw InvariantViolation(invariant: "account-totals",
+                message: "accounts' vesting sums to \(vestingKept) wei, entries to \(vestingKnown) wei + \(unsupplied) wei not supplied")
         }
 
         // STOS conservation.

@@ -164,22 +164,17 @@ extension Economy {
     // MARK: Maturity
 
     /// Vesting entries with `matureEpoch ≤ epoch` move to their owners' wallets.
+    /// A partial economy's supplied entries come first: their ids are all below the in-memory ones.
     private mutating func releaseMaturedVesting(upTo epoch: Int64, _ effects: inout [Effect]) {
+        for (id, entry) in takeMaturedHoleEntries(upTo: epoch) {
+            release(id, entry, &effects)
+        }
         while vestingHead < vesting.count, vesting[vestingHead].matureEpoch <= epoch {
             let k = vestingHead
             vestingHead += 1
-            guard vesting[k].status == .locked else { continue }
-            vesting[k].status = .released
-            let amount = vesting[k].amount
-            guard amount > 0 else { continue }
-            let a = vesting[k].account
-            accounts[a].vesting -= amount
-            accounts[a].wallet += amount
-            let id = VestingEntryID(vestingBaseID + UInt64(k))
-            let owner = accounts[a].id
-            effects.append(.vestingReleased(id, account: owner, amount: Wei(amount)))
-            effects.append(.transfer(Transfer(from: .vesting(owner: owner, entry: id), to: .wallet(owner),
-                                              amount: .wei(Wei(amount)), reason: .vestingReleased)))
+            let entry = vesting[k]
+            if entry.status == .locked { vesting[k].status = .released }
+            release(vestingBaseID + UInt64(k), entry, &effects)
         }
         // Drop the done prefix once it is most of the array (amortised O(1) per entry).
         if vestingHead >= 1024, vestingHead * 2 >= vesting.count {
@@ -187,6 +182,19 @@ extension Economy {
             vestingBaseID += UInt64(vestingHead)
             vestingHead = 0
         }
+    }
+
+    /// Moves a matured entry (as it was before maturity) to its owner's wallet.
+    private mutating func release(_ rawID: UInt64, _ entry: VestingState, _ effects: inout [Effect]) {
+        guard entry.status == .locked, entry.amount > 0 else { return }
+        let a = entry.account
+        accounts[a].vesting -= entry.amount
+        accounts[a].wallet += entry.amount
+        let id = VestingEntryID(rawID)
+        let owner = accounts[a].id
+        effects.append(.vestingReleased(id, account: owner, amount: Wei(entry.amount)))
+        effects.append(.transfer(Transfer(from: .vesting(owner: owner, entry: id), to: .wallet(owner),
+                                          amount: .wei(Wei(entry.amount)), reason: .vestingReleased)))
     }
 
     /// Deactivated nodes' remaining deposits whose release day ≤ `day` move to their owners' wallets.

@@ -62,6 +62,9 @@ public struct Economy: Sendable {
     var vesting: [VestingState] = []
     var vestingBaseID: UInt64 = 1
     var vestingHead = 0
+    /// Locked entries older than `vestingBaseID` that a checkpoint head left out (nil: none, the
+    /// economy is complete). See Economy+VestingHole.swift.
+    var vestingHole: VestingHole?
     /// Unbondings, ordered by id and by release day; from `unbondingHead` on not yet released.
     var unbondings: [UnbondingState] = []
     var unbondingBaseID: UInt64 = 1
@@ -143,6 +146,10 @@ public struct Economy: Sendable {
                                     message: "time \(event.time.microsecondsSinceEpoch) µs is before Genesis")
             }
             context = EventContext(id: event.id, type: event.type, time: event.time, day: day, epoch: openEpoch)
+        }
+        if vestingHole != nil, let need = vestingNeed(for: event) {
+            throw context.violation("vesting-not-loaded",
+                "this economy was restored from a checkpoint head without its locked vesting entries; supply \(need) first")
         }
         guard event.time >= lastTime else {
             throw context.violation("time-backwards",

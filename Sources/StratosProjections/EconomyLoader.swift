@@ -2,14 +2,22 @@ import LedgerEvents
 import PostgresClient
 import StratosEconomics
 
-/// Rebuilds an `Economy` at any point from the nearest stored epoch checkpoint plus a replay of
-/// the events after it: a snapshot or one epoch's recomputation costs about one epoch of events
-/// (with a checkpoint every epoch), not the whole history.
+/// Rebuilds an `Economy` at any point from the nearest stored checkpoint plus a replay of the
+/// events after it: a snapshot or one epoch's recomputation costs a few epochs of events, not the
+/// whole history.
+///
+/// Checkpoints are *heads* (`Economy.encodeCheckpointHead`): the state without its locked vesting
+/// entries, tens of KiB instead of ~100 MiB late in a busy history, so one can be kept every few
+/// epochs. The economy they give back is partial; the loader gives it, from this schema's
+/// `vesting_entries` and `vesting_changes`, exactly the entries an event reads (those maturing at
+/// an epoch close, those of a node that deactivates or shuts down), and the economy checks them
+/// against the totals the head recorded. `complete` gives it all of them (a worker resuming).
 struct EconomyLoader {
     let sql: ProjectionSQL
     let reader: LogReader
-    /// Events read per COPY while replaying towards a target that may stop early.
-    var chunk: Int64 = 50_000
+    /// Events read per COPY while replaying (read into memory first: the vesting queries a
+    /// replay may need cannot run on the connection while a COPY is streaming).
+    var chunk: Int64 = 20_000
 
     struct Start {
         var economy: Economy
@@ -29,29 +37,90 @@ struct EconomyLoader {
 
     private func decode(_ r: PostgresResult, rules: RuleSet) throws -> Start {
         guard r.rowCount > 0 else { return Start(economy: Economy(rules: rules), position: 0) }
+        let epoch = try r.int64(0, 0)
         let economy: Economy
         do { economy = try Economy(checkpoint: try r.bytea(0, 2)) } catch {
-            throw ProjectionError.corrupt("economy checkpoint of epoch \(try r.int64(0, 0)): \(error)")
+            throw ProjectionError.corrupt("economy checkpoint of epoch \(epoch): \(error)")
         }
         guard economy.rules == rules else {
-            throw ProjectionError.corrupt("checkpoint of epoch \(try r.int64(0, 0)) is for rules \(economy.rules.name), not \(rules.name)")
+            throw ProjectionError.corrupt("checkpoint of epoch \(epoch) is for rules \(economy.rules.name), not \(rules.name)")
         }
         return Start(economy: economy, position: try r.int64(0, 1))
+    }
+
+    /// Gives a partial economy every locked vesting entry it lacks: it becomes complete.
+    func complete(_ start: inout Start, _ c: PostgresConnection) throws {
+        try supply(.all, to: &start.economy, at: start.position, c)
+    }
+
+    /// Meets what `event` needs of a partial economy at log position `position` (the one right
+    /// before the event); with `maturingThrough`, one query covers every close up to that epoch.
+    func prepare(_ economy: inout Economy, for event: LedgerEvent, at position: Int64, maturingThrough: Int64? = nil,
+                 _ c: PostgresConnection) throws {
+        guard let need = economy.vestingNeed(for: event) else { return }
+        if case .maturing(let epoch) = need, let later = maturingThrough, later > epoch {
+            try supply(.maturing(through: later), to: &economy, at: position, c)
+        }
+        if economy.vestingNeed(for: event) != nil { try supply(need, to: &economy, at: position, c) }
     }
 
     /// Replays events after `start` through `last` (refused events are skipped, as the
     /// projection does), calling `observe` after each applied event; stops when it returns false.
     func replay(_ c: PostgresConnection, from start: inout Start, through last: Int64,
                 observe: (AppliedEvent, Int64) throws -> Bool = { _, _ in true }) throws {
-        var stop = false
-        while !stop && start.position < last {
+        var events: [LoggedEvent] = []
+        while start.position < last {
             let through = min(last, start.position + chunk)
-            try reader.read(c, from: start.position + 1, through: through) { logged in
+            events.removeAll(keepingCapacity: true)
+            try reader.read(c, from: start.position + 1, through: through) { events.append($0); return true }
+            // One query for every maturity the chunk reaches (instead of one per epoch close).
+            let lastClose = events.lazy.compactMap { e -> Int64? in
+                if case .success(let event) = e.event, case .epochClosed(let epoch) = event.payload { return epoch }
+                return nil
+            }.max()
+            for logged in events {
+                guard case .success(let event) = logged.event else { start.position = logged.position; continue }
+                try prepare(&start.economy, for: event, at: start.position, maturingThrough: lastClose, c)
                 start.position = logged.position
-                guard case .success(let event) = logged.event, let applied = try? start.economy.apply(event) else { return true }
-                if try !observe(applied, logged.position) { stop = true; return false }
-                return true
+                guard let applied = try? start.economy.apply(event) else { continue }
+                if try !observe(applied, logged.position) { return }
             }
+        }
+    }
+
+    /// The locked entries `need` asks for as of log position `position`, from the tables; the
+    /// economy checks them against its head's totals (a mismatch means the tables and the
+    /// checkpoint disagree: corrupt, never silently used).
+    private func supply(_ need: VestingNeed, to economy: inout Economy, at position: Int64, _ c: PostgresConnection) throws {
+        guard let ids = economy.vestingHoleIDs else { return }
+        let closed = economy.lastClosedEpoch
+        let lockUp = economy.rules.vestingEpochs
+        var through = Int64.max / 2
+        var node: String?
+        switch need {
+        case .maturing(let epoch): through = epoch
+        case .node(let id): node = id.rawValue
+        case .all: break
+        }
+        let bounds = [String(ids.lowerBound.rawValue), String(ids.upperBound.rawValue), String(position), String(closed)]
+        let r: PostgresResult
+        if case .all = need {
+            r = try c.query(sql("vesting.live_all"), bounds)
+        } else {
+            r = try c.query(sql("vesting.live"), bounds + [String(through), String(closed - lockUp), String(through - lockUp), node])
+        }
+        var entries: [LockedVestingEntry] = []
+        entries.reserveCapacity(r.rowCount)
+        for i in 0..<r.rowCount {
+            entries.append(LockedVestingEntry(
+                id: VestingEntryID(UInt64(try r.int64(i, 0))), account: AccountID(unchecked: try r.string(i, 1)),
+                node: r.optionalString(i, 2).map(NodeID.init(unchecked:)), source: try enumValue(r, i, 3),
+                amount: try wei(r, i, 4), matureEpoch: try r.int64(i, 5)))
+        }
+        do {
+            try economy.supplyVesting(entries, for: need)
+        } catch {
+            throw ProjectionError.corrupt("the vesting tables disagree with the economy checkpoint before position \(position): \(error)")
         }
     }
 }

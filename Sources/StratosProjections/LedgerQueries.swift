@@ -196,8 +196,15 @@ public final class LedgerQueries {
         try economy(at: point).snapshot()
     }
 
-    /// The economy at `point` (see `snapshot`).
+    /// The economy at `point` (see `snapshot`). It may be partial (restored from a checkpoint
+    /// head without its locked vesting entries): snapshots never need them; to apply further
+    /// events, meet their needs with `prepare(_:for:at:)`.
     public func economy(at point: SnapshotPoint) throws -> Economy {
+        try economyAndPosition(at: point).economy
+    }
+
+    /// The economy at `point` and the log position it reflects.
+    public func economyAndPosition(at point: SnapshotPoint) throws -> (economy: Economy, position: Int64) {
         let h = try health()
         let rules = try rulesOf(h)
         let loader = EconomyLoader(sql: sql, reader: reader)
@@ -205,22 +212,31 @@ public final class LedgerQueries {
         case .latest:
             var start = try loader.checkpoint(connection, atOrBeforePosition: h.position, rules: rules)
             try loader.replay(connection, from: &start, through: h.position)
-            return start.economy
+            return (start.economy, start.position)
         case .position(let p):
             guard p <= h.position else { throw ProjectionError.positionNotProjected(position: p, lastPosition: h.position) }
             var start = try loader.checkpoint(connection, atOrBeforePosition: max(p, 0), rules: rules)
             try loader.replay(connection, from: &start, through: p)
-            return start.economy
+            return (start.economy, start.position)
         case .epoch(let n):
             guard n >= 0, n <= h.lastClosedEpoch else { throw ProjectionError.epochNotClosed(epoch: n, lastClosedEpoch: h.lastClosedEpoch) }
             var start = try loader.checkpoint(connection, atOrBeforeEpoch: n, rules: rules)
-            if start.economy.lastClosedEpoch == n { return start.economy }
-            try loader.replay(connection, from: &start, through: h.position) { applied, _ in
+            if start.economy.lastClosedEpoch == n { return (start.economy, start.position) }
+            try loader.replay(connection, from: &start, through: n == 0 ? h.position : try positionOfClose(n)) { applied, _ in
                 applied.settlement?.epoch != n
             }
             precondition(start.economy.lastClosedEpoch == n, "replay did not reach the close of epoch \(n)")
-            return start.economy
+            return (start.economy, start.position)
         }
+    }
+
+    /// Gives a partial economy at log position `position` the vesting entries `event` (the event
+    /// at `position + 1`) reads; `maturingThrough` fetches the maturities of later closes up to
+    /// that epoch at once. Nothing to do for a complete economy.
+    public func prepare(_ economy: inout Economy, for event: LedgerEvent, at position: Int64,
+                        maturingThrough: Int64? = nil) throws {
+        try EconomyLoader(sql: sql, reader: reader).prepare(&economy, for: event, at: position,
+                                                            maturingThrough: maturingThrough, connection)
     }
 
     /// The stored settlement audit of epoch `epoch` (EVENTS.md JSON through `json()`).
@@ -252,6 +268,14 @@ public final class LedgerQueries {
         }
     }
 
+    /// The last epoch before `epoch` whose settlement included `node`, and the log position of
+    /// its close; nil if none (the node's traffic since then is its carried contribution).
+    public func lastSettlement(of node: NodeID, before epoch: Int64) throws -> (epoch: Int64, position: Int64)? {
+        let r = try connection.query(sql("q.node_last_settled"), [node.rawValue, String(epoch)])
+        guard r.rowCount == 1 else { return nil }
+        return (try r.int64(0, 0), try r.int64(0, 1))
+    }
+
     /// Recomputes epoch `epoch` from the checkpoint at or before epoch − 1 plus a replay of the
     /// epoch's events.
     public func recomputeSettlement(epoch: Int64) throws -> SettlementReport {
@@ -262,7 +286,7 @@ public final class LedgerQueries {
         let loader = EconomyLoader(sql: sql, reader: reader)
         var start = try loader.checkpoint(connection, atOrBeforeEpoch: epoch - 1, rules: try rulesOf(h))
         var report: SettlementReport?
-        try loader.replay(connection, from: &start, through: h.position) { applied, _ in
+        try loader.replay(connection, from: &start, through: try positionOfClose(epoch)) { applied, _ in
             if let s = applied.settlement, s.epoch == epoch { report = s; return false }
             return true
         }

@@ -235,7 +235,7 @@ final class ProjectionModel {
                 }
             }
             if epoch % checkpointEvery == 0 {
-                rows.checkpoints.append((epoch, position, economy.encodeCheckpoint()))
+                rows.checkpoints.append((epoch, position, economy.encodeCheckpointHead()))
             }
         }
         epochAccounts.removeAll(keepingCapacity: true)

@@ -136,7 +136,10 @@ public final class ProjectionWorker {
             throw ProjectionError.configuration("projection schema \(schema) is '\(st.status)', expected '\(expectedStatus)'")
         }
         guard let rules = RuleSet.named(st.rules) else { throw ProjectionError.unknownRules(st.rules) }
-        let start = try EconomyLoader(sql: sql, reader: reader).checkpoint(connection, atOrBeforePosition: st.lastPosition, rules: rules)
+        let loader = EconomyLoader(sql: sql, reader: reader)
+        var start = try loader.checkpoint(connection, atOrBeforePosition: st.lastPosition, rules: rules)
+        // The worker keeps every locked entry in memory (it writes their releases): complete the head.
+        try loader.complete(&start, connection)
         let m = ProjectionModel(economy: start.economy, position: start.position,
                                 refused: 0, checkpointEvery: st.checkpointEvery)
         var scratch = ProjectionRows()
@@ -273,17 +276,28 @@ func seconds(_ d: Duration) -> Double {
     Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
 }
 
+private let hexDigits = Array("0123456789abcdef".utf8)
+
 /// One `epoch_checkpoints` row in COPY text format, the bytea as `\\x` + hex, written in
 /// 64 KiB pieces so that a large checkpoint is never held twice (or as a String) in memory.
 private func writeCheckpointRow(_ cp: (epoch: Int64, position: Int64, state: [UInt8]), to w: CopyWriter) throws {
     try w.write("\(cp.epoch)\t\(cp.position)\t\\\\x")
-    let digits = Array("0123456789abcdef".utf8)
-    var piece = [UInt8]()
-    piece.reserveCapacity(1 << 16)
-    for b in cp.state {
-        piece.append(digits[Int(b >> 4)]); piece.append(digits[Int(b & 15)])
-        if piece.count >= 1 << 16 { try w.write(piece); piece.removeAll(keepingCapacity: true) }
+    var piece = [UInt8](repeating: 0, count: 2 * min(cp.state.count, 1 << 15))
+    var start = 0
+    while start < cp.state.count {
+        let end = min(cp.state.count, start + (1 << 15))
+        piece.withUnsafeMutableBufferPointer { out in
+            hexDigits.withUnsafeBufferPointer { digits in
+                var o = 0
+                for b in cp.state[start..<end] {
+                    out[o] = digits[Int(b >> 4)]; out[o + 1] = digits[Int(b & 15)]
+                    o += 2
+                }
+            }
+        }
+        let count = 2 * (end - start)
+        try piece.withUnsafeBytes { try w.write(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        start = end
     }
-    piece.append(0x0A)
-    try w.write(piece)
+    try w.write([0x0A])
 }

@@ -199,8 +199,9 @@ public struct Rebuilder {
 public enum ProjectionDefaults {
     /// Events per write transaction.
     public static let batchSize = 20_000
-    /// An economy checkpoint at every epoch close whose number is a multiple of this.
-    public static let checkpointEvery: Int64 = 144
+    /// An economy checkpoint head at every epoch close whose number is a multiple of this (heads
+    /// are tens of KiB; a single-epoch recomputation replays at most this many epochs).
+    public static let checkpointEvery: Int64 = 1
 }
 
 extension ProjectionSQL {

@@ -85,12 +85,16 @@ public struct Auditor {
     private func recomputeFromHistory(epoch: Int64, node: NodeID?) throws -> EpochRecomputation {
         // 1. The starting state: the economy after EpochClosed N − 1 (the projections'
         // checkpoint plus a replay).
-        guard var economy = try readModel.economy(afterEpoch: epoch - 1) else {
+        guard var (economy, position) = try readModel.economy(afterEpoch: epoch - 1) else {
             let last = try readModel.snapshot(.now)?.lastClosedEpoch ?? 0
             throw AuditError.epochNotClosed(epoch: epoch, lastClosed: last)
         }
         var fromEpoch = epoch - 1
-        if let node {
+        var traffic: [AuditedEvent] = []
+        if let node, let carried = economy.node(node)?.unsettled.rawValue,
+           let events = try carriedTraffic(of: node, carried: carried, before: epoch, through: position) {
+            traffic = events
+        } else if let node {
             // The node's contribution may have been carried over from earlier epochs: step back
             // (doubling the distance) until it had nothing unsettled, or to Genesis.
             var step: Int64 = 1
@@ -98,17 +102,16 @@ public struct Auditor {
                 fromEpoch = max(0, fromEpoch - step)
                 step *= 2
                 guard let earlier = try readModel.economy(afterEpoch: fromEpoch) else {
-                    throw AuditError.corruptLog(position: economy.position, reason: "no state after epoch \(fromEpoch)")
+                    throw AuditError.corruptLog(position: position, reason: "no state after epoch \(fromEpoch)")
                 }
-                economy = earlier
+                (economy, position) = earlier
             }
         }
-        let from = (epoch: fromEpoch, position: economy.position)
+        let from = (epoch: fromEpoch, position: position)
 
         // 2. Replay up to and including EpochClosed `epoch`.
         var next = from.position + 1
         var replayed = 0
-        var traffic: [AuditedEvent] = []
         var pageSize = 256 // an epoch is usually a few dozen events: start small, then grow
         while true {
             let page = try store.read(from: next, limit: pageSize)
@@ -123,6 +126,8 @@ public struct Auditor {
                 }
                 let closesTarget: Bool
                 if case .epochClosed(let e) = event.payload, e == epoch { closesTarget = true } else { closesTarget = false }
+                // A state restored from a checkpoint head is given the vesting entries the event reads.
+                try readModel.prepare(&economy, for: event, at: stored.position - 1, maturingThrough: epoch)
                 let inputs = closesTarget ? economy.settlementInputs() : nil
                 let applied: AppliedEvent
                 do { applied = try economy.apply(event) } catch {
@@ -148,6 +153,29 @@ public struct Auditor {
             }
             next = page[page.count - 1].position + 1
         }
+    }
+
+    /// The traffic events that built the contribution `node` carried into `epoch` (`carried`
+    /// noz, unsettled after the previous close at `position`): its traffic since the close of the
+    /// last settlement that included it, read from its stream — without replaying the epochs in
+    /// between. nil when their charges do not add up to `carried` exactly (e.g. an event the
+    /// rules refused): the caller then replays, which is always right.
+    private func carriedTraffic(of node: NodeID, carried: UInt128, before epoch: Int64,
+                                through position: Int64) throws -> [AuditedEvent]? {
+        let after = try readModel.lastSettlement(of: node, before: epoch)?.position ?? 0
+        var events: [AuditedEvent] = []
+        var total: UInt128 = 0
+        for stored in try store.read(stream: "node/\(node.rawValue)", after: after, through: position)
+        where stored.type == EventType.trafficServed.rawValue {
+            guard case .trafficServed(let record) = try stored.ledgerEvent().payload,
+                  let charge = Economy.charge(of: record) else { return nil }
+            let (sum, overflow) = total.addingReportingOverflow(charge)
+            guard !overflow else { return nil }
+            total = sum
+            events.append(AuditedEvent(position: stored.position, eventID: stored.eventID, type: stored.type,
+                                       epoch: record.epoch, charge: Noz(charge)))
+        }
+        return total == carried ? events : nil
     }
 
     /// The derivation of every wei `node`'s owner earned from the node at the close of `epoch`.
@@ -179,9 +207,8 @@ func mulDiv(_ a: UInt128, _ b: UInt128, _ d: UInt128) -> UInt128 {
 ///
 /// Why it is safe: a recomputation depends only on the log up to `EpochClosed N`, which is
 /// append-only and hash-chained, and on the rule set of the projection it started from; the
-/// stored side (`stored`) is always read again. Why it is needed: the economy state before a close
-/// is loaded from an epoch checkpoint that holds every locked vesting entry (megabytes late in a
-/// long history), which dominates the cost of a cold audit.
+/// stored side (`stored`) is always read again. Why it helps: a cold audit loads a checkpoint head,
+/// fetches the vesting entries the replayed closes release and replays a few epochs of events.
 public final class RecomputationCache: Sendable {
     public struct Key: Hashable, Sendable {
         public var epoch: Int64

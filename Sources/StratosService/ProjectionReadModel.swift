@@ -47,8 +47,16 @@ struct ProjectionReadModel: LedgerReadModel {
         try optional { try queries.settlement(epoch: epoch) }
     }
 
-    func economy(afterEpoch epoch: Int64) throws -> Economy? {
-        try optional { try queries.economy(at: .epoch(epoch)) }
+    func economy(afterEpoch epoch: Int64) throws -> (economy: Economy, position: Int64)? {
+        try optional { try queries.economyAndPosition(at: .epoch(epoch)) }
+    }
+
+    func prepare(_ economy: inout Economy, for event: LedgerEvent, at position: Int64, maturingThrough: Int64?) throws {
+        try queries.prepare(&economy, for: event, at: position, maturingThrough: maturingThrough)
+    }
+
+    func lastSettlement(of node: NodeID, before epoch: Int64) throws -> (epoch: Int64, position: Int64)? {
+        try queries.lastSettlement(of: node, before: epoch)
     }
 
     func projectedPosition() throws -> Int64 {

@@ -29,9 +29,14 @@ public protocol LedgerReadModel {
     /// Streams the journal transactions of the events applied while epochs `epochs` were open,
     /// in position order, one at a time (memory does not grow with the range).
     func journal(epochs: ClosedRange<Int64>, _ body: (JournalRecord) throws -> Void) throws
-    /// The economy right after `EpochClosed epoch` (a fresh one for epoch 0), nil if not closed;
-    /// its `position` is the log position it reflects.
-    func economy(afterEpoch epoch: Int64) throws -> Economy?
+    /// The economy right after `EpochClosed epoch` (a fresh one for epoch 0) and the log
+    /// position it reflects; nil if not closed. It may be partial (see `prepare`).
+    func economy(afterEpoch epoch: Int64) throws -> (economy: Economy, position: Int64)?
+    /// Gives a partial economy at log `position` the locked vesting entries `event` (the next
+    /// one) reads, fetching maturities up to `maturingThrough` at once.
+    func prepare(_ economy: inout Economy, for event: LedgerEvent, at position: Int64, maturingThrough: Int64?) throws
+    /// The last epoch before `epoch` whose settlement included `node`, and its close's position.
+    func lastSettlement(of node: NodeID, before epoch: Int64) throws -> (epoch: Int64, position: Int64)?
     /// The log position the projections have applied.
     func projectedPosition() throws -> Int64
 }

@@ -13,7 +13,8 @@ import StratosSimulator
 ///
 /// Size: the `bench` simulator preset (30 days, over 2,000,000 events); set
 /// `STRATOS_BENCH_PROJECTION_EPOCHS` for a shorter history, `STRATOS_BENCH_CHECKPOINT_EVERY` to
-/// change the checkpoint interval.
+/// change the checkpoint interval, `STRATOS_BENCH_READS_DATABASE` to measure only the read
+/// latencies on an existing, projected database.
 enum ProjectionBench: BenchSuite {
     static let name = "projection"
 
@@ -28,6 +29,14 @@ enum ProjectionBench: BenchSuite {
         if let e = env["STRATOS_BENCH_PROJECTION_EPOCHS"].flatMap(Int.init) { config.epochs = e }
         let checkpointEvery = env["STRATOS_BENCH_CHECKPOINT_EVERY"].flatMap(Int64.init) ?? ProjectionDefaults.checkpointEvery
 
+        if let existing = env["STRATOS_BENCH_READS_DATABASE"] {
+            // Only the read latencies, on a database already imported and projected.
+            let c = try PostgresConnection(url: existing)
+            let sql = try ProjectionSQL.load()
+            try c.query(sql("search_path.set"), ["projection, public"])
+            let queries = try LedgerQueries(connection: c, sql: sql)
+            return try await longHistoryReads(url: existing, queries: queries, lastEpoch: try queries.health().lastClosedEpoch)
+        }
         let scratch = try ScratchDatabase(serverURL: serverURL, suite: "projection")
         defer { scratch.drop() }
         let url = scratch.url
@@ -76,6 +85,7 @@ enum ProjectionBench: BenchSuite {
             best = min(best, v.recomputeSeconds)
         }
 
+        let reads = try await longHistoryReads(url: url, queries: queries, lastEpoch: last)
         return [
             BenchFigure(suite: name, name: "history size", value: Double(events), unit: "events", target: ">= 2000000"),
             BenchFigure(suite: name, name: "full rebuild, log to committed rows (catch-up)", value: catchUpRate,
@@ -86,12 +96,12 @@ enum ProjectionBench: BenchSuite {
             BenchFigure(suite: name, name: "peak memory during rebuild (VmHWM)", value: peak / 1_048_576, unit: "MiB",
                         target: "bounded by live state"),
             BenchFigure(suite: name, name: "resident memory before rebuild", value: rssBefore / 1_048_576, unit: "MiB", target: nil),
-            BenchFigure(suite: name, name: "economy checkpoints stored (every \(checkpointEvery) epochs)", value: Double(try sizes.int64(0, 0)),
+            BenchFigure(suite: name, name: "economy checkpoint heads stored (every \(checkpointEvery) epochs)", value: Double(try sizes.int64(0, 0)),
                         unit: "checkpoints", target: nil),
-            BenchFigure(suite: name, name: "largest economy checkpoint", value: Double(try sizes.int64(0, 2)) / 1_048_576, unit: "MiB", target: nil),
+            BenchFigure(suite: name, name: "largest economy checkpoint head", value: Double(try sizes.int64(0, 2)) / 1_048_576, unit: "MiB", target: nil),
             BenchFigure(suite: name, name: "recompute one late epoch (verify), best", value: best * 1000, unit: "ms", target: "<= 200"),
             BenchFigure(suite: name, name: "recompute one late epoch (verify), worst", value: worst * 1000, unit: "ms", target: "<= 200"),
-        ]
+        ] + reads
     }
 
     private static func seconds(_ d: Duration) -> Double {

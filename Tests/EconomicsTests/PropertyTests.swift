@@ -133,60 +133,64 @@ struct HistoryGenerator {
     }
 }
 
+/// Runs a seeded history; checks per-event properties; returns the driver.
+func runHistory(rules: RuleSet, seed: UInt64, events: Int) throws -> Driver {
+    var d = Driver(rules: rules)
+    d.checkJournalEveryEvent = false
+    var g = HistoryGenerator(seed: seed)
+    try d.apply(g.genesis())
+    var refused = 0
+    var settlements = 0
+    for i in 0..<events {
+        let (advance, payload) = g.next(d.economy)
+        d.now += advance
+        let before = d.economy
+        do {
+            let applied = try d.apply(payload)
+            try checkApplied(applied, before: before, after: d.economy)
+            if applied.settlement != nil { settlements += 1 }
+        } catch let violation as RuleViolation {
+            refused += 1
+            d.now -= advance
+            XCTAssertEqual(d.economy.encodeCheckpoint(), before.encodeCheckpoint(), "refusal \(violation) changed the state")
+        }
+        if i % 97 == 0 { d.journal.verify(against: d.economy) }
+    }
+    d.journal.verify(against: d.economy)
+    XCTAssertLessThan(refused, events / 5, "the generator should produce mostly valid events")
+    XCTAssertGreaterThan(settlements, events / 20)
+    return d
+}
+
+func checkApplied(_ a: AppliedEvent, before: Economy, after: Economy) throws {
+    switch a.type {
+    case .prepaid:
+        // The price (s + p) / l never falls: (s + p') × l ≥ (s + p) × l'.
+        let old = UInt256.product(before.s + before.p, after.l)
+        let new = UInt256.product(after.s + after.p, before.l)
+        XCTAssertTrue((new.high, new.low) >= (old.high, old.low), "prepay lowered the price")
+    case .epochClosed:
+        let r = try XCTUnwrap(a.settlement)
+        let traffic = r.rewards.filter { $0.source == .traffic }.reduce(0) { $0 + $1.amount.rawValue }
+        let mining = r.rewards.filter { $0.source == .mining }.reduce(0) { $0 + $1.amount.rawValue }
+        XCTAssertEqual(traffic + r.trafficDust.rawValue, r.trafficReward.rawValue)
+        XCTAssertEqual(mining + r.miningDust.rawValue, r.miningReward.rawValue)
+        // Never more than the pools hold.
+        XCTAssertLessThanOrEqual(r.trafficReward.rawValue, before.p)
+        XCTAssertLessThanOrEqual(r.miningReward.rawValue, RuleSet.paperV1.mining.cap.rawValue - before.mined)
+        XCTAssertEqual(after.p, before.p - traffic)
+        XCTAssertEqual(r.settled.reduce(0) { $0 + $1.traffic.rawValue }, r.Y.rawValue)
+        XCTAssertTrue(10 * r.Y.rawValue >= 8 * r.T.rawValue)
+        XCTAssertTrue(r.rewards.allSatisfy { !$0.amount.isZero && $0.matureEpoch == r.epoch + before.rules.vestingEpochs })
+    default:
+        break
+    }
+}
+
 /// Properties over long random valid histories, for both rule sets.
 final class PropertyTests: XCTestCase {
-    /// Runs a seeded history; checks per-event properties; returns the driver.
     func run(rules: RuleSet, seed: UInt64, events: Int) throws -> Driver {
-        var d = Driver(rules: rules)
-        d.checkJournalEveryEvent = false
-        var g = HistoryGenerator(seed: seed)
-        try d.apply(g.genesis())
-        var refused = 0
-        var settlements = 0
-        for i in 0..<events {
-            let (advance, payload) = g.next(d.economy)
-            d.now += advance
-            let before = d.economy
-            do {
-                let applied = try d.apply(payload)
-                try checkApplied(applied, before: before, after: d.economy)
-                if applied.settlement != nil { settlements += 1 }
-            } catch let violation as RuleViolation {
-                refused += 1
-                d.now -= advance
-                XCTAssertEqual(d.economy.encodeCheckpoint(), before.encodeCheckpoint(), "refusal \(violation) changed the state")
-            }
-            if i % 97 == 0 { d.journal.verify(against: d.economy) }
-        }
-        d.journal.verify(against: d.economy)
-        XCTAssertLessThan(refused, events / 5, "the generator should produce mostly valid events")
-        XCTAssertGreaterThan(settlements, events / 20)
-        return d
-    }
-
-    func checkApplied(_ a: AppliedEvent, before: Economy, after: Economy) throws {
-        switch a.type {
-        case .prepaid:
-            // The price (s + p) / l never falls: (s + p') × l ≥ (s + p) × l'.
-            let old = UInt256.product(before.s + before.p, after.l)
-            let new = UInt256.product(after.s + after.p, before.l)
-            XCTAssertTrue((new.high, new.low) >= (old.high, old.low), "prepay lowered the price")
-        case .epochClosed:
-            let r = try XCTUnwrap(a.settlement)
-            let traffic = r.rewards.filter { $0.source == .traffic }.reduce(0) { $0 + $1.amount.rawValue }
-            let mining = r.rewards.filter { $0.source == .mining }.reduce(0) { $0 + $1.amount.rawValue }
-            XCTAssertEqual(traffic + r.trafficDust.rawValue, r.trafficReward.rawValue)
-            XCTAssertEqual(mining + r.miningDust.rawValue, r.miningReward.rawValue)
-            // Never more than the pools hold.
-            XCTAssertLessThanOrEqual(r.trafficReward.rawValue, before.p)
-            XCTAssertLessThanOrEqual(r.miningReward.rawValue, RuleSet.paperV1.mining.cap.rawValue - before.mined)
-            XCTAssertEqual(after.p, before.p - traffic)
-            XCTAssertEqual(r.settled.reduce(0) { $0 + $1.traffic.rawValue }, r.Y.rawValue)
-            XCTAssertTrue(10 * r.Y.rawValue >= 8 * r.T.rawValue)
-            XCTAssertTrue(r.rewards.allSatisfy { !$0.amount.isZero && $0.matureEpoch == r.epoch + before.rules.vestingEpochs })
-        default:
-            break
-        }
+        try runHistory(rules: rules, seed: seed, events: events)
     }
 
     func testConservationAndPropertiesPaperV1() throws {

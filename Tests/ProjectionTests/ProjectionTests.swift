@@ -92,6 +92,28 @@ final class ProjectionTests: ProjectionTestCase {
         XCTAssertThrowsError(try q.snapshot(at: .epoch(301)))
     }
 
+    /// Checkpoints are heads without the locked vesting entries: recomputing an epoch whose close
+    /// releases entries fetches them from the vesting tables, checked against the head's totals.
+    /// Every late epoch recomputes exactly; tampered vesting rows are caught, not used.
+    func testEpochsRecomputeFromCheckpointHeadsAndTamperedVestingIsCaught() throws {
+        let events = try Self.history(epochs: 2_040, seed: 9)
+        try append(events)
+        try project(checkpointEvery: 6)
+        let q = try LedgerQueries(connection: database.connect(), sql: sql)
+        for epoch: Int64 in 2_014...2_030 {
+            let v = try q.verify(epoch: epoch)
+            XCTAssertTrue(v.matches, "verify \(epoch): \(String(describing: v.firstDifference))")
+        }
+        XCTAssertEqual(try q.snapshot(at: .epoch(2_027)).json(), Self.replay(events, throughEpoch: 2_027).snapshot().json())
+        let c = try database.connect()
+        let changed = try c.query("UPDATE projection.vesting_entries SET amount = amount + 1 WHERE mature_epoch = 2028")
+        XCTAssertGreaterThan(changed.affectedRows, 0)
+        XCTAssertThrowsError(try q.verify(epoch: 2_028)) { error in
+            XCTAssertTrue("\(error)".contains("vesting tables disagree"), "\(error)")
+        }
+        XCTAssertTrue(try q.verify(epoch: 2_027).matches, "epochs that do not read the tampered rows still verify")
+    }
+
     /// verify --epoch passes, and names the field of a tampered settlement row.
     func testVerifyDetectsTamperedSettlement() throws {
         try append(try Self.history(epochs: 200))

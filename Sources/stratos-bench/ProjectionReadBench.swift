@@ -1,0 +1,73 @@
+// Read latency on the projection suite's long history (the `bench` preset, 2 million events,
+// 4,320 epochs, vesting entries maturing from epoch 2,017 on): cold audits over HTTP, snapshots,
+// and the recomputation of random epochs. The server runs in this process on a loopback port,
+// as in production (the stratos_app role, the projection the suite just rebuilt).
+import Foundation
+import StratosSimulator
+import LedgerEvents
+import StratosProjections
+import StratosService
+import Synchronization
+
+extension ProjectionBench {
+    static func longHistoryReads(url: String, queries: LedgerQueries, lastEpoch: Int64) async throws -> [BenchFigure] {
+        var figures: [BenchFigure] = []
+        func percentiles(_ what: String, _ values: [Double], target: String? = nil) {
+            let sorted = values.sorted()
+            let label = "\(what), \(values.count) samples, \(lastEpoch)-epoch history"
+            figures.append(BenchFigure(suite: name, name: "\(label), p50", value: sorted[sorted.count / 2], unit: "ms", target: nil))
+            figures.append(BenchFigure(suite: name, name: "\(label), p99", value: sorted[min(sorted.count - 1, sorted.count * 99 / 100)],
+                                       unit: "ms", target: target))
+        }
+        // Distinct random epochs over the whole history (seeded: the same epochs every run).
+        var rng = SplitMix64(seed: 2026)
+        var seen = Set<Int64>()
+        func epochs(_ count: Int) -> [Int64] {
+            var out: [Int64] = []
+            while out.count < count {
+                let e = Int64.random(in: 2...lastEpoch, using: &rng)
+                if seen.insert(e).inserted { out.append(e) }
+            }
+            return out
+        }
+
+        var recompute: [Double] = []
+        for epoch in epochs(60) {
+            let v = try queries.verify(epoch: epoch)
+            precondition(v.matches, "verify \(epoch) failed: \(String(describing: v.firstDifference))")
+            recompute.append(v.recomputeSeconds * 1000)
+        }
+        percentiles("recompute one epoch (verify), random epochs", recompute, target: "<= 200")
+
+        let server = StratosServer(
+            configuration: ServiceConfiguration(host: "127.0.0.1", port: 0, database: DatabaseConfiguration(url: url, role: "stratos_app"),
+                                                writeToken: "bench-token", readConnections: 4),
+            readModels: try ProjectionReadModels())
+        let bound = Mutex<Int?>(nil)
+        let task = Task.detached { try await server.run { port in bound.withLock { $0 = port } } }
+        defer { task.cancel() }
+        while bound.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
+        let client = LoopbackHTTPClient(port: bound.withLock { $0 }!)
+        func latencies(_ paths: [String]) throws -> [Double] {
+            try paths.map { path in
+                let t = Stopwatch()
+                let r = try client.get(path)
+                guard r.status == 200 else { throw BenchError("\(path): \(r.status) \(r.text.prefix(200))") }
+                let ms = t.seconds * 1000
+                if ProcessInfo.processInfo.environment["STRATOS_BENCH_TRACE"] != nil { FileHandle.standardError.write(Data("\(path) \(ms)\n".utf8)) }
+                return ms
+            }
+        }
+        var audits: [String] = []
+        for epoch in epochs(60) {
+            if let node = try queries.settlement(epoch: epoch).report.settled.first?.node {
+                audits.append("/v1/audit/nodes/\(node)?epoch=\(epoch)")
+            }
+        }
+        percentiles("HTTP audit node, cold (distinct random epochs)", try latencies(audits), target: "<= 50")
+        percentiles("HTTP audit epoch, cold (distinct random epochs)", try latencies(epochs(60).map { "/v1/audit/epochs/\($0)" }),
+                    target: "<= 50")
+        percentiles("HTTP snapshot at a random epoch", try latencies(epochs(60).map { "/v1/snapshot?epoch=\($0)" }))
+        return figures
+    }
+}
