@@ -73,14 +73,6 @@ enum HTTPBench: BenchSuite {
             if let node = (try? JSONValue.parse(r.body))?.settledNodes.first { settled.append((epoch, node)) }
         }
         let audits = settled.map { "/v1/audit/nodes/\($0.1)?epoch=\($0.0)" }
-        func latencies(_ paths: [String]) throws -> [Double] {
-            try paths.map { path in
-                let t = Stopwatch()
-                let r = try reader.get(path)
-                guard r.status == 200 else { throw BenchError("\(path): \(r.status) \(r.text.prefix(200))") }
-                return t.seconds * 1000
-            }
-        }
         func percentiles(_ name: String, _ values: [Double], target p99Target: String? = nil) {
             let sorted = values.sorted()
             figure("\(name) p50, \(values.count) samples, \(historyEpochs)-epoch history", sorted[sorted.count / 2], "ms")
@@ -88,13 +80,13 @@ enum HTTPBench: BenchSuite {
         }
         // Cold: each epoch audited for the first time (checkpoint load + replay); warm: again
         // (the server keeps recent recomputations; the stored side is read each time).
-        percentiles("audit node, cold (distinct random epochs)", try latencies(audits), target: "<= 50")
-        percentiles("audit node, warm (same epochs again)", try latencies((0..<readSamples).map { audits[$0 % audits.count] }),
+        percentiles("audit node, cold (distinct random epochs)", try await getLatencies(port: port, audits), target: "<= 50")
+        percentiles("audit node, warm (same epochs again)", try await getLatencies(port: port, (0..<readSamples).map { audits[$0 % audits.count] }),
                     target: "<= 50")
-        percentiles("audit epoch, cold (distinct random epochs)", try latencies(settled.map { "/v1/audit/epochs/\($0.0)" }))
-        percentiles("snapshot at a random epoch", try latencies((0..<readSamples).map { _ in
+        percentiles("audit epoch, cold (distinct random epochs)", try await getLatencies(port: port, settled.map { "/v1/audit/epochs/\($0.0)" }))
+        percentiles("snapshot at a random epoch", try await getLatencies(port: port, (0..<readSamples).map { _ in
             "/v1/snapshot?epoch=\(Int.random(in: 1...historyEpochs, using: &rng))" }))
-        percentiles("snapshot now", try latencies(Array(repeating: "/v1/snapshot", count: 100)))
+        percentiles("snapshot now", try await getLatencies(port: port, Array(repeating: "/v1/snapshot", count: 100)))
 
         // 4. Appends: Funded events to fresh accounts, all at the log's last time (valid in any
         // interleaving: times may be equal, never go back).

@@ -47,27 +47,17 @@ extension ProjectionBench {
         let task = Task.detached { try await server.run { port in bound.withLock { $0 = port } } }
         defer { task.cancel() }
         while bound.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
-        let client = LoopbackHTTPClient(port: bound.withLock { $0 }!)
-        func latencies(_ paths: [String]) throws -> [Double] {
-            try paths.map { path in
-                let t = Stopwatch()
-                let r = try client.get(path)
-                guard r.status == 200 else { throw BenchError("\(path): \(r.status) \(r.text.prefix(200))") }
-                let ms = t.seconds * 1000
-                if ProcessInfo.processInfo.environment["STRATOS_BENCH_TRACE"] != nil { FileHandle.standardError.write(Data("\(path) \(ms)\n".utf8)) }
-                return ms
-            }
-        }
+        let port = bound.withLock { $0 }!
         var audits: [String] = []
         for epoch in epochs(60) {
             if let node = try queries.settlement(epoch: epoch).report.settled.first?.node {
                 audits.append("/v1/audit/nodes/\(node)?epoch=\(epoch)")
             }
         }
-        percentiles("HTTP audit node, cold (distinct random epochs)", try latencies(audits), target: "<= 50")
-        percentiles("HTTP audit epoch, cold (distinct random epochs)", try latencies(epochs(60).map { "/v1/audit/epochs/\($0)" }),
+        percentiles("HTTP audit node, cold (distinct random epochs)", try await getLatencies(port: port, audits), target: "<= 50")
+        percentiles("HTTP audit epoch, cold (distinct random epochs)", try await getLatencies(port: port, epochs(60).map { "/v1/audit/epochs/\($0)" }),
                     target: "<= 50")
-        percentiles("HTTP snapshot at a random epoch", try latencies(epochs(60).map { "/v1/snapshot?epoch=\($0)" }))
+        percentiles("HTTP snapshot at a random epoch", try await getLatencies(port: port, epochs(60).map { "/v1/snapshot?epoch=\($0)" }))
         return figures
     }
 }

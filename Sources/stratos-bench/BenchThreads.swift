@@ -1,0 +1,29 @@
+import Foundation
+import StratosService
+
+/// Runs blocking client work (the loopback HTTP client) on a thread of its own and waits for it
+/// without blocking the cooperative pool: the server under measurement runs on that pool, which
+/// has only as many threads as cores (2 here), so a blocked pool thread would halve the server.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+        }
+    }
+}
+
+/// Latencies (ms) of GET requests made one after another from one client thread; each must answer 200.
+func getLatencies(port: Int, _ paths: [String]) async throws -> [Double] {
+    try await onOwnThread {
+        let client = LoopbackHTTPClient(port: port)
+        let trace = ProcessInfo.processInfo.environment["STRATOS_BENCH_TRACE"] != nil
+        return try paths.map { path in
+            let t = Stopwatch()
+            let r = try client.get(path)
+            guard r.status == 200 else { throw BenchError("\(path): \(r.status) \(r.text.prefix(200))") }
+            let ms = t.seconds * 1000
+            if trace { FileHandle.standardError.write(Data("\(path) \(ms) ms\n".utf8)) }
+            return ms
+        }
+    }
+}
