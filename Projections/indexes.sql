@@ -19,4 +19,5 @@ CREATE INDEX gas_fee_rewards_validator ON gas_fee_rewards (validator, epoch);
 ALTER TABLE journal           ADD PRIMARY KEY (position);
 CREATE INDEX journal_epoch ON journal (epoch);
 ALTER TABLE exceptions        ADD PRIMARY KEY (position);
-ANALYZE;
+ANALYZE balance_history, vesting_entries, vesting_changes, release_schedule, release_done, ozone_supply,
+        settlements, settled_nodes, gas_fee_rewards, journal, exceptions;

@@ -59,6 +59,8 @@ public struct RebuildReport: Sendable {
     public var refused: Int64
     public var resumedFrom: Int64
     public var seconds: Double
+    /// Where the time went: catch-up, keys (indexes.sql), checks, diff, switch.
+    public var phases: [(name: String, seconds: Double)] = []
     public var diff: RebuildDiff?
     public var switched: Bool
 }
@@ -103,14 +105,27 @@ public struct Rebuilder {
         }
         try worker.createIfMissing(rules: rules, checkpointEvery: checkpointEvery)
         let resumedFrom = try worker.readState()?.lastPosition ?? 0
+        var phases: [(name: String, seconds: Double)] = []
+        var lap = clock.now
+        func phase(_ name: String) {
+            let now = clock.now
+            phases.append((name, StratosProjections.seconds(now - lap)))
+            lap = now
+        }
         let events = try worker.catchUp()
+        phase("catch-up")
         try worker.ensureIndexed()
+        phase("keys")
         try check(worker)
+        phase("checks")
 
         var report = RebuildReport(rules: rules.name, events: events, refused: try worker.readState()?.refused ?? 0,
                                    resumedFrom: resumedFrom, seconds: 0, diff: nil, switched: false)
         let servingExists = try c.query(sql("schema.exists"), [schemas.serving]).rowCount > 0
-        if diff && servingExists { report.diff = try self.diff(c, old: schemas.serving, new: schemas.next) }
+        if diff && servingExists {
+            report.diff = try self.diff(c, old: schemas.serving, new: schemas.next)
+            phase("diff")
+        }
         if switchOver {
             try c.transaction { c in
                 // Events appended since: bring _next to the head inside the switch (its batches
@@ -127,7 +142,9 @@ public struct Rebuilder {
                 try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.serving]), ["serving"])
             }
             report.switched = true
+            phase("switch")
         }
+        report.phases = phases
         report.seconds = seconds(clock.now - started)
         return report
     }
@@ -155,8 +172,8 @@ public struct Rebuilder {
         do { try worker.economy().checkInvariants() } catch let v as InvariantViolation { throw ProjectionError.invariant(v) }
         let unbalanced = try worker.connection.query(sql("check.journal_unbalanced"))
         if unbalanced.rowCount > 0 {
-            throw ProjectionError.journal("transaction at position \(try unbalanced.string(0, 0)) does not balance in "
-                                          + "\(try unbalanced.string(0, 1)) (sum \(try unbalanced.string(0, 2)))")
+            throw ProjectionError.journal("transaction at position \(try unbalanced.string(0, 0)) does not balance: "
+                                          + "transfer '\(try unbalanced.string(0, 1))'")
         }
     }
 
