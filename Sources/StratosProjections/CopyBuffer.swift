@@ -58,29 +58,22 @@ struct CopyBuffer {
         if v <= UInt128(UInt64.max) { appendDecimal64(UInt64(v)); return }
         let (high, low) = v.quotientAndRemainder(dividingBy: 10_000_000_000_000_000_000)
         appendDecimal(high)
-        // low has exactly 19 digits, zero-padded.
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0x30, count: 19))
-        var x = UInt64(low)
-        var i = start + 18
-        while x > 0 { bytes[i] = 0x30 + UInt8(x % 10); x /= 10; i -= 1 }
+        let digits = bytes.count
+        appendDecimal64(UInt64(low))
+        // low has exactly 19 digits: zero-pad what appendDecimal64 wrote.
+        let written = bytes.count - digits
+        if written < 19 { bytes.insert(contentsOf: repeatElement(0x30, count: 19 - written), at: digits) }
     }
 
     private mutating func appendDecimal64(_ v: UInt64) {
         if v < 10 { bytes.append(0x30 + UInt8(v)); return }
-        var digits = 1
-        var bound: UInt64 = 10
-        while v >= bound {
-            digits += 1
-            if digits == 20 { break }
-            bound &*= 10
-        }
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0x30, count: digits))
-        bytes.withUnsafeMutableBufferPointer { out in
+        // Digits right to left into a stack buffer, then one append.
+        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &tmp) { buf in
             var x = v
-            var i = start + digits - 1
-            while x > 0 { out[i] = 0x30 + UInt8(truncatingIfNeeded: x % 10); x /= 10; i -= 1 }
+            var i = 24
+            while x > 0 { i -= 1; buf[i] = 0x30 + UInt8(truncatingIfNeeded: x % 10); x /= 10 }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[i..<24]))
         }
     }
 }

@@ -114,9 +114,17 @@ public struct Rebuilder {
         }
         let events = try worker.catchUp()
         phase("catch-up")
-        try worker.ensureIndexed()
+        // The journal check reads nothing but the journal: it runs on a connection of its own
+        // while the keys are built (indexes.sql keys the journal last, so the two overlap).
+        let journalCheck = BackgroundCheck { [url, sql, schema = schemas.next] in
+            let c = try PostgresConnection(url: url)
+            try c.query(sql("search_path.set"), [try c.escapeIdentifier(schema) + ", public"])
+            try Self.checkJournal(c, sql: sql)
+        }
+        do { try worker.ensureIndexed() } catch { _ = try? journalCheck.wait(); throw error }
         phase("keys")
-        try check(worker)
+        do { try worker.economy().checkInvariants() } catch let v as InvariantViolation { throw ProjectionError.invariant(v) }
+        try journalCheck.wait()
         phase("checks")
 
         var report = RebuildReport(rules: rules.name, events: events, refused: try worker.readState()?.refused ?? 0,
@@ -167,10 +175,10 @@ public struct Rebuilder {
         }
     }
 
-    /// The end-of-build checks: the engine's invariants on the final state, and a balanced journal.
-    func check(_ worker: ProjectionWorker) throws {
-        do { try worker.economy().checkInvariants() } catch let v as InvariantViolation { throw ProjectionError.invariant(v) }
-        let unbalanced = try worker.connection.query(sql("check.journal_unbalanced"))
+    /// Every journal transfer moves one commodity, so every transaction balances per commodity
+    /// (`check.journal_unbalanced`, tables.sql).
+    static func checkJournal(_ c: PostgresConnection, sql: ProjectionSQL) throws {
+        let unbalanced = try c.query(sql("check.journal_unbalanced"))
         if unbalanced.rowCount > 0 {
             throw ProjectionError.journal("transaction at position \(try unbalanced.string(0, 0)) does not balance: "
                                           + "transfer '\(try unbalanced.string(0, 1))'")
@@ -230,5 +238,25 @@ extension ProjectionSQL {
             out[table] = "\(try r.string(0, 0)) rows, md5 \(try r.string(0, 1))"
         }
         return out
+    }
+}
+
+/// Runs a check on a thread of its own; `wait` returns when it is done and rethrows its error.
+final class BackgroundCheck: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var failure: (any Error)?
+
+    init(_ body: @escaping @Sendable () throws -> Void) {
+        let thread = Thread { [self] in
+            do { try body() } catch { failure = error }
+            done.signal()
+        }
+        thread.name = "stratos-projection-check"
+        thread.start()
+    }
+
+    func wait() throws {
+        done.wait()
+        if let failure { throw failure }
     }
 }

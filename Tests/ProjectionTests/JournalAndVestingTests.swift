@@ -154,3 +154,20 @@ final class JournalAndVestingTests: ProjectionTestCase {
         XCTAssertEqual(try c.query("SELECT count(*) FROM projection.vesting_changes WHERE change = 'released'").int64(0, 0), 0)
     }
 }
+
+final class CopyBufferTests: XCTestCase {
+    /// Decimal amounts are exact over the whole UInt128 range (COPY text is what PostgreSQL stores).
+    func testDecimals() {
+        let values: [UInt128] = [0, 7, 10, 99, 1_000_000_000_000_000_000, UInt128(UInt64.max), UInt128(UInt64.max) + 1,
+                                 10_000_000_000_000_000_000, 10_000_000_000_000_000_005, 123_456_789_012_345_678_901_234_567,
+                                 UInt128.max]
+        for v in values {
+            var b = CopyBuffer()
+            b.amount(v)
+            XCTAssertEqual(String(decoding: b.bytes, as: UTF8.self), String(v))
+        }
+        var b = CopyBuffer()
+        b.int(-42); b.int(Int64.min); b.text(#"a\b"#); b.endRow()
+        XCTAssertEqual(String(decoding: b.bytes, as: UTF8.self), "-42\t-9223372036854775808\t" + #"a\\b"# + "\n")
+    }
+}
