@@ -17,7 +17,10 @@ CREATE INDEX settled_nodes_node ON settled_nodes (node, epoch);
 ALTER TABLE gas_fee_rewards   ADD PRIMARY KEY (position, seq);
 CREATE INDEX gas_fee_rewards_account ON gas_fee_rewards (account, epoch);
 CREATE INDEX gas_fee_rewards_validator ON gas_fee_rewards (validator, epoch);
+ALTER TABLE exceptions        ADD PRIMARY KEY (position);
+-- The journal last: a rebuild checks the journal (check.journal_unbalanced) on another
+-- connection meanwhile, and its primary key waits for that read to end.
 ALTER TABLE journal           ADD PRIMARY KEY (position);
 CREATE INDEX journal_epoch ON journal (epoch);
-ALTER TABLE exceptions        ADD PRIMARY KEY (position);
-ANALYZE;
+ANALYZE balance_history, vesting_entries, vesting_changes, release_schedule, release_done, ozone_supply,
+        settlements, settled_nodes, gas_fee_rewards, journal, exceptions;

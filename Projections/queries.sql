@@ -80,7 +80,7 @@ COPY (SELECT position, event_id, type, (extract(epoch FROM time) * 1000000)::big
       ORDER BY position) TO STDOUT
 
 -- name: copy.journal
-COPY journal (position, event_id, type, time, epoch, accounts, owners, commodities, amounts, reasons) FROM STDIN
+COPY journal (position, epoch, transfers) FROM STDIN
 
 -- name: copy.vesting_entries
 COPY vesting_entries (entry_id, account, node, validator, role, source, amount, epoch_earned, mature_epoch, position) FROM STDIN
@@ -240,28 +240,32 @@ SELECT set_config('stratos.journal_from', $1, false), set_config('stratos.journa
 -- name: q.journal_epoch_positions
 SELECT coalesce(min(position), 0), coalesce(max(position), -1) FROM journal WHERE epoch BETWEEN $1 AND $2
 
--- One row per posting (a transaction without postings gives one row of NULLs), in order.
+-- One row per transaction, in order: its event's id, type and time, and its transfers (decoded
+-- by JournalText.postings). Both bounds are given to both tables so the join is a merge of two
+-- index range scans.
 -- name: q.journal_copy
-COPY (SELECT j.position, j.event_id, j.type, (extract(epoch FROM j.time) * 1000000)::bigint, j.epoch,
-             p.account, p.owner, p.commodity, p.amount, p.reason
-      FROM journal j
-      LEFT JOIN LATERAL unnest(j.accounts, j.owners, j.commodities, j.amounts, j.reasons)
-           WITH ORDINALITY AS p(account, owner, commodity, amount, reason, ord) ON true
+COPY (SELECT j.position, e.event_id, e.type, (extract(epoch FROM e.time) * 1000000)::bigint, j.epoch, j.transfers
+      FROM journal j JOIN event_log e ON e.position = j.position
       WHERE j.position >= current_setting('stratos.journal_from')::bigint
         AND j.position <= current_setting('stratos.journal_to')::bigint
-      ORDER BY j.position, p.ord) TO STDOUT
+        AND e.position >= current_setting('stratos.journal_from')::bigint
+        AND e.position <= current_setting('stratos.journal_to')::bigint
+      ORDER BY j.position) TO STDOUT
 
 -- name: q.exceptions
 SELECT position, event_id, type, rule, message FROM exceptions ORDER BY position
 
 -- Checks (tests, rebuild) ------------------------------------------------------------------
 
--- Transactions whose postings do not sum to zero in some commodity: must be empty.
+-- Transfers that would unbalance their transaction: must be empty. A stored transfer is a
+-- debit and a credit of one amount, so a transaction balances per commodity unless a transfer's
+-- sides hold different commodities (or the line is not a transfer at all).
 -- name: check.journal_unbalanced
-SELECT j.position, u.commodity, u.total::text
-FROM journal j
-CROSS JOIN LATERAL (SELECT c AS commodity, sum(a) AS total FROM unnest(j.commodities, j.amounts) AS p(c, a)
-                    GROUP BY c HAVING sum(a) <> 0) u
+SELECT j.position, l.line
+FROM journal j CROSS JOIN LATERAL string_to_table(j.transfers, E'\n') AS l(line)
+WHERE (split_part(l.line, ' ', 2) IN ('ozone', 'node-traffic', 'ozone-limit', 'ozone-issuance'))
+      <> (split_part(l.line, ' ', 5) IN ('ozone', 'node-traffic', 'ozone-limit', 'ozone-issuance'))
+   OR split_part(l.line, ' ', 8) !~ '^[1-9][0-9]*$' OR split_part(l.line, ' ', 9) <> ''
 ORDER BY j.position LIMIT 10
 
 -- Per account and field, journal totals against the balances table: must be empty.

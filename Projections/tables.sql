@@ -88,28 +88,39 @@ CREATE TABLE vesting_entries (
     position      bigint NOT NULL
 );
 
--- Releases, cancellations and migration-fee takings of vesting entries.
+-- Cancellations and migration-fee takings of vesting entries. Releases are not stored: an
+-- entry is released at the close of its mature_epoch unless it was cancelled or wholly taken by
+-- fees before (ECONOMICS 5.9; the engine's releaseMaturedVesting, asserted by the projection
+-- worker as it writes), so vesting_schedule derives them from mature_epoch <= the projection's
+-- last closed epoch. That rule is exact at every log position P: an entry is live at P when it
+-- was created at <= P, its mature_epoch > the last epoch closed at P, it has no 'cancelled'
+-- change at <= P and amount - its fee takings at <= P > 0.
 CREATE TABLE vesting_changes (
     entry_id  bigint NOT NULL,
     position  bigint NOT NULL,
     epoch     bigint NOT NULL,
-    change    text   NOT NULL CHECK (change IN ('released', 'cancelled', 'fee-taken')),
+    change    text   NOT NULL CHECK (change IN ('cancelled', 'fee-taken')),
     amount    numeric(78,0) NOT NULL
 );
 
+-- released: not cancelled, not wholly taken by fees, and mature by the last closed epoch (it
+-- was released at the close of mature_epoch, for amount - fee_taken).
 CREATE VIEW vesting_schedule AS
 SELECT e.entry_id, e.account, e.node, e.validator, e.role, e.source, e.amount, e.epoch_earned, e.mature_epoch,
        CASE WHEN c.cancelled THEN 'cancelled'
-            WHEN c.released THEN 'released'
             WHEN e.amount - coalesce(c.fee_taken, 0) = 0 THEN 'taken-for-fee'
+            WHEN e.mature_epoch <= s.last_epoch THEN 'released'
             ELSE 'locked' END AS status,
        coalesce(c.fee_taken, 0) AS fee_taken,
-       c.closed_epoch
+       CASE WHEN c.cancelled THEN c.cancelled_epoch
+            WHEN e.amount - coalesce(c.fee_taken, 0) > 0 AND e.mature_epoch <= s.last_epoch THEN e.mature_epoch
+       END AS closed_epoch
 FROM vesting_entries e
+CROSS JOIN (SELECT last_epoch FROM projection_state) s
 LEFT JOIN LATERAL (
-    SELECT bool_or(change = 'cancelled') AS cancelled, bool_or(change = 'released') AS released,
+    SELECT bool_or(change = 'cancelled') AS cancelled,
            sum(amount) FILTER (WHERE change = 'fee-taken') AS fee_taken,
-           max(epoch) FILTER (WHERE change <> 'fee-taken') AS closed_epoch
+           max(epoch) FILTER (WHERE change = 'cancelled') AS cancelled_epoch
     FROM vesting_changes v WHERE v.entry_id = e.entry_id
 ) c ON true;
 
@@ -197,28 +208,50 @@ SELECT epoch, account, validator, NULL, role, 'gas-fee', NULL, sum(amount)
 FROM gas_fee_rewards
 GROUP BY epoch, account, validator, role;
 
--- The double-entry journal: one transaction per applied event. Its postings are kept as
--- parallel arrays (account path, commodity STOS|OZ, signed amount, reason), in effect order:
--- one row per event keeps the bulk load at event speed. journal_postings unnests them.
--- For every transaction and commodity the amounts sum to zero.
+-- The double-entry journal: one transaction per applied event (its id, type and time are the
+-- event_log row's, joined by position), holding the event's transfers in effect order as text,
+-- one line per transfer (lines separated by a newline), eight fields separated by one space:
+--
+--     reason from_kind from_a from_b to_kind to_a to_b amount
+--
+-- reason is the TransferReason code (`reward`, `traffic-charged`, ...); a side is the account's
+-- kind (`wallet`, `vesting`, `volume-pool`, ...) and its up to two identifiers, empty when the
+-- kind has fewer (identifiers are never empty and hold no spaces, so the split is exact): the
+-- account path is `kind[:a[:b]]` (LedgerAccount.description, e.g. `vesting:st1a:v17`), its owner
+-- is `a` for wallet, ozone, escrow, vesting, self-bonded, bonded and unbonding (no owner for the
+-- pools, node-traffic, fee-collector, outside, ozone-issuance), its commodity OZ (noz) for ozone,
+-- node-traffic, ozone-limit and ozone-issuance, STOS (wei) for the others. amount is a positive
+-- decimal integer in base units. Each transfer is two postings, the debit (-amount on from)
+-- then the credit (+amount on to): debits equal credits per commodity in every transaction as
+-- long as both sides of every transfer hold the same commodity (asserted by the engine's
+-- Transfer, by the worker as it writes, and by check.journal_unbalanced).
+--
+-- Why text: COPY stores it without parsing anything (no arrays, no numerics; lz4 keeps it
+-- compact): the journal is the largest projection (an epoch close is thousands of transfers).
+-- journal_postings gives the postings as rows for SQL.
 CREATE TABLE journal (
-    position     bigint      NOT NULL,
-    event_id     text        NOT NULL,
-    type         text        NOT NULL,
-    time         timestamptz NOT NULL,
-    epoch        bigint      NOT NULL,
-    accounts     text[]      NOT NULL,
-    -- The account id each posting belongs to (NULL for pools, outside, node traffic).
-    owners       text[]      NOT NULL,
-    commodities  text[]      NOT NULL,
-    amounts      numeric[]   NOT NULL,
-    reasons      text[]      NOT NULL
+    position     bigint NOT NULL,
+    epoch        bigint NOT NULL,
+    transfers    text COMPRESSION lz4 NOT NULL
 );
 
+-- One row per posting, in order (posting 2k-1 and 2k are transfer k's debit and credit).
 CREATE VIEW journal_postings AS
-SELECT j.position, p.ord AS posting, p.account, p.owner, p.commodity, p.amount, p.reason
-FROM journal j,
-     unnest(j.accounts, j.owners, j.commodities, j.amounts, j.reasons) WITH ORDINALITY AS p(account, owner, commodity, amount, reason, ord);
+SELECT j.position, 2 * t.n - 1 + s.side AS posting,
+       s.kind || CASE WHEN s.a = '' THEN '' ELSE ':' || s.a END || CASE WHEN s.b = '' THEN '' ELSE ':' || s.b END AS account,
+       CASE WHEN s.kind IN ('wallet', 'ozone', 'escrow', 'vesting', 'self-bonded', 'bonded', 'unbonding') THEN s.a END AS owner,
+       CASE WHEN s.kind IN ('ozone', 'node-traffic', 'ozone-limit', 'ozone-issuance') THEN 'OZ' ELSE 'STOS' END AS commodity,
+       CASE WHEN s.side = 0 THEN -t.f[8]::numeric ELSE t.f[8]::numeric END AS amount,
+       t.f[1] AS reason
+FROM journal j
+CROSS JOIN LATERAL (SELECT string_to_array(line, ' ') AS f, n
+                    FROM string_to_table(j.transfers, E'\n') WITH ORDINALITY AS l(line, n)) t
+CROSS JOIN LATERAL (VALUES (0, t.f[2], t.f[3], t.f[4]), (1, t.f[5], t.f[6], t.f[7])) AS s(side, kind, a, b);
+
+-- The journal's transactions with their event's id, type and time.
+CREATE VIEW journal_transactions AS
+SELECT j.position, e.event_id, e.type, e.time, j.epoch, j.transfers
+FROM journal j JOIN event_log e ON e.position = j.position;
 
 -- Events the rule set refused (during a rebuild under other rules): the rebuild goes on.
 CREATE TABLE exceptions (

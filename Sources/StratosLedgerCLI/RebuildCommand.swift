@@ -54,9 +54,10 @@ struct RebuildCommand: ParsableCommand {
         rebuilder.progress = progressPrinter()
         let report = try rebuilder.run(rules: RuleSet.named(rules!)!, diff: diff, switchOver: !noSwitch)
         if let d = report.diff { print(d.text(), terminator: "") }
+        let phases: String = report.phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", ")
         writeStderr("rebuild: \(report.events) events under \(report.rules)"
                     + (report.resumedFrom > 0 ? " (resumed from position \(report.resumedFrom))" : "")
-                    + ", \(report.refused) refused, \(String(format: "%.1f", report.seconds)) s; "
+                    + ", \(report.refused) refused, \(String(format: "%.1f", report.seconds)) s (\(phases)); "
                     + (report.switched ? "switched in (previous kept as \(schema)_previous)\n" : "not switched\n"))
     }
 }

@@ -406,32 +406,18 @@ public final class LedgerQueries {
     public func journal(positions: ClosedRange<Int64>, _ body: (JournalTransaction) throws -> Void) throws {
         try connection.query(sql("q.journal_bounds"), [String(positions.lowerBound), String(positions.upperBound)])
         var fields: [[UInt8]?] = []
-        var current: JournalTransaction?
         func text(_ i: Int) -> String? { fields[i].map { String(decoding: $0, as: UTF8.self) } }
         try connection.copyOut(sql("q.journal_copy")) { chunk in
             parseCopyTextRow(chunk, into: &fields)
-            guard fields.count == 10, let position = text(0).flatMap({ Int64($0) }), let id = text(1), let type = text(2),
-                  let micros = text(3).flatMap({ Int64($0) }), let epoch = text(4).flatMap({ Int64($0) }) else {
+            guard fields.count == 6, let position = text(0).flatMap({ Int64($0) }), let id = text(1), let type = text(2),
+                  let micros = text(3).flatMap({ Int64($0) }), let epoch = text(4).flatMap({ Int64($0) }),
+                  let transfers = fields[5] else {
                 throw ProjectionError.corrupt("journal row is malformed")
             }
-            if current?.position != position {
-                if let done = current { try body(done) }
-                current = JournalTransaction(position: position, eventID: EventID(unchecked: id), type: type,
-                                             time: Timestamp(microsecondsSinceEpoch: micros), epoch: epoch, postings: [])
-            }
-            guard let account = text(5) else { return } // a transaction without postings
-            guard let commodity = text(7).flatMap(Commodity.init(rawValue:)), var amountText = text(8), let reason = text(9) else {
-                throw ProjectionError.corrupt("journal posting at position \(position) is malformed")
-            }
-            let negative = amountText.hasPrefix("-")
-            if negative { amountText.removeFirst() }
-            guard let amount = parseDecimalUInt128(amountText) else {
-                throw ProjectionError.corrupt("journal amount '\(amountText)' at position \(position)")
-            }
-            current!.postings.append(JournalPosting(account: account, owner: text(6).map(AccountID.init(unchecked:)),
-                                                    commodity: commodity, amount: amount, negative: negative, reason: reason))
+            try body(JournalTransaction(position: position, eventID: EventID(unchecked: id), type: type,
+                                        time: Timestamp(microsecondsSinceEpoch: micros), epoch: epoch,
+                                        postings: try JournalText.postings(transfers, position: position)))
         }
-        if let done = current { try body(done) }
     }
 
     /// Streams the journal transactions of the events applied while epochs `epochs` were open.

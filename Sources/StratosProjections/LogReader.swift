@@ -37,34 +37,31 @@ struct LogReader {
         var expected = from
         try connection.copyOut(sql("log.copy")) { chunk in
             if stopped { return }
-            parseCopyTextRow(chunk, into: &fields)
-            guard fields.count == 5, let p = fields[0], let position = Int64(String(decoding: p, as: UTF8.self)),
-                  let id = fields[1], let type = fields[2], let t = fields[3],
-                  let micros = Int64(String(decoding: t, as: UTF8.self)), let data = fields[4] else {
+            guard let row = LogRow(chunk) ?? LogRow(slow: chunk, fields: &fields) else {
                 throw ProjectionError.corrupt("event_log row after position \(expected - 1) is malformed")
             }
-            guard position == expected else {
-                throw ProjectionError.corrupt("event_log has a gap: expected position \(expected), got \(position)")
+            guard row.position == expected else {
+                throw ProjectionError.corrupt("event_log has a gap: expected position \(expected), got \(row.position)")
             }
             expected += 1
             line.removeAll(keepingCapacity: true)
             line.append(contentsOf: #"{"id":"#.utf8)
-            appendJSONString(id, to: &line)
+            appendJSONString(row.id, to: &line)
             line.append(contentsOf: #","type":"#.utf8)
-            appendJSONString(type, to: &line)
+            appendJSONString(row.type, to: &line)
             line.append(contentsOf: #","time":""#.utf8)
-            line.append(contentsOf: Timestamp(microsecondsSinceEpoch: micros).rfc3339.utf8)
+            line.append(contentsOf: Timestamp(microsecondsSinceEpoch: row.micros).rfc3339.utf8)
             line.append(contentsOf: #"","data":"#.utf8)
-            line.append(contentsOf: data)
+            line.append(contentsOf: row.data)
             line.append(UInt8(ascii: "}"))
             let event = Result { () throws(EventValidationError) in try LedgerEvent.parse(line: line) }
-            let logged = LoggedEvent(position: position, eventID: String(decoding: id, as: UTF8.self),
-                                     type: String(decoding: type, as: UTF8.self), event: event)
+            let logged = LoggedEvent(position: row.position, eventID: String(decoding: row.id, as: UTF8.self),
+                                     type: String(decoding: row.type, as: UTF8.self), event: event)
             if try !body(logged) { stopped = true }
         }
     }
 
-    private func appendJSONString(_ bytes: [UInt8], to out: inout [UInt8]) {
+    private func appendJSONString(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for b in bytes {
             switch b {
@@ -76,5 +73,75 @@ struct LogReader {
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+}
+
+/// One `log.copy` row: position, event id, type, time (µs since the epoch), data.
+///
+/// Why not `parseCopyTextRow`: this runs for every event of a rebuild, and a row without a
+/// backslash (COPY's only escape character) needs no unescaping, so its fields are read in
+/// place, without an array per field. Rows with escapes take the general parser.
+private struct LogRow {
+    var position: Int64
+    var id: ArraySlice<UInt8>
+    var type: ArraySlice<UInt8>
+    var micros: Int64
+    var data: ArraySlice<UInt8>
+
+    /// The fast path: nil when the row holds a backslash or is not five fields.
+    init?(_ chunk: UnsafeRawBufferPointer) {
+        var end = chunk.count
+        if end > 0, chunk[end - 1] == 0x0A { end -= 1 }
+        var tabs = (0, 0, 0, 0)
+        var found = 0
+        for i in 0..<end {
+            let b = chunk[i]
+            if b == 0x5C { return nil }
+            if b == 0x09 {
+                switch found {
+                case 0: tabs.0 = i
+                case 1: tabs.1 = i
+                case 2: tabs.2 = i
+                case 3: tabs.3 = i
+                default: return nil
+                }
+                found += 1
+            }
+        }
+        guard found == 4 else { return nil }
+        let bytes = Array(UnsafeRawBufferPointer(rebasing: chunk[0..<end]))
+        guard let position = Self.integer(bytes[0..<tabs.0]), let micros = Self.integer(bytes[(tabs.2 + 1)..<tabs.3]) else {
+            return nil
+        }
+        self.init(position: position, id: bytes[(tabs.0 + 1)..<tabs.1], type: bytes[(tabs.1 + 1)..<tabs.2], micros: micros,
+                  data: bytes[(tabs.3 + 1)...])
+    }
+
+    /// The general path, through `parseCopyTextRow`.
+    init?(slow chunk: UnsafeRawBufferPointer, fields: inout [[UInt8]?]) {
+        parseCopyTextRow(chunk, into: &fields)
+        guard fields.count == 5, let p = fields[0], let position = Self.integer(p[...]), let id = fields[1],
+              let type = fields[2], let t = fields[3], let micros = Self.integer(t[...]), let data = fields[4] else {
+            return nil
+        }
+        self.init(position: position, id: id[...], type: type[...], micros: micros, data: data[...])
+    }
+
+    private init(position: Int64, id: ArraySlice<UInt8>, type: ArraySlice<UInt8>, micros: Int64, data: ArraySlice<UInt8>) {
+        self.position = position; self.id = id; self.type = type; self.micros = micros; self.data = data
+    }
+
+    /// A decimal integer, optionally negative (times before 1970); nil if not one.
+    private static func integer(_ digits: ArraySlice<UInt8>) -> Int64? {
+        var rest = digits[...]
+        let negative = rest.first == UInt8(ascii: "-")
+        if negative { rest = rest.dropFirst() }
+        guard !rest.isEmpty, rest.count <= 18 else { return Int64(String(decoding: digits, as: UTF8.self)) }
+        var v: Int64 = 0
+        for b in rest {
+            guard b &- 0x30 < 10 else { return nil }
+            v = v * 10 + Int64(b &- 0x30)
+        }
+        return negative ? -v : v
     }
 }

@@ -51,15 +51,26 @@ final class ProjectionModel {
 
     struct NodeRow { var kind: NodeKind?; var owner: AccountID?; var status: NodeStatus?; var deposit: UInt128 = 0; var unsettled: UInt128 = 0 }
 
-    private var balances: [AccountID: AccountBalances] = [:]
-    private var nodes: [NodeID: NodeRow] = [:]
-    /// Changed since the last `flushCurrent` (account → last position that changed it).
-    private var dirtyAccounts: [AccountID: Int64] = [:]
-    private var dirtyNodes: [NodeID: Int64] = [:]
-    /// Changed since the last epoch close, for balance_history.
-    private var epochAccounts: Set<AccountID> = []
+    // Accounts and nodes by dense index (in order of first appearance), so a change hashes its
+    // id once; the changed ones are listed in order of first change (deterministic: it follows
+    // the events, not batch boundaries or hash seeds), so nothing needs sorting.
+    private var accountIndex: [AccountID: Int] = [:]
+    private var accountIDs: [AccountID] = []
+    private var balances: [AccountBalances] = []
+    /// Per account: the last position that changed it since the last `flushCurrent` (0: none).
+    private var accountDirty: [Int64] = []
+    private var dirtyAccounts: [Int] = []
+    /// Per account: changed since the last epoch close (for balance_history).
+    private var accountInEpoch: [Bool] = []
+    private var epochAccounts: [Int] = []
+    private var nodeIndex: [NodeID: Int] = [:]
+    private var nodeIDs: [NodeID] = []
+    private var nodes: [NodeRow] = []
+    private var nodeDirty: [Int64] = []
+    private var dirtyNodes: [Int] = []
     private var epochBought: UInt128 = 0
     private var epochConsumed: UInt128 = 0
+    private var maturities = VestingMaturities()
 
     /// Starts from `economy` (fresh, or decoded from the checkpoint taken right after an epoch
     /// close at `position`): balances and nodes are taken from its snapshot.
@@ -70,15 +81,39 @@ final class ProjectionModel {
         self.refused = refused
         self.checkpointEvery = checkpointEvery
         let snapshot = economy.snapshot()
-        balances = snapshot.accounts
-        for (id, n) in snapshot.nodes {
-            nodes[id] = NodeRow(kind: n.kind, owner: n.owner, status: n.status, deposit: n.deposit.rawValue,
-                                unsettled: n.unsettled.rawValue)
+        for (id, b) in snapshot.accounts.sorted(by: { $0.key < $1.key }) { balances[account(id)] = b }
+        for (id, n) in snapshot.nodes.sorted(by: { $0.key < $1.key }) {
+            nodes[node(id)] = NodeRow(kind: n.kind, owner: n.owner, status: n.status, deposit: n.deposit.rawValue,
+                                      unsettled: n.unsettled.rawValue)
         }
+    }
+
+    /// The index of `id`, added on first sight.
+    @inline(__always) private func account(_ id: AccountID) -> Int {
+        if let i = accountIndex[id] { return i }
+        let i = accountIDs.count
+        accountIndex[id] = i
+        accountIDs.append(id); balances.append(AccountBalances()); accountDirty.append(0); accountInEpoch.append(false)
+        return i
+    }
+
+    @inline(__always) private func node(_ id: NodeID) -> Int {
+        if let i = nodeIndex[id] { return i }
+        let i = nodeIDs.count
+        nodeIndex[id] = i
+        nodeIDs.append(id); nodes.append(NodeRow()); nodeDirty.append(0)
+        return i
+    }
+
+    @inline(__always) private func touch(node i: Int, _ position: Int64) {
+        if nodeDirty[i] == 0 { dirtyNodes.append(i) }
+        nodeDirty[i] = position
     }
 
     /// Forgets what changed so far (after a replay whose rows are already in the database).
     func markClean() {
+        for i in dirtyAccounts { accountDirty[i] = 0 }
+        for i in dirtyNodes { nodeDirty[i] = 0 }
         dirtyAccounts.removeAll(keepingCapacity: true)
         dirtyNodes.removeAll(keepingCapacity: true)
     }
@@ -107,27 +142,40 @@ final class ProjectionModel {
         }
         let epoch = applied.epoch
 
-        var journal = record ? JournalEntry() : nil
+        if record { rows.journal.beginJournalRow(position: position, epoch: epoch) }
+        var transfers = 0
         var gasSeq = 0
         for effect in applied.effects {
             switch effect {
             case .transfer(let t):
                 move(t, position: position)
-                journal?.add(t)
-            case .nodeStatusChanged(let node, let kind, let owner, _, let to, _):
-                nodes[node, default: NodeRow()].kind = kind
-                nodes[node, default: NodeRow()].owner = owner
-                nodes[node, default: NodeRow()].status = to
-                dirtyNodes[node] = position
+                // Both postings of a transfer hold one commodity, so every journal transaction
+                // balances per commodity (the engine's Transfer asserts it too; the journal is
+                // what auditors add up).
+                precondition(t.from.commodity == t.amount.commodity && t.to.commodity == t.amount.commodity
+                             && t.amount.baseUnits > 0, "journal transfer at position \(position) does not balance: \(t)")
+                if record { rows.journal.journalTransfer(t, first: transfers == 0) }
+                transfers += 1
+            case .nodeStatusChanged(let id, let kind, let owner, _, let to, _):
+                let i = node(id)
+                nodes[i].kind = kind
+                nodes[i].owner = owner
+                nodes[i].status = to
+                touch(node: i, position)
             case .vestingCreated(let e):
+                maturities.created(e)
                 guard record else { break }
                 edit(&rows.vestingEntries) { r in
                     r.int(Int64(e.id.rawValue)); r.text(e.account.rawValue); r.text(e.node?.rawValue)
                     r.text(e.validator?.rawValue); r.text(e.role.rawValue); r.text(e.source.rawValue)
                     r.amount(e.amount.rawValue); r.int(e.epochEarned); r.int(e.matureEpoch); r.int(position); r.endRow()
                 }
-            case .vestingReleased(let id, _, let amount):
-                if record { vestingChange(&rows, id, position, epoch, "released", amount) }
+            case .vestingReleased(let id, _, _):
+                // Not stored: vesting_schedule derives releases from mature_epoch (tables.sql).
+                // Hold the engine to the rule that derivation relies on.
+                if let mature = maturities.matureEpoch(of: id) {
+                    precondition(mature == epoch, "vesting entry \(id) released at the close of epoch \(epoch), it matures at \(mature)")
+                }
             case .vestingCancelled(let id, _, _, let amount):
                 if record { vestingChange(&rows, id, position, epoch, "cancelled", amount) }
             case .vestingFeeTaken(let id, _, _, let amount):
@@ -151,11 +199,9 @@ final class ProjectionModel {
                 break // in the journal through their transfers; nothing else to project
             }
         }
-        if var journal {
-            journal.checkBalanced(position: position)
-            journal.write(to: &rows.journal, position: position, event: event, epoch: epoch)
-        }
+        if record { rows.journal.endRow() }
         if let report = applied.settlement {
+            maturities.forget(before: report.epoch)
             closeEpoch(report, applied: applied, position: position, rows: &rows, record: record)
         }
     }
@@ -178,28 +224,30 @@ final class ProjectionModel {
         }
         switch account {
         case .nodeTraffic(let n):
-            nodes[n, default: NodeRow()].unsettled = add(nodes[n]?.unsettled ?? 0, "\(account)")
-            dirtyNodes[n] = position
+            let i = node(n)
+            nodes[i].unsettled = add(nodes[i].unsettled, "\(account)")
+            touch(node: i, position)
             return
         case .escrow(_, let n):
-            nodes[n, default: NodeRow()].deposit = add(nodes[n]?.deposit ?? 0, "\(account)")
-            dirtyNodes[n] = position
+            let i = node(n)
+            nodes[i].deposit = add(nodes[i].deposit, "\(account)")
+            touch(node: i, position)
         default: break
         }
         guard let owner = account.owner else { return }
-        var b = balances[owner] ?? AccountBalances()
+        let i = self.account(owner)
         switch account {
-        case .wallet: b.wallet = Wei(add(b.wallet.rawValue, "\(account)"))
-        case .ozone: b.ozone = Noz(add(b.ozone.rawValue, "\(account)"))
-        case .escrow: b.escrow = Wei(add(b.escrow.rawValue, "\(account)"))
-        case .vesting: b.vesting = Wei(add(b.vesting.rawValue, "\(account)"))
-        case .selfBonded, .bonded: b.bonded = Wei(add(b.bonded.rawValue, "\(account)"))
-        case .unbonding: b.unbonding = Wei(add(b.unbonding.rawValue, "\(account)"))
+        case .wallet: balances[i].wallet = Wei(add(balances[i].wallet.rawValue, "\(account)"))
+        case .ozone: balances[i].ozone = Noz(add(balances[i].ozone.rawValue, "\(account)"))
+        case .escrow: balances[i].escrow = Wei(add(balances[i].escrow.rawValue, "\(account)"))
+        case .vesting: balances[i].vesting = Wei(add(balances[i].vesting.rawValue, "\(account)"))
+        case .selfBonded, .bonded: balances[i].bonded = Wei(add(balances[i].bonded.rawValue, "\(account)"))
+        case .unbonding: balances[i].unbonding = Wei(add(balances[i].unbonding.rawValue, "\(account)"))
         default: preconditionFailure("\(account) has an owner but no balance field")
         }
-        balances[owner] = b
-        dirtyAccounts[owner] = position
-        epochAccounts.insert(owner)
+        if accountDirty[i] == 0 { dirtyAccounts.append(i) }
+        accountDirty[i] = position
+        if !accountInEpoch[i] { accountInEpoch[i] = true; epochAccounts.append(i) }
     }
 
     // MARK: Epoch close
@@ -227,9 +275,9 @@ final class ProjectionModel {
                 o.amount(report.T.rawValue - report.Y.rawValue); o.endRow()
             }
             edit(&rows.balanceHistory) { h in
-                for account in epochAccounts.sorted() {
-                    let b = balances[account] ?? AccountBalances()
-                    h.text(account.rawValue); h.int(epoch)
+                for i in epochAccounts {
+                    let b = balances[i]
+                    h.text(accountIDs[i].rawValue); h.int(epoch)
                     h.amount(b.wallet.rawValue); h.amount(b.ozone.rawValue); h.amount(b.escrow.rawValue)
                     h.amount(b.bonded.rawValue); h.amount(b.unbonding.rawValue); h.amount(b.vesting.rawValue); h.endRow()
                 }
@@ -238,6 +286,7 @@ final class ProjectionModel {
                 rows.checkpoints.append((epoch, position, economy.encodeCheckpointHead()))
             }
         }
+        for i in epochAccounts { accountInEpoch[i] = false }
         epochAccounts.removeAll(keepingCapacity: true)
         epochBought = 0
         epochConsumed = 0
@@ -247,21 +296,21 @@ final class ProjectionModel {
 
     /// Appends the changed accounts and nodes to the staging buffers, then forgets them.
     func flushCurrent(into rows: inout ProjectionRows) {
-        for (account, position) in dirtyAccounts.sorted(by: { $0.key < $1.key }) {
-            let b = balances[account] ?? AccountBalances()
+        for i in dirtyAccounts {
+            let b = balances[i]
             edit(&rows.balancesStage) { r in
-                r.text(account.rawValue); r.amount(b.wallet.rawValue); r.amount(b.ozone.rawValue); r.amount(b.escrow.rawValue)
-                r.amount(b.bonded.rawValue); r.amount(b.unbonding.rawValue); r.amount(b.vesting.rawValue); r.int(position); r.endRow()
+                r.text(accountIDs[i].rawValue); r.amount(b.wallet.rawValue); r.amount(b.ozone.rawValue); r.amount(b.escrow.rawValue)
+                r.amount(b.bonded.rawValue); r.amount(b.unbonding.rawValue); r.amount(b.vesting.rawValue); r.int(accountDirty[i]); r.endRow()
             }
         }
-        for (node, position) in dirtyNodes.sorted(by: { $0.key < $1.key }) {
-            let n = nodes[node]!
+        for i in dirtyNodes {
+            let n = nodes[i]
             guard let kind = n.kind, let owner = n.owner, let status = n.status else {
-                preconditionFailure("node \(node) moved money before the engine reported its status")
+                preconditionFailure("node \(nodeIDs[i]) moved money before the engine reported its status")
             }
             edit(&rows.nodesStage) { r in
-                r.text(node.rawValue); r.text(kind.rawValue); r.text(owner.rawValue); r.text(status.rawValue)
-                r.amount(n.deposit); r.amount(n.unsettled); r.int(position); r.endRow()
+                r.text(nodeIDs[i].rawValue); r.text(kind.rawValue); r.text(owner.rawValue); r.text(status.rawValue)
+                r.amount(n.deposit); r.amount(n.unsettled); r.int(nodeDirty[i]); r.endRow()
             }
         }
         markClean()
@@ -301,50 +350,43 @@ final class ProjectionModel {
 /// Mutates a buffer in place (no copy-on-write of the batch's bytes).
 @inline(__always) func edit(_ buffer: inout CopyBuffer, _ body: (inout CopyBuffer) -> Void) { body(&buffer) }
 
-/// One journal transaction under construction: a debit and a credit posting per transfer.
-struct JournalEntry {
-    var accounts = CopyArray()
-    var owners = CopyArray()
-    var commodities = CopyArray()
-    var amounts = CopyArray()
-    var reasons = CopyArray()
-    /// Signed sums per commodity, which must come back to zero.
-    private var stos: (debit: UInt128, credit: UInt128) = (0, 0)
-    private var ozone: (debit: UInt128, credit: UInt128) = (0, 0)
+/// The mature epoch of the vesting entries created since this model started, as one range of
+/// entry ids per epoch close (ids are assigned in creation order and every entry of one close
+/// matures at the same epoch): a few thousand pairs however long the history. The worker checks
+/// with it that the engine releases an entry exactly at the close of its mature epoch, the rule
+/// `vesting_schedule` derives releases from.
+struct VestingMaturities {
+    private var ranges: [(firstID: UInt64, matureEpoch: Int64)] = []
+    private var start = 0
+    /// The first id recorded, and the latest mature epoch of the ranges already dropped.
+    private var firstKnown: UInt64?
+    private var droppedMature: Int64 = 0
 
-    mutating func add(_ t: Transfer) {
-        let amount = t.amount.baseUnits
-        posting(t.from, amount, negative: true, t)
-        posting(t.to, amount, negative: false, t)
-        switch t.amount.commodity {
-        case .stos: stos.debit += amount; stos.credit += amount
-        case .ozone: ozone.debit += amount; ozone.credit += amount
+    mutating func created(_ e: VestingEntry) {
+        if let last = ranges.last, last.matureEpoch == e.matureEpoch { return }
+        precondition(ranges.last.map { $0.firstID < e.id.rawValue && $0.matureEpoch < e.matureEpoch } ?? true,
+                     "vesting entry \(e.id) created out of order")
+        if firstKnown == nil { firstKnown = e.id.rawValue }
+        ranges.append((e.id.rawValue, e.matureEpoch))
+    }
+
+    /// nil when the entry was created before this model started (loaded from a checkpoint).
+    func matureEpoch(of id: VestingEntryID) -> Int64? {
+        guard let firstKnown, id.rawValue >= firstKnown else { return nil }
+        var lo = start, hi = ranges.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if ranges[mid].firstID <= id.rawValue { lo = mid + 1 } else { hi = mid }
         }
+        return lo > start ? ranges[lo - 1].matureEpoch : droppedMature
     }
 
-    private mutating func posting(_ account: LedgerAccount, _ amount: UInt128, negative: Bool, _ t: Transfer) {
-        accounts.text(account.description)
-        owners.text(account.owner?.rawValue)
-        switch account.commodity {
-        case .stos: commodities.bare("STOS")
-        case .ozone: commodities.bare("OZ")
+    /// Drops the ranges that matured before `epoch` (all released or cancelled by now).
+    mutating func forget(before epoch: Int64) {
+        while start < ranges.count, ranges[start].matureEpoch < epoch {
+            droppedMature = ranges[start].matureEpoch
+            start += 1
         }
-        amounts.signed(amount, negative: negative)
-        reasons.text(t.reason.rawValue)
-    }
-
-    /// Debits equal credits per commodity (by construction of `Transfer`; asserted because the
-    /// journal is what auditors add up).
-    func checkBalanced(position: Int64) {
-        precondition(stos.debit == stos.credit && ozone.debit == ozone.credit,
-                     "journal transaction at position \(position) does not balance")
-    }
-
-    mutating func write(to rows: inout CopyBuffer, position: Int64, event: LedgerEvent, epoch: Int64) {
-        rows.int(position); rows.text(event.id.rawValue); rows.text(event.type.rawValue)
-        rows.text(event.time.rfc3339); rows.int(epoch)
-        rows.raw(accounts.finish()); rows.raw(owners.finish()); rows.raw(commodities.finish())
-        rows.raw(amounts.finish()); rows.raw(reasons.finish())
-        rows.endRow()
+        if start >= 1024, start * 2 >= ranges.count { ranges.removeFirst(start); start = 0 }
     }
 }

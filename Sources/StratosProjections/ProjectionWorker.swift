@@ -56,6 +56,9 @@ public struct ProjectionProgress: Sendable {
 ///   every `pollInterval`, in case a notification was missed).
 public final class ProjectionWorker {
     public let connection: PostgresConnection
+    /// Reads the log during a catch-up while `connection` writes (opened on first use).
+    private var logConnection: PostgresConnection?
+    private let url: String
     public let schema: String
     let sql: ProjectionSQL
     let reader: LogReader
@@ -67,7 +70,6 @@ public final class ProjectionWorker {
 
     private(set) var state: ProjectionStatus?
     private var model: ProjectionModel?
-    private var rows = ProjectionRows()
     private var locked = false
 
     /// The store's notification channel (every committed append notifies it).
@@ -76,6 +78,7 @@ public final class ProjectionWorker {
     public init(url: String, schema: String, expectedStatus: String = "serving", sql: ProjectionSQL? = nil,
                 batchSize: Int = 20_000) throws {
         self.connection = try PostgresConnection(url: url)
+        self.url = url
         self.schema = schema
         self.sql = try sql ?? ProjectionSQL.load()
         self.reader = LogReader(sql: self.sql)
@@ -165,26 +168,19 @@ public final class ProjectionWorker {
     /// Applies every committed event up to the head (or `target`), batch by batch. Returns the
     /// number of events processed. A batch rejected by the guard (schema switched or advanced by
     /// another process) reloads and continues from the new state.
+    ///
+    /// Batches are pipelined (`BatchWriter`): batch k commits on `connection` while batch k+1
+    /// is read from the log on a second connection and applied. Inside a transaction of the
+    /// caller's (the rebuild's switch) the batches still commit on `connection`, as savepoints.
     @discardableResult
     public func catchUp(to target: Int64? = nil) throws -> Int64 {
         if model == nil { try load() }
         let head = try target ?? reader.head(connection)
-        let clock = ContinuousClock()
-        let started = clock.now
-        var lastReport = started
+        let started = ContinuousClock.now
         var processed: Int64 = 0
         while model!.lastPosition < head {
-            let m = model!
-            let before = m.lastPosition
-            let through = min(head, before + Int64(batchSize))
-            rows.removeAll()
             do {
-                try reader.read(connection, from: before + 1, through: through) { logged in
-                    m.apply(logged, rows: &rows, record: true)
-                    return true
-                }
-                m.flushCurrent(into: &rows)
-                try write(from: before, model: m)
+                try pipeline(to: head, started: started, processed: &processed)
             } catch {
                 // The model may be ahead of the database: forget it, reload from what is committed.
                 model = nil
@@ -192,24 +188,61 @@ public final class ProjectionWorker {
                 if case ProjectionError.buildChanged = error { try load(); continue }
                 throw error
             }
-            processed += m.lastPosition - before
-            let now = clock.now
-            if let progress, now - lastReport >= progressInterval || m.lastPosition >= head {
-                lastReport = now
-                progress(ProjectionProgress(schema: schema, position: m.lastPosition, head: head,
-                                            eventsThisRun: processed, seconds: seconds(now - started)))
-            }
         }
         return processed
     }
 
-    private func write(from before: Int64, model m: ProjectionModel) throws {
+    /// Reads, applies and encodes batches up to `head` on this thread and the log connection,
+    /// and commits them in order on the writer thread (`connection`). `processed` counts the
+    /// events of the batches committed, also when a later one fails.
+    private func pipeline(to head: Int64, started: ContinuousClock.Instant, processed: inout Int64) throws {
+        let m = model!
+        let start = m.lastPosition
+        let log = try logConnection ?? PostgresConnection(url: url)
+        logConnection = log
+        var lastReport = ContinuousClock.now
+        let unchecked = UncheckedWorker(worker: self)
+        let writer = BatchWriter { batch in try unchecked.worker.write(batch) }
+        writer.start()
+        func report(_ position: Int64) {
+            progress?(ProjectionProgress(schema: schema, position: position, head: head, eventsThisRun: processed + position - start,
+                                         seconds: seconds(ContinuousClock.now - started)))
+        }
+        do {
+            while m.lastPosition < head {
+                var rows = try writer.takeBuffer()
+                let before = m.lastPosition
+                try reader.read(log, from: before + 1, through: min(head, before + Int64(batchSize))) { logged in
+                    m.apply(logged, rows: &rows, record: true)
+                    return true
+                }
+                m.flushCurrent(into: &rows)
+                try writer.submit(ProjectionBatch(rows: rows, fromPosition: before, throughPosition: m.lastPosition,
+                                                  lastEpoch: m.economy.lastClosedEpoch, applied: m.economy.position,
+                                                  refused: m.refused))
+                if progress != nil, ContinuousClock.now - lastReport >= progressInterval, let committed = writer.committed {
+                    lastReport = ContinuousClock.now
+                    report(committed)
+                }
+            }
+            try writer.finish()
+        } catch {
+            try? writer.finish()
+            processed += (writer.committed ?? start) - start
+            throw error
+        }
+        report(m.lastPosition)
+        processed += m.lastPosition - start
+    }
+
+    /// One batch's transaction: the guard, the rows, the state row. Runs on the writer thread.
+    private func write(_ batch: ProjectionBatch) throws {
         guard let st = state else { throw ProjectionError.notBuilt(schema: schema) }
-        let newEpoch = m.economy.lastClosedEpoch
+        let rows = batch.rows
         try connection.transaction { c in
             let guardResult = try c.query(sql("state.advance"), [
-                st.buildID, String(before), String(m.lastPosition), String(newEpoch),
-                String(m.economy.position), String(m.refused), expectedStatus,
+                st.buildID, String(batch.fromPosition), String(batch.throughPosition), String(batch.lastEpoch),
+                String(batch.applied), String(batch.refused), expectedStatus,
             ])
             guard guardResult.affectedRows == 1 else { throw ProjectionError.buildChanged(schema: schema) }
             for (statement, buffer) in rows.copies where !buffer.isEmpty {
@@ -230,10 +263,10 @@ public final class ProjectionWorker {
                 try c.copyIn(sql("copy.epoch_checkpoints")) { try writeCheckpointRow(cp, to: $0) }
             }
         }
-        state!.lastPosition = m.lastPosition
-        state!.lastEpoch = newEpoch
-        state!.applied = m.economy.position
-        state!.refused = m.refused
+        state!.lastPosition = batch.throughPosition
+        state!.lastEpoch = batch.lastEpoch
+        state!.applied = batch.applied
+        state!.refused = batch.refused
     }
 
     /// Adds the keys of the insert-only tables (indexes.sql) once, after the first catch-up.
@@ -270,6 +303,13 @@ public final class ProjectionWorker {
         let st = try readState()
         return head - (st?.lastPosition ?? 0)
     }
+}
+
+/// Lets the writer thread call back into the worker. Safe: while a catch-up runs, the worker's
+/// `connection` and `state` are used by that thread only; the catch-up thread waits for it
+/// (`BatchWriter.finish`) before touching them again.
+private struct UncheckedWorker: @unchecked Sendable {
+    let worker: ProjectionWorker
 }
 
 func seconds(_ d: Duration) -> Double {

@@ -59,6 +59,8 @@ public struct RebuildReport: Sendable {
     public var refused: Int64
     public var resumedFrom: Int64
     public var seconds: Double
+    /// Where the time went: catch-up, keys (indexes.sql), checks, diff, switch.
+    public var phases: [(name: String, seconds: Double)] = []
     public var diff: RebuildDiff?
     public var switched: Bool
 }
@@ -103,14 +105,35 @@ public struct Rebuilder {
         }
         try worker.createIfMissing(rules: rules, checkpointEvery: checkpointEvery)
         let resumedFrom = try worker.readState()?.lastPosition ?? 0
+        var phases: [(name: String, seconds: Double)] = []
+        var lap = clock.now
+        func phase(_ name: String) {
+            let now = clock.now
+            phases.append((name, StratosProjections.seconds(now - lap)))
+            lap = now
+        }
         let events = try worker.catchUp()
-        try worker.ensureIndexed()
-        try check(worker)
+        phase("catch-up")
+        // The journal check reads nothing but the journal: it runs on a connection of its own
+        // while the keys are built (indexes.sql keys the journal last, so the two overlap).
+        let journalCheck = BackgroundCheck { [url, sql, schema = schemas.next] in
+            let c = try PostgresConnection(url: url)
+            try c.query(sql("search_path.set"), [try c.escapeIdentifier(schema) + ", public"])
+            try Self.checkJournal(c, sql: sql)
+        }
+        do { try worker.ensureIndexed() } catch { _ = try? journalCheck.wait(); throw error }
+        phase("keys")
+        do { try worker.economy().checkInvariants() } catch let v as InvariantViolation { throw ProjectionError.invariant(v) }
+        try journalCheck.wait()
+        phase("checks")
 
         var report = RebuildReport(rules: rules.name, events: events, refused: try worker.readState()?.refused ?? 0,
                                    resumedFrom: resumedFrom, seconds: 0, diff: nil, switched: false)
         let servingExists = try c.query(sql("schema.exists"), [schemas.serving]).rowCount > 0
-        if diff && servingExists { report.diff = try self.diff(c, old: schemas.serving, new: schemas.next) }
+        if diff && servingExists {
+            report.diff = try self.diff(c, old: schemas.serving, new: schemas.next)
+            phase("diff")
+        }
         if switchOver {
             try c.transaction { c in
                 // Events appended since: bring _next to the head inside the switch (its batches
@@ -127,7 +150,9 @@ public struct Rebuilder {
                 try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.serving]), ["serving"])
             }
             report.switched = true
+            phase("switch")
         }
+        report.phases = phases
         report.seconds = seconds(clock.now - started)
         return report
     }
@@ -150,13 +175,13 @@ public struct Rebuilder {
         }
     }
 
-    /// The end-of-build checks: the engine's invariants on the final state, and a balanced journal.
-    func check(_ worker: ProjectionWorker) throws {
-        do { try worker.economy().checkInvariants() } catch let v as InvariantViolation { throw ProjectionError.invariant(v) }
-        let unbalanced = try worker.connection.query(sql("check.journal_unbalanced"))
+    /// Every journal transfer moves one commodity, so every transaction balances per commodity
+    /// (`check.journal_unbalanced`, tables.sql).
+    static func checkJournal(_ c: PostgresConnection, sql: ProjectionSQL) throws {
+        let unbalanced = try c.query(sql("check.journal_unbalanced"))
         if unbalanced.rowCount > 0 {
-            throw ProjectionError.journal("transaction at position \(try unbalanced.string(0, 0)) does not balance in "
-                                          + "\(try unbalanced.string(0, 1)) (sum \(try unbalanced.string(0, 2)))")
+            throw ProjectionError.journal("transaction at position \(try unbalanced.string(0, 0)) does not balance: "
+                                          + "transfer '\(try unbalanced.string(0, 1))'")
         }
     }
 
@@ -214,5 +239,25 @@ extension ProjectionSQL {
             out[table] = "\(try r.string(0, 0)) rows, md5 \(try r.string(0, 1))"
         }
         return out
+    }
+}
+
+/// Runs a check on a thread of its own; `wait` returns when it is done and rethrows its error.
+final class BackgroundCheck: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var failure: (any Error)?
+
+    init(_ body: @escaping @Sendable () throws -> Void) {
+        let thread = Thread { [self] in
+            do { try body() } catch { failure = error }
+            done.signal()
+        }
+        thread.name = "stratos-projection-check"
+        thread.start()
+    }
+
+    func wait() throws {
+        done.wait()
+        if let failure { throw failure }
     }
 }

@@ -1,0 +1,173 @@
+import EventStore
+import LedgerEvents
+import PostgresClient
+import PostgresTestSupport
+@testable import StratosEconomics
+@testable import StratosProjections
+import XCTest
+
+/// The stored forms that are not one row per fact: the journal's transfer text (read back by
+/// `LedgerQueries.journal` and by the `journal_postings` view) and the vesting releases that
+/// `vesting_schedule` derives instead of storing.
+final class JournalAndVestingTests: ProjectionTestCase {
+    /// Every journal transaction, read back through the API and through the SQL view, is exactly
+    /// the engine's transfers as postings (a debit, then a credit, per transfer, in effect order).
+    func testJournalEqualsTheEnginesTransfers() throws {
+        let events = try Self.history(epochs: 2_030)
+        try append(events)
+        try project()
+
+        var expected: [Int64: [JournalPosting]] = [:]
+        var e = Economy(rules: .paperV1)
+        for (i, event) in events.enumerated() {
+            let applied = try e.apply(event)
+            var postings: [JournalPosting] = []
+            for case .transfer(let t) in applied.effects {
+                for (account, negative) in [(t.from, true), (t.to, false)] {
+                    postings.append(JournalPosting(account: account.description, owner: account.owner, commodity: account.commodity,
+                                                   amount: t.amount.baseUnits, negative: negative, reason: t.reason.rawValue))
+                }
+            }
+            expected[Int64(i + 1)] = postings
+        }
+
+        let q = try LedgerQueries(connection: database.connect(), sql: sql)
+        var seen = 0
+        try q.journal(positions: 1...Int64(events.count)) { tx in
+            seen += 1
+            XCTAssertEqual(tx.eventID, events[Int(tx.position) - 1].id)
+            XCTAssertEqual(tx.time, events[Int(tx.position) - 1].time)
+            XCTAssertEqual(tx.postings, expected[tx.position], "postings at position \(tx.position)")
+        }
+        XCTAssertEqual(seen, events.count)
+
+        let c = try database.connect()
+        let r = try c.query("""
+            SELECT position, posting, account, owner, commodity, amount::text, reason
+            FROM projection.journal_postings ORDER BY position, posting
+            """)
+        var viewPostings: [Int64: [JournalPosting]] = [:]
+        for i in 0..<r.rowCount {
+            let position = try r.int64(i, 0)
+            XCTAssertEqual(try r.int64(i, 1), Int64(viewPostings[position, default: []].count + 1))
+            var amount = try r.string(i, 5)
+            let negative = amount.hasPrefix("-")
+            if negative { amount.removeFirst() }
+            viewPostings[position, default: []].append(JournalPosting(
+                account: try r.string(i, 2), owner: r.optionalString(i, 3).map(AccountID.init(unchecked:)),
+                commodity: Commodity(rawValue: try r.string(i, 4))!, amount: parseDecimalUInt128(amount)!, negative: negative,
+                reason: try r.string(i, 6)))
+        }
+        XCTAssertEqual(viewPostings, expected.filter { !$0.value.isEmpty })
+    }
+
+    /// Identifiers may hold ':' and '\' (printable ASCII): the stored text and both decoders
+    /// keep them exact, and an owner is never guessed from the account path.
+    func testJournalTextKeepsOddIdentifiers() throws {
+        let w = try worker()
+        try w.createIfMissing(rules: .paperV1, checkpointEvery: 100)
+        let owner = AccountID(unchecked: #"a:b\c"#), node = NodeID(unchecked: "n:1"), validator = ValidatorID(unchecked: #"v\"#)
+        let transfers = [
+            Transfer(from: .wallet(owner), to: .escrow(owner: owner, node: node), amount: .wei(Wei(5)), reason: .depositEscrowed),
+            Transfer(from: .miningPool, to: .vesting(owner: owner, entry: VestingEntryID(17)),
+                     amount: .wei(Wei(1_000_000_000_000_000_000_000_000_000_000)), reason: .reward),
+            Transfer(from: .ozone(owner), to: .nodeTraffic(node), amount: .noz(Noz(3)), reason: .trafficCharged),
+            Transfer(from: .wallet(owner), to: .bonded(delegator: owner, validator: validator), amount: .wei(Wei(2)), reason: .delegated),
+            Transfer(from: .bonded(delegator: owner, validator: validator), to: .unbonding(delegator: owner, entry: UnbondingID(4)),
+                     amount: .wei(Wei(1)), reason: .undelegated),
+        ]
+        var rows = CopyBuffer()
+        rows.beginJournalRow(position: 1, epoch: 1)
+        for (i, t) in transfers.enumerated() { rows.journalTransfer(t, first: i == 0) }
+        rows.endRow()
+        rows.beginJournalRow(position: 2, epoch: 1)
+        rows.endRow()
+        let c = try database.connect()
+        try c.query(sql("search_path.set"), ["projection, public"])
+        try c.copyIn(sql("copy.journal")) { try $0.write(rows.bytes) }
+
+        let expected = transfers.flatMap { t in
+            [(t.from, true), (t.to, false)].map { account, negative in
+                JournalPosting(account: account.description, owner: account.owner, commodity: account.commodity,
+                               amount: t.amount.baseUnits, negative: negative, reason: t.reason.rawValue)
+            }
+        }
+        let stored = try c.query("SELECT transfers FROM journal ORDER BY position")
+        XCTAssertEqual(try JournalText.postings(Array(try stored.string(0, 0).utf8), position: 1), expected)
+        XCTAssertEqual(try JournalText.postings(Array(try stored.string(1, 0).utf8), position: 2), [])
+        let view = try c.query("SELECT account, owner, commodity, amount::text FROM journal_postings ORDER BY position, posting")
+        XCTAssertEqual(view.rowCount, expected.count)
+        for (i, p) in expected.enumerated() {
+            XCTAssertEqual(try view.string(i, 0), p.account)
+            XCTAssertEqual(view.optionalString(i, 1), p.owner?.rawValue)
+            XCTAssertEqual(try view.string(i, 2), p.commodity.rawValue)
+            XCTAssertEqual(try view.string(i, 3), (p.negative ? "-" : "") + String(p.amount))
+        }
+        XCTAssertEqual(try c.query(sql("check.journal_unbalanced")).rowCount, 0)
+
+        // A transfer whose sides hold different commodities is found by the check and refused by the decoder.
+        try c.execute("INSERT INTO journal VALUES (3, 1, 'reward mining-pool   ozone x  5')")
+        XCTAssertEqual(try c.query(sql("check.journal_unbalanced")).rowCount, 1)
+        XCTAssertThrowsError(try JournalText.postings(Array("reward mining-pool   ozone x  5".utf8), position: 3)) { error in
+            XCTAssertTrue("\(error)".contains("position 3, transfer 1: moves STOS from mining-pool to OZ in ozone:x"), "\(error)")
+        }
+    }
+
+    /// vesting_schedule derives 'released' from mature_epoch and the last closed epoch; it equals
+    /// what the engine's effects say of every entry (status, fee taken, closing epoch).
+    func testVestingScheduleEqualsTheEnginesEffects() throws {
+        let events = try Self.history(epochs: 2_100, seed: 13)
+        try append(events)
+        try project()
+
+        struct Expected: Equatable { var status = "locked"; var feeTaken: UInt128 = 0; var closedEpoch: Int64?; var amount: UInt128 = 0 }
+        var expected: [UInt64: Expected] = [:]
+        var e = Economy(rules: .paperV1)
+        for event in events {
+            guard let applied = try? e.apply(event) else { continue }
+            for effect in applied.effects {
+                switch effect {
+                case .vestingCreated(let v): expected[v.id.rawValue] = Expected(amount: v.amount.rawValue)
+                case .vestingReleased(let id, _, _):
+                    expected[id.rawValue]!.status = "released"; expected[id.rawValue]!.closedEpoch = applied.epoch
+                case .vestingCancelled(let id, _, _, _):
+                    expected[id.rawValue]!.status = "cancelled"; expected[id.rawValue]!.closedEpoch = applied.epoch
+                case .vestingFeeTaken(let id, _, _, let amount):
+                    expected[id.rawValue]!.feeTaken += amount.rawValue
+                    if expected[id.rawValue]!.feeTaken == expected[id.rawValue]!.amount { expected[id.rawValue]!.status = "taken-for-fee" }
+                default: break
+                }
+            }
+        }
+        let c = try database.connect()
+        let r = try c.query("SELECT entry_id, status, fee_taken::text, closed_epoch, amount::text FROM projection.vesting_schedule")
+        XCTAssertEqual(r.rowCount, expected.count)
+        var statuses: Set<String> = []
+        for i in 0..<r.rowCount {
+            let id = UInt64(try r.int64(i, 0))
+            let row = Expected(status: try r.string(i, 1), feeTaken: parseDecimalUInt128(try r.string(i, 2))!,
+                               closedEpoch: try r.optionalInt64(i, 3), amount: parseDecimalUInt128(try r.string(i, 4))!)
+            XCTAssertEqual(row, expected[id], "vesting entry \(id)")
+            statuses.insert(row.status)
+        }
+        XCTAssertTrue(statuses.isSuperset(of: ["locked", "released"]), "\(statuses)")
+        XCTAssertEqual(try c.query("SELECT count(*) FROM projection.vesting_changes WHERE change = 'released'").int64(0, 0), 0)
+    }
+}
+
+final class CopyBufferTests: XCTestCase {
+    /// Decimal amounts are exact over the whole UInt128 range (COPY text is what PostgreSQL stores).
+    func testDecimals() {
+        let values: [UInt128] = [0, 7, 10, 99, 1_000_000_000_000_000_000, UInt128(UInt64.max), UInt128(UInt64.max) + 1,
+                                 10_000_000_000_000_000_000, 10_000_000_000_000_000_005, 123_456_789_012_345_678_901_234_567,
+                                 UInt128.max]
+        for v in values {
+            var b = CopyBuffer()
+            b.amount(v)
+            XCTAssertEqual(String(decoding: b.bytes, as: UTF8.self), String(v))
+        }
+        var b = CopyBuffer()
+        b.int(-42); b.int(Int64.min); b.text(#"a\b"#); b.endRow()
+        XCTAssertEqual(String(decoding: b.bytes, as: UTF8.self), "-42\t-9223372036854775808\t" + #"a\\b"# + "\n")
+    }
+}
