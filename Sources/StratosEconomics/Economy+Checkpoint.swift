@@ -100,27 +100,12 @@ extension Economy {
     /// The head's stand-in for the entries: their id range [first live, next id) and the locked
     /// totals (amount > 0) per maturity epoch (ascending) and per node index (ascending).
     private func writeVestingTotals(_ w: inout CheckpointWriter) {
-        var byMaturity: [Int64: UInt128] = [:]
-        var byNode: [Int: UInt128] = [:]
-        var first = vestingBaseID + UInt64(vestingHead)
-        func count(_ v: VestingState) {
-            guard v.status == .locked, v.amount > 0 else { return }
-            byMaturity[v.matureEpoch, default: 0] += v.amount
-            if v.node >= 0 { byNode[v.node, default: 0] += v.amount }
-        }
-        if let hole = vestingHole {
-            first = hole.ids.lowerBound
-            for b in hole.byMaturity { byMaturity[b.epoch, default: 0] += b.wei }
-            for (n, wei) in hole.byNode { byNode[n, default: 0] += wei }
-            for (_, v) in hole.supplied { count(v) }
-        }
-        for v in vesting[vestingHead...] { count(v) }
-        w.u64(first)
+        w.u64(vestingHole?.ids.lowerBound ?? vestingBaseID + UInt64(vestingHead))
         w.u64(vestingBaseID + UInt64(vesting.count))
-        w.count(byMaturity.count)
-        for epoch in byMaturity.keys.sorted() { w.i64(epoch); w.u128(byMaturity[epoch]!) }
-        w.count(byNode.count)
-        for n in byNode.keys.sorted() { w.index(n); w.u128(byNode[n]!) }
+        w.count(lockedTotals.byMaturity.count)
+        for b in lockedTotals.byMaturity { w.i64(b.epoch); w.u128(b.wei) }
+        w.count(lockedTotals.byNode.count)
+        for n in lockedTotals.byNode.keys.sorted() { w.index(n); w.u128(lockedTotals.byNode[n]!) }
     }
 
     /// The exact inverse of `encodeCheckpoint`. Throws `CheckpointError` on malformed input,
@@ -245,6 +230,7 @@ extension Economy {
         }
         vestingBaseID = end
         vestingHead = 0
+        lockedTotals = LockedVestingTotals(byMaturity: byMaturity, byNode: byNode)
         if !byMaturity.isEmpty || !byNode.isEmpty {
             vestingHole = VestingHole(ids: first..<end, byMaturity: byMaturity, byNode: byNode)
         }
@@ -275,6 +261,7 @@ extension Economy {
         for k in vesting.indices.dropFirst() where vesting[k].matureEpoch < vesting[k - 1].matureEpoch {
             throw r.error("vesting entries out of maturity order")
         }
+        for v in vesting where v.status == .locked { lockedTotals.add(v.amount, maturing: v.matureEpoch, node: v.node) }
     }
 }
 

@@ -380,6 +380,7 @@ extension Economy {
             entry.amount -= take
             setVestingEntry(entryID, entry)
             accounts[entry.account].vesting -= take
+            lockedTotals.remove(take, maturing: entry.matureEpoch, node: entry.node)
             remaining -= take
             fromVesting += take
             let ledgerOwner = accounts[entry.account].id
@@ -436,6 +437,7 @@ extension Economy {
             guard amount > 0 else { continue }
             let a = entry.account
             accounts[a].vesting -= amount
+            lockedTotals.remove(amount, maturing: entry.matureEpoch, node: entry.node)
             let source = entry.source
             switch source {
             case .traffic: p += amount

@@ -30,6 +30,22 @@ extension Economy {
                 throw InvariantViolation(invariant: "vesting", message: "cancelled entry \(id) keeps \(v.amount) wei")
             }
         }
+        // The running totals a checkpoint head records, against the entries (and the hole's
+        // unsupplied totals).
+        var totals = LockedVestingTotals()
+        var byMaturity: [Int64: UInt128] = [:]
+        var byNode: [Int: UInt128] = [:]
+        for b in vestingHole?.byMaturity ?? [] { byMaturity[b.epoch, default: 0] += b.wei }
+        for (n, wei) in vestingHole?.byNode ?? [:] { byNode[n, default: 0] += wei }
+        for v in suppliedEntries.lazy.map(\.state) + vesting[vestingHead...] where v.status == .locked && v.amount > 0 {
+            byMaturity[v.matureEpoch, default: 0] += v.amount
+            if v.node >= 0 { byNode[v.node, default: 0] += v.amount }
+        }
+        totals.byMaturity = byMaturity.keys.sorted().map { VestingHole.Bucket(epoch: $0, wei: byMaturity[$0]!) }
+        totals.byNode = byNode
+        guard totals == lockedTotals else {
+            throw InvariantViolation(invariant: "vesting-totals", message: "the locked totals per maturity epoch and node are out of date")
+        }
         // A partial economy: the entries not supplied are known only by their totals, which the
         // accounts' vesting balances must cover exactly.
         var unsupplied: UInt128 = 0

@@ -136,6 +136,7 @@ extension Economy {
         let matureEpoch = epoch + rules.vestingEpochs
         vesting.append(VestingState(account: a, node: node, source: source, amount: amount, matureEpoch: matureEpoch))
         accounts[a].vesting += amount
+        lockedTotals.add(amount, maturing: matureEpoch, node: node)
         let nodeID: NodeID?
         if node >= 0 {
             nodeID = nodes[node].id
@@ -189,6 +190,7 @@ extension Economy {
         guard entry.status == .locked, entry.amount > 0 else { return }
         let a = entry.account
         accounts[a].vesting -= entry.amount
+        lockedTotals.remove(entry.amount, maturing: entry.matureEpoch, node: entry.node)
         accounts[a].wallet += entry.amount
         let id = VestingEntryID(rawID)
         let owner = accounts[a].id

@@ -65,6 +65,36 @@ public struct VestingSupplyError: Error, Sendable, Hashable, CustomStringConvert
     public var description: String { "vesting entries refused: \(message)" }
 }
 
+/// Σ wei of locked vesting entries per maturity epoch (ascending, no zero bucket) and per node
+/// index (no zero value).
+struct LockedVestingTotals: Sendable, Equatable {
+    var byMaturity: [VestingHole.Bucket] = []
+    var byNode: [Int: UInt128] = [:]
+
+    /// Entries are created in maturity order: a new one goes into the last bucket or a new one.
+    mutating func add(_ wei: UInt128, maturing epoch: Int64, node: Int) {
+        guard wei > 0 else { return }
+        if let last = byMaturity.last, last.epoch == epoch {
+            byMaturity[byMaturity.count - 1].wei += wei
+        } else {
+            precondition(byMaturity.last.map { $0.epoch < epoch } ?? true, "vesting entries created out of maturity order")
+            byMaturity.append(VestingHole.Bucket(epoch: epoch, wei: wei))
+        }
+        if node >= 0 { byNode[node, default: 0] += wei }
+    }
+
+    mutating func remove(_ wei: UInt128, maturing epoch: Int64, node: Int) {
+        guard wei > 0 else { return }
+        let b = VestingHole.bucket(of: epoch, in: byMaturity)!
+        byMaturity[b].wei -= wei
+        if byMaturity[b].wei == 0 { byMaturity.remove(at: b) }
+        if node >= 0 {
+            let left = byNode[node]! - wei
+            byNode[node] = left == 0 ? nil : left
+        }
+    }
+}
+
 /// The locked entries a checkpoint head left out, and what has been supplied of them since.
 struct VestingHole: Sendable {
     /// Σ wei of locked entries not supplied yet that mature at `epoch`.
@@ -87,14 +117,14 @@ struct VestingHole: Sendable {
 
     var unsuppliedWei: UInt128 { byMaturity.reduce(0) { $0 + $1.wei } }
 
-    /// The index of the bucket of `epoch` in `byMaturity` (binary search).
-    func maturityBucket(_ epoch: Int64) -> Int? {
-        var low = 0, high = byMaturity.count
+    /// The index of the bucket of `epoch` in `buckets` (binary search).
+    static func bucket(of epoch: Int64, in buckets: [Bucket]) -> Int? {
+        var low = 0, high = buckets.count
         while low < high {
             let mid = (low + high) / 2
-            if byMaturity[mid].epoch < epoch { low = mid + 1 } else { high = mid }
+            if buckets[mid].epoch < epoch { low = mid + 1 } else { high = mid }
         }
-        return low < byMaturity.count && byMaturity[low].epoch == epoch ? low : nil
+        return low < buckets.count && buckets[low].epoch == epoch ? low : nil
     }
 
     func suppliedIndex(of id: UInt64) -> Int? {
@@ -178,7 +208,7 @@ extension Economy {
             }
             guard fits else { throw VestingSupplyError("\(what) is not one of \(need)") }
             let amount = e.amount.rawValue
-            guard let b = hole.maturityBucket(e.matureEpoch), hole.byMaturity[b].wei >= amount else {
+            guard let b = VestingHole.bucket(of: e.matureEpoch, in: hole.byMaturity), hole.byMaturity[b].wei >= amount else {
                 throw VestingSupplyError("\(what) is more than the checkpoint's locked total maturing at epoch \(e.matureEpoch)")
             }
             hole.byMaturity[b].wei -= amount

@@ -65,6 +65,10 @@ public struct Economy: Sendable {
     /// Locked entries older than `vestingBaseID` that a checkpoint head left out (nil: none, the
     /// economy is complete). See Economy+VestingHole.swift.
     var vestingHole: VestingHole?
+    /// Σ wei of every locked entry (in memory, supplied or not) per maturity epoch and per node:
+    /// what a checkpoint head records. Kept up to date as entries are created, released, charged
+    /// and cancelled, so that writing a head every epoch costs O(buckets), not O(entries).
+    var lockedTotals = LockedVestingTotals()
     /// Unbondings, ordered by id and by release day; from `unbondingHead` on not yet released.
     var unbondings: [UnbondingState] = []
     var unbondingBaseID: UInt64 = 1
