@@ -17,7 +17,7 @@ func getLatencies(port: Int, _ paths: [String]) async throws -> [Double] {
     try await onOwnThread {
         let client = LoopbackHTTPClient(port: port)
         let trace = ProcessInfo.processInfo.environment["STRATOS_BENCH_TRACE"] != nil
-        return try paths.map { path in
+        let latencies = try paths.map { path in
             let t = Stopwatch()
             let r = try client.get(path)
             guard r.status == 200 else { throw BenchError("\(path): \(r.status) \(r.text.prefix(200))") }
@@ -25,5 +25,10 @@ func getLatencies(port: Int, _ paths: [String]) async throws -> [Double] {
             if trace { FileHandle.standardError.write(Data("\(path) \(ms) ms\n".utf8)) }
             return ms
         }
+        // The slowest requests, named, so that an outlier can be looked into.
+        for (path, ms) in zip(paths, latencies).sorted(by: { $0.1 > $1.1 }).prefix(2) {
+            FileHandle.standardError.write(Data("  slowest: \(path) \(String(format: "%.1f", ms)) ms\n".utf8))
+        }
+        return latencies
     }
 }

@@ -49,13 +49,13 @@ extension ProjectionBench {
         while bound.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
         let port = bound.withLock { $0 }!
         var audits: [String] = []
-        for epoch in epochs(60) {
+        for epoch in epochs(200) {
             if let node = try queries.settlement(epoch: epoch).report.settled.first?.node {
                 audits.append("/v1/audit/nodes/\(node)?epoch=\(epoch)")
             }
         }
         percentiles("HTTP audit node, cold (distinct random epochs)", try await getLatencies(port: port, audits), target: "<= 50")
-        percentiles("HTTP audit epoch, cold (distinct random epochs)", try await getLatencies(port: port, epochs(60).map { "/v1/audit/epochs/\($0)" }),
+        percentiles("HTTP audit epoch, cold (distinct random epochs)", try await getLatencies(port: port, epochs(200).map { "/v1/audit/epochs/\($0)" }),
                     target: "<= 50")
         percentiles("HTTP snapshot at a random epoch", try await getLatencies(port: port, epochs(60).map { "/v1/snapshot?epoch=\($0)" }))
         return figures
