@@ -232,8 +232,17 @@ GROUP BY epoch, account, validator, role;
 CREATE TABLE journal (
     position     bigint NOT NULL,
     epoch        bigint NOT NULL,
-    transfers    text COMPRESSION lz4 NOT NULL
+    transfers    text NOT NULL
 );
+-- lz4 where the server has it (PostgreSQL 14+ built with lz4, as Debian's and the official
+-- images are); the default compression elsewhere, slower to load but the same content.
+DO $$
+BEGIN
+    ALTER TABLE journal ALTER COLUMN transfers SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported OR invalid_parameter_value OR syntax_error THEN
+    RAISE NOTICE 'lz4 is not available: the journal uses the default compression';
+END
+$$;
 
 -- One row per posting, in order (posting 2k-1 and 2k are transfer k's debit and credit).
 CREATE VIEW journal_postings AS
