@@ -1,5 +1,6 @@
 import Foundation
 import StratosService
+import Synchronization
 
 /// Runs blocking client work (the loopback HTTP client) on a thread of its own and waits for it
 /// without blocking the cooperative pool: the server under measurement runs on that pool, which
@@ -31,4 +32,17 @@ func getLatencies(port: Int, _ paths: [String]) async throws -> [Double] {
         }
         return latencies
     }
+}
+
+/// A server under measurement, in this process on a free loopback port, as in production (the
+/// stratos_app role, the projections of `url`). Cancel `task` to stop it.
+func startBenchServer(url: String, writeToken: String) async throws -> (port: Int, task: Task<Void, any Error>) {
+    let server = StratosServer(
+        configuration: ServiceConfiguration(host: "127.0.0.1", port: 0, database: DatabaseConfiguration(url: url, role: "stratos_app"),
+                                            writeToken: writeToken, readConnections: 4),
+        readModels: try ProjectionReadModels())
+    let bound = Mutex<Int?>(nil)
+    let task = Task.detached { try await server.run { port in bound.withLock { $0 = port } } }
+    while bound.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
+    return (bound.withLock { $0 }!, task)
 }

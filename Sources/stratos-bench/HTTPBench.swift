@@ -51,15 +51,8 @@ enum HTTPBench: BenchSuite {
 
         // 2. The server.
         let token = "bench-token"
-        let server = StratosServer(
-            configuration: ServiceConfiguration(host: "127.0.0.1", port: 0, database: DatabaseConfiguration(url: url, role: "stratos_app"),
-                                                writeToken: token, readConnections: 4),
-            readModels: try ProjectionReadModels())
-        let bound = Mutex<Int?>(nil)
-        let task = Task.detached { try await server.run { port in bound.withLock { $0 = port } } }
+        let (port, task) = try await startBenchServer(url: url, writeToken: token)
         defer { task.cancel() }
-        while bound.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
-        let port = bound.withLock { $0 }!
 
         // 3. Read latency on the long history.
         var rng = SystemRandomNumberGenerator()

@@ -6,8 +6,6 @@ import Foundation
 import StratosSimulator
 import LedgerEvents
 import StratosProjections
-import StratosService
-import Synchronization
 
 extension ProjectionBench {
     static func longHistoryReads(url: String, queries: LedgerQueries, lastEpoch: Int64) async throws -> [BenchFigure] {
@@ -39,15 +37,8 @@ extension ProjectionBench {
         }
         percentiles("recompute one epoch (verify), random epochs", recompute, target: "<= 200")
 
-        let server = StratosServer(
-            configuration: ServiceConfiguration(host: "127.0.0.1", port: 0, database: DatabaseConfiguration(url: url, role: "stratos_app"),
-                                                writeToken: "bench-token", readConnections: 4),
-            readModels: try ProjectionReadModels())
-        let bound = Mutex<Int?>(nil)
-        let task = Task.detached { try await server.run { port in bound.withLock { $0 = port } } }
+        let (port, task) = try await startBenchServer(url: url, writeToken: "bench-token")
         defer { task.cancel() }
-        while bound.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
-        let port = bound.withLock { $0 }!
         var audits: [String] = []
         for epoch in epochs(200) {
             if let node = try queries.settlement(epoch: epoch).report.settled.first?.node {
