@@ -3,12 +3,12 @@ import PostgresClient
 import StratosEconomics
 
 /// Rebuilds an `Economy` at any point from the nearest stored checkpoint plus a replay of the
-/// events after it: a snapshot or one epoch's recomputation costs a few epochs of events, not the
-/// whole history.
+/// events after it: a snapshot or one epoch's recomputation costs about one epoch of events (with
+/// the default head at every epoch close), not the whole history.
 ///
 /// Checkpoints are *heads* (`Economy.encodeCheckpointHead`): the state without its locked vesting
-/// entries, tens of KiB instead of ~100 MiB late in a busy history, so one can be kept every few
-/// epochs. The economy they give back is partial; the loader gives it, from this schema's
+/// entries, tens of KiB instead of ~100 MiB late in a busy history, so one can be kept at every
+/// epoch close. The economy they give back is partial; the loader gives it, from this schema's
 /// `vesting_entries` and `vesting_changes`, exactly the entries an event reads (those maturing at
 /// an epoch close, those of a node that deactivates or shuts down), and the economy checks them
 /// against the totals the head recorded. `complete` gives it all of them (a worker resuming).
