@@ -56,9 +56,9 @@ let package = Package(
             dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosEconomics", "StratosService"]
         ),
         .target(name: "PostgresTestSupport", dependencies: ["PostgresClient"], path: "Tests/Support"),
-        .testTarget(name: "LedgerEventsTests", dependencies: ["LedgerEvents"]),
-        .testTarget(name: "EconomicsTests", dependencies: ["StratosEconomics"]),
-        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "PostgresTestSupport"]),
+        .testTarget(name: "LedgerEventsTests", dependencies: ["LedgerEvents", "StratosSimulator"]),
+        .testTarget(name: "EconomicsTests", dependencies: ["StratosEconomics", "StratosSimulator"]),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "PostgresTestSupport", "StratosSimulator"]),
         .testTarget(name: "ProjectionTests", dependencies: ["StratosProjections", "StratosSimulator", "EventStore", "PostgresTestSupport"]),
         .testTarget(name: "ServiceTests", dependencies: ["StratosService", "PostgresTestSupport", "StratosSimulator", "EventStore", "StratosProjections"]),
         .testTarget(name: "DemoTests", dependencies: ["StratosDemo", "PostgresTestSupport"]),

@@ -1,19 +1,8 @@
 import XCTest
 import LedgerEvents
 @testable import StratosEconomics
+import StratosSimulator
 
-/// A small, seeded, reproducible PRNG (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Generates long random histories that are mostly valid, by looking at the economy's state.
 struct HistoryGenerator {
@@ -260,3 +249,6 @@ final class PropertyTests: XCTestCase {
         if let e = try? Economy(checkpoint: changed) { XCTAssertNoThrow(try e.checkInvariants()) }
     }
 }
+
+/// The simulator's seeded generator, for every test of this target (one implementation, tested against published outputs in SimulatorTests).
+typealias SplitMix64 = StratosSimulator.SplitMix64

@@ -4,6 +4,7 @@ import LedgerEvents
 import PostgresClient
 import PostgresTestSupport
 import XCTest
+import StratosSimulator
 
 final class EventStoreTests: StoreTestCase {
     func testAppendReadAndReplayRoundTrip() throws {
@@ -258,15 +259,6 @@ final class Locked<T>: @unchecked Sendable {
     func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
 }
 
-/// Deterministic randomness for tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+
+/// The simulator's seeded generator, for every test of this target (one implementation, tested against published outputs in SimulatorTests).
+typealias SplitMix64 = StratosSimulator.SplitMix64

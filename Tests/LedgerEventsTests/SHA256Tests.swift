@@ -1,5 +1,6 @@
 import XCTest
 @testable import LedgerEvents
+import StratosSimulator
 
 final class SHA256Tests: XCTestCase {
     func hex(_ bytes: [UInt8]) -> String { SHA256.hex(bytes) }
@@ -36,15 +37,6 @@ final class SHA256Tests: XCTestCase {
     }
 }
 
-/// A small deterministic generator for tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+
+/// The simulator's seeded generator, for every test of this target (one implementation, tested against published outputs in SimulatorTests).
+typealias SplitMix64 = StratosSimulator.SplitMix64
