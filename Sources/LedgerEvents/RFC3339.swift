@@ -99,6 +99,11 @@ extension Timestamp {
         return Timestamp(microsecondsSinceEpoch: seconds * 1_000_000 + micros)
     }
 
+    /// The instants RFC 3339 can spell (four-digit years, 0000-01-01 to 9999-12-31), in
+    /// microseconds since the epoch.
+    public static let rfc3339Range: Range<Int64> =
+        daysFromCivil(year: 0, month: 1, day: 1) * 86_400_000_000 ..< daysFromCivil(year: 10_000, month: 1, day: 1) * 86_400_000_000
+
     /// The canonical RFC 3339 form: `YYYY-MM-DDTHH:MM:SSZ`, or `YYYY-MM-DDTHH:MM:SS.fZ` with the
     /// microseconds' trailing zeros trimmed when the fraction is not zero. This is the spelling
     /// used in canonical events (and so in the hash chain).

@@ -12,8 +12,8 @@ public struct LoggedEvent: Sendable {
 /// Reads `event_log` in position order through `COPY … TO STDOUT`, one bounded range at a time.
 ///
 /// Why not the store's `replay`: this is the projections' hot path (target 200,000 events/s end
-/// to end). Each row's columns are turned back into one envelope line and handed to
-/// `LedgerEvent.parse(line:)`, the validating parser's fast path (member lists, no dictionaries),
+/// to end). Each row's columns go to `LedgerEvent.parse(storedID:type:time:data:)`, which makes
+/// the checks an imported line gets (member lists, no dictionaries) without spelling the line,
 /// so a stored event is re-validated exactly as an imported one is.
 struct LogReader {
     let sql: ProjectionSQL
@@ -32,7 +32,6 @@ struct LogReader {
         guard from <= through else { return }
         try connection.query(sql("log.bounds"), [String(from), String(through)])
         var fields: [[UInt8]?] = []
-        var line: [UInt8] = []
         var stopped = false
         var expected = from
         try connection.copyOut(sql("log.copy")) { chunk in
@@ -44,35 +43,15 @@ struct LogReader {
                 throw ProjectionError.corrupt("event_log has a gap: expected position \(expected), got \(row.position)")
             }
             expected += 1
-            line.removeAll(keepingCapacity: true)
-            line.append(contentsOf: #"{"id":"#.utf8)
-            appendJSONString(row.id, to: &line)
-            line.append(contentsOf: #","type":"#.utf8)
-            appendJSONString(row.type, to: &line)
-            line.append(contentsOf: #","time":""#.utf8)
-            line.append(contentsOf: Timestamp(microsecondsSinceEpoch: row.micros).rfc3339.utf8)
-            line.append(contentsOf: #"","data":"#.utf8)
-            line.append(contentsOf: row.data)
-            line.append(UInt8(ascii: "}"))
-            let event = Result { () throws(EventValidationError) in try LedgerEvent.parse(line: line) }
-            let logged = LoggedEvent(position: row.position, eventID: String(decoding: row.id, as: UTF8.self),
-                                     type: String(decoding: row.type, as: UTF8.self), event: event)
-            if try !body(logged) { stopped = true }
-        }
-    }
-
-    private func appendJSONString(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for b in bytes {
-            switch b {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(0x5C); out.append(b)
-            case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]])
-            default: out.append(b)
+            let id = String(decoding: row.id, as: UTF8.self)
+            let type = String(decoding: row.type, as: UTF8.self)
+            let event = row.data.withUnsafeBufferPointer { data in
+                Result { () throws(EventValidationError) in
+                    try LedgerEvent.parse(storedID: id, type: type, time: Timestamp(microsecondsSinceEpoch: row.micros), data: data)
+                }
             }
+            if try !body(LoggedEvent(position: row.position, eventID: id, type: type, event: event)) { stopped = true }
         }
-        out.append(UInt8(ascii: "\""))
     }
 }
 

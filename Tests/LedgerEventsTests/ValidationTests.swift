@@ -14,6 +14,9 @@ final class ValidationTests: XCTestCase {
             // The dictionary path (envelope first, then validation) must agree with the hot path.
             let viaEnvelope = try LedgerEvent(validating: EventEnvelope.parse(line: line))
             XCTAssertEqual(event, viaEnvelope, file: file, line: lineNumber)
+            // So must the projections' path, from the columns the store keeps.
+            XCTAssertEqual(try stored(event.id.rawValue, event.type.rawValue, event.time, event.canonicalDataJSON), event,
+                           file: file, line: lineNumber)
             return event
         } catch {
             XCTFail("refused: \(error)", file: file, line: lineNumber)
@@ -35,6 +38,43 @@ final class ValidationTests: XCTestCase {
         } catch {
             XCTAssertEqual(error.description, expected, "via envelope", file: file, line: lineNumber)
         }
+    }
+
+    func stored(_ id: String, _ type: String, _ time: Timestamp, _ data: String) throws(EventValidationError) -> LedgerEvent {
+        let bytes = Array(data.utf8)
+        return try bytes.withUnsafeBufferPointer { (b) throws(EventValidationError) in
+            try LedgerEvent.parse(storedID: id, type: type, time: time, data: b)
+        }
+    }
+
+    /// A stored event's columns are checked as its envelope line would be, errors included.
+    func testStoredColumns() {
+        let time = Timestamp(rfc3339: "2026-01-01T00:10:00Z")!
+        func refuseStored(_ id: String, _ type: String, _ time: Timestamp, _ data: String, _ expected: String,
+                          lineNumber: UInt = #line) {
+            do {
+                let e = try stored(id, type, time, data)
+                XCTFail("accepted: \(e)", line: lineNumber)
+            } catch {
+                XCTAssertEqual(error.description, expected, line: lineNumber)
+            }
+        }
+        refuseStored("tx 1", "Funded", time, #"{"account": "a", "amount": "1"}"#,
+                     #"event: id: must be 1–128 printable ASCII characters without spaces, got "tx 1""#)
+        refuseStored("tx-1", "Mined", time, #"{"account": "a", "amount": "1"}"#, #"event "tx-1": type: unknown event type "Mined""#)
+        refuseStored("tx-1", "Funded", time, #"{"account": "a", "amount": 1}"#,
+                     #"event "tx-1": data.amount: must be a string of decimal digits, got a JSON number"#)
+        refuseStored("tx-1", "Funded", time, #"{"account": "a", "amount": "1", "memo": "x"}"#,
+                     #"event "tx-1": data.memo: unknown field for Funded (expected account, amount)"#)
+        refuseStored("tx-1", "Funded", time, "[1]", #"event "tx-1": data: must be a JSON object"#)
+        refuseStored("tx-1", "Funded", time, #"{"account": "a"} x"#, #"event "tx-1": data: invalid JSON: unexpected characters after the JSON value at byte 17"#)
+        let year10000 = Timestamp(microsecondsSinceEpoch: Timestamp.rfc3339Range.upperBound)
+        refuseStored("tx-1", "Funded", year10000, #"{"account": "a", "amount": "1"}"#,
+                     #"event "tx-1": time: 253402300800000000 µs since 1970 is outside years 0000–9999"#)
+        let last = Timestamp(microsecondsSinceEpoch: Timestamp.rfc3339Range.upperBound - 1)
+        XCTAssertEqual(last.rfc3339, "9999-12-31T23:59:59.999999Z")
+        XCTAssertEqual(Timestamp(microsecondsSinceEpoch: Timestamp.rfc3339Range.lowerBound).rfc3339, "0000-01-01T00:00:00Z")
+        XCTAssertNotNil(try? stored("tx-1", "Funded", last, #"{"account": "a", "amount": "1"}"#))
     }
 
     func testTheSpecExample() throws {
