@@ -143,8 +143,9 @@ ON CONFLICT (node) DO UPDATE SET
     unsettled = EXCLUDED.unsettled, position = EXCLUDED.position
 
 -- Streamed: a checkpoint can be hundreds of MiB (never one giant parameter string).
+-- Binary: a head is bytes, and text COPY would carry it as hex, twice its size to send and decode.
 -- name: copy.epoch_checkpoints
-COPY epoch_checkpoints (epoch, position, state) FROM STDIN
+COPY epoch_checkpoints (epoch, position, state) FROM STDIN (FORMAT binary)
 
 -- name: checkpoint.latest_through_epoch
 SELECT epoch, position, state FROM epoch_checkpoints WHERE epoch <= $1 ORDER BY epoch DESC LIMIT 1

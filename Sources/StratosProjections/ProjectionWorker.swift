@@ -259,8 +259,8 @@ public final class ProjectionWorker {
                 try c.copyIn(sql("copy.nodes_stage")) { try $0.write(rows.nodesStage.bytes) }
                 try c.execute(sql("nodes.merge"))
             }
-            for cp in rows.checkpoints {
-                try c.copyIn(sql("copy.epoch_checkpoints")) { try writeCheckpointRow(cp, to: $0) }
+            if !rows.checkpoints.isEmpty {
+                try c.copyIn(sql("copy.epoch_checkpoints")) { try writeCheckpointRows(rows.checkpoints, to: $0) }
             }
         }
         state!.lastPosition = batch.throughPosition
@@ -316,28 +316,25 @@ func seconds(_ d: Duration) -> Double {
     Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
 }
 
-private let hexDigits = Array("0123456789abcdef".utf8)
-
-/// One `epoch_checkpoints` row in COPY text format, the bytea as `\\x` + hex, written in
-/// 64 KiB pieces so that a large checkpoint is never held twice (or as a String) in memory.
-private func writeCheckpointRow(_ cp: (epoch: Int64, position: Int64, state: [UInt8]), to w: CopyWriter) throws {
-    try w.write("\(cp.epoch)\t\(cp.position)\t\\\\x")
-    var piece = [UInt8](repeating: 0, count: 2 * min(cp.state.count, 1 << 15))
-    var start = 0
-    while start < cp.state.count {
-        let end = min(cp.state.count, start + (1 << 15))
-        piece.withUnsafeMutableBufferPointer { out in
-            hexDigits.withUnsafeBufferPointer { digits in
-                var o = 0
-                for b in cp.state[start..<end] {
-                    out[o] = digits[Int(b >> 4)]; out[o + 1] = digits[Int(b & 15)]
-                    o += 2
-                }
-            }
-        }
-        let count = 2 * (end - start)
-        try piece.withUnsafeBytes { try w.write(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-        start = end
+/// `epoch_checkpoints` rows in PostgreSQL's binary COPY format: the signature and header, then
+/// per row the field count and each field as a big-endian length and its bytes (bigint: 8 bytes
+/// big-endian; bytea: the bytes as they are), then the trailer. A head is never copied again
+/// into a row buffer: `CopyWriter` sends it in pieces as it fills.
+private func writeCheckpointRows(_ checkpoints: [(epoch: Int64, position: Int64, state: [UInt8])], to w: CopyWriter) throws {
+    var header: [UInt8] = Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00]
+    header += bigEndian(UInt32(0)) + bigEndian(UInt32(0)) // flags, header extension length
+    try w.write(header)
+    for cp in checkpoints {
+        var fields = bigEndian(UInt16(3))
+        fields += bigEndian(UInt32(8)) + bigEndian(UInt64(bitPattern: cp.epoch))
+        fields += bigEndian(UInt32(8)) + bigEndian(UInt64(bitPattern: cp.position))
+        fields += bigEndian(UInt32(cp.state.count))
+        try w.write(fields)
+        try w.write(cp.state)
     }
-    try w.write([0x0A])
+    try w.write(bigEndian(UInt16.max)) // -1: the end
+}
+
+private func bigEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+    withUnsafeBytes(of: value.bigEndian) { Array($0) }
 }
