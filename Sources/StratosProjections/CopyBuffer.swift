@@ -55,25 +55,41 @@ struct CopyBuffer {
     }
 
     mutating func appendDecimal(_ v: UInt128) {
-        if v <= UInt128(UInt64.max) { appendDecimal64(UInt64(v)); return }
+        if v <= UInt128(UInt64.max) { appendDecimal64(UInt64(v), minimumDigits: 1); return }
         let (high, low) = v.quotientAndRemainder(dividingBy: 10_000_000_000_000_000_000)
         appendDecimal(high)
-        let digits = bytes.count
-        appendDecimal64(UInt64(low))
-        // low has exactly 19 digits: zero-pad what appendDecimal64 wrote.
-        let written = bytes.count - digits
-        if written < 19 { bytes.insert(contentsOf: repeatElement(0x30, count: 19 - written), at: digits) }
+        appendDecimal64(UInt64(low), minimumDigits: 19) // low is the last 19 digits, zeros included
     }
 
-    private mutating func appendDecimal64(_ v: UInt64) {
-        if v < 10 { bytes.append(0x30 + UInt8(v)); return }
-        // Digits right to left into a stack buffer, then one append.
+    /// `v` in decimal, left-padded with zeros to `minimumDigits` (at most 20): two digits per
+    /// division from a table, right to left into a stack buffer, then one append. Amounts are
+    /// the bulk of every projection row, so this is one of the rebuild's hottest loops.
+    private mutating func appendDecimal64(_ v: UInt64, minimumDigits: Int) {
+        if v < 10 && minimumDigits <= 1 { bytes.append(0x30 + UInt8(v)); return }
         var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &tmp) { buf in
-            var x = v
-            var i = 24
-            while x > 0 { i -= 1; buf[i] = 0x30 + UInt8(truncatingIfNeeded: x % 10); x /= 10 }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[i..<24]))
+            Self.digitPairs.withUnsafeBufferPointer { pairs in
+                var x = v
+                var i = 24
+                while x >= 100 {
+                    let r = Int(x % 100); x /= 100
+                    i -= 2; buf[i] = pairs[2 * r]; buf[i + 1] = pairs[2 * r + 1]
+                }
+                if x >= 10 {
+                    i -= 2; buf[i] = pairs[2 * Int(x)]; buf[i + 1] = pairs[2 * Int(x) + 1]
+                } else if x > 0 || i == 24 {
+                    i -= 1; buf[i] = 0x30 + UInt8(x)
+                }
+                while 24 - i < minimumDigits { i -= 1; buf[i] = 0x30 }
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[i..<24]))
+            }
         }
     }
+
+    /// "00", "01", ..., "99".
+    private static let digitPairs: [UInt8] = {
+        var pairs: [UInt8] = []
+        for n in 0..<100 as Range<UInt8> { pairs.append(0x30 + n / 10); pairs.append(0x30 + n % 10) }
+        return pairs
+    }()
 }

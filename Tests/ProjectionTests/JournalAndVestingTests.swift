@@ -4,6 +4,7 @@ import PostgresClient
 import PostgresTestSupport
 @testable import StratosEconomics
 @testable import StratosProjections
+import StratosSimulator
 import XCTest
 
 /// The stored forms that are not one row per fact: the journal's transfer text (read back by
@@ -165,6 +166,18 @@ final class CopyBufferTests: XCTestCase {
             var b = CopyBuffer()
             b.amount(v)
             XCTAssertEqual(String(decoding: b.bytes, as: UTF8.self), String(v))
+        }
+        // Every magnitude, zeros inside and at the ends included (seeded, so always the same values).
+        var rng = SplitMix64(seed: 42)
+        for _ in 0..<2_000 {
+            let bits = Int(rng.next() % 129)
+            let raw = UInt128(rng.next()) << 64 | UInt128(rng.next())
+            let v = bits == 0 ? 0 : raw >> (128 - bits)
+            for scaled in [v, v / 1_000 * 1_000] {
+                var b = CopyBuffer()
+                b.amount(scaled)
+                XCTAssertEqual(String(decoding: b.bytes, as: UTF8.self), String(scaled))
+            }
         }
         var b = CopyBuffer()
         b.int(-42); b.int(Int64.min); b.text(#"a\b"#); b.endRow()
