@@ -79,38 +79,40 @@ COPY (SELECT position, event_id, type, (extract(epoch FROM time) * 1000000)::big
         AND position <= current_setting('stratos.projection_to')::bigint
       ORDER BY position) TO STDOUT
 
+-- The projection rows go in by binary COPY (CopyBuffer.swift): each writer matches its table's
+-- column types (bigint, integer, text, numeric) field by field.
 -- name: copy.journal
-COPY journal (position, epoch, transfers) FROM STDIN
+COPY journal (position, epoch, transfers) FROM STDIN (FORMAT binary)
 
 -- name: copy.vesting_entries
-COPY vesting_entries (entry_id, account, node, validator, role, source, amount, epoch_earned, mature_epoch, position) FROM STDIN
+COPY vesting_entries (entry_id, account, node, validator, role, source, amount, epoch_earned, mature_epoch, position) FROM STDIN (FORMAT binary)
 
 -- name: copy.vesting_changes
-COPY vesting_changes (entry_id, position, epoch, change, amount) FROM STDIN
+COPY vesting_changes (entry_id, position, epoch, change, amount) FROM STDIN (FORMAT binary)
 
 -- name: copy.release_schedule
-COPY release_schedule (kind, ref, account, node, validator, amount, release_day, position) FROM STDIN
+COPY release_schedule (kind, ref, account, node, validator, amount, release_day, position) FROM STDIN (FORMAT binary)
 
 -- name: copy.release_done
-COPY release_done (kind, ref, amount, position, epoch) FROM STDIN
+COPY release_done (kind, ref, amount, position, epoch) FROM STDIN (FORMAT binary)
 
 -- name: copy.ozone_supply
-COPY ozone_supply (epoch, position, s, p, l, mined, fee_collector, price_numerator, price_denominator, bought, consumed, settled, carried_over) FROM STDIN
+COPY ozone_supply (epoch, position, s, p, l, mined, fee_collector, price_numerator, price_denominator, bought, consumed, settled, carried_over) FROM STDIN (FORMAT binary)
 
 -- name: copy.settlements
-COPY settlements (epoch, position, rules, t, y, traffic_reward, mining_reward, traffic_dust, mining_dust) FROM STDIN
+COPY settlements (epoch, position, rules, t, y, traffic_reward, mining_reward, traffic_dust, mining_dust) FROM STDIN (FORMAT binary)
 
 -- name: copy.settled_nodes
-COPY settled_nodes (epoch, rank, node, traffic) FROM STDIN
+COPY settled_nodes (epoch, rank, node, traffic) FROM STDIN (FORMAT binary)
 
 -- name: copy.gas_fee_rewards
-COPY gas_fee_rewards (position, seq, epoch, account, validator, role, amount) FROM STDIN
+COPY gas_fee_rewards (position, seq, epoch, account, validator, role, amount) FROM STDIN (FORMAT binary)
 
 -- name: copy.balance_history
-COPY balance_history (account, epoch, wallet, ozone, escrow, bonded, unbonding, vesting) FROM STDIN
+COPY balance_history (account, epoch, wallet, ozone, escrow, bonded, unbonding, vesting) FROM STDIN (FORMAT binary)
 
 -- name: copy.exceptions
-COPY exceptions (position, event_id, type, rule, message) FROM STDIN
+COPY exceptions (position, event_id, type, rule, message) FROM STDIN (FORMAT binary)
 
 -- name: stage.create
 CREATE TEMP TABLE IF NOT EXISTS balances_stage (
@@ -123,10 +125,10 @@ CREATE TEMP TABLE IF NOT EXISTS nodes_stage (
 ) ON COMMIT DELETE ROWS
 
 -- name: copy.balances_stage
-COPY balances_stage (account, wallet, ozone, escrow, bonded, unbonding, vesting, position) FROM STDIN
+COPY balances_stage (account, wallet, ozone, escrow, bonded, unbonding, vesting, position) FROM STDIN (FORMAT binary)
 
 -- name: copy.nodes_stage
-COPY nodes_stage (node, kind, owner, status, deposit, unsettled, position) FROM STDIN
+COPY nodes_stage (node, kind, owner, status, deposit, unsettled, position) FROM STDIN (FORMAT binary)
 
 -- name: balances.merge
 INSERT INTO balances (account, wallet, ozone, escrow, bonded, unbonding, vesting, position)
@@ -143,7 +145,6 @@ ON CONFLICT (node) DO UPDATE SET
     unsettled = EXCLUDED.unsettled, position = EXCLUDED.position
 
 -- Streamed: a checkpoint can be hundreds of MiB (never one giant parameter string).
--- Binary: a head is bytes, and text COPY would carry it as hex, twice its size to send and decode.
 -- name: copy.epoch_checkpoints
 COPY epoch_checkpoints (epoch, position, state) FROM STDIN (FORMAT binary)
 

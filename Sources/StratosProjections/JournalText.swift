@@ -60,9 +60,9 @@ extension CopyBuffer {
     }
 
     /// Appends one transfer line to the open transfers field. `first` is false for every
-    /// transfer after the first of the transaction (a newline, escaped for COPY, separates them).
+    /// transfer after the first of the transaction (a newline separates them).
     mutating func journalTransfer(_ t: Transfer, first: Bool) {
-        if !first { bytes.append(0x5C); bytes.append(UInt8(ascii: "n")) }
+        if !first { bytes.append(0x0A) }
         bytes.append(contentsOf: t.reason.rawValue.utf8)
         journalSide(t.from)
         journalSide(t.to)
@@ -73,7 +73,7 @@ extension CopyBuffer {
     /// ` kind a b` of one side (a and b empty when the kind has fewer identifiers).
     private mutating func journalSide(_ account: LedgerAccount) {
         @inline(__always) func kind(_ k: JournalAccountKind) { bytes.append(0x20); bytes.append(contentsOf: k.rawValue.utf8) }
-        @inline(__always) func id(_ s: String) { bytes.append(0x20); appendEscaped(s) }
+        @inline(__always) func id(_ s: String) { bytes.append(0x20); appendRaw(s) }
         @inline(__always) func numbered(_ prefix: UInt8, _ n: UInt64) {
             bytes.append(0x20); bytes.append(prefix); appendDecimal(UInt128(n))
         }

@@ -1,7 +1,7 @@
 import LedgerEvents
 import StratosEconomics
 
-/// The rows of one batch, in COPY text format, plus the economy checkpoints to store with them.
+/// The rows of one batch, in binary COPY format, the economy checkpoints to store with them included.
 struct ProjectionRows {
     var journal = CopyBuffer()
     var vestingEntries = CopyBuffer()
@@ -16,7 +16,8 @@ struct ProjectionRows {
     var exceptions = CopyBuffer()
     var balancesStage = CopyBuffer()
     var nodesStage = CopyBuffer()
-    var checkpoints: [(epoch: Int64, position: Int64, state: [UInt8])] = []
+    /// Economy heads (`epoch_checkpoints`).
+    var checkpoints = CopyBuffer()
 
     /// The insert-only tables and the statement that loads each (in a fixed order).
     var copies: [(statement: String, rows: CopyBuffer)] {
@@ -24,16 +25,15 @@ struct ProjectionRows {
          ("copy.release_schedule", releaseSchedule), ("copy.release_done", releaseDone),
          ("copy.ozone_supply", ozoneSupply), ("copy.settlements", settlements), ("copy.settled_nodes", settledNodes),
          ("copy.gas_fee_rewards", gasFeeRewards), ("copy.balance_history", balanceHistory),
-         ("copy.exceptions", exceptions)]
+         ("copy.exceptions", exceptions), ("copy.epoch_checkpoints", checkpoints)]
     }
 
     mutating func removeAll() {
         for k in [\ProjectionRows.journal, \.vestingEntries, \.vestingChanges, \.releaseSchedule, \.releaseDone,
                   \.ozoneSupply, \.settlements, \.settledNodes, \.gasFeeRewards, \.balanceHistory, \.exceptions,
-                  \.balancesStage, \.nodesStage] as [WritableKeyPath<ProjectionRows, CopyBuffer>] {
+                  \.balancesStage, \.nodesStage, \.checkpoints] as [WritableKeyPath<ProjectionRows, CopyBuffer>] {
             self[keyPath: k].removeAll()
         }
-        checkpoints.removeAll()
     }
 }
 
@@ -192,7 +192,7 @@ final class ProjectionModel {
                 gasSeq += 1
                 guard record else { break }
                 edit(&rows.gasFeeRewards) { r in
-                    r.int(position); r.int(Int64(gasSeq)); r.int(epoch); r.text(account.rawValue); r.text(validator.rawValue)
+                    r.int(position); r.int32(Int32(gasSeq)); r.int(epoch); r.text(account.rawValue); r.text(validator.rawValue)
                     r.text(role.rawValue); r.amount(amount.rawValue); r.endRow()
                 }
             case .metaNodeVoteRecorded, .nodeTaskWeight, .migrationFeeCharged, .validatorCreated, .trafficRecorded:
@@ -263,14 +263,14 @@ final class ProjectionModel {
             }
             edit(&rows.settledNodes) { n in
                 for (rank, node) in report.settled.enumerated() {
-                    n.int(epoch); n.int(Int64(rank + 1)); n.text(node.node.rawValue); n.amount(node.traffic.rawValue); n.endRow()
+                    n.int(epoch); n.int32(Int32(rank + 1)); n.text(node.node.rawValue); n.amount(node.traffic.rawValue); n.endRow()
                 }
             }
             let supply = applied.supply
             edit(&rows.ozoneSupply) { o in
                 o.int(epoch); o.int(position); o.amount(supply.s.rawValue); o.amount(supply.p.rawValue)
                 o.amount(supply.l.rawValue); o.amount(supply.mined.rawValue); o.amount(applied.feeCollector.rawValue)
-                o.amount(supply.s.rawValue + supply.p.rawValue); o.amount(supply.l.rawValue)
+                o.decimalText(supply.s.rawValue + supply.p.rawValue); o.decimalText(supply.l.rawValue)
                 o.amount(epochBought); o.amount(epochConsumed); o.amount(report.Y.rawValue)
                 o.amount(report.T.rawValue - report.Y.rawValue); o.endRow()
             }
@@ -283,7 +283,9 @@ final class ProjectionModel {
                 }
             }
             if epoch % checkpointEvery == 0 {
-                rows.checkpoints.append((epoch, position, economy.encodeCheckpointHead()))
+                edit(&rows.checkpoints) { c in
+                    c.int(epoch); c.int(position); c.bytea(economy.encodeCheckpointHead()); c.endRow()
+                }
             }
         }
         for i in epochAccounts { accountInEpoch[i] = false }

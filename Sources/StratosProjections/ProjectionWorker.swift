@@ -246,21 +246,18 @@ public final class ProjectionWorker {
             ])
             guard guardResult.affectedRows == 1 else { throw ProjectionError.buildChanged(schema: schema) }
             for (statement, buffer) in rows.copies where !buffer.isEmpty {
-                try c.copyIn(sql(statement)) { try $0.write(buffer.bytes) }
+                try c.copyIn(sql(statement)) { try buffer.send(to: $0) }
             }
             if !rows.balancesStage.isEmpty || !rows.nodesStage.isEmpty {
                 try c.execute(sql("stage.create"))
             }
             if !rows.balancesStage.isEmpty {
-                try c.copyIn(sql("copy.balances_stage")) { try $0.write(rows.balancesStage.bytes) }
+                try c.copyIn(sql("copy.balances_stage")) { try rows.balancesStage.send(to: $0) }
                 try c.execute(sql("balances.merge"))
             }
             if !rows.nodesStage.isEmpty {
-                try c.copyIn(sql("copy.nodes_stage")) { try $0.write(rows.nodesStage.bytes) }
+                try c.copyIn(sql("copy.nodes_stage")) { try rows.nodesStage.send(to: $0) }
                 try c.execute(sql("nodes.merge"))
-            }
-            if !rows.checkpoints.isEmpty {
-                try c.copyIn(sql("copy.epoch_checkpoints")) { try writeCheckpointRows(rows.checkpoints, to: $0) }
             }
         }
         state!.lastPosition = batch.throughPosition
@@ -314,27 +311,4 @@ private struct UncheckedWorker: @unchecked Sendable {
 
 func seconds(_ d: Duration) -> Double {
     Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-}
-
-/// `epoch_checkpoints` rows in PostgreSQL's binary COPY format: the signature and header, then
-/// per row the field count and each field as a big-endian length and its bytes (bigint: 8 bytes
-/// big-endian; bytea: the bytes as they are), then the trailer. A head is never copied again
-/// into a row buffer: `CopyWriter` sends it in pieces as it fills.
-private func writeCheckpointRows(_ checkpoints: [(epoch: Int64, position: Int64, state: [UInt8])], to w: CopyWriter) throws {
-    var header: [UInt8] = Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00]
-    header += bigEndian(UInt32(0)) + bigEndian(UInt32(0)) // flags, header extension length
-    try w.write(header)
-    for cp in checkpoints {
-        var fields = bigEndian(UInt16(3))
-        fields += bigEndian(UInt32(8)) + bigEndian(UInt64(bitPattern: cp.epoch))
-        fields += bigEndian(UInt32(8)) + bigEndian(UInt64(bitPattern: cp.position))
-        fields += bigEndian(UInt32(cp.state.count))
-        try w.write(fields)
-        try w.write(cp.state)
-    }
-    try w.write(bigEndian(UInt16.max)) // -1: the end
-}
-
-private func bigEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
-    withUnsafeBytes(of: value.bigEndian) { Array($0) }
 }

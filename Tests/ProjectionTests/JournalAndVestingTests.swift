@@ -85,7 +85,7 @@ final class JournalAndVestingTests: ProjectionTestCase {
         rows.endRow()
         let c = try database.connect()
         try c.query(sql("search_path.set"), ["projection, public"])
-        try c.copyIn(sql("copy.journal")) { try $0.write(rows.bytes) }
+        try c.copyIn(sql("copy.journal")) { try rows.send(to: $0) }
 
         let expected = transfers.flatMap { t in
             [(t.from, true), (t.to, false)].map { account, negative in
@@ -157,30 +157,60 @@ final class JournalAndVestingTests: ProjectionTestCase {
 }
 
 final class CopyBufferTests: XCTestCase {
-    /// Decimal amounts are exact over the whole UInt128 range (COPY text is what PostgreSQL stores).
-    func testDecimals() {
-        let values: [UInt128] = [0, 7, 10, 99, 1_000_000_000_000_000_000, UInt128(UInt64.max), UInt128(UInt64.max) + 1,
-                                 10_000_000_000_000_000_000, 10_000_000_000_000_000_005, 123_456_789_012_345_678_901_234_567,
-                                 UInt128.max]
-        for v in values {
-            var b = CopyBuffer()
-            b.amount(v)
-            XCTAssertEqual(String(decoding: b.bytes, as: UTF8.self), String(v))
-        }
-        // Every magnitude, zeros inside and at the ends included (seeded, so always the same values).
+    /// The amounts that matter: both ends, powers of ten (trailing zero digits in base 10 and
+    /// 10,000), the UInt64 and 10^16 boundaries the encoders split at, and a seeded sweep of
+    /// every magnitude.
+    static let amounts: [UInt128] = {
+        var values: [UInt128] = [0, 7, 10, 99, 100, 9_999, 10_000, 10_001, 1_000_000_000_000_000_000,
+                                 UInt128(UInt64.max), UInt128(UInt64.max) + 1, 10_000_000_000_000_000,
+                                 10_000_000_000_000_000_000, 10_000_000_000_000_000_005,
+                                 100_000_000_000_000_000_000_000_000_000, 123_456_789_012_345_678_901_234_567, UInt128.max]
         var rng = SplitMix64(seed: 42)
-        for _ in 0..<2_000 {
+        for _ in 0..<1_000 {
             let bits = Int(rng.next() % 129)
             let raw = UInt128(rng.next()) << 64 | UInt128(rng.next())
             let v = bits == 0 ? 0 : raw >> (128 - bits)
-            for scaled in [v, v / 1_000 * 1_000] {
-                var b = CopyBuffer()
-                b.amount(scaled)
-                XCTAssertEqual(String(decoding: b.bytes, as: UTF8.self), String(scaled))
-            }
+            values += [v, v / 10_000 * 10_000]
         }
-        var b = CopyBuffer()
-        b.int(-42); b.int(Int64.min); b.text(#"a\b"#); b.endRow()
-        XCTAssertEqual(String(decoding: b.bytes, as: UTF8.self), "-42\t-9223372036854775808\t" + #"a\\b"# + "\n")
+        return values
+    }()
+
+    /// Decimals written into a text field (the journal's amounts) are exact over all of UInt128.
+    func testDecimals() {
+        for v in Self.amounts {
+            var b = CopyBuffer()
+            b.beginField()
+            b.appendDecimal(v)
+            b.endRow()
+            // Field count (2 bytes), length (4 bytes), then the digits.
+            XCTAssertEqual(String(decoding: b.bytes[6...], as: UTF8.self), String(v))
+            XCTAssertEqual(Int(b.bytes[2]) << 24 | Int(b.bytes[3]) << 16 | Int(b.bytes[4]) << 8 | Int(b.bytes[5]), String(v).count)
+        }
+    }
+
+    /// Every field kind, through PostgreSQL's binary COPY: what the server stores is what was meant
+    /// (numeric digits and weights, NULLs, text that text COPY would have had to escape).
+    func testBinaryRowsRoundTrip() throws {
+        let database = try TestDatabase.create(prefix: "copybuffer")
+        defer { try? database.drop() }
+        let c = try database.connect()
+        try c.execute("CREATE TABLE t (k integer, big bigint, amount numeric(78,0), note text, digits text, raw bytea)")
+        var rows = CopyBuffer()
+        let notes: [String?] = ["plain", nil, "tab\there\nnewline\\backslash", "", "ünïcode"]
+        for (k, v) in Self.amounts.enumerated() {
+            rows.int32(Int32(k)); rows.int(Int64(k) - 500); rows.amount(v); rows.text(notes[k % notes.count])
+            rows.decimalText(v); rows.bytea([UInt8(k & 0xFF), 0, 0x5C, 0x0A]); rows.endRow()
+        }
+        try c.copyIn("COPY t (k, big, amount, note, digits, raw) FROM STDIN (FORMAT binary)") { try rows.send(to: $0) }
+        let r = try c.query("SELECT k, big, amount::text, note, digits, encode(raw, 'hex') FROM t ORDER BY k")
+        XCTAssertEqual(r.rowCount, Self.amounts.count)
+        for (k, v) in Self.amounts.enumerated() {
+            XCTAssertEqual(try r.int64(k, 0), Int64(k))
+            XCTAssertEqual(try r.int64(k, 1), Int64(k) - 500)
+            XCTAssertEqual(try r.string(k, 2), String(v), "amount \(v)")
+            XCTAssertEqual(r.optionalString(k, 3), notes[k % notes.count])
+            XCTAssertEqual(try r.string(k, 4), String(v))
+            XCTAssertEqual(try r.string(k, 5), String(format: "%02x005c0a", k & 0xFF))
+        }
     }
 }
