@@ -173,8 +173,11 @@ WHERE e.entry_id >= $1 AND e.entry_id < $2 AND e.mature_epoch > $4 AND e.mature_
 ORDER BY e.entry_id
 
 -- The same for every entry of the hole (a worker resuming: millions of rows, maybe before the
--- indexes exist): one pass over each table, joined by hash. Parameters as vesting.live ($1–$4).
--- name: vesting.live_all
+-- indexes exist): one pass over each table, joined by hash, read through a cursor in pieces
+-- (vesting.live_all_fetch) so the client never holds the whole result at once. Parameters as
+-- vesting.live ($1–$4). Rows in entry_id order, hence in maturity order.
+-- name: vesting.live_all_open
+DECLARE vesting_live_all NO SCROLL CURSOR FOR
 WITH c AS (
     SELECT entry_id, sum(amount) FILTER (WHERE change = 'fee-taken') AS taken, bool_or(change = 'cancelled') AS cancelled
     FROM vesting_changes WHERE position <= $3 AND entry_id >= $1 AND entry_id < $2 GROUP BY entry_id
@@ -184,6 +187,12 @@ FROM vesting_entries e LEFT JOIN c USING (entry_id)
 WHERE e.entry_id >= $1 AND e.entry_id < $2 AND e.mature_epoch > $4
   AND NOT coalesce(c.cancelled, false) AND e.amount - coalesce(c.taken, 0) > 0
 ORDER BY e.entry_id
+
+-- name: vesting.live_all_fetch
+FETCH 100000 FROM vesting_live_all
+
+-- name: vesting.live_all_close
+CLOSE vesting_live_all
 
 -- name: checkpoint.sizes
 SELECT count(*), coalesce(sum(length(state)), 0), coalesce(max(length(state)), 0) FROM epoch_checkpoints

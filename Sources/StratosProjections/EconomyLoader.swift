@@ -49,8 +49,36 @@ struct EconomyLoader {
     }
 
     /// Gives a partial economy every locked vesting entry it lacks: it becomes complete.
+    ///
+    /// Late in a busy history that is millions of entries: they are read through a cursor, a
+    /// hundred thousand rows at a time, and supplied one maturity range at a time (rows come in
+    /// entry id order, which is maturity order), so memory holds the economy and one piece of
+    /// rows, never the whole result as well (1.2 GiB more on the bench history).
     func complete(_ start: inout Start, _ c: PostgresConnection) throws {
-        try supply(.all, to: &start.economy, at: start.position, c)
+        guard let ids = start.economy.vestingHoleIDs else { return }
+        let position = start.position
+        let bounds = [String(ids.lowerBound.rawValue), String(ids.upperBound.rawValue), String(position),
+                      String(start.economy.lastClosedEpoch)]
+        var economy = start.economy
+        try c.transaction { c in
+            try c.query(sql("vesting.live_all_open"), bounds)
+            var pending: [LockedVestingEntry] = []
+            while true {
+                let r = try c.query(sql("vesting.live_all_fetch"))
+                if r.rowCount == 0 { break }
+                pending += try lockedEntries(r)
+                // Every entry maturing before the last one read is in: supply those.
+                let last = pending[pending.count - 1].matureEpoch
+                let cut = pending.firstIndex { $0.matureEpoch == last }!
+                if cut > 0 {
+                    try give(Array(pending[..<cut]), for: .maturing(through: last - 1), to: &economy, at: position)
+                    pending.removeFirst(cut)
+                }
+            }
+            try c.execute(sql("vesting.live_all_close"))
+            try give(pending, for: .all, to: &economy, at: position)
+        }
+        start.economy = economy
     }
 
     /// Meets what `event` needs of a partial economy at log position `position` (the one right
@@ -88,9 +116,8 @@ struct EconomyLoader {
         }
     }
 
-    /// The locked entries `need` asks for as of log position `position`, from the tables; the
-    /// economy checks them against its head's totals (a mismatch means the tables and the
-    /// checkpoint disagree: corrupt, never silently used).
+    /// The locked entries `need` asks for (an epoch's maturities or a node's entries) as of log
+    /// position `position`, from the tables.
     private func supply(_ need: VestingNeed, to economy: inout Economy, at position: Int64, _ c: PostgresConnection) throws {
         guard let ids = economy.vestingHoleIDs else { return }
         let closed = economy.lastClosedEpoch
@@ -100,15 +127,17 @@ struct EconomyLoader {
         switch need {
         case .maturing(let epoch): through = epoch
         case .node(let id): node = id.rawValue
-        case .all: break
+        case .all: preconditionFailure("every entry is supplied by complete(_:_:)")
         }
-        let bounds = [String(ids.lowerBound.rawValue), String(ids.upperBound.rawValue), String(position), String(closed)]
-        let r: PostgresResult
-        if case .all = need {
-            r = try c.query(sql("vesting.live_all"), bounds)
-        } else {
-            r = try c.query(sql("vesting.live"), bounds + [String(through), String(closed - lockUp), String(through - lockUp), node])
-        }
+        let r = try c.query(sql("vesting.live"), [
+            String(ids.lowerBound.rawValue), String(ids.upperBound.rawValue), String(position), String(closed),
+            String(through), String(closed - lockUp), String(through - lockUp), node,
+        ])
+        try give(try lockedEntries(r), for: need, to: &economy, at: position)
+    }
+
+    /// Rows of `vesting.live` / `vesting.live_all_fetch` as entries.
+    private func lockedEntries(_ r: PostgresResult) throws -> [LockedVestingEntry] {
         var entries: [LockedVestingEntry] = []
         entries.reserveCapacity(r.rowCount)
         for i in 0..<r.rowCount {
@@ -117,6 +146,13 @@ struct EconomyLoader {
                 node: r.optionalString(i, 2).map(NodeID.init(unchecked:)), source: try enumValue(r, i, 3),
                 amount: try wei(r, i, 4), matureEpoch: try r.int64(i, 5)))
         }
+        return entries
+    }
+
+    /// The economy checks the entries against its head's totals: a mismatch means the tables
+    /// and the checkpoint disagree (corrupt, never silently used).
+    private func give(_ entries: [LockedVestingEntry], for need: VestingNeed, to economy: inout Economy,
+                      at position: Int64) throws {
         do {
             try economy.supplyVesting(entries, for: need)
         } catch {
