@@ -142,8 +142,10 @@ extension Economy {
             nodeID = nodes[node].id
             // Forget the entries already done once they are at least half of the list (amortised O(1)).
             let live = vestingBaseID + UInt64(vestingHead)
-            let list = nodes[node].vestingEntries
-            if list.count >= 16, list[list.count / 2] < live {
+            // Read the list in place: a local copy of it would be a second reference, and the
+            // append below would then copy the whole list (each node's, at every reward).
+            let count = nodes[node].vestingEntries.count
+            if count >= 16, nodes[node].vestingEntries[count / 2] < live {
                 nodes[node].vestingEntries.removeAll { $0 < live }
             }
             nodes[node].vestingEntries.append(rawID)
