@@ -22,5 +22,12 @@ ALTER TABLE exceptions        ADD PRIMARY KEY (position);
 -- connection meanwhile, and its primary key waits for that read to end.
 ALTER TABLE journal           ADD PRIMARY KEY (position);
 CREATE INDEX journal_epoch ON journal (epoch);
+-- Autovacuum back on the tables the build kept it off (tables.sql).
+ALTER TABLE balance_history RESET (autovacuum_enabled, toast.autovacuum_enabled);
+ALTER TABLE vesting_entries RESET (autovacuum_enabled, toast.autovacuum_enabled);
+ALTER TABLE gas_fee_rewards RESET (autovacuum_enabled, toast.autovacuum_enabled);
+ALTER TABLE settled_nodes RESET (autovacuum_enabled, toast.autovacuum_enabled);
+ALTER TABLE journal RESET (autovacuum_enabled, toast.autovacuum_enabled);
+ALTER TABLE epoch_checkpoints RESET (autovacuum_enabled, toast.autovacuum_enabled);
 ANALYZE balance_history, vesting_entries, vesting_changes, release_schedule, release_done, ozone_supply,
         settlements, settled_nodes, gas_fee_rewards, journal, exceptions;

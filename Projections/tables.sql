@@ -283,6 +283,17 @@ CREATE TABLE epoch_checkpoints (
 -- close of a rebuild for little space.
 ALTER TABLE epoch_checkpoints ALTER COLUMN state SET STORAGE EXTERNAL;
 
+-- Autovacuum stays off the large insert-only tables while the build catches up and its keys are
+-- built (indexes.sql turns it back on): vacuuming a table that a bulk load is still
+-- filling, or whose keys are being sorted, takes the two cores of a small server from the work
+-- and is done again at the end anyway.
+ALTER TABLE balance_history SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
+ALTER TABLE vesting_entries SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
+ALTER TABLE gas_fee_rewards SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
+ALTER TABLE settled_nodes SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
+ALTER TABLE journal SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
+ALTER TABLE epoch_checkpoints SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
+
 -- The service connects as `stratos_app` (Schema/0003_app_role.sql): it reads projections and
 -- never writes them. Granted here, on the schema being built, so the grant travels with the
 -- schema through a rebuild's rename-switch and a switch-back.
