@@ -1,28 +1,62 @@
 -- Keys of the insert-only projection tables, created once a build has caught up with the log
 -- (see tables.sql). Run with search_path set to the projection schema.
-ALTER TABLE balance_history   ADD PRIMARY KEY (account, epoch);
-ALTER TABLE vesting_entries   ADD PRIMARY KEY (entry_id);
-CREATE INDEX vesting_entries_account ON vesting_entries (account, epoch_earned);
-CREATE INDEX vesting_entries_node ON vesting_entries (node, epoch_earned) WHERE node IS NOT NULL;
-CREATE INDEX vesting_entries_validator ON vesting_entries (validator, epoch_earned) WHERE validator IS NOT NULL;
-CREATE INDEX vesting_entries_epoch ON vesting_entries (epoch_earned);
-CREATE INDEX vesting_changes_entry ON vesting_changes (entry_id);
-ALTER TABLE release_schedule  ADD PRIMARY KEY (kind, ref);
-CREATE INDEX release_schedule_account ON release_schedule (account);
-ALTER TABLE release_done      ADD PRIMARY KEY (kind, ref);
-ALTER TABLE ozone_supply      ADD PRIMARY KEY (epoch);
-ALTER TABLE settlements       ADD PRIMARY KEY (epoch);
-ALTER TABLE settled_nodes     ADD PRIMARY KEY (epoch, rank);
-CREATE INDEX settled_nodes_node ON settled_nodes (node, epoch);
-ALTER TABLE gas_fee_rewards   ADD PRIMARY KEY (position, seq);
-CREATE INDEX gas_fee_rewards_account ON gas_fee_rewards (account, epoch);
-CREATE INDEX gas_fee_rewards_validator ON gas_fee_rewards (validator, epoch);
-ALTER TABLE exceptions        ADD PRIMARY KEY (position);
--- The journal last: a rebuild checks the journal (check.journal_unbalanced) on another
--- connection meanwhile, and its primary key waits for that read to end.
-ALTER TABLE journal           ADD PRIMARY KEY (position);
-CREATE INDEX journal_epoch ON journal (epoch);
--- Autovacuum back on the tables the build kept it off (tables.sql).
+--
+-- The `keys.*` sections run at the same time, each on a connection and in a transaction of its
+-- own (ProjectionWorker.ensureIndexed): an index build is one sorting process, and the largest
+-- table's five keys alone take longer than all the others, so they are split in two. Every
+-- statement is idempotent (IF NOT EXISTS), because a section may have committed before a crash
+-- that its siblings did not survive: the rerun builds what is missing. Primary keys are built
+-- as unique indexes named <table>_pkey (a unique index build takes a lock that lets readers
+-- read, an ADD PRIMARY KEY one that does not) and become the primary keys in keys.finish, which
+-- runs in the transaction that marks the schema indexed.
+
+-- name: keys.vesting_entries_a
+CREATE UNIQUE INDEX IF NOT EXISTS vesting_entries_pkey ON vesting_entries (entry_id);
+CREATE INDEX IF NOT EXISTS vesting_entries_account ON vesting_entries (account, epoch_earned);
+
+-- name: keys.vesting_entries_b
+CREATE INDEX IF NOT EXISTS vesting_entries_node ON vesting_entries (node, epoch_earned) WHERE node IS NOT NULL;
+CREATE INDEX IF NOT EXISTS vesting_entries_validator ON vesting_entries (validator, epoch_earned) WHERE validator IS NOT NULL;
+CREATE INDEX IF NOT EXISTS vesting_entries_epoch ON vesting_entries (epoch_earned);
+CREATE INDEX IF NOT EXISTS vesting_changes_entry ON vesting_changes (entry_id);
+
+-- name: keys.others
+CREATE UNIQUE INDEX IF NOT EXISTS balance_history_pkey ON balance_history (account, epoch);
+CREATE UNIQUE INDEX IF NOT EXISTS release_schedule_pkey ON release_schedule (kind, ref);
+CREATE INDEX IF NOT EXISTS release_schedule_account ON release_schedule (account);
+CREATE UNIQUE INDEX IF NOT EXISTS release_done_pkey ON release_done (kind, ref);
+CREATE UNIQUE INDEX IF NOT EXISTS ozone_supply_pkey ON ozone_supply (epoch);
+CREATE UNIQUE INDEX IF NOT EXISTS settlements_pkey ON settlements (epoch);
+CREATE UNIQUE INDEX IF NOT EXISTS settled_nodes_pkey ON settled_nodes (epoch, rank);
+CREATE INDEX IF NOT EXISTS settled_nodes_node ON settled_nodes (node, epoch);
+CREATE UNIQUE INDEX IF NOT EXISTS gas_fee_rewards_pkey ON gas_fee_rewards (position, seq);
+CREATE INDEX IF NOT EXISTS gas_fee_rewards_account ON gas_fee_rewards (account, epoch);
+CREATE INDEX IF NOT EXISTS gas_fee_rewards_validator ON gas_fee_rewards (validator, epoch);
+CREATE UNIQUE INDEX IF NOT EXISTS exceptions_pkey ON exceptions (position);
+CREATE UNIQUE INDEX IF NOT EXISTS journal_pkey ON journal (position);
+CREATE INDEX IF NOT EXISTS journal_epoch ON journal (epoch);
+
+-- Every <table>_pkey unique index not yet a primary key becomes one (no rebuild: the index is
+-- taken as it is; the columns are NOT NULL already), autovacuum is back on the tables the build
+-- kept it off (tables.sql), then the planner's statistics.
+-- name: keys.finish
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT t.relname AS table_name, i.relname AS index_name
+        FROM pg_index x
+        JOIN pg_class i ON i.oid = x.indexrelid
+        JOIN pg_class t ON t.oid = x.indrelid
+        WHERE t.relnamespace = current_schema()::regnamespace
+          AND x.indisunique AND NOT x.indisprimary AND i.relname = t.relname || '_pkey'
+        ORDER BY t.relname
+    LOOP
+        EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I PRIMARY KEY USING INDEX %I', r.table_name, r.index_name, r.index_name);
+    END LOOP;
+END
+$$;
 ALTER TABLE balance_history RESET (autovacuum_enabled, toast.autovacuum_enabled);
 ALTER TABLE vesting_entries RESET (autovacuum_enabled, toast.autovacuum_enabled);
 ALTER TABLE gas_fee_rewards RESET (autovacuum_enabled, toast.autovacuum_enabled);
@@ -30,4 +64,4 @@ ALTER TABLE settled_nodes RESET (autovacuum_enabled, toast.autovacuum_enabled);
 ALTER TABLE journal RESET (autovacuum_enabled, toast.autovacuum_enabled);
 ALTER TABLE epoch_checkpoints RESET (autovacuum_enabled, toast.autovacuum_enabled);
 ANALYZE balance_history, vesting_entries, vesting_changes, release_schedule, release_done, ozone_supply,
-        settlements, settled_nodes, gas_fee_rewards, journal, exceptions;
+        settlements, settled_nodes, gas_fee_rewards, journal, exceptions

@@ -284,7 +284,7 @@ CREATE TABLE epoch_checkpoints (
 ALTER TABLE epoch_checkpoints ALTER COLUMN state SET STORAGE EXTERNAL;
 
 -- Autovacuum stays off the large insert-only tables while the build catches up and its keys are
--- built (indexes.sql turns it back on): vacuuming a table that a bulk load is still
+-- built (indexes.sql, keys.finish turns it back on): vacuuming a table that a bulk load is still
 -- filling, or whose keys are being sorted, takes the two cores of a small server from the work
 -- and is done again at the end anyway.
 ALTER TABLE balance_history SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);

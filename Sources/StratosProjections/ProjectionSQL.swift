@@ -3,15 +3,18 @@ import Foundation
 import PostgresClient
 
 /// The projection SQL, read from the `Projections/` folder at run time: `tables.sql` (the
-/// projection tables), `indexes.sql` (keys added once a build has caught up) and `queries.sql`
-/// (every statement, by name).
+/// projection tables), `indexes.sql` (keys added once a build has caught up, by named section)
+/// and `queries.sql` (every statement, by name).
 ///
 /// Statements may hold `{name}` markers for schema identifiers (schema names cannot be
 /// parameters); `render` fills them in quoted with `PQescapeIdentifier`. Values are always `$n`
 /// parameters.
 public struct ProjectionSQL: Sendable {
     public let tables: String
-    public let indexes: String
+    /// The `keys.*` sections of indexes.sql that build keys, in file order (run concurrently),
+    /// and `keys.finish` (run after them all).
+    let keySections: [String]
+    let keysFinish: String
     let statements: [String: String]
 
     public struct MissingStatement: Error, CustomStringConvertible {
@@ -28,7 +31,10 @@ public struct ProjectionSQL: Sendable {
                 throw ProjectionError.configuration("cannot read \(path): \(error.localizedDescription)")
             }
         }
-        return ProjectionSQL(tables: try read("tables.sql"), indexes: try read("indexes.sql"),
+        let keys = parseNamedStatements(try read("indexes.sql"))
+        guard let finish = keys["keys.finish"] else { throw ProjectionError.configuration("indexes.sql has no keys.finish section") }
+        let sections = keys.filter { $0.key != "keys.finish" }.sorted { $0.key < $1.key }.map(\.value)
+        return ProjectionSQL(tables: try read("tables.sql"), keySections: sections, keysFinish: finish,
                              statements: parseNamedStatements(try read("queries.sql")))
     }
 

@@ -266,12 +266,29 @@ public final class ProjectionWorker {
         state!.refused = batch.refused
     }
 
-    /// Adds the keys of the insert-only tables (indexes.sql) once, after the first catch-up.
+    /// Adds the keys of the insert-only tables (indexes.sql) once, after the first catch-up: its
+    /// sections at the same time, each on a connection of its own, then `keys.finish` and the
+    /// `indexed` mark in one transaction. Interrupted, it is simply run again (every section
+    /// builds only what is missing).
     public func ensureIndexed() throws {
         if state == nil { try load() }
         guard let st = state, !st.indexed else { return }
+        let sections = sql.keySections
+        let others = sections.dropFirst().map { section in
+            BackgroundTask(name: "stratos-projection-keys") { [url, sql, schema] in
+                let c = try PostgresConnection(url: url)
+                try c.query(sql("search_path.set"), [try c.escapeIdentifier(schema) + ", public"])
+                try c.transaction { c in _ = try c.execute(section) }
+            }
+        }
+        var failure: (any Error)?
+        do { try connection.transaction { c in _ = try c.execute(sections[0]) } } catch { failure = error }
+        for task in others {
+            do { try task.wait() } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
         try connection.transaction { c in
-            try c.execute(sql.indexes)
+            try c.execute(sql.keysFinish)
             try c.query(sql("state.indexed"), [st.buildID])
             try c.query(sql("state.completed"), [st.buildID])
         }

@@ -115,8 +115,9 @@ public struct Rebuilder {
         let events = try worker.catchUp()
         phase("catch-up")
         // The journal check reads nothing but the journal: it runs on a connection of its own
-        // while the keys are built (indexes.sql keys the journal last, so the two overlap).
-        let journalCheck = BackgroundCheck { [url, sql, schema = schemas.next] in
+        // while the keys are built (unique index builds let it read; keys.finish, which makes
+        // them primary keys, waits for it).
+        let journalCheck = BackgroundTask(name: "stratos-projection-check") { [url, sql, schema = schemas.next] in
             let c = try PostgresConnection(url: url)
             try c.query(sql("search_path.set"), [try c.escapeIdentifier(schema) + ", public"])
             try Self.checkJournal(c, sql: sql)
@@ -242,17 +243,19 @@ extension ProjectionSQL {
     }
 }
 
-/// Runs a check on a thread of its own; `wait` returns when it is done and rethrows its error.
-final class BackgroundCheck: @unchecked Sendable {
+/// Work on a thread of its own (with a connection of its own), waited for later: a check that
+/// reads while keys are built, a section of keys built beside the others. `wait` returns when
+/// it is done and rethrows its error.
+final class BackgroundTask: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var failure: (any Error)?
 
-    init(_ body: @escaping @Sendable () throws -> Void) {
+    init(name: String, _ body: @escaping @Sendable () throws -> Void) {
         let thread = Thread { [self] in
             do { try body() } catch { failure = error }
             done.signal()
         }
-        thread.name = "stratos-projection-check"
+        thread.name = name
         thread.start()
     }
 

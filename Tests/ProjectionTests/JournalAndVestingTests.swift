@@ -156,6 +156,41 @@ final class JournalAndVestingTests: ProjectionTestCase {
     }
 }
 
+/// Keys are built by sections on several connections; a crash between their commits leaves some
+/// built and the schema not marked indexed: the next run builds the rest and makes the primary keys.
+final class KeysTests: ProjectionTestCase {
+    func testKeysInterruptedHalfwayAreCompletedByTheNextRun() throws {
+        try append(try Self.history(epochs: 300))
+        let w = try worker()
+        try w.lock(wait: false)
+        try w.createIfMissing(rules: .paperV1, checkpointEvery: 100)
+        try w.catchUp()
+        // As if the process died after the first and last sections committed.
+        let c = try database.connect()
+        try c.query(sql("search_path.set"), ["projection, public"])
+        XCTAssertGreaterThan(sql.keySections.count, 1)
+        for section in [sql.keySections.first!, sql.keySections.last!] { _ = try c.execute(section) }
+        XCTAssertEqual(try c.query("SELECT indexed FROM projection_state").string(0, 0), "f")
+
+        try w.ensureIndexed()
+        XCTAssertEqual(try c.query("SELECT indexed FROM projection_state").string(0, 0), "t")
+        let keys = try c.query("""
+            SELECT conrelid::regclass::text FROM pg_constraint -- names unqualified: projection is on the search path
+            WHERE contype = 'p' AND connamespace = 'projection'::regnamespace ORDER BY 1
+            """)
+        let keyed = Set((0..<keys.rowCount).map { try! keys.string($0, 0) })
+        for table in ["balance_history", "vesting_entries", "journal", "gas_fee_rewards", "settlements", "exceptions"] {
+            XCTAssertTrue(keyed.contains(table), "\(table) has no primary key: \(keyed)")
+        }
+        let autovacuumOff = try c.query("""
+            SELECT count(*) FROM pg_class WHERE relnamespace = 'projection'::regnamespace
+              AND reloptions::text LIKE '%autovacuum_enabled=false%'
+            """)
+        XCTAssertEqual(try autovacuumOff.int64(0, 0), 0, "autovacuum is back on every table")
+        try w.ensureIndexed() // a no-op once indexed
+    }
+}
+
 final class CopyBufferTests: XCTestCase {
     /// The amounts that matter: both ends, powers of ten (trailing zero digits in base 10 and
     /// 10,000), the UInt64 and 10^16 boundaries the encoders split at, and a seeded sweep of
