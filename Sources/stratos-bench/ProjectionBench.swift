@@ -52,6 +52,9 @@ enum ProjectionBench: BenchSuite {
         }
         if !batch.isEmpty { try store.append(batch) }
         let events = Int64(summary.eventsWritten)
+        // A log just bulk-loaded is vacuumed first, as autovacuum would long have done on a real
+        // server: otherwise its pass over the 2 M fresh rows runs inside the measurement.
+        try store.connection.execute("VACUUM (ANALYZE) event_log")
         FileHandle.standardError.write(Data("bench: projection: \(events) events in the log, rebuilding\n".utf8))
 
         // 2. Full rebuild, from reading the log to committed, indexed rows.
