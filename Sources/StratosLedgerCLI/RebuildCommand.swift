@@ -52,6 +52,7 @@ struct RebuildCommand: ParsableCommand {
             return
         }
         rebuilder.progress = progressPrinter()
+        rebuilder.phaseStarted = { [next = rebuilder.schemas.next] name in writeStderr("\(next): \(name)…\n") }
         let report = try rebuilder.run(rules: RuleSet.named(rules!)!, diff: diff, switchOver: !noSwitch)
         if let d = report.diff { print(d.text(), terminator: "") }
         let phases: String = report.phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", ")

@@ -81,6 +81,9 @@ public struct Rebuilder {
     public var checkpointEvery: Int64
     public var batchSize: Int
     public var progress: ((ProjectionProgress) -> Void)?
+    /// Called as each phase after the catch-up starts (`keys and journal check`, `diff`,
+    /// `switch`), so that a long silent phase is announced.
+    public var phaseStarted: ((String) -> Void)?
     let sql: ProjectionSQL
 
     public init(url: String, schemas: ProjectionSchemas = ProjectionSchemas(), checkpointEvery: Int64 = ProjectionDefaults.checkpointEvery,
@@ -114,6 +117,7 @@ public struct Rebuilder {
         }
         let events = try worker.catchUp()
         phase("catch-up")
+        phaseStarted?("keys and journal check")
         // The journal check reads nothing but the journal: it runs on a connection of its own
         // while the keys are built (unique index builds let it read; keys.finish, which makes
         // them primary keys, waits for it).
@@ -132,10 +136,12 @@ public struct Rebuilder {
                                    resumedFrom: resumedFrom, seconds: 0, diff: nil, switched: false)
         let servingExists = try c.query(sql("schema.exists"), [schemas.serving]).rowCount > 0
         if diff && servingExists {
+            phaseStarted?("diff")
             report.diff = try self.diff(c, old: schemas.serving, new: schemas.next)
             phase("diff")
         }
         if switchOver {
+            phaseStarted?("switch")
             try c.transaction { c in
                 // Events appended since: bring _next to the head inside the switch (its batches
                 // become savepoints of this transaction).
