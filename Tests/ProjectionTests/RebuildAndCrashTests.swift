@@ -68,7 +68,11 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         try partial.catchUp(to: Int64(events.count / 2))
         XCTAssertEqual(try fingerprint("projection"), original, "the serving schema is untouched")
         rebuilder.batchSize = 700
+        var announced: [String] = []
+        rebuilder.phaseStarted = { announced.append($0) }
         let report = try rebuilder.run(rules: .paperV1EffectiveS, diff: true)
+        XCTAssertEqual(announced, ["keys and journal check", "diff", "switch"])
+        XCTAssertEqual(report.phases.map(\.name), ["catch-up", "keys", "checks", "diff", "switch"])
         XCTAssertEqual(report.resumedFrom, Int64(events.count / 2))
         XCTAssertTrue(report.switched)
         let diff = try XCTUnwrap(report.diff)
@@ -120,3 +124,4 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         XCTAssertTrue(try result.bool(0, 0), "stratos_app cannot read \(schema)", file: file, line: line)
     }
 }
+
