@@ -46,11 +46,11 @@ public struct TestDatabase: Sendable {
         try PostgresConnection(url: url)
     }
 
-    /// Terminates every session on the database, then drops it.
+    /// Drops the database, ending its sessions first (WITH (FORCE) waits for them to be gone;
+    /// terminating them and dropping in two steps raced with their exit and left databases behind).
     public func drop() throws {
         let admin = try PostgresConnection(url: serverURL)
-        try admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [name])
-        try admin.execute("DROP DATABASE IF EXISTS \(try admin.escapeIdentifier(name))")
+        try admin.execute("DROP DATABASE IF EXISTS \(try admin.escapeIdentifier(name)) WITH (FORCE)")
     }
 }
 
