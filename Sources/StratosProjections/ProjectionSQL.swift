@@ -11,7 +11,7 @@ import PostgresClient
 /// parameters.
 public struct ProjectionSQL: Sendable {
     public let tables: String
-    /// The `keys.*` sections of indexes.sql that build keys, in file order (run concurrently),
+    /// The `keys.*` sections of indexes.sql that build keys, by name (run concurrently),
     /// and `keys.finish` (run after them all).
     let keySections: [String]
     let keysFinish: String
