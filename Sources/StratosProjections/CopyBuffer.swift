@@ -183,3 +183,55 @@ struct CopyBuffer {
         return pairs
     }()
 }
+
+/// Reads rows of PostgreSQL's binary COPY format as `copyOut` hands them over: the server sends
+/// one row per message, the signature and header before the first row (in its message or one of
+/// their own) and the trailer (field count -1) last. Every row must have `fieldCount` fields.
+struct BinaryCopyReader {
+    let fieldCount: Int
+    private var sawHeader = false
+    private(set) var finished = false
+    private var fields: [UnsafeRawBufferPointer?] = []
+
+    init(fieldCount: Int) { self.fieldCount = fieldCount }
+
+    /// Calls `body` with the fields of each row in `chunk` (nil for NULL); the buffers are only
+    /// valid during the call.
+    mutating func rows(in chunk: UnsafeRawBufferPointer,
+                       _ body: ([UnsafeRawBufferPointer?]) throws -> Void) throws {
+        var o = 0
+        func corrupt(_ what: String) -> ProjectionError { .corrupt("binary COPY stream: \(what)") }
+        func int16() throws -> Int {
+            guard o + 2 <= chunk.count else { throw corrupt("a row is cut short") }
+            defer { o += 2 }
+            return Int(Int16(bigEndian: chunk.loadUnaligned(fromByteOffset: o, as: Int16.self)))
+        }
+        func int32() throws -> Int {
+            guard o + 4 <= chunk.count else { throw corrupt("a row is cut short") }
+            defer { o += 4 }
+            return Int(Int32(bigEndian: chunk.loadUnaligned(fromByteOffset: o, as: Int32.self)))
+        }
+        if !sawHeader {
+            let signature = CopyBuffer.header.prefix(11)
+            guard chunk.count >= 19, chunk.prefix(11).elementsEqual(signature) else { throw corrupt("no PGCOPY signature") }
+            o = 15
+            o += try int32() // header extension
+            sawHeader = true
+        }
+        while o < chunk.count {
+            guard !finished else { throw corrupt("data after the trailer") }
+            let count = try int16()
+            if count == -1 { finished = true; continue }
+            guard count == fieldCount else { throw corrupt("a row of \(count) fields, expected \(fieldCount)") }
+            fields.removeAll(keepingCapacity: true)
+            for _ in 0..<count {
+                let length = try int32()
+                if length < 0 { fields.append(nil); continue }
+                guard o + length <= chunk.count else { throw corrupt("a field is cut short") }
+                fields.append(UnsafeRawBufferPointer(rebasing: chunk[o..<(o + length)]))
+                o += length
+            }
+            try body(fields)
+        }
+    }
+}

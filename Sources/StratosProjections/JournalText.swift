@@ -99,50 +99,148 @@ extension CopyBuffer {
 
 enum JournalText {
     /// The postings of one stored transaction (the transfers field, COPY escapes already
-    /// removed): a debit and a credit per transfer, in order. Throws `.corrupt` naming the
-    /// position and what is wrong; a transfer whose sides hold different commodities is refused
-    /// (the transaction would not balance).
-    static func postings(_ text: some Collection<UInt8>, position: Int64) throws(ProjectionError) -> [JournalPosting] {
-        var postings: [JournalPosting] = []
-        var line = 0
-        for transfer in text.split(separator: 0x0A, omittingEmptySubsequences: false) where !text.isEmpty {
-            line += 1
-            let f = transfer.split(separator: 0x20, omittingEmptySubsequences: false)
-            func fail(_ what: String) -> ProjectionError {
-                .corrupt("journal transaction at position \(position), transfer \(line): \(what)")
+    /// removed): a debit and a credit per transfer, in order. Throws `.corrupt` as `forEachLine`.
+    static func postings(_ text: [UInt8], position: Int64) throws(ProjectionError) -> [JournalPosting] {
+        let decoded = text.withUnsafeBytes { raw -> Result<[JournalPosting], ProjectionError> in
+            var postings: [JournalPosting] = []
+            do throws(ProjectionError) {
+                try forEachLine(raw, position: position) { line in
+                    let reason = line.reason.rawValue
+                    let from = line.account(line.from, raw, line.fromIDs), to = line.account(line.to, raw, line.toIDs)
+                    postings.append(JournalPosting(account: from.path, owner: from.owner, commodity: line.from.commodity,
+                                                   amount: line.amount, negative: true, reason: reason))
+                    postings.append(JournalPosting(account: to.path, owner: to.owner, commodity: line.to.commodity,
+                                                   amount: line.amount, negative: false, reason: reason))
+                }
+            } catch {
+                return .failure(error)
             }
-            guard f.count == 8 else { throw fail("\(f.count) fields, expected 8") }
-            let reason = String(decoding: f[0], as: UTF8.self)
-            guard TransferReason(rawValue: reason) != nil else { throw fail("unknown reason '\(reason)'") }
-            guard let amount = parseDecimalUInt128(String(decoding: f[7], as: UTF8.self)), amount > 0 else {
-                throw fail("amount '\(String(decoding: f[7], as: UTF8.self))' is not a positive integer")
-            }
-            let from = try side(f[1], f[2], f[3], fail)
-            let to = try side(f[4], f[5], f[6], fail)
-            guard from.commodity == to.commodity else {
-                throw fail("moves \(from.commodity.rawValue) from \(from.account) to \(to.commodity.rawValue) in \(to.account)")
-            }
-            postings.append(JournalPosting(account: from.account, owner: from.owner, commodity: from.commodity,
-                                           amount: amount, negative: true, reason: reason))
-            postings.append(JournalPosting(account: to.account, owner: to.owner, commodity: to.commodity,
-                                           amount: amount, negative: false, reason: reason))
+            return .success(postings)
         }
-        return postings
+        return try decoded.get()
     }
 
-    private static func side<S: Collection<UInt8>>(_ kindField: S, _ a: S, _ b: S,
-                                                    _ fail: (String) -> ProjectionError)
-        throws(ProjectionError) -> (account: String, owner: AccountID?, commodity: Commodity) {
-        let name = String(decoding: kindField, as: UTF8.self)
-        guard let kind = JournalAccountKind(rawValue: name) else { throw fail("unknown account kind '\(name)'") }
-        let count = (a.isEmpty ? 0 : 1) + (b.isEmpty ? 0 : 1)
-        guard count == kind.identifiers, b.isEmpty || !a.isEmpty else {
-            throw fail("account kind '\(name)' takes \(kind.identifiers) identifiers, got \(count)")
+    /// Calls `body` with every transfer line of one stored transaction, in order, each checked:
+    /// eight fields, a known reason, known account kinds each with its number of identifiers, the
+    /// same commodity on both sides (so the transaction balances per commodity), and an amount in
+    /// canonical decimal (digits, no leading zero) that is positive and fits 128 bits. Throws
+    /// `.corrupt` naming the position, the transfer's number and what is wrong.
+    ///
+    /// Why bytes and tables rather than `split` and `String`s: the rebuild checks every line of
+    /// the journal with it (9.8 M on the bench history) while the keys are built, and an
+    /// allocation per field would make that check the slowest part of the rebuild.
+    static func forEachLine(_ text: UnsafeRawBufferPointer, position: Int64,
+                            _ body: (JournalLine) throws(ProjectionError) -> Void) throws(ProjectionError) {
+        guard !text.isEmpty else { return }
+        var number = 0
+        var start = 0
+        while start <= text.count {
+            number += 1
+            var end = start
+            while end < text.count && text[end] != 0x0A { end += 1 }
+            try body(try line(text, start..<end, position: position, number: number))
+            start = end + 1
         }
-        var account = name
-        if !a.isEmpty { account += ":" + String(decoding: a, as: UTF8.self) }
-        if !b.isEmpty { account += ":" + String(decoding: b, as: UTF8.self) }
-        let owner = kind.hasOwner ? AccountID(unchecked: String(decoding: a, as: UTF8.self)) : nil
-        return (account, owner, kind.commodity)
+    }
+
+    private static func line(_ text: UnsafeRawBufferPointer, _ bounds: Range<Int>, position: Int64,
+                             number: Int) throws(ProjectionError) -> JournalLine {
+        func fail(_ what: String) -> ProjectionError {
+            .corrupt("journal transaction at position \(position), transfer \(number): \(what)")
+        }
+        func string(_ r: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: text[r]), as: UTF8.self) }
+        // The eight fields' ranges, found in one pass.
+        var f: (Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>)
+            = (0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0)
+        var count = 0
+        try withUnsafeMutableBytes(of: &f) { (raw) throws(ProjectionError) in
+            let fields = raw.bindMemory(to: Range<Int>.self)
+            var fieldStart = bounds.lowerBound
+            for i in bounds.lowerBound...bounds.upperBound where i == bounds.upperBound || text[i] == 0x20 {
+                if count < 8 { fields[count] = fieldStart..<i }
+                count += 1
+                fieldStart = i + 1
+            }
+            guard count == 8 else { throw fail("\(count) fields, expected 8") }
+        }
+        guard let reason = reasons.value(text, f.0) else { throw fail("unknown reason '\(string(f.0))'") }
+        func kind(_ r: Range<Int>, _ a: Range<Int>, _ b: Range<Int>) throws(ProjectionError) -> JournalAccountKind {
+            guard let kind = kinds.value(text, r) else { throw fail("unknown account kind '\(string(r))'") }
+            let ids = (a.isEmpty ? 0 : 1) + (b.isEmpty ? 0 : 1)
+            guard ids == kind.identifiers, b.isEmpty || !a.isEmpty else {
+                throw fail("account kind '\(kind.rawValue)' takes \(kind.identifiers) identifiers, got \(ids)")
+            }
+            return kind
+        }
+        let from = try kind(f.1, f.2, f.3), to = try kind(f.4, f.5, f.6)
+        guard let amount = positiveDecimal(text, f.7) else { throw fail("amount '\(string(f.7))' is not a positive integer") }
+        let line = JournalLine(reason: reason, from: from, fromIDs: (f.2, f.3), to: to, toIDs: (f.5, f.6), amount: amount)
+        guard from.commodity == to.commodity else {
+            throw fail("moves \(from.commodity.rawValue) from \(line.account(from, text, line.fromIDs).path) "
+                       + "to \(to.commodity.rawValue) in \(line.account(to, text, line.toIDs).path)")
+        }
+        return line
+    }
+
+    /// A positive integer written in canonical decimal (no sign, no leading zero), if it fits.
+    private static func positiveDecimal(_ text: UnsafeRawBufferPointer, _ r: Range<Int>) -> UInt128? {
+        guard !r.isEmpty, r.count <= 39, text[r.lowerBound] != 0x30 else { return nil }
+        var value: UInt128 = 0
+        for i in r {
+            let digit = text[i] &- 0x30
+            guard digit <= 9 else { return nil }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt128(digit))
+            if o1 || o2 { return nil }
+            value = a
+        }
+        return value
+    }
+
+    private static let reasons = ByteNames(TransferReason.allCases.map { ($0.rawValue, $0) })
+    private static let kinds = ByteNames(JournalAccountKind.allCases.map { ($0.rawValue, $0) })
+}
+
+/// One checked transfer line of a stored transaction (`JournalText.forEachLine`): byte ranges of
+/// its identifiers in the transaction's text (empty when absent).
+struct JournalLine {
+    var reason: TransferReason
+    var from: JournalAccountKind
+    var fromIDs: (a: Range<Int>, b: Range<Int>)
+    var to: JournalAccountKind
+    var toIDs: (a: Range<Int>, b: Range<Int>)
+    var amount: UInt128
+
+    /// The account path (`kind[:a[:b]]`, as `LedgerAccount.description`) and owner of one side.
+    func account(_ kind: JournalAccountKind, _ text: UnsafeRawBufferPointer,
+                 _ ids: (a: Range<Int>, b: Range<Int>)) -> (path: String, owner: AccountID?) {
+        func string(_ r: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: text[r]), as: UTF8.self) }
+        var path = kind.rawValue
+        if !ids.a.isEmpty { path += ":" + string(ids.a) }
+        if !ids.b.isEmpty { path += ":" + string(ids.b) }
+        return (path, kind.hasOwner ? AccountID(unchecked: string(ids.a)) : nil)
+    }
+}
+
+/// A small table from names to values looked up by their bytes, without making a `String`:
+/// names grouped by length, compared byte by byte (a dozen bytes, a handful of names per length).
+struct ByteNames<Value: Sendable>: Sendable {
+    private var byLength: [[(name: [UInt8], value: Value)]] = []
+
+    init(_ pairs: [(String, Value)]) {
+        for (name, value) in pairs {
+            let bytes = Array(name.utf8)
+            while byLength.count <= bytes.count { byLength.append([]) }
+            byLength[bytes.count].append((bytes, value))
+        }
+    }
+
+    func value(_ text: UnsafeRawBufferPointer, _ r: Range<Int>) -> Value? {
+        guard r.count < byLength.count else { return nil }
+        search: for candidate in byLength[r.count] {
+            for k in 0..<r.count where candidate.name[k] != text[r.lowerBound + k] { continue search }
+            return candidate.value
+        }
+        return nil
     }
 }

@@ -104,14 +104,46 @@ final class JournalAndVestingTests: ProjectionTestCase {
             XCTAssertEqual(try view.string(i, 2), p.commodity.rawValue)
             XCTAssertEqual(try view.string(i, 3), (p.negative ? "-" : "") + String(p.amount))
         }
-        XCTAssertEqual(try c.query(sql("check.journal_unbalanced")).rowCount, 0)
+        XCTAssertEqual(try Rebuilder.checkJournal(c, sql: sql).transactions, 2)
 
         // A transfer whose sides hold different commodities is found by the check and refused by the decoder.
-        try c.execute("INSERT INTO journal VALUES (3, 1, 'reward mining-pool   ozone x  5')")
-        XCTAssertEqual(try c.query(sql("check.journal_unbalanced")).rowCount, 1)
+        try c.execute("INSERT INTO journal VALUES (3, 1, E'funded outside   wallet st1a  7\\nreward mining-pool   ozone x  5')")
+        XCTAssertThrowsError(try Rebuilder.checkJournal(c, sql: sql)) { error in
+            XCTAssertEqual("\(error)", "journal check failed: journal transaction at position 3, transfer 2: "
+                           + "moves STOS from mining-pool to OZ in ozone:x")
+        }
         XCTAssertThrowsError(try JournalText.postings(Array("reward mining-pool   ozone x  5".utf8), position: 3)) { error in
             XCTAssertTrue("\(error)".contains("position 3, transfer 1: moves STOS from mining-pool to OZ in ozone:x"), "\(error)")
         }
+    }
+
+    /// The line decoder (the export's and the rebuild's check) refuses every malformed line and
+    /// names what is wrong with it.
+    func testJournalLineRefusals() throws {
+        let refused: [(String, String)] = [
+            ("funded outside   wallet st1a  07", "amount '07' is not a positive integer"),
+            ("funded outside   wallet st1a  0", "amount '0' is not a positive integer"),
+            ("funded outside   wallet st1a  -5", "amount '-5' is not a positive integer"),
+            ("funded outside   wallet st1a  " + String(UInt128.max) + "0", "is not a positive integer"),
+            ("funded outside   wallet st1a  ", "amount '' is not a positive integer"),
+            ("funded outside   wallet st1a ", "7 fields, expected 8"),
+            ("funded outside   wallet st1a  5 x", "9 fields, expected 8"),
+            ("gifted outside   wallet st1a  5", "unknown reason 'gifted'"),
+            ("funded outside   purse st1a  5", "unknown account kind 'purse'"),
+            ("funded outside   wallet st1a n1 5", "account kind 'wallet' takes 1 identifiers, got 2"),
+            ("funded outside x  wallet st1a  5", "account kind 'outside' takes 0 identifiers, got 1"),
+            ("funded outside   escrow  n1 5", "account kind 'escrow' takes 2 identifiers, got 1"),
+            ("funded outside   wallet st1a  5\n", "transfer 2: 1 fields, expected 8"),
+        ]
+        for (line, message) in refused {
+            XCTAssertThrowsError(try JournalText.postings(Array(line.utf8), position: 9), line) { error in
+                XCTAssertTrue("\(error)".contains("journal transaction at position 9, transfer"), "\(error)")
+                XCTAssertTrue("\(error)".contains(message), "\(line): \(error)")
+            }
+        }
+        let largest = try JournalText.postings(Array(("funded outside   wallet st1a  " + String(UInt128.max)).utf8), position: 1)
+        XCTAssertEqual(largest.map(\.amount), [UInt128.max, UInt128.max])
+        XCTAssertEqual(try JournalText.postings([], position: 1), [])
     }
 
     /// vesting_schedule derives 'released' from mature_epoch and the last closed epoch; it equals
