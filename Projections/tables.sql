@@ -224,7 +224,8 @@ GROUP BY epoch, account, validator, role;
 -- decimal integer in base units. Each transfer is two postings, the debit (-amount on from)
 -- then the credit (+amount on to): debits equal credits per commodity in every transaction as
 -- long as both sides of every transfer hold the same commodity (asserted by the engine's
--- Transfer, by the worker as it writes, and by check.journal_unbalanced).
+-- Transfer, by the worker as it writes, and by the rebuild's check of the stored lines,
+-- Rebuilder.checkJournal).
 --
 -- Why text: COPY stores it without parsing anything (no arrays, no numerics; lz4 keeps it
 -- compact): the journal is the largest projection (an epoch close is thousands of transfers).
