@@ -53,4 +53,28 @@ enum StoreSQL {
                 AND position <= current_setting('stratos.replay_to')::bigint
               ORDER BY position) TO STDOUT
         """
+
+    // Writer checkpoints (Schema/0004_writer_checkpoints.sql, LedgerWriter).
+
+    /// The two newest checkpoints of kind $1 that belong to this log: their position is in the
+    /// log and the event there has the hash they recorded (the hash chains the whole prefix).
+    /// Their states are read one at a time (`writerCheckpointState`): each can be 100 MiB.
+    static let latestWriterCheckpoints = """
+        SELECT c.position, c.hash
+        FROM writer_checkpoints c JOIN event_log e ON e.position = c.position AND e.hash = c.hash
+        WHERE c.rules = $1
+        ORDER BY c.position DESC LIMIT 2
+        """
+    static let writerCheckpointState = "SELECT state FROM writer_checkpoints WHERE rules = $1 AND position = $2"
+    /// Two writers may checkpoint the same position (same log, same state): the first one stays.
+    static let insertWriterCheckpoint = """
+        INSERT INTO writer_checkpoints (rules, position, hash, state) VALUES ($1, $2, $3::bytea, $4::bytea)
+        ON CONFLICT (rules, position) DO NOTHING
+        """
+    /// Keeps the checkpoint at $2 and the one before it (in case the newest is ever unusable).
+    static let pruneWriterCheckpoints = """
+        DELETE FROM writer_checkpoints
+        WHERE rules = $1 AND position < (SELECT coalesce(max(position), 0) FROM writer_checkpoints
+                                          WHERE rules = $1 AND position < $2)
+        """
 }

@@ -20,6 +20,12 @@ private let fullFormatVersion: UInt32 = 1
 private let headFormatVersion: UInt32 = 2
 
 extension Economy {
+    /// The version of the full checkpoint format, part of the key under which writers keep
+    /// checkpoints (`writer_checkpoints`): bump it when the format changes, or when a release
+    /// changes what an existing rule set computes (a rule fix normally gets a new rule set name
+    /// instead), so that no writer restores a state this code would not have produced.
+    public static var checkpointFormatVersion: UInt32 { fullFormatVersion }
+
     /// Deterministic serialisation of the full state (including the rule set's name). Requires a
     /// complete economy (`isComplete`): a partial one has no entries to write.
     public func encodeCheckpoint() -> [UInt8] {
