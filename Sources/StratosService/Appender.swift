@@ -62,11 +62,17 @@ public final class Appender: Sendable {
         self.database = database; self.rules = rules; self.metrics = metrics
     }
 
-    /// Opens the writer now (replaying the log into the rules state) instead of on first use.
-    public func prepare() async throws {
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+    /// Opens the writer now (restoring its checkpoint and replaying the log after it into the
+    /// rules state) instead of on first use. Returns the log position of the rules state and of
+    /// the checkpoint it started from (0: the whole log was replayed).
+    @discardableResult
+    public func prepare() async throws -> (position: Int64, restoredFrom: Int64) {
+        try await withCheckedThrowingContinuation { c in
             queue.async {
-                do { _ = try self.openWriter(); c.resume() } catch { c.resume(throwing: error) }
+                do {
+                    let w = try self.openWriter()
+                    c.resume(returning: (w.position, w.restoredFrom))
+                } catch { c.resume(throwing: error) }
             }
         }
     }

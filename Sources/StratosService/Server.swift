@@ -53,9 +53,13 @@ public final class StratosServer: Sendable {
     /// Runs until cancelled (or SIGINT/SIGTERM with `gracefulShutdown`). `onListening` gets the
     /// bound port once the server accepts connections.
     public func run(gracefulShutdown: Bool = false, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        try await appender.prepare()
         var logger = Logger(label: "stratos-ledger")
         logger.logLevel = .notice
+        let started = ContinuousClock.now
+        let rulesState = try await appender.prepare()
+        let from = rulesState.restoredFrom > 0 ? "the writer checkpoint at \(rulesState.restoredFrom)" : "Genesis"
+        let milliseconds = Int((ContinuousClock.now - started) / .milliseconds(1))
+        logger.notice("rules state at log position \(rulesState.position) in \(milliseconds) ms: from \(from), \(rulesState.position - rulesState.restoredFrom) events replayed")
         let app = Application(
             router: buildRouter(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "stratos-ledger"),
