@@ -5,7 +5,9 @@ import StratosEconomics
 // line per transfer, `reason from_kind from_a from_b to_kind to_a to_b amount`, lines separated
 // by a newline, fields by one space. Both directions live here, so the format has one owner:
 // the worker encodes (`CopyBuffer.journalTransfer`), `LedgerQueries.journal` decodes
-// (`JournalText.postings`), and the `journal_postings` view decodes it in SQL.
+// (`JournalText.postings`), the rebuild's check reads every stored line back through the same
+// decoder (`JournalText.forEachLine`, `Rebuilder.checkJournal`), and the `journal_postings` view
+// decodes it in SQL.
 //
 // Why this form: COPY stores a text field as it comes (no array literal, no numeric to parse),
 // so a 6,000-transfer epoch close costs PostgreSQL about as much as its bytes. Identifiers are
