@@ -27,6 +27,22 @@ public struct SimulationConfig: Sendable, Hashable {
     /// The demo's network: about 30 days, a few dozen actors, ~100,000 events.
     public static var small: SimulationConfig { SimulationConfig() }
 
+    /// A tiny network (6 users, 5 resource nodes, 2 meta nodes, 2 validators, 3 delegators, two
+    /// traffic events an epoch) over `epochs` epochs: every kind of event in a few thousand, for
+    /// tests.
+    public static func tiny(epochs: Int, seed: UInt64) -> SimulationConfig {
+        var c = SimulationConfig()
+        c.seed = seed
+        c.epochs = epochs
+        c.users = 6
+        c.resourceNodes = 5
+        c.metaNodes = 2
+        c.validators = 2
+        c.delegators = 3
+        c.trafficPerEpoch = 2
+        return c
+    }
+
     /// The benchmarks' history: 30 days of a busier network, over 2,000,000 events.
     public static var bench: SimulationConfig {
         var c = SimulationConfig()

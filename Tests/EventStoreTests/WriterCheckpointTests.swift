@@ -9,17 +9,8 @@ import XCTest
 /// after it; the state it reaches is the one a replay from Genesis reaches, byte for byte.
 final class WriterCheckpointTests: StoreTestCase {
     static func history() throws -> [LedgerEvent] {
-        var config = SimulationConfig()
-        config.seed = 11
-        config.epochs = 700
-        config.users = 5
-        config.resourceNodes = 4
-        config.metaNodes = 2
-        config.validators = 2
-        config.delegators = 3
-        config.trafficPerEpoch = 2
         var events: [LedgerEvent] = []
-        _ = try Simulator(config).run { events.append($0) }
+        _ = try Simulator(.tiny(epochs: 700, seed: 11)).run { events.append($0) }
         return events
     }
 

@@ -27,17 +27,8 @@ class ProjectionTestCase: XCTestCase {
 
     /// A small but complete history: long enough (2,100 epochs) for vesting entries to mature.
     static func history(epochs: Int = 2_100, seed: UInt64 = 7) throws -> [LedgerEvent] {
-        var config = SimulationConfig()
-        config.seed = seed
-        config.epochs = epochs
-        config.users = 6
-        config.resourceNodes = 5
-        config.metaNodes = 2
-        config.validators = 2
-        config.delegators = 3
-        config.trafficPerEpoch = 2
         var events: [LedgerEvent] = []
-        _ = try Simulator(config).run { events.append($0) }
+        _ = try Simulator(.tiny(epochs: epochs, seed: seed)).run { events.append($0) }
         return events
     }
 
