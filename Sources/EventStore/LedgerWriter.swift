@@ -36,7 +36,7 @@ extension Economy: LedgerRules {
     /// the decoder checks the invariants of what it restores.
     public func restored(from checkpoint: [UInt8]) throws -> Economy {
         let restored = try Economy(checkpoint: checkpoint, ruleSets: [rules])
-        guard restored.isComplete else { throw AppendError.corruptLog(position: restored.position, reason: "a checkpoint head is not a full state") }
+        guard restored.isComplete else { throw CheckpointError(message: "a checkpoint head, not a full state", offset: 0) }
         return restored
     }
 }
