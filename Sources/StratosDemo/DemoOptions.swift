@@ -11,11 +11,8 @@ public enum DemoSize: String, Sendable, CaseIterable {
         switch self {
         case .small: return .small
         case .tiny:
-            var c = SimulationConfig.small
-            c.users = 6
-            c.resourceNodes = 5
-            c.metaNodes = 2
-            c.validators = 2
+            // The tests' tiny network, with the small preset's length and seed, a little busier.
+            var c = SimulationConfig.tiny(epochs: SimulationConfig.small.epochs, seed: SimulationConfig.small.seed)
             c.delegators = 5
             c.trafficPerEpoch = 6
             return c
