@@ -33,8 +33,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS gas_fee_rewards_pkey ON gas_fee_rewards (posit
 CREATE INDEX IF NOT EXISTS gas_fee_rewards_account ON gas_fee_rewards (account, epoch);
 CREATE INDEX IF NOT EXISTS gas_fee_rewards_validator ON gas_fee_rewards (validator, epoch);
 CREATE UNIQUE INDEX IF NOT EXISTS exceptions_pkey ON exceptions (position);
-CREATE UNIQUE INDEX IF NOT EXISTS journal_pkey ON journal (position);
-CREATE INDEX IF NOT EXISTS journal_epoch ON journal (epoch);
+CREATE UNIQUE INDEX IF NOT EXISTS journal_stored_pkey ON journal_stored (position);
+CREATE INDEX IF NOT EXISTS journal_stored_epoch ON journal_stored (epoch);
 
 -- Every <table>_pkey unique index not yet a primary key becomes one (no rebuild: the index is
 -- taken as it is; the columns are NOT NULL already), autovacuum is back on the tables the build
@@ -61,7 +61,7 @@ ALTER TABLE balance_history RESET (autovacuum_enabled, toast.autovacuum_enabled)
 ALTER TABLE vesting_entries RESET (autovacuum_enabled, toast.autovacuum_enabled);
 ALTER TABLE gas_fee_rewards RESET (autovacuum_enabled, toast.autovacuum_enabled);
 ALTER TABLE settled_nodes RESET (autovacuum_enabled, toast.autovacuum_enabled);
-ALTER TABLE journal RESET (autovacuum_enabled, toast.autovacuum_enabled);
+ALTER TABLE journal_stored RESET (autovacuum_enabled, toast.autovacuum_enabled);
 ALTER TABLE epoch_checkpoints RESET (autovacuum_enabled, toast.autovacuum_enabled);
 ANALYZE balance_history, vesting_entries, vesting_changes, release_schedule, release_done, ozone_supply,
-        settlements, settled_nodes, gas_fee_rewards, journal, exceptions
+        settlements, settled_nodes, gas_fee_rewards, journal_stored, exceptions

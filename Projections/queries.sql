@@ -34,16 +34,19 @@ WHERE l.locktype = 'advisory' AND l.granted
   AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended('stratos-projection:' || $1, 0)
 LIMIT 1
 
+-- The layout through to_jsonb: a schema built before it was recorded has no such column (1).
 -- name: state.select
-SELECT build_id, rules, status, last_position, last_epoch, applied, refused, checkpoint_every, indexed
-FROM projection_state
+SELECT build_id, rules, status, last_position, last_epoch, applied, refused, checkpoint_every, indexed,
+       coalesce((to_jsonb(p) ->> 'layout')::integer, 1)
+FROM projection_state p
 
 -- name: state.select_in
-SELECT build_id, rules, status, last_position, last_epoch, applied, refused, checkpoint_every, indexed
-FROM {schema}.projection_state
+SELECT build_id, rules, status, last_position, last_epoch, applied, refused, checkpoint_every, indexed,
+       coalesce((to_jsonb(p) ->> 'layout')::integer, 1)
+FROM {schema}.projection_state p
 
 -- name: state.insert
-INSERT INTO projection_state (build_id, rules, status, checkpoint_every) VALUES ($1, $2, $3, $4)
+INSERT INTO projection_state (build_id, rules, status, checkpoint_every, layout) VALUES ($1, $2, $3, $4, $5)
 
 -- The guard of every batch: it only matches the build this worker loaded, at the position it
 -- expects, in the status it expects. A schema switched or advanced by someone else matches
@@ -82,7 +85,7 @@ COPY (SELECT position, event_id, type, (extract(epoch FROM time) * 1000000)::big
 -- The projection rows go in by binary COPY (CopyBuffer.swift): each writer matches its table's
 -- column types (bigint, integer, text, numeric) field by field.
 -- name: copy.journal
-COPY journal (position, epoch, transfers) FROM STDIN (FORMAT binary)
+COPY journal_stored (position, epoch, transfers) FROM STDIN (FORMAT binary)
 
 -- name: copy.vesting_entries
 COPY vesting_entries (entry_id, account, node, validator, role, source, amount, epoch_earned, mature_epoch, position) FROM STDIN (FORMAT binary)
@@ -100,7 +103,8 @@ COPY release_done (kind, ref, amount, position, epoch) FROM STDIN (FORMAT binary
 COPY ozone_supply (epoch, position, s, p, l, mined, fee_collector, price_numerator, price_denominator, bought, consumed, settled, carried_over) FROM STDIN (FORMAT binary)
 
 -- name: copy.settlements
-COPY settlements (epoch, position, rules, t, y, traffic_reward, mining_reward, traffic_dust, mining_dust) FROM STDIN (FORMAT binary)
+COPY settlements (epoch, position, rules, t, y, traffic_reward, mining_reward, traffic_dust, mining_dust,
+                  first_released, last_released, first_rewarded, last_rewarded) FROM STDIN (FORMAT binary)
 
 -- name: copy.settled_nodes
 COPY settled_nodes (epoch, rank, node, traffic) FROM STDIN (FORMAT binary)
@@ -249,7 +253,7 @@ FROM vesting_entries WHERE epoch_earned = $1 ORDER BY entry_id
 SELECT set_config('stratos.journal_from', $1, false), set_config('stratos.journal_to', $2, false)
 
 -- name: q.journal_epoch_positions
-SELECT coalesce(min(position), 0), coalesce(max(position), -1) FROM journal WHERE epoch BETWEEN $1 AND $2
+SELECT coalesce(min(position), 0), coalesce(max(position), -1) FROM journal_stored WHERE epoch BETWEEN $1 AND $2
 
 -- One row per transaction, in order: its event's id, type and time, and its transfers (decoded
 -- by JournalText.postings). Both bounds are given to both tables so the join is a merge of two
@@ -271,7 +275,7 @@ SELECT position, event_id, type, rule, message FROM exceptions ORDER BY position
 -- Every stored journal transaction, for Rebuilder.checkJournal (which checks each transfer line
 -- in Swift: one commodity per line, so every transaction balances per commodity).
 -- name: check.journal_rows
-COPY (SELECT position, transfers FROM journal) TO STDOUT (FORMAT binary)
+COPY (SELECT position, transfers FROM journal_stored) TO STDOUT (FORMAT binary)
 
 -- Per account and field, journal totals against the balances table: must be empty.
 -- name: check.journal_vs_balances

@@ -30,6 +30,10 @@ CREATE TABLE projection_state (
     -- An economy checkpoint is kept at the close of every epoch that is a multiple of this.
     checkpoint_every bigint      NOT NULL CHECK (checkpoint_every > 0),
     indexed          boolean     NOT NULL DEFAULT false,
+    -- The layout of this file the schema was built with (ProjectionSQL.layout): code reading
+    -- another layout refuses the schema and asks for a rebuild instead of failing on a missing
+    -- table. Absent (layout 1) in schemas built before it was recorded.
+    layout           integer     NOT NULL,
     created_at       timestamptz NOT NULL DEFAULT now(),
     completed_at     timestamptz,
     switched_at      timestamptz
@@ -175,7 +179,14 @@ CREATE TABLE settlements (
     traffic_reward  numeric(78,0) NOT NULL,
     mining_reward   numeric(78,0) NOT NULL,
     traffic_dust    numeric(78,0) NOT NULL,
-    mining_dust     numeric(78,0) NOT NULL
+    mining_dust     numeric(78,0) NOT NULL,
+    -- The vesting entry ids of the epoch close's journal lines that are derived, not stored
+    -- (view journal): its releases (entries maturing now, first and last id released) and its
+    -- rewards (the entries it created). NULL when there were none.
+    first_released  bigint,
+    last_released   bigint,
+    first_rewarded  bigint,
+    last_rewarded   bigint
 );
 
 CREATE TABLE settled_nodes (
@@ -227,10 +238,13 @@ GROUP BY epoch, account, validator, role;
 -- Transfer, by the worker as it writes, and by the rebuild's check of the stored lines,
 -- Rebuilder.checkJournal).
 --
+-- journal_stored holds every line except an epoch close's vesting releases and rewards: those
+-- are vesting_entries rows already (three quarters of all lines), so the view journal derives
+-- them (DerivedJournalLines, which asserts the order they are derived in). Read `journal`.
+--
 -- Why text: COPY stores it without parsing anything (no arrays, no numerics; lz4 keeps it
--- compact): the journal is the largest projection (an epoch close is thousands of transfers).
--- journal_postings gives the postings as rows for SQL.
-CREATE TABLE journal (
+-- compact). journal_postings gives the postings as rows for SQL.
+CREATE TABLE journal_stored (
     position     bigint NOT NULL,
     epoch        bigint NOT NULL,
     transfers    text NOT NULL
@@ -239,11 +253,38 @@ CREATE TABLE journal (
 -- images are); the default compression elsewhere, slower to load but the same content.
 DO $$
 BEGIN
-    ALTER TABLE journal ALTER COLUMN transfers SET COMPRESSION lz4;
+    ALTER TABLE journal_stored ALTER COLUMN transfers SET COMPRESSION lz4;
 EXCEPTION WHEN feature_not_supported OR invalid_parameter_value OR syntax_error THEN
     RAISE NOTICE 'lz4 is not available: the journal uses the default compression';
 END
 $$;
+
+-- The whole journal: an epoch close's transaction is its releases (the entries of the
+-- settlement's release range that mature at this epoch and were neither cancelled nor wholly
+-- taken by fees, for amount - fee taken: the rule of vesting_schedule), by entry id, then its
+-- stored lines, then its rewards (the entries of its reward range), by entry id; every other
+-- transaction is its stored lines. An unknown source is written as it is, so that a decoder
+-- refuses the line instead of the line going missing.
+CREATE VIEW journal AS
+SELECT j.position, j.epoch,
+       CASE WHEN s.epoch IS NULL THEN j.transfers ELSE concat_ws(E'\n',
+           (SELECT string_agg('vesting-released vesting ' || e.account || ' v' || e.entry_id || ' wallet ' || e.account
+                              || '  ' || (e.amount - coalesce(c.fee_taken, 0)), E'\n' ORDER BY e.entry_id)
+            FROM vesting_entries e
+            LEFT JOIN LATERAL (
+                SELECT bool_or(change = 'cancelled') AS cancelled, sum(amount) FILTER (WHERE change = 'fee-taken') AS fee_taken
+                FROM vesting_changes v WHERE v.entry_id = e.entry_id
+            ) c ON true
+            WHERE e.entry_id BETWEEN s.first_released AND s.last_released AND e.mature_epoch = s.epoch
+              AND NOT coalesce(c.cancelled, false) AND e.amount - coalesce(c.fee_taken, 0) > 0),
+           nullif(j.transfers, ''),
+           (SELECT string_agg('reward ' || CASE e.source WHEN 'traffic' THEN 'volume-pool' WHEN 'mining' THEN 'mining-pool'
+                                                         ELSE e.source END
+                              || '   vesting ' || e.account || ' v' || e.entry_id || ' ' || e.amount, E'\n' ORDER BY e.entry_id)
+            FROM vesting_entries e
+            WHERE e.entry_id BETWEEN s.first_rewarded AND s.last_rewarded)) END AS transfers
+FROM journal_stored j
+LEFT JOIN settlements s ON s.epoch = j.epoch AND s.position = j.position;
 
 -- One row per posting, in order (posting 2k-1 and 2k are transfer k's debit and credit).
 CREATE VIEW journal_postings AS
@@ -292,7 +333,7 @@ ALTER TABLE balance_history SET (autovacuum_enabled = false, toast.autovacuum_en
 ALTER TABLE vesting_entries SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
 ALTER TABLE gas_fee_rewards SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
 ALTER TABLE settled_nodes SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
-ALTER TABLE journal SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
+ALTER TABLE journal_stored SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
 ALTER TABLE epoch_checkpoints SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
 
 -- The service connects as `stratos_app` (Schema/0003_app_role.sql): it reads projections and

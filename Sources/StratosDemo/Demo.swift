@@ -231,6 +231,21 @@ public struct Demo {
         }
         defer { try? worker.unlock() }
         let start = ContinuousClock.now
+        if let st = try worker.readState(), st.layout != ProjectionSQL.layout {
+            // A demo database kept from an older release: rebuild its projections in the
+            // current layout rather than refuse to go on.
+            console.say("• Projections: schema \(schema.serving) was built by an older stratos-ledger (table layout \(st.layout)); rebuilding it")
+            try worker.unlock()
+            var rebuilder = try Rebuilder(url: url, schemas: schema)
+            rebuilder.progress = { p in
+                console.progress("rebuild", done: p.position, total: p.head,
+                                 detail: "position \(p.position)/\(p.head), \(Int(p.eventsPerSecond)) events/s")
+            }
+            let report = try rebuilder.run(rules: rules, diff: false)
+            console.endProgress()
+            console.say("• Rebuilt \(report.events) events in \(format(seconds: seconds(since: start))) s")
+            return
+        }
         let created = try worker.createIfMissing(rules: rules, checkpointEvery: ProjectionDefaults.checkpointEvery)
         let n = try worker.catchUp()
         try worker.ensureIndexed()

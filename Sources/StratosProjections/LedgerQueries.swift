@@ -184,6 +184,7 @@ public final class LedgerQueries {
               let st = try ProjectionStatus.decode(connection.query(sql("state.select"))) else {
             throw ProjectionError.notBuilt(schema: schema)
         }
+        try st.requireCurrentLayout(schema: schema)
         return ProjectionHealth(schema: schema, rules: st.rules, status: st.status, buildID: st.buildID,
                                 position: st.lastPosition, lastClosedEpoch: st.lastEpoch, head: try reader.head(connection),
                                 appliedEvents: st.applied, refusedEvents: st.refused, indexed: st.indexed)

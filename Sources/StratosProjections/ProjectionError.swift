@@ -9,6 +9,8 @@ public enum ProjectionError: Error, CustomStringConvertible, Sendable {
     case locked(schema: String, holderPID: Int32?)
     /// The projection schema does not exist (nothing was projected yet).
     case notBuilt(schema: String)
+    /// The schema was built by a release with another table layout (`ProjectionSQL.layout`).
+    case outdatedLayout(schema: String, rules: String, found: Int64, expected: Int64)
     /// A query about an epoch that is not closed in the projection yet.
     case epochNotClosed(epoch: Int64, lastClosedEpoch: Int64)
     /// A position beyond what the projection has applied.
@@ -33,6 +35,9 @@ public enum ProjectionError: Error, CustomStringConvertible, Sendable {
                 + (pid.map { " (backend pid \($0))" } ?? "") + "; stop it or run with --wait"
         case .notBuilt(let schema):
             return "projection schema \(schema) does not exist yet: run `stratos-ledger project --once` first"
+        case .outdatedLayout(let schema, let rules, let found, let expected):
+            return "projection schema \(schema) has table layout \(found), this stratos-ledger reads layout \(expected): "
+                + "rebuild it with `stratos-ledger rebuild --rules \(rules)` (the serving schema keeps its place until the switch)"
         case .epochNotClosed(let epoch, let last):
             return "epoch \(epoch) is not closed yet (the projection's last closed epoch is \(last))"
         case .positionNotProjected(let p, let last):

@@ -145,6 +145,10 @@ final class ProjectionModel {
         if record { rows.journal.beginJournalRow(position: position, epoch: epoch) }
         var transfers = 0
         var gasSeq = 0
+        // An epoch close's rewards and releases are not stored in the journal: the view derives
+        // them from vesting_entries (DerivedJournalLines).
+        let closesEpoch = applied.settlement != nil
+        var derived = DerivedJournalLines()
         for effect in applied.effects {
             switch effect {
             case .transfer(let t):
@@ -154,6 +158,7 @@ final class ProjectionModel {
                 // what auditors add up).
                 precondition(t.from.commodity == t.amount.commodity && t.to.commodity == t.amount.commodity
                              && t.amount.baseUnits > 0, "journal transfer at position \(position) does not balance: \(t)")
+                if closesEpoch, derived.isDerived(t, position: position) { break }
                 if record { rows.journal.journalTransfer(t, first: transfers == 0) }
                 transfers += 1
             case .nodeStatusChanged(let id, let kind, let owner, _, let to, _):
@@ -164,6 +169,7 @@ final class ProjectionModel {
                 touch(node: i, position)
             case .vestingCreated(let e):
                 maturities.created(e)
+                if closesEpoch { derived.vestingCreated(e) }
                 guard record else { break }
                 edit(&rows.vestingEntries) { r in
                     r.int(Int64(e.id.rawValue)); r.text(e.account.rawValue); r.text(e.node?.rawValue)
@@ -201,8 +207,9 @@ final class ProjectionModel {
         }
         if record { rows.journal.endRow() }
         if let report = applied.settlement {
+            derived.finish(position: position)
             maturities.forget(before: report.epoch)
-            closeEpoch(report, applied: applied, position: position, rows: &rows, record: record)
+            closeEpoch(report, applied: applied, derived: derived, position: position, rows: &rows, record: record)
         }
     }
 
@@ -252,14 +259,18 @@ final class ProjectionModel {
 
     // MARK: Epoch close
 
-    private func closeEpoch(_ report: SettlementReport, applied: AppliedEvent, position: Int64,
+    private func closeEpoch(_ report: SettlementReport, applied: AppliedEvent, derived: DerivedJournalLines, position: Int64,
                             rows: inout ProjectionRows, record: Bool) {
         let epoch = report.epoch
         if record {
             edit(&rows.settlements) { s in
                 s.int(epoch); s.int(position); s.text(report.rules); s.amount(report.T.rawValue); s.amount(report.Y.rawValue)
                 s.amount(report.trafficReward.rawValue); s.amount(report.miningReward.rawValue)
-                s.amount(report.trafficDust.rawValue); s.amount(report.miningDust.rawValue); s.endRow()
+                s.amount(report.trafficDust.rawValue); s.amount(report.miningDust.rawValue)
+                for range in [derived.released, derived.rewarded] {
+                    if let range { s.int(Int64(range.first)); s.int(Int64(range.last)) } else { s.null(); s.null() }
+                }
+                s.endRow()
             }
             edit(&rows.settledNodes) { n in
                 for (rank, node) in report.settled.enumerated() {

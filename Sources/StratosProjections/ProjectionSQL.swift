@@ -38,10 +38,17 @@ public struct ProjectionSQL: Sendable {
                              statements: parseNamedStatements(try read("queries.sql")))
     }
 
+    /// The version of the tables' layout (tables.sql), recorded in every schema's state row.
+    /// Bump it with every change to tables.sql that code reading an older schema would trip
+    /// on: a worker or query refuses a schema of another layout with `.outdatedLayout` (run a
+    /// rebuild), and a rebuild starts such a `_next` schema over instead of resuming it.
+    /// 2: the journal's epoch-close vesting lines derived, not stored (`journal_stored`).
+    public static let layout: Int64 = 2
+
     /// The tables every projection schema holds (tables.sql), for checks and fingerprints.
     public static let tableNames = [
         "balances", "balance_history", "nodes", "vesting_entries", "vesting_changes", "release_schedule", "release_done",
-        "ozone_supply", "settlements", "settled_nodes", "gas_fee_rewards", "journal", "exceptions", "epoch_checkpoints",
+        "ozone_supply", "settlements", "settled_nodes", "gas_fee_rewards", "journal_stored", "exceptions", "epoch_checkpoints",
     ]
 
     /// The statement called `name` (a programming error if absent: the file ships with the code).

@@ -24,12 +24,22 @@ public struct ProjectionStatus: Sendable, Hashable {
     public var refused: Int64
     public var checkpointEvery: Int64
     public var indexed: Bool
+    /// The `ProjectionSQL.layout` the schema was built with.
+    public var layout: Int64
 
     static func decode(_ r: PostgresResult) throws -> ProjectionStatus? {
         guard r.rowCount > 0 else { return nil }
         return ProjectionStatus(buildID: try r.string(0, 0), rules: try r.string(0, 1), status: try r.string(0, 2),
                                 lastPosition: try r.int64(0, 3), lastEpoch: try r.int64(0, 4), applied: try r.int64(0, 5),
-                                refused: try r.int64(0, 6), checkpointEvery: try r.int64(0, 7), indexed: try r.bool(0, 8))
+                                refused: try r.int64(0, 6), checkpointEvery: try r.int64(0, 7), indexed: try r.bool(0, 8),
+                                layout: try r.int64(0, 9))
+    }
+
+    /// Throws `.outdatedLayout` unless the schema has the layout this build reads.
+    func requireCurrentLayout(schema: String) throws(ProjectionError) {
+        guard layout == ProjectionSQL.layout else {
+            throw .outdatedLayout(schema: schema, rules: rules, found: layout, expected: ProjectionSQL.layout)
+        }
     }
 }
 
@@ -119,7 +129,8 @@ public final class ProjectionWorker {
         try connection.transaction { c in
             try c.execute(try sql.render("schema.create", on: c, ["schema": schema]))
             try c.execute(sql.tables)
-            try c.query(sql("state.insert"), [UUID().uuidString.lowercased(), rules.name, expectedStatus, String(checkpointEvery)])
+            try c.query(sql("state.insert"), [UUID().uuidString.lowercased(), rules.name, expectedStatus, String(checkpointEvery),
+                                              String(ProjectionSQL.layout)])
         }
         return true
     }
@@ -135,6 +146,7 @@ public final class ProjectionWorker {
     /// checkpoint at or before it, then a replay without writing.
     func load() throws {
         guard let st = try readState() else { throw ProjectionError.notBuilt(schema: schema) }
+        try st.requireCurrentLayout(schema: schema)
         guard st.status == expectedStatus else {
             throw ProjectionError.configuration("projection schema \(schema) is '\(st.status)', expected '\(expectedStatus)'")
         }

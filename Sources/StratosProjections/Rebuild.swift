@@ -103,7 +103,8 @@ public struct Rebuilder {
         defer { try? worker.unlock() }
         let c = worker.connection
 
-        if let existing = try worker.readState(), existing.rules != rules.name || existing.status != "building" {
+        if let existing = try worker.readState(), existing.rules != rules.name || existing.status != "building"
+            || existing.layout != ProjectionSQL.layout {
             try c.execute(try sql.render("schema.drop", on: c, ["schema": schemas.next]))
         }
         try worker.createIfMissing(rules: rules, checkpointEvery: checkpointEvery)

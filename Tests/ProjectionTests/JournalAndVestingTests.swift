@@ -107,7 +107,7 @@ final class JournalAndVestingTests: ProjectionTestCase {
         XCTAssertEqual(try Rebuilder.checkJournal(c, sql: sql).transactions, 2)
 
         // A transfer whose sides hold different commodities is found by the check and refused by the decoder.
-        try c.execute("INSERT INTO journal VALUES (3, 1, E'funded outside   wallet st1a  7\\nreward mining-pool   ozone x  5')")
+        try c.execute("INSERT INTO journal_stored VALUES (3, 1, E'funded outside   wallet st1a  7\\nreward mining-pool   ozone x  5')")
         XCTAssertThrowsError(try Rebuilder.checkJournal(c, sql: sql)) { error in
             XCTAssertEqual("\(error)", "journal check failed: journal transaction at position 3, transfer 2: "
                            + "moves STOS from mining-pool to OZ in ozone:x")
@@ -211,7 +211,7 @@ final class KeysTests: ProjectionTestCase {
             WHERE contype = 'p' AND connamespace = 'projection'::regnamespace ORDER BY 1
             """)
         let keyed = Set((0..<keys.rowCount).map { try! keys.string($0, 0) })
-        for table in ["balance_history", "vesting_entries", "journal", "gas_fee_rewards", "settlements", "exceptions"] {
+        for table in ["balance_history", "vesting_entries", "journal_stored", "gas_fee_rewards", "settlements", "exceptions"] {
             XCTAssertTrue(keyed.contains(table), "\(table) has no primary key: \(keyed)")
         }
         let autovacuumOff = try c.query("""

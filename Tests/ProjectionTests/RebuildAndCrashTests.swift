@@ -101,6 +101,34 @@ final class RebuildAndCrashTests: ProjectionTestCase {
                        "paper-v1-effective-s")
     }
 
+    /// A schema built by a release with another table layout is refused, with the way out,
+    /// by the worker and the queries; a rebuild starts such a `_next` over instead of resuming
+    /// it, and its switch puts the current layout in service.
+    func testOutdatedLayoutIsRefusedAndRebuiltOver() throws {
+        let events = try Self.history(epochs: 60, seed: 4)
+        try append(events)
+        try project(checkpointEvery: 20).unlock()
+        let current = try fingerprint("projection")
+        let c = try database.connect()
+        // As built before layouts were recorded (layout 1).
+        try c.execute("ALTER TABLE projection.projection_state DROP COLUMN layout")
+        let refusal = "projection schema projection has table layout 1, this stratos-ledger reads layout \(ProjectionSQL.layout): "
+            + "rebuild it with `stratos-ledger rebuild --rules paper-v1` (the serving schema keeps its place until the switch)"
+        XCTAssertThrowsError(try LedgerQueries(connection: database.connect(), sql: sql).health()) { XCTAssertEqual("\($0)", refusal) }
+        XCTAssertThrowsError(try project()) { XCTAssertEqual("\($0)", refusal) }
+
+        // An interrupted rebuild left by that release.
+        let stale = try worker("projection_next", status: "building")
+        try stale.createIfMissing(rules: .paperV1, checkpointEvery: 20)
+        try stale.catchUp(to: Int64(events.count / 2))
+        try stale.unlock()
+        try c.execute("UPDATE projection_next.projection_state SET layout = 1")
+        let report = try Rebuilder(url: database.url, checkpointEvery: 20, sql: sql).run(rules: .paperV1, diff: false)
+        XCTAssertEqual(report.resumedFrom, 0, "started over")
+        XCTAssertEqual(try LedgerQueries(connection: database.connect(), sql: sql).health().rules, "paper-v1")
+        XCTAssertEqual(try fingerprint("projection"), current)
+    }
+
     /// A live worker whose schema is switched under it reloads and follows the new one.
     func testLiveWorkerFollowsASwitch() throws {
         let events = try Self.history(epochs: 200, seed: 3)
@@ -112,7 +140,7 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         let q = try LedgerQueries(connection: database.connect(), sql: sql)
         XCTAssertEqual(try q.health().lag, 0)
         XCTAssertEqual(try q.snapshot(at: .latest).json(), Self.replay(events, rules: .paperV1EffectiveS).snapshot().json())
-        XCTAssertEqual(try fingerprint("projection_previous")["journal"]?.hasPrefix("400 rows"), true)
+        XCTAssertEqual(try fingerprint("projection_previous")["journal_stored"]?.hasPrefix("400 rows"), true)
     }
 
     /// The service reads as `stratos_app`; whatever schema serves must be readable by it.
