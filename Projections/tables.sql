@@ -271,10 +271,10 @@ SELECT j.position, j.epoch,
            (SELECT string_agg('vesting-released vesting ' || e.account || ' v' || e.entry_id || ' wallet ' || e.account
                               || '  ' || (e.amount - coalesce(c.fee_taken, 0)), E'\n' ORDER BY e.entry_id)
             FROM vesting_entries e
-            LEFT JOIN LATERAL (
-                SELECT bool_or(change = 'cancelled') AS cancelled, sum(amount) FILTER (WHERE change = 'fee-taken') AS fee_taken
-                FROM vesting_changes v WHERE v.entry_id = e.entry_id
-            ) c ON true
+            LEFT JOIN (
+                SELECT entry_id, bool_or(change = 'cancelled') AS cancelled, sum(amount) FILTER (WHERE change = 'fee-taken') AS fee_taken
+                FROM vesting_changes v WHERE v.entry_id BETWEEN s.first_released AND s.last_released GROUP BY entry_id
+            ) c USING (entry_id)
             WHERE e.entry_id BETWEEN s.first_released AND s.last_released AND e.mature_epoch = s.epoch
               AND NOT coalesce(c.cancelled, false) AND e.amount - coalesce(c.fee_taken, 0) > 0),
            nullif(j.transfers, ''),

@@ -1,13 +1,15 @@
 import LedgerEvents
 import StratosEconomics
 
-// The stored form of a journal transaction (the `journal.transfers` column, tables.sql): one
+// The text form of a journal transaction (the `journal.transfers` column, tables.sql): one
 // line per transfer, `reason from_kind from_a from_b to_kind to_a to_b amount`, lines separated
 // by a newline, fields by one space. Both directions live here, so the format has one owner:
 // the worker encodes (`CopyBuffer.journalTransfer`), `LedgerQueries.journal` decodes
 // (`JournalText.postings`), the rebuild's check reads every stored line back through the same
 // decoder (`JournalText.forEachLine`, `Rebuilder.checkJournal`), and the `journal_postings` view
-// decodes it in SQL.
+// decodes it in SQL. The one other writer is the view `journal`, which writes an epoch close's
+// derived vesting lines in this form (`DerivedJournalLines`); the tests hold its lines equal to
+// the engine's transfers.
 //
 // Why this form: COPY stores a text field as it comes (no array literal, no numeric to parse),
 // so a 6,000-transfer epoch close costs PostgreSQL about as much as its bytes. Identifiers are
