@@ -15,32 +15,33 @@ extension Economy {
         }
         let cap = rules.mining.cap.rawValue
 
-        // Per-account running totals against the detail they summarise.
+        // Per-account running totals against the detail they summarise, and the running totals a
+        // checkpoint head records (below), from one visit of every entry still held: the hole's
+        // supplied ones, then the in-memory ones. Visited in place: concatenating the two
+        // sequences would copy millions of entries (~0.4 s and 200 MB at the bench's scale).
         var vestingBy = [UInt128](repeating: 0, count: accounts.count)
         var escrowBy = vestingBy, bondedBy = vestingBy, unbondingBy = vestingBy
-        let suppliedEntries = vestingHole?.supplied ?? []
-        for (id, v) in suppliedEntries.lazy.map({ ($0.id, $0.state) })
-            + (vestingHead..<vesting.count).lazy.map({ (self.vestingBaseID + UInt64($0), self.vesting[$0]) }) {
+        var byMaturity: [Int64: UInt128] = [:]
+        var byNode: [Int: UInt128] = [:]
+        for b in vestingHole?.byMaturity ?? [] { byMaturity[b.epoch, default: 0] += b.wei }
+        for (n, wei) in vestingHole?.byNode ?? [:] { byNode[n, default: 0] += wei }
+        func visit(_ id: UInt64, _ v: VestingState) throws(InvariantViolation) {
             if v.status == .locked {
                 vestingBy[v.account] = try sum.add(vestingBy[v.account], v.amount, "vesting")
                 guard v.matureEpoch > lastClosedEpoch else {
                     throw InvariantViolation(invariant: "vesting", message: "entry \(id) matured at epoch \(v.matureEpoch) but is still locked")
                 }
+                if v.amount > 0 {
+                    byMaturity[v.matureEpoch, default: 0] += v.amount
+                    if v.node >= 0 { byNode[v.node, default: 0] += v.amount }
+                }
             } else if v.status == .cancelled, v.amount != 0 {
                 throw InvariantViolation(invariant: "vesting", message: "cancelled entry \(id) keeps \(v.amount) wei")
             }
         }
-        // The running totals a checkpoint head records, against the entries (and the hole's
-        // unsupplied totals).
+        for e in vestingHole?.supplied ?? [] { try visit(e.id, e.state) }
+        for k in vestingHead..<vesting.count { try visit(vestingBaseID + UInt64(k), vesting[k]) }
         var totals = LockedVestingTotals()
-        var byMaturity: [Int64: UInt128] = [:]
-        var byNode: [Int: UInt128] = [:]
-        for b in vestingHole?.byMaturity ?? [] { byMaturity[b.epoch, default: 0] += b.wei }
-        for (n, wei) in vestingHole?.byNode ?? [:] { byNode[n, default: 0] += wei }
-        for v in suppliedEntries.lazy.map(\.state) + vesting[vestingHead...] where v.status == .locked && v.amount > 0 {
-            byMaturity[v.matureEpoch, default: 0] += v.amount
-            if v.node >= 0 { byNode[v.node, default: 0] += v.amount }
-        }
         totals.byMaturity = byMaturity.keys.sorted().map { VestingHole.Bucket(epoch: $0, wei: byMaturity[$0]!) }
         totals.byNode = byNode
         guard totals == lockedTotals else {
