@@ -91,7 +91,7 @@ public struct Importer<Rules: LedgerRules> {
 
         func seconds() -> Double {
             let d = ContinuousClock.now - start
-            return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+            return d.inSeconds
         }
         /// Appends the next parsed batch; false at the end of the input.
         func step() throws -> Bool {

@@ -411,7 +411,7 @@ func redacted(_ url: String) -> String {
 
 private func seconds(since start: ContinuousClock.Instant) -> Double {
     let d = ContinuousClock.now - start
-    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    return d.inSeconds
 }
 
 /// Seconds with one decimal (durations are measurements, never money).

@@ -38,9 +38,11 @@ struct ImportCommand: ParsableCommand {
             ? JSONLinesReader(fileDescriptor: STDIN_FILENO)
             : try JSONLinesReader(path: file)
         let store = try EventStore(url: try database.resolvedURL())
-        let writer = try LedgerWriter(store: store, rules: Economy(rules: ruleSet))
-
         let showProgress = isatty(STDERR_FILENO) == 1
+        let writer = try LedgerWriter(store: store, rules: Economy(rules: ruleSet), onCheckpoint: { outcome in
+            writeStderr((showProgress ? "\r\u{1B}[K" : "") + "\(outcome)\n")
+        })
+
         var lastShown = ContinuousClock.now
         let importer = Importer(writer: writer, commitEvery: commitEvery, progress: { p in
             guard showProgress, ContinuousClock.now - lastShown > .milliseconds(250) else { return }

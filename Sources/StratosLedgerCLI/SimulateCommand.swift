@@ -106,7 +106,7 @@ struct SimulateCommand: ParsableCommand {
         let summary = try simulator.run { event in try writer.write(event) }
         let hash = try writer.finish()
         let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         var report = summary.description + "\n"
         report += "  \(writer.bytesWritten) bytes to \(output == "-" ? "standard output" : output)"
         report += " in \(Int(seconds * 1000)) ms (\(seconds > 0 ? Int(Double(summary.eventsWritten) / seconds) : 0) events/s)\n"

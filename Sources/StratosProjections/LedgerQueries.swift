@@ -300,7 +300,7 @@ public final class LedgerQueries {
         let clock = ContinuousClock()
         let t0 = clock.now
         let recomputed = try recomputeSettlement(epoch: epoch)
-        let elapsed = seconds(clock.now - t0)
+        let elapsed = (clock.now - t0).inSeconds
         let stored = try settlement(epoch: epoch)
         let closeAt = try positionOfClose(epoch)
         let previousClose = epoch > 1 ? try positionOfClose(epoch - 1) : 0

@@ -218,7 +218,7 @@ public final class ProjectionWorker {
         writer.start()
         func report(_ position: Int64) {
             progress?(ProjectionProgress(schema: schema, position: position, head: head, eventsThisRun: processed + position - start,
-                                         seconds: seconds(ContinuousClock.now - started)))
+                                         seconds: (ContinuousClock.now - started).inSeconds))
         }
         do {
             while m.lastPosition < head {
@@ -336,8 +336,4 @@ public final class ProjectionWorker {
 /// (`BatchWriter.finish`) before touching them again.
 private struct UncheckedWorker: @unchecked Sendable {
     let worker: ProjectionWorker
-}
-
-func seconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
 }

@@ -113,7 +113,7 @@ public struct Rebuilder {
         var lap = clock.now
         func phase(_ name: String) {
             let now = clock.now
-            phases.append((name, StratosProjections.seconds(now - lap)))
+            phases.append((name, (now - lap).inSeconds))
             lap = now
         }
         let events = try worker.catchUp()
@@ -161,7 +161,7 @@ public struct Rebuilder {
             phase("switch")
         }
         report.phases = phases
-        report.seconds = seconds(clock.now - started)
+        report.seconds = (clock.now - started).inSeconds
         return report
     }
 

@@ -53,13 +53,17 @@ public final class Appender: Sendable {
     private let database: DatabaseConfiguration
     private let rules: RuleSet
     private let metrics: ServiceMetrics?
+    private let onWriterCheckpoint: (@Sendable (WriterCheckpointOutcome) -> Void)?
     private let queue = DispatchQueue(label: "stratos.service.writer")
     private let state = Mutex<(pending: [Pending], scheduled: Bool)>(([], false))
     /// Touched only on `queue`.
     private nonisolated(unsafe) var writer: LedgerWriter<Economy>?
 
-    public init(database: DatabaseConfiguration, rules: RuleSet, metrics: ServiceMetrics? = nil) {
-        self.database = database; self.rules = rules; self.metrics = metrics
+    /// `onWriterCheckpoint` is told what became of each writer checkpoint that was due (the
+    /// service logs it).
+    public init(database: DatabaseConfiguration, rules: RuleSet, metrics: ServiceMetrics? = nil,
+                onWriterCheckpoint: (@Sendable (WriterCheckpointOutcome) -> Void)? = nil) {
+        self.database = database; self.rules = rules; self.metrics = metrics; self.onWriterCheckpoint = onWriterCheckpoint
     }
 
     /// Opens the writer now (restoring its checkpoint and replaying the log after it into the
@@ -112,7 +116,7 @@ public final class Appender: Sendable {
         if let writer, writer.store.connection.isOK { return writer }
         writer = nil
         let store = EventStore(connection: try database.connect())
-        let w = try LedgerWriter(store: store, rules: Economy(rules: rules))
+        let w = try LedgerWriter(store: store, rules: Economy(rules: rules), onCheckpoint: onWriterCheckpoint)
         writer = w
         return w
     }

@@ -40,21 +40,29 @@ public final class StratosServer: Sendable {
     let pool: ConnectionPool
     let readModels: any ReadModelFactory
     let recomputations = RecomputationCache()
+    let logger: Logger
 
     public init(configuration: ServiceConfiguration, readModels: any ReadModelFactory) {
         self.configuration = configuration
         self.readModels = readModels
         let metrics = ServiceMetrics()
         self.metrics = metrics
-        self.appender = Appender(database: configuration.database, rules: configuration.rules, metrics: metrics)
+        var logger = Logger(label: "stratos-ledger")
+        logger.logLevel = .notice
+        self.logger = logger
+        self.appender = Appender(database: configuration.database, rules: configuration.rules, metrics: metrics,
+                                 onWriterCheckpoint: { [logger] outcome in
+            switch outcome {
+            case .written: logger.notice("\(outcome)")
+            case .failed: logger.error("\(outcome)")
+            }
+        })
         self.pool = ConnectionPool(database: configuration.database, maximum: configuration.readConnections)
     }
 
     /// Runs until cancelled (or SIGINT/SIGTERM with `gracefulShutdown`). `onListening` gets the
     /// bound port once the server accepts connections.
     public func run(gracefulShutdown: Bool = false, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        var logger = Logger(label: "stratos-ledger")
-        logger.logLevel = .notice
         let started = ContinuousClock.now
         let rulesState = try await appender.prepare()
         let from = rulesState.restoredFrom > 0 ? "the writer checkpoint at \(rulesState.restoredFrom)" : "Genesis"
@@ -518,7 +526,7 @@ struct ProblemMiddleware: RouterMiddleware {
             response = Self.response(.internalError(requestID: context.id))
         }
         let d = ContinuousClock.now - start
-        let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        let seconds = d.inSeconds
         metrics.recordRequest(route: context.endpointPath ?? "unmatched", method: request.method.rawValue,
                               status: response.status.code, seconds: seconds)
         return response

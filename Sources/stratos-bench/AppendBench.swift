@@ -165,7 +165,7 @@ struct Stopwatch {
     let start = ContinuousClock.now
     var seconds: Double {
         let d = ContinuousClock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        return d.inSeconds
     }
 }
 

@@ -87,7 +87,7 @@ enum EconomicsBench: BenchSuite {
         let result = try body()
         let cpu = threadCPUSeconds() - cpuStart
         let d = ContinuousClock.now - start
-        return (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18, cpu, result)
+        return (d.inSeconds, cpu, result)
     }
 
     static func threadCPUSeconds() -> Double {

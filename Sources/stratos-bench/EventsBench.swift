@@ -68,7 +68,7 @@ enum EventsBench: BenchSuite {
             let result = try body()
             let elapsed = ContinuousClock.now - start
             withExtendedLifetime(result) {}
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             best = max(best, Double(units) / seconds)
         }
         return best

@@ -66,7 +66,7 @@ enum ProjectionBench: BenchSuite {
         rebuilder.progress = { p in if p.position >= p.head { catchUpRate = p.eventsPerSecond } }
         let t0 = clock.now
         let report = try rebuilder.run(rules: .paperV1, diff: false)
-        let rebuildSeconds = seconds(clock.now - t0)
+        let rebuildSeconds = (clock.now - t0).inSeconds
         let peak = residentMemory("VmHWM")
 
         // 3. Checkpoints and single-epoch recomputation late in the history.
@@ -105,10 +105,6 @@ enum ProjectionBench: BenchSuite {
             BenchFigure(suite: name, name: "recompute one late epoch (verify), best", value: best * 1000, unit: "ms", target: "<= 200"),
             BenchFigure(suite: name, name: "recompute one late epoch (verify), worst", value: worst * 1000, unit: "ms", target: "<= 200"),
         ] + reads
-    }
-
-    private static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     /// Resets the kernel's peak-RSS mark (VmHWM) of this process (Linux: clear_refs 5).

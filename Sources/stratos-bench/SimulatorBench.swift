@@ -20,7 +20,7 @@ enum SimulatorBench: BenchSuite {
             let summary = try Simulator(config).run { event in try sink.write(event) }
             try sink.finish()
             let elapsed = clock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             figures.append(BenchFigure(suite: name, name: "\(label): events generated", value: Double(summary.eventsWritten),
                                        unit: "events", target: preset == "bench" ? ">= 2000000" : nil))
             figures.append(BenchFigure(suite: name, name: "\(label): generation rate (validated + encoded)",

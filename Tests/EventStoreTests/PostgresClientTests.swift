@@ -32,6 +32,23 @@ final class PostgresClientTests: XCTestCase {
         XCTAssertThrowsError(try r.column("nope"))
     }
 
+    /// `bytea` parameters in binary, beside text ones and NULL; every byte value, an empty value,
+    /// and the hex text form the other parameters use agree.
+    func testBinaryByteaParameters() throws {
+        try connection.execute("CREATE TABLE b (id bigint PRIMARY KEY, name text, raw bytea)")
+        let every = (0...255).map(UInt8.init) + [0, 0, 255]
+        try connection.query("INSERT INTO b VALUES ($1, $2, $3)", [.text("1"), .text("x'); --"), .bytea(every)])
+        try connection.query("INSERT INTO b VALUES ($1, $2, $3)", [.text("2"), .text(nil), .bytea([])])
+        try connection.query("INSERT INTO b VALUES ($1, $2, $3)", ["3", nil, encodeByteaHex(every)])
+        let r = try connection.query("SELECT id, name, raw FROM b ORDER BY id")
+        XCTAssertEqual(try r.bytea(0, "raw"), every)
+        XCTAssertEqual(try r.string(0, "name"), "x'); --")
+        XCTAssertNil(r.optionalString(1, 1))
+        XCTAssertEqual(try r.bytea(1, "raw"), [])
+        XCTAssertEqual(try r.bytea(2, "raw"), every)
+        XCTAssertEqual(encodeByteaHex([0x00, 0xab, 0x7f]), "\\x00ab7f")
+    }
+
     func testServerErrorCarriesSQLState() throws {
         try connection.execute("CREATE TABLE u (k text UNIQUE)")
         try connection.query("INSERT INTO u VALUES ($1)", ["a"])

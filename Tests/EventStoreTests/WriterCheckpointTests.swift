@@ -3,6 +3,7 @@ import LedgerEvents
 import PostgresClient
 import StratosEconomics
 import StratosSimulator
+import Synchronization
 import XCTest
 
 /// A writer starts from the latest usable checkpoint of its rules state and replays only the log
@@ -14,8 +15,24 @@ final class WriterCheckpointTests: StoreTestCase {
         return events
     }
 
+    /// What writers were told of their checkpoints, in order: "written P" or "failed P: reason".
+    final class Outcomes: Sendable {
+        let lines = Mutex<[String]>([])
+        func withLock<T>(_ body: (inout [String]) -> T) -> T { lines.withLock { body(&$0) } }
+    }
+    let outcomes = Outcomes()
+
     func writer(every: Int64) throws -> LedgerWriter<Economy> {
-        try LedgerWriter(store: newStore(), rules: Economy(rules: .paperV1), checkpointEvery: every)
+        try LedgerWriter(store: newStore(), rules: Economy(rules: .paperV1), checkpointEvery: every) { [outcomes] outcome in
+            outcomes.withLock {
+                switch outcome {
+                case .written(let position, let bytes, _):
+                    XCTAssertGreaterThan(bytes, 0)
+                    $0.append("written \(position)")
+                case .failed(let position, let reason): $0.append("failed \(position): \(reason)")
+                }
+            }
+        }
     }
 
     func append(_ events: ArraySlice<LedgerEvent>, with w: LedgerWriter<Economy>) throws {
@@ -41,6 +58,7 @@ final class WriterCheckpointTests: StoreTestCase {
         let kept = try checkpoints()
         XCTAssertEqual(kept.count, 2, "the newest checkpoint and the one before it are kept: \(kept)")
         XCTAssertGreaterThan(kept[1], Int64(split) - 500)
+        XCTAssertEqual(outcomes.withLock { Array($0.suffix(2)) }, kept.map { "written \($0)" })
 
         let restored = try writer(every: 400)
         XCTAssertEqual(restored.restoredFrom, kept[1])
@@ -116,6 +134,7 @@ final class WriterCheckpointTests: StoreTestCase {
         try append(events.prefix(500), with: w)
         XCTAssertEqual(w.position, 500)
         XCTAssertTrue(try XCTUnwrap(w.checkpointFailure).contains("writer_checkpoints"), "\(w.checkpointFailure ?? "")")
+        XCTAssertEqual(outcomes.withLock { $0 }, ["failed 400: \(w.checkpointFailure!)"], "the failure is reported once")
         let next = try writer(every: 400)
         XCTAssertEqual(next.restoredFrom, 0)
         XCTAssertEqual(next.position, 500)
