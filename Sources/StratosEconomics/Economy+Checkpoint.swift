@@ -24,6 +24,8 @@ extension Economy {
     /// checkpoints (`writer_checkpoints`): bump it when the format changes, or when a release
     /// changes what an existing rule set computes (a rule fix normally gets a new rule set name
     /// instead), so that no writer restores a state this code would not have produced.
+    /// `CheckpointPinTests` holds the digests of every rule set's state after a fixed history to
+    /// this version: a change to either fails there until the version is bumped.
     public static var checkpointFormatVersion: UInt32 { fullFormatVersion }
 
     /// Deterministic serialisation of the full state (including the rule set's name). Requires a
