@@ -156,8 +156,7 @@ public final class LedgerWriter<Rules: LedgerRules> {
             }
             checkpointFailure = nil
             let elapsed = ContinuousClock.now - started
-            outcome = .written(position: position, bytes: state.count,
-                               seconds: elapsed.inSeconds)
+            outcome = .written(position: position, bytes: state.count, seconds: elapsed.inSeconds)
         } catch {
             checkpointFailure = "writer checkpoint at position \(position) not written: \(error)"
             outcome = .failed(position: position, reason: checkpointFailure!)
