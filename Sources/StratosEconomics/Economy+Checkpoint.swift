@@ -17,6 +17,8 @@ import LedgerEvents
 
 private let magic: [UInt8] = Array("STRATOS-ECONOMY\u{0}".utf8)
 private let fullFormatVersion: UInt32 = 1
+/// Heads are stored by projection schemas (`epoch_checkpoints`): a change to their format must
+/// also bump `ProjectionSQL.layout`, so that schemas holding the older heads are rebuilt.
 private let headFormatVersion: UInt32 = 2
 
 extension Economy {
