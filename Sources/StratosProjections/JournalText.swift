@@ -1,7 +1,7 @@
 import LedgerEvents
 import StratosEconomics
 
-// The text form of a journal transaction (the `journal.transfers` column, tables.sql): one
+// The text form of a journal transaction (the `transfers` column of `journal_stored` and of the view `journal`, tables.sql): one
 // line per transfer, `reason from_kind from_a from_b to_kind to_a to_b amount`, lines separated
 // by a newline, fields by one space. Both directions live here, so the format has one owner:
 // the worker encodes (`CopyBuffer.journalTransfer`), `LedgerQueries.journal` decodes
