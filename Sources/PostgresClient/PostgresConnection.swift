@@ -64,12 +64,14 @@ public final class PostgresConnection {
     }
 
     /// Runs `sql` with parameters that may be `bytea` values sent in binary (`$1`, `$2`, … in
-    /// order).
+    /// order), and with `binaryResults` every result column in binary (for `bytea` and text
+    /// columns: `PostgresResult` reads no other type in binary).
     ///
-    /// Why: a large value (a writer checkpoint is ~111 MB) as a hex text parameter is twice its
-    /// size on the wire and is encoded by the client and decoded by the server; in binary it is
-    /// copied once each way.
-    public func query(_ sql: String, _ parameters: [PostgresParameter]) throws(PostgresError) -> PostgresResult {
+    /// Why: a large value (a writer checkpoint is ~111 MB) in hex text is twice its size on the
+    /// wire and is encoded by one side and decoded by the other; in binary it is copied once each
+    /// way.
+    public func query(_ sql: String, _ parameters: [PostgresParameter],
+                      binaryResults: Bool = false) throws(PostgresError) -> PostgresResult {
         let count = parameters.count
         var values: [UnsafePointer<CChar>?] = []
         var lengths: [Int32] = []
@@ -78,7 +80,9 @@ public final class PostgresConnection {
         // Each value is pinned by the closure that appends it, for as long as the calls nested
         // in it (the rest of the values, then PQexecParams) run.
         func bind(_ i: Int) -> OpaquePointer? {
-            guard i < count else { return PQexecParams(handle, sql, Int32(count), nil, values, lengths, formats, 0) }
+            guard i < count else {
+                return PQexecParams(handle, sql, Int32(count), nil, values, lengths, formats, binaryResults ? 1 : 0)
+            }
             switch parameters[i] {
             case .text(nil):
                 values.append(nil); lengths.append(0); formats.append(0)

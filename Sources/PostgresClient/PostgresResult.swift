@@ -1,6 +1,8 @@
 import CLibPQ
 
-/// The rows of one statement, in libpq's text format, with typed accessors.
+/// The rows of one statement, in libpq's text format, with typed accessors. A result asked for
+/// in binary (`PostgresConnection.query(_:_:binaryResults:)`) is read with `bytea` and `string`
+/// only: the other accessors refuse its columns.
 ///
 /// Owns the `PGresult` and frees it on deinit. A `PGresult` is never modified after libpq
 /// hands it over and libpq documents it as safe to read from any thread, hence `Sendable`.
@@ -46,7 +48,15 @@ public final class PostgresResult: @unchecked Sendable {
         return s
     }
 
+    /// Whether `column` came in binary (then only `bytea` and `string` read it).
+    public func isBinary(_ column: Int) -> Bool { PQfformat(handle, Int32(column)) == 1 }
+
+    private func requireText(_ row: Int, _ column: Int) throws(PostgresError) {
+        if isBinary(column) { throw .decoding(column: name(of: column), row: row, message: "a binary result column: read it with bytea") }
+    }
+
     public func int64(_ row: Int, _ column: Int) throws(PostgresError) -> Int64 {
+        try requireText(row, column)
         let s = try string(row, column)
         guard let v = Int64(s) else { throw .decoding(column: name(of: column), row: row, message: "not an integer: \(s)") }
         return v
@@ -57,6 +67,7 @@ public final class PostgresResult: @unchecked Sendable {
     }
 
     public func bool(_ row: Int, _ column: Int) throws(PostgresError) -> Bool {
+        try requireText(row, column)
         switch try string(row, column) {
         case "t": return true
         case "f": return false
@@ -64,9 +75,11 @@ public final class PostgresResult: @unchecked Sendable {
         }
     }
 
-    /// A `bytea` value, decoded from the server's `\x…` hex output.
+    /// A `bytea` value: its bytes as they came in a binary result, else decoded from the
+    /// server's `\x…` hex output.
     public func bytea(_ row: Int, _ column: Int) throws(PostgresError) -> [UInt8] {
-        let decoded: [UInt8]? = withValueBytes(row, column) { raw in raw.flatMap(decodeByteaHex) }
+        let binary = isBinary(column)
+        let decoded: [UInt8]? = withValueBytes(row, column) { raw in raw.flatMap { binary ? Array($0) : decodeByteaHex($0) } }
         guard let decoded else {
             if isNull(row, column) { throw nullError(row, column) }
             throw .decoding(column: name(of: column), row: row, message: "not bytea hex output (\\x…)")

@@ -46,6 +46,12 @@ final class PostgresClientTests: XCTestCase {
         XCTAssertNil(r.optionalString(1, 1))
         XCTAssertEqual(try r.bytea(1, "raw"), [])
         XCTAssertEqual(try r.bytea(2, "raw"), every)
+        // The same values read back in binary; an integer column in binary is refused, not misread.
+        let binary = try connection.query("SELECT raw, name, id FROM b ORDER BY id", [], binaryResults: true)
+        XCTAssertEqual(try binary.bytea(0, 0), every)
+        XCTAssertEqual(try binary.string(0, 1), "x'); --")
+        XCTAssertEqual(try binary.bytea(1, 0), [])
+        XCTAssertThrowsError(try binary.int64(0, 2)) { XCTAssertTrue("\($0)".contains("binary result column"), "\($0)") }
         XCTAssertEqual(encodeByteaHex([0x00, 0xab, 0x7f]), "\\x00ab7f")
     }
 
