@@ -34,15 +34,18 @@ WHERE l.locktype = 'advisory' AND l.granted
   AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended('stratos-projection:' || $1, 0)
 LIMIT 1
 
--- The layout through to_jsonb: a schema built before it was recorded has no such column (1).
+-- The layout and text hash through to_jsonb: a schema built before they were recorded has no
+-- such columns (layout 1, refused for its layout).
 -- name: state.select
 SELECT build_id, rules, status, last_position, last_epoch, applied, refused, checkpoint_every, indexed,
-       coalesce((to_jsonb(p) ->> 'layout')::integer, 1)
+       coalesce((to_jsonb(p) ->> 'layout')::integer, 1),
+       coalesce((to_jsonb(p) ->> 'text_hash')::bigint = hashtextextended('stratos-ledger', 0), true)
 FROM projection_state p
 
 -- name: state.select_in
 SELECT build_id, rules, status, last_position, last_epoch, applied, refused, checkpoint_every, indexed,
-       coalesce((to_jsonb(p) ->> 'layout')::integer, 1)
+       coalesce((to_jsonb(p) ->> 'layout')::integer, 1),
+       coalesce((to_jsonb(p) ->> 'text_hash')::bigint = hashtextextended('stratos-ledger', 0), true)
 FROM {schema}.projection_state p
 
 -- name: state.insert
@@ -212,7 +215,7 @@ WHERE account = $1 AND epoch <= $2 ORDER BY epoch DESC LIMIT 1
 
 -- name: q.vesting_schedule
 SELECT entry_id, node, validator, role, source, amount, epoch_earned, mature_epoch, status, fee_taken, closed_epoch
-FROM vesting_schedule WHERE account = $1 ORDER BY entry_id
+FROM vesting_schedule WHERE hashtextextended(account, 0) = hashtextextended($1, 0) AND account = $1 ORDER BY entry_id
 
 -- name: q.releases
 SELECT r.kind, r.ref, r.node, r.validator, r.amount, r.release_day, r.position, d.position, d.epoch
@@ -221,7 +224,7 @@ WHERE r.account = $1 ORDER BY r.position, r.kind, r.ref
 
 -- name: q.node_rewards
 SELECT epoch_earned, role, source, sum(amount)::text FROM vesting_entries
-WHERE node = $1 AND epoch_earned BETWEEN $2 AND $3
+WHERE hashtextextended(node, 0) = hashtextextended($1, 0) AND node = $1 AND node IS NOT NULL AND epoch_earned BETWEEN $2 AND $3
 GROUP BY epoch_earned, role, source ORDER BY epoch_earned, role, source
 
 -- name: q.ozone_supply
@@ -230,12 +233,13 @@ FROM ozone_supply WHERE epoch BETWEEN $1 AND $2 ORDER BY epoch
 
 -- name: q.stake_rewards_by_account
 SELECT epoch, account, validator, node, role, kind, source, amount::text FROM stake_rewards
-WHERE account = $1 AND epoch BETWEEN $2 AND $3
+WHERE hashtextextended(account, 0) = hashtextextended($1, 0) AND account = $1 AND epoch BETWEEN $2 AND $3
 ORDER BY epoch, kind, role, validator, node, source
 
 -- name: q.stake_rewards_by_validator
 SELECT epoch, account, validator, node, role, kind, source, amount::text FROM stake_rewards
-WHERE validator = $1 AND epoch BETWEEN $2 AND $3
+WHERE hashtextextended(validator, 0) = hashtextextended($1, 0) AND validator = $1 AND validator IS NOT NULL
+  AND epoch BETWEEN $2 AND $3
 ORDER BY epoch, kind, role, account, source
 
 -- name: q.settlement

@@ -34,6 +34,10 @@ CREATE TABLE projection_state (
     -- another layout refuses the schema and asks for a rebuild instead of failing on a missing
     -- table. Absent (layout 1) in schemas built before it was recorded.
     layout           integer     NOT NULL,
+    -- The server's hashtextextended of a fixed text when the schema was built: the keys of
+    -- vesting_entries are on that hash (indexes.sql), so a server whose function gives another
+    -- value (a major upgrade that changed it) must not read them. Checked on every load.
+    text_hash        bigint      NOT NULL DEFAULT hashtextextended('stratos-ledger', 0),
     created_at       timestamptz NOT NULL DEFAULT now(),
     completed_at     timestamptz,
     switched_at      timestamptz

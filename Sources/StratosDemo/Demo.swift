@@ -231,10 +231,11 @@ public struct Demo {
         }
         defer { try? worker.unlock() }
         let start = ContinuousClock.now
-        if let st = try worker.readState(), st.layout != ProjectionSQL.layout {
-            // A demo database kept from an older release: rebuild its projections in the
-            // current layout rather than refuse to go on.
-            console.say("• Projections: schema \(schema.serving) was built by an older stratos-ledger (table layout \(st.layout)); rebuilding it")
+        if let st = try worker.readState(), (try? st.requireCurrentLayout(schema: schema.serving)) == nil {
+            // A demo database kept from an older release (or server): rebuild its projections
+            // rather than refuse to go on.
+            console.say("• Projections: schema \(schema.serving) cannot be read as it is (table layout \(st.layout)"
+                        + "\(st.textHashUnchanged ? "" : ", keys on a text hash this server computes differently")); rebuilding it")
             try worker.unlock()
             var rebuilder = try Rebuilder(url: url, schemas: schema)
             rebuilder.progress = { p in

@@ -11,6 +11,8 @@ public enum ProjectionError: Error, CustomStringConvertible, Sendable {
     case notBuilt(schema: String)
     /// The schema was built by a release with another table layout (`ProjectionSQL.layout`).
     case outdatedLayout(schema: String, rules: String, found: Int64, expected: Int64)
+    /// The server's text hash function gives other values than when the schema's keys were built.
+    case textHashChanged(schema: String, rules: String)
     /// A query about an epoch that is not closed in the projection yet.
     case epochNotClosed(epoch: Int64, lastClosedEpoch: Int64)
     /// A position beyond what the projection has applied.
@@ -38,6 +40,9 @@ public enum ProjectionError: Error, CustomStringConvertible, Sendable {
         case .outdatedLayout(let schema, let rules, let found, let expected):
             return "projection schema \(schema) has table layout \(found), this stratos-ledger reads layout \(expected): "
                 + "rebuild it with `stratos-ledger rebuild --rules \(rules)` (the serving schema keeps its place until the switch)"
+        case .textHashChanged(let schema, let rules):
+            return "projection schema \(schema) has keys on PostgreSQL's text hash, which this server computes differently "
+                + "(a major-version upgrade?): rebuild it with `stratos-ledger rebuild --rules \(rules)`"
         case .epochNotClosed(let epoch, let last):
             return "epoch \(epoch) is not closed yet (the projection's last closed epoch is \(last))"
         case .positionNotProjected(let p, let last):

@@ -42,7 +42,8 @@ public struct ProjectionSQL: Sendable {
     /// Bump it with every change to tables.sql that code reading an older schema would trip
     /// on: a worker or query refuses a schema of another layout with `.outdatedLayout` (run a
     /// rebuild), and a rebuild starts such a `_next` schema over instead of resuming it.
-    /// 2: the journal's epoch-close vesting lines derived, not stored (`journal_stored`).
+    /// 2: the journal's epoch-close vesting lines derived, not stored (`journal_stored`); the
+    /// vesting keys on the ids' text hash (`projection_state.text_hash`).
     public static let layout: Int64 = 2
 
     /// The tables every projection schema holds (tables.sql), for checks and fingerprints.

@@ -26,20 +26,25 @@ public struct ProjectionStatus: Sendable, Hashable {
     public var indexed: Bool
     /// The `ProjectionSQL.layout` the schema was built with.
     public var layout: Int64
+    /// Whether the server's text hash (`hashtextextended`, the vesting keys' function) gives
+    /// what it gave when the schema was built.
+    public var textHashUnchanged: Bool
 
     static func decode(_ r: PostgresResult) throws -> ProjectionStatus? {
         guard r.rowCount > 0 else { return nil }
         return ProjectionStatus(buildID: try r.string(0, 0), rules: try r.string(0, 1), status: try r.string(0, 2),
                                 lastPosition: try r.int64(0, 3), lastEpoch: try r.int64(0, 4), applied: try r.int64(0, 5),
                                 refused: try r.int64(0, 6), checkpointEvery: try r.int64(0, 7), indexed: try r.bool(0, 8),
-                                layout: try r.int64(0, 9))
+                                layout: try r.int64(0, 9), textHashUnchanged: try r.bool(0, 10))
     }
 
-    /// Throws `.outdatedLayout` unless the schema has the layout this build reads.
-    func requireCurrentLayout(schema: String) throws(ProjectionError) {
+    /// Throws `.outdatedLayout` unless the schema has the layout this build reads and keys this
+    /// server can still search.
+    public func requireCurrentLayout(schema: String) throws(ProjectionError) {
         guard layout == ProjectionSQL.layout else {
             throw .outdatedLayout(schema: schema, rules: rules, found: layout, expected: ProjectionSQL.layout)
         }
+        guard textHashUnchanged else { throw .textHashChanged(schema: schema, rules: rules) }
     }
 }
 

@@ -104,7 +104,7 @@ public struct Rebuilder {
         let c = worker.connection
 
         if let existing = try worker.readState(), existing.rules != rules.name || existing.status != "building"
-            || existing.layout != ProjectionSQL.layout {
+            || existing.layout != ProjectionSQL.layout || !existing.textHashUnchanged {
             try c.execute(try sql.render("schema.drop", on: c, ["schema": schemas.next]))
         }
         try worker.createIfMissing(rules: rules, checkpointEvery: checkpointEvery)

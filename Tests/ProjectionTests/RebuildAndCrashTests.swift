@@ -101,8 +101,9 @@ final class RebuildAndCrashTests: ProjectionTestCase {
                        "paper-v1-effective-s")
     }
 
-    /// A schema built by a release with another table layout is refused, with the way out,
-    /// by the worker and the queries; a rebuild starts such a `_next` over instead of resuming
+    /// A schema built by a release with another table layout, or whose keys were built with a
+    /// text hash the server no longer computes, is refused, with the way out, by the worker and
+    /// the queries; a rebuild starts such a `_next` over instead of resuming
     /// it, and its switch puts the current layout in service.
     func testOutdatedLayoutIsRefusedAndRebuiltOver() throws {
         let events = try Self.history(epochs: 60, seed: 4)
@@ -110,6 +111,14 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         try project(checkpointEvery: 20).unlock()
         let current = try fingerprint("projection")
         let c = try database.connect()
+        // As if the server's text hash function had changed since the build (the vesting keys' function).
+        try c.execute("UPDATE projection.projection_state SET text_hash = text_hash + 1")
+        XCTAssertThrowsError(try LedgerQueries(connection: database.connect(), sql: sql).health()) {
+            XCTAssertEqual("\($0)", "projection schema projection has keys on PostgreSQL's text hash, which this server computes "
+                           + "differently (a major-version upgrade?): rebuild it with `stratos-ledger rebuild --rules paper-v1`")
+        }
+        try c.execute("UPDATE projection.projection_state SET text_hash = text_hash - 1")
+        XCTAssertNoThrow(try LedgerQueries(connection: database.connect(), sql: sql).health())
         // As built before layouts were recorded (layout 1).
         try c.execute("ALTER TABLE projection.projection_state DROP COLUMN layout")
         let refusal = "projection schema projection has table layout 1, this stratos-ledger reads layout \(ProjectionSQL.layout): "
