@@ -40,6 +40,17 @@ final class ProjectionTests: ProjectionTestCase {
         let checked = try Rebuilder.checkJournal(c, sql: sql) // every transaction balances
         XCTAssertEqual(checked.transactions, Int64(try c.query("SELECT count(*) FROM journal").int64(0, 0)))
         XCTAssertEqual(try c.query(sql("check.journal_vs_balances")).rowCount, 0, "journal totals = balances")
+        XCTAssertEqual(try c.query(sql("check.journal_derived_ranges")).rowCount, 0, "derived journal lines = vesting entries")
+        // A reward range one entry short, or a release range one entry late, is found (and put back).
+        let last = try c.query("SELECT max(epoch) FROM settlements WHERE first_released IS NOT NULL AND first_rewarded IS NOT NULL").int64(0, 0)
+        for (column, lines) in [("last_rewarded", "rewards"), ("first_released", "releases")] {
+            try c.execute("UPDATE settlements SET \(column) = \(column) - 1 WHERE epoch = \(last)")
+            let found = try c.query(sql("check.journal_derived_ranges"))
+            XCTAssertEqual(found.rowCount, 1, column)
+            XCTAssertEqual(try found.int64(0, 0), last, column)
+            XCTAssertEqual(try found.string(0, 1), lines, column)
+            try c.execute("UPDATE settlements SET \(column) = \(column) + 1 WHERE epoch = \(last)")
+        }
         var transactions = 0
         var totals: [String: (pos: UInt128, neg: UInt128)] = [:]
         try q.journal(positions: 1...Int64(events.count)) { tx in

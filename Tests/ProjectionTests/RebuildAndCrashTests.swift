@@ -91,6 +91,9 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         try project("scratch", rules: .paperV1EffectiveS, batchSize: 5_000, checkpointEvery: 50)
         XCTAssertEqual(try fingerprint("projection"), try fingerprint("scratch"))
         XCTAssertTrue(try q.verify(epoch: 399).matches)
+        let c = try database.connect()
+        try c.query(sql("search_path.set"), ["projection, public"])
+        XCTAssertEqual(try c.query(sql("check.journal_derived_ranges")).rowCount, 0, "derived journal lines under the other rules")
 
         // A live worker started before the switch-back follows whatever serves.
         try rebuilder.switchBack()
