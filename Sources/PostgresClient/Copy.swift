@@ -84,7 +84,7 @@ extension PostgresConnection {
                 try body(UnsafeRawBufferPointer(start: data, count: Int(n)))
             } catch {
                 PQfreemem(data)
-                PostgresConnection.cancelRequest(for: self)
+                cancel()
                 drainCopyOut()
                 drainResults()
                 throw error

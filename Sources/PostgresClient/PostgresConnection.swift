@@ -15,14 +15,24 @@ import Darwin
 public final class PostgresConnection {
     let handle: OpaquePointer
 
-    /// Opens a connection from a `postgresql://` URL or a libpq `key=value` conninfo string.
+    /// Sends cancel requests for the statement running on `handle` (thread-safe, see `cancel()`).
+    private let cancelHandle: OpaquePointer?
+    /// What this session was set up with.
+    public let settings: SessionSettings
+
+    /// Opens a connection from a `postgresql://` URL (multi-host ones included:
+    /// `postgresql://h1:p1,h2:p2/db?target_session_attrs=read-write` reaches whichever host
+    /// answers and is primary) or a libpq `key=value` conninfo string, and applies `settings`.
     /// `database`, when given, replaces the database named in `url`.
-    public init(url: String, database: String? = nil) throws(PostgresError) {
-        // PQconnectdbParams with expand_dbname: the first "dbname" is parsed as a full
-        // connection string, a later one is a plain database name that overrides it.
-        var keywords = ["dbname"], values = [url]
+    public init(url: String, database: String? = nil, settings: SessionSettings = SessionSettings()) throws(PostgresError) {
+        // PQconnectdbParams with expand_dbname: keywords before the first "dbname" are defaults
+        // the URL may override; the URL's own fields come next; a later "dbname" is a plain
+        // database name, and later keywords override the URL.
+        var keywords: [String] = [], values: [String] = []
+        for (k, v) in settings.connectionDefaults { keywords.append(k); values.append(v) }
+        keywords.append("dbname"); values.append(url)
         if let database { keywords.append("dbname"); values.append(database) }
-        keywords.append("fallback_application_name"); values.append("stratos-ledger")
+        keywords.append("application_name"); values.append(settings.applicationName)
         let conn: OpaquePointer? = withCStringArray(keywords) { k in
             withCStringArray(values) { v in PQconnectdbParams(k, v, 1) }
         }
@@ -33,11 +43,21 @@ public final class PostgresConnection {
             throw .connection(message)
         }
         handle = conn
+        cancelHandle = PQgetCancel(conn)
+        self.settings = settings
         // Notices (e.g. "relation already exists, skipping") would otherwise go to stderr.
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        let parameters = settings.sessionParameters(serverVersion: Int(PQserverVersion(conn)))
+        if !parameters.isEmpty {
+            let calls = parameters.indices.map { "set_config($\($0 * 2 + 1), $\($0 * 2 + 2), false)" }
+            try query("SELECT " + calls.joined(separator: ", "), parameters.flatMap { [$0.0, $0.1] })
+        }
     }
 
-    deinit { PQfinish(handle) }
+    deinit {
+        if let cancelHandle { PQfreeCancel(cancelHandle) }
+        PQfinish(handle)
+    }
 
     /// True while the connection is usable.
     public var isOK: Bool { PQstatus(handle) == CONNECTION_OK }
@@ -119,7 +139,7 @@ public final class PostgresConnection {
 
     /// Runs `body` inside BEGIN … COMMIT; any error thrown by `body` (or by COMMIT) rolls the
     /// transaction back and is rethrown unchanged. Nested calls use a SAVEPOINT.
-    public func transaction<T>(isolation: IsolationLevel? = nil,
+    public func transaction<T>(isolation: IsolationLevel? = nil, readOnly: Bool = false,
                                _ body: (PostgresConnection) throws -> T) throws -> T {
         if isInTransaction {
             let name = "stratos_sp_\(savepointCounter)"
@@ -134,17 +154,50 @@ public final class PostgresConnection {
                 throw error
             }
         }
-        try execute(isolation.map { "BEGIN ISOLATION LEVEL \($0.rawValue)" } ?? "BEGIN")
+        try execute((isolation.map { "BEGIN ISOLATION LEVEL \($0.rawValue)" } ?? "BEGIN") + (readOnly ? " READ ONLY" : ""))
+        let value: T
         do {
-            let value = try body(self)
-            try execute("COMMIT")
-            return value
+            value = try body(self)
         } catch {
+            if isInTransaction { _ = try? execute("ROLLBACK") }
+            throw error
+        }
+        try commit()
+        return value
+    }
+
+    /// COMMIT. A connection lost while COMMIT was under way leaves its outcome unknown: the
+    /// server may have committed before it went away. That is `commitOutcomeUnknown`, never a
+    /// plain connection error, so that no caller retries it as if nothing had been written.
+    public func commit() throws(PostgresError) {
+        do {
+            try execute("COMMIT")
+        } catch {
+            if error.isConnectionLoss { throw .commitOutcomeUnknown(error.message) }
             if isInTransaction { _ = try? execute("ROLLBACK") }
             throw error
         }
     }
     private var savepointCounter = 0
+
+    /// Sets a session parameter (`set_config(name, value, false)`), e.g. a longer
+    /// `statement_timeout` for one long export; `withSessionParameter` restores it after.
+    public func setSessionParameter(_ name: String, _ value: String) throws(PostgresError) {
+        try query("SELECT set_config($1, $2, false)", [name, value])
+    }
+
+    /// Runs `body` with session parameter `name` set to `value`, then back to what it was.
+    /// Inside a transaction the setting is local to it (`set_config(…, true)`) and ends with it.
+    public func withSessionParameter<T>(_ name: String, _ value: String, _ body: () throws -> T) throws -> T {
+        if isInTransaction {
+            try query("SELECT set_config($1, $2, true)", [name, value])
+            return try body()
+        }
+        let previous = try query("SELECT current_setting($1)", [name]).string(0, 0)
+        try setSessionParameter(name, value)
+        defer { if isOK && !isInTransaction { try? setSessionParameter(name, previous) } }
+        return try body()
+    }
 
     // MARK: Identifiers
 
@@ -163,13 +216,16 @@ public final class PostgresConnection {
 
     // MARK: Cancel
 
-    /// Asks the server to cancel the statement running on this connection. Safe to call from
-    /// another thread (it opens a separate cancel connection).
-    public static func cancelRequest(for connection: PostgresConnection) {
-        guard let cancel = PQgetCancel(connection.handle) else { return }
+    /// Asks the server to cancel the statement running on this connection, if any. Safe to call
+    /// from any thread while another thread waits in a call on this connection (libpq's
+    /// `PQcancel` opens a separate connection for the request): that call then fails with
+    /// 57014 (`isQueryCanceled`) and an open transaction is left in the failed state, to be
+    /// rolled back. Returns false when the request could not be sent.
+    @discardableResult
+    public func cancel() -> Bool {
+        guard let cancelHandle else { return false }
         var buffer = [CChar](repeating: 0, count: 256)
-        _ = PQcancel(cancel, &buffer, Int32(buffer.count))
-        PQfreeCancel(cancel)
+        return PQcancel(cancelHandle, &buffer, Int32(buffer.count)) == 1
     }
 
     // MARK: Internals
@@ -185,7 +241,7 @@ public final class PostgresConnection {
         let got = String(cString: PQresStatus(status))
         // A COPY started where none was expected: leave the connection usable.
         if status == PGRES_COPY_IN { _ = PQputCopyEnd(handle, "unexpected COPY"); drainResults() }
-        if status == PGRES_COPY_OUT { PostgresConnection.cancelRequest(for: self); drainCopyOut(); drainResults() }
+        if status == PGRES_COPY_OUT { cancel(); drainCopyOut(); drainResults() }
         throw .protocol("unexpected result status \(got)")
     }
 

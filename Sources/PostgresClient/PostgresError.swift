@@ -12,6 +12,9 @@ public enum PostgresError: Error, Sendable, CustomStringConvertible {
     case `protocol`(String)
     /// A value of a result could not be read as the requested type.
     case decoding(column: String, row: Int, message: String)
+    /// The connection was lost while COMMIT was under way: the transaction may or may not have
+    /// committed. Only an idempotent retry (or a look at the data) can tell.
+    case commitOutcomeUnknown(String)
 
     public var sqlState: String? {
         if case .server(let state, _, _, _, _, _) = self { return state }
@@ -31,11 +34,37 @@ public enum PostgresError: Error, Sendable, CustomStringConvertible {
     public var isInvalidCatalogName: Bool { sqlState == "3D000" }
     /// P0001: `RAISE EXCEPTION` from PL/pgSQL (our triggers use it).
     public var isRaiseException: Bool { sqlState == "P0001" }
+    /// 55P03: a lock could not be had within `lock_timeout` (or NOWAIT).
+    public var isLockNotAvailable: Bool { sqlState == "55P03" }
+
+    /// The session is gone or about to be: libpq lost the connection, or the server ended it
+    /// (class 08 connection exceptions; 57P01 admin shutdown, 57P02 crash shutdown, 57P03
+    /// cannot connect now, as during a restart or a recovery). Reconnect; never reuse it.
+    public var isConnectionLoss: Bool {
+        switch self {
+        case .connection, .commitOutcomeUnknown: return true
+        case .protocol, .decoding: return false
+        case .server(let state, _, _, _, _, _):
+            return state.hasPrefix("08") || state == "57P01" || state == "57P02" || state == "57P03"
+        }
+    }
+
+    /// Worth trying again (after a reconnect or a pause): a lost connection; a serialization
+    /// failure or deadlock; a lock or statement timeout; too many connections (53300) or
+    /// another resource shortage (class 53); a read-only transaction (25006: the host is a
+    /// standby now, e.g. the old primary came back as one). Not transient: everything that
+    /// would fail the same way again (a constraint, a syntax error, a missing table).
+    public var isTransient: Bool {
+        if isConnectionLoss { return true }
+        guard let state = sqlState else { return false }
+        return ["40001", "40P01", "55P03", "57014", "25006"].contains(state) || state.hasPrefix("53")
+    }
 
     /// The server's primary message (or the connection/protocol message).
     public var message: String {
         switch self {
         case .connection(let m), .protocol(let m): m
+        case .commitOutcomeUnknown(let m): "the connection was lost during COMMIT (\(m)): the transaction may or may not have committed"
         case .server(_, _, let m, _, _, _): m
         case .decoding(let column, let row, let m): "column \(column), row \(row): \(m)"
         }
@@ -44,6 +73,7 @@ public enum PostgresError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .connection(let m): return "PostgreSQL connection error: \(m)"
+        case .commitOutcomeUnknown: return "PostgreSQL connection error: \(message)"
         case .protocol(let m): return "PostgreSQL protocol error: \(m)"
         case .decoding(let column, let row, let m): return "cannot decode column \(column) of row \(row): \(m)"
         case .server(let state, let severity, let message, let detail, let hint, let position):
@@ -76,15 +106,19 @@ public enum PostgresError: Error, Sendable, CustomStringConvertible {
 
     static func connectionMessage(_ connection: OpaquePointer?) -> String {
         guard let connection, let p = PQerrorMessage(connection) else { return "unknown libpq error" }
-        let text = String(cString: p).trimmingTrailingWhitespace()
+        // libpq's messages span lines ("…failed: Connection refused\n\tIs the server running…");
+        // one line each keeps logs and problem details readable.
+        let text = String(cString: p).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: " \t") }.filter { !$0.isEmpty }.joined(separator: " ")
         return text.isEmpty ? "unknown libpq error" : text
     }
 }
 
-extension String {
-    func trimmingTrailingWhitespace() -> String {
-        var s = Substring(self)
-        while let last = s.last, last.isWhitespace { s = s.dropLast() }
-        return String(s)
+extension Substring {
+    fileprivate func trimmingCharacters(in set: String) -> Substring {
+        var s = self
+        while let first = s.first, set.contains(first) { s = s.dropFirst() }
+        while let last = s.last, set.contains(last) { s = s.dropLast() }
+        return s
     }
 }
