@@ -21,9 +21,6 @@ SELECT set_config('search_path', $1, false)
 -- name: lock.try
 SELECT pg_try_advisory_lock(hashtextextended('stratos-projection:' || $1, 0))
 
--- name: lock.wait
-SELECT pg_advisory_lock(hashtextextended('stratos-projection:' || $1, 0))
-
 -- name: lock.release
 SELECT pg_advisory_unlock(hashtextextended('stratos-projection:' || $1, 0))
 
@@ -193,6 +190,20 @@ SELECT e.entry_id, e.account, e.node, e.source, (e.amount - coalesce(c.taken, 0)
 FROM vesting_entries e LEFT JOIN c USING (entry_id)
 WHERE e.entry_id >= $1 AND e.entry_id < $2 AND e.mature_epoch > $4
   AND NOT coalesce(c.cancelled, false) AND e.amount - coalesce(c.taken, 0) > 0
+ORDER BY e.entry_id
+
+-- The maturity epochs of the entries in ids [$1, $2) that are done as of log position $3
+-- (cancelled, or emptied by fees), maturing after $4: the complement of vesting.live_all_open,
+-- for the placeholders of a completed economy (a few entries: cancellations and fees are rare).
+-- name: vesting.done_in_hole
+WITH c AS (
+    SELECT entry_id, sum(amount) FILTER (WHERE change = 'fee-taken') AS taken, bool_or(change = 'cancelled') AS cancelled
+    FROM vesting_changes WHERE position <= $3 AND entry_id >= $1 AND entry_id < $2 GROUP BY entry_id
+)
+SELECT e.entry_id, e.mature_epoch
+FROM vesting_entries e JOIN c USING (entry_id)
+WHERE e.entry_id >= $1 AND e.entry_id < $2 AND e.mature_epoch > $4
+  AND (coalesce(c.cancelled, false) OR e.amount - coalesce(c.taken, 0) <= 0)
 ORDER BY e.entry_id
 
 -- name: vesting.live_all_fetch
@@ -413,3 +424,18 @@ WITH per_role AS (
 SELECT r.node, r.total::text, p.role, p.amount::text, p.last_epoch
 FROM ranked r JOIN per_role p USING (node)
 ORDER BY r.total DESC, r.node, p.role
+
+-- The service's health probe (DatabaseMonitor): the log head, the projection's checkpoint
+-- position, and how many seconds ago the oldest event not yet projected was appended (NULL when
+-- none is waiting). `{schema}` is the serving projection schema.
+-- name: health.probe
+SELECT h.position, s.last_position,
+       extract(epoch FROM clock_timestamp() - e.appended_at)::double precision
+FROM event_log_head h
+CROSS JOIN {schema}.projection_state s
+LEFT JOIN event_log e ON e.position = s.last_position + 1
+
+-- The log position a read reflects: the serving schema's checkpoint, read inside the read's own
+-- snapshot (ReadRouter). `{schema}` is the serving projection schema.
+-- name: state.position_in
+SELECT last_position FROM {schema}.projection_state

@@ -170,7 +170,14 @@ extension Economy {
     /// in-memory version being the current one). Checks that they match the head's totals
     /// exactly (per maturity epoch for `.maturing` and `.all`, per node for `.node`) and refuses
     /// them otherwise, leaving the economy as it was. `.all` makes the economy complete.
-    public mutating func supplyVesting(_ entries: [LockedVestingEntry], for need: VestingNeed) throws(VestingSupplyError) {
+    ///
+    /// `doneMaturities` (with `.all`): the maturity epochs of the hole's entries that are done
+    /// already (cancelled, or emptied by fees), which the source does not give as entries. They
+    /// become placeholders that mature when the originals would have, so that the restored
+    /// economy moves past them at the same closes as an uninterrupted one — and writes the same
+    /// checkpoint heads. Without them a placeholder takes its predecessor's maturity.
+    public mutating func supplyVesting(_ entries: [LockedVestingEntry], for need: VestingNeed,
+                                       doneMaturities: [VestingEntryID: Int64] = [:]) throws(VestingSupplyError) {
         guard var hole = vestingHole else {
             guard entries.isEmpty else { throw VestingSupplyError("the economy is complete: it takes no vesting entries") }
             return
@@ -265,12 +272,12 @@ extension Economy {
             hole.supplied = merged
         }
         vestingHole = hole
-        if case .all = need { fillVestingHole() }
+        if case .all = need { fillVestingHole(doneMaturities: doneMaturities) }
     }
 
     /// Puts every supplied entry back into `vesting` (ids the source left out — done or emptied
     /// entries — become done placeholders, which no rule ever reads) and forgets the hole.
-    private mutating func fillVestingHole() {
+    private mutating func fillVestingHole(doneMaturities: [VestingEntryID: Int64]) {
         guard let hole = vestingHole else { return }
         precondition(hole.byMaturity.isEmpty && hole.byNode.isEmpty, "filling a vesting hole that is not fully supplied")
         var filled: [VestingState] = []
@@ -279,8 +286,10 @@ extension Economy {
         var previousMaturity = lastClosedEpoch
         func placeholder(upTo end: UInt64) {
             while next < end {
-                filled.append(VestingState(account: 0, node: -1, source: .traffic, amount: 0, matureEpoch: previousMaturity,
+                let maturity = max(previousMaturity, doneMaturities[VestingEntryID(next)] ?? previousMaturity)
+                filled.append(VestingState(account: 0, node: -1, source: .traffic, amount: 0, matureEpoch: maturity,
                                            status: .released))
+                previousMaturity = maturity
                 next += 1
             }
         }

@@ -76,7 +76,10 @@ struct EconomyLoader {
                 }
             }
             try c.execute(sql("vesting.live_all_close"))
-            try give(pending, for: .all, to: &economy, at: position)
+            let done = try c.query(sql("vesting.done_in_hole"), bounds)
+            var doneMaturities: [VestingEntryID: Int64] = [:]
+            for i in 0..<done.rowCount { doneMaturities[VestingEntryID(UInt64(try done.int64(i, 0)))] = try done.int64(i, 1) }
+            try give(pending, for: .all, to: &economy, at: position, doneMaturities: doneMaturities)
         }
         start.economy = economy
     }
@@ -152,9 +155,9 @@ struct EconomyLoader {
     /// The economy checks the entries against its head's totals: a mismatch means the tables
     /// and the checkpoint disagree (corrupt, never silently used).
     private func give(_ entries: [LockedVestingEntry], for need: VestingNeed, to economy: inout Economy,
-                      at position: Int64) throws {
+                      at position: Int64, doneMaturities: [VestingEntryID: Int64] = [:]) throws {
         do {
-            try economy.supplyVesting(entries, for: need)
+            try economy.supplyVesting(entries, for: need, doneMaturities: doneMaturities)
         } catch {
             throw ProjectionError.corrupt("the vesting tables disagree with the economy checkpoint before position \(position): \(error)")
         }
