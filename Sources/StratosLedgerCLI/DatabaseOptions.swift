@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PostgresClient
 
 /// `--database-url`, shared by every verb that talks to PostgreSQL.
 struct DatabaseOptions: ParsableArguments {
@@ -7,7 +8,10 @@ struct DatabaseOptions: ParsableArguments {
             help: "PostgreSQL URL or libpq conninfo (default: $DATABASE_URL).")
     var databaseURL: String?
 
+    /// The URL (a libpq multi-host one works everywhere: every reconnect finds the host that is
+    /// primary now). Names the process's sessions `stratos-ledger/<verb>` in pg_stat_activity.
     func resolvedURL() throws -> String {
+        SessionSettings.processApplicationName = "stratos-ledger/" + (CommandLine.arguments.dropFirst().first ?? "cli")
         if let databaseURL, !databaseURL.isEmpty { return databaseURL }
         if let env = ProcessInfo.processInfo.environment["DATABASE_URL"], !env.isEmpty { return env }
         throw CLIError("no database: pass --database-url or set DATABASE_URL")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StratosEconomics
 import StratosProjections
+import Synchronization
 
 /// `stratos-ledger project`: builds the serving projection from the event log and follows it.
 struct ProjectCommand: ParsableCommand {
@@ -12,7 +13,11 @@ struct ProjectCommand: ParsableCommand {
             Creates the serving projection schema on first use (under --rules, paper-v1 by default; \
             later runs follow the rules recorded in the schema). Rows and checkpoint are committed \
             together, so the worker can be killed at any moment and restarted. One worker per \
-            schema: a second one exits with a message (or waits, with --wait).
+            schema: a second one waits up to --lock-wait seconds for the lock (a killed \
+            predecessor's backend ends within seconds), then exits with a message; --wait waits \
+            as long as it takes. Live, the worker survives PostgreSQL restarts and failovers \
+            (reconnecting with backoff, resuming from its checkpoint); SIGTERM/SIGINT stop it \
+            cleanly (the open batch is rolled back).
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -20,8 +25,11 @@ struct ProjectCommand: ParsableCommand {
     @Flag(help: "Catch up with the log's head, then exit.")
     var once = false
 
-    @Flag(help: "Wait for another worker's lock instead of exiting.")
+    @Flag(help: "Wait for another worker's lock as long as it takes.")
     var wait = false
+
+    @Option(name: .customLong("lock-wait"), help: "Seconds to wait for another worker's lock before giving up.")
+    var lockWait: Double = 30
 
     @Option(help: "Rule set of a projection built for the first time.")
     var rules: String = RuleSet.paperV1.name
@@ -38,20 +46,56 @@ struct ProjectCommand: ParsableCommand {
     func run() throws {
         guard let ruleSet = RuleSet.named(rules) else { throw CLIError("unknown rule set '\(rules)'") }
         guard batchSize > 0, checkpointEvery > 0 else { throw CLIError("--batch-size and --checkpoint-every must be positive") }
-        let worker = try ProjectionWorker(url: try database.resolvedURL(), schema: schema, batchSize: batchSize)
-        worker.progress = progressPrinter()
-        try worker.lock(wait: wait)
-        if try worker.createIfMissing(rules: ruleSet, checkpointEvery: checkpointEvery) {
-            writeStderr("project: created schema \(schema) (rules \(ruleSet.name))\n")
-        }
+        guard lockWait.isFinite, lockWait >= 0 else { throw CLIError("--lock-wait must be a number of seconds ≥ 0") }
+        let url = try database.resolvedURL()
+        let lockTimeout: Duration? = wait ? nil : .milliseconds(Int64(lockWait * 1000))
         if once {
+            let worker = try ProjectionWorker(url: url, schema: schema, batchSize: batchSize)
+            worker.progress = progressPrinter()
+            try worker.lock(timeout: lockTimeout, onWait: { pid in
+                writeStderr("project: waiting for the lock of schema \(schema)\(pid.map { " (held by backend pid \($0))" } ?? "")\n")
+            })
+            if try worker.createIfMissing(rules: ruleSet, checkpointEvery: checkpointEvery) {
+                writeStderr("project: created schema \(schema) (rules \(ruleSet.name))\n")
+            }
             let n = try worker.catchUp()
             try worker.ensureIndexed()
             writeStderr("project: \(n) events projected, lag \(try worker.lag())\n")
-        } else {
-            try worker.follow()
+            return
         }
+        // Live: supervised, until SIGTERM or SIGINT.
+        let supervisor = ProjectionSupervisor(
+            configuration: .init(url: url, schema: schema, rules: ruleSet, checkpointEvery: checkpointEvery,
+                                 batchSize: batchSize, lockWait: lockTimeout, retryWhenLocked: false),
+            log: { writeStderr("project: \($0)\n") })
+        let signals = stopOnSignals { supervisor.stop(timeout: .seconds(5)) }
+        defer { signals.forEach { $0.cancel() } }
+        writeStderr("project: following the log into schema \(schema) (SIGTERM or Ctrl-C stops)\n")
+        supervisor.runHere()
+        if let error = supervisor.terminalError { throw error }
     }
+}
+
+/// Calls `stop` (once, off the signal) on SIGTERM or SIGINT; keep the sources alive while needed.
+func stopOnSignals(_ stop: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
+    let once = OnceFlag()
+    return [SIGTERM, SIGINT].map { number in
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler {
+            guard once.claim() else { return }
+            writeStderr("stopping (signal \(number))\n")
+            stop()
+        }
+        source.resume()
+        return source
+    }
+}
+
+/// True for the first caller only.
+final class OnceFlag: Sendable {
+    private let claimed = Mutex(false)
+    func claim() -> Bool { claimed.withLock { c in defer { c = true }; return !c } }
 }
 
 /// A progress line on stderr (rewritten in place on a terminal, one line every few seconds otherwise).

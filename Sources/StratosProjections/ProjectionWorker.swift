@@ -3,6 +3,7 @@ import Foundation
 import LedgerEvents
 import PostgresClient
 import StratosEconomics
+import Synchronization
 
 /// The names of the projection schemas: the serving one, a rebuild's, and the one a switch replaced.
 public struct ProjectionSchemas: Sendable, Hashable {
@@ -70,10 +71,16 @@ public struct ProjectionProgress: Sendable {
 /// * `follow` LISTENs on the store's channel and catches up on every notification (and at least
 ///   every `pollInterval`, in case a notification was missed).
 public final class ProjectionWorker {
-    public let connection: PostgresConnection
+    /// Writes the rows and the checkpoint, holds the schema's advisory lock and LISTENs.
+    /// Replaced by `reconnect()`.
+    public private(set) var connection: PostgresConnection
     /// Reads the log during a catch-up while `connection` writes (opened on first use).
     private var logConnection: PostgresConnection?
     private let url: String
+    /// Every session of the worker (`stratos-ledger/worker`, `…/worker-log`, `…/worker-keys`).
+    public let settings: SessionSettings
+    /// The connections a cancel request goes to (`cancelRunningStatements`, any thread).
+    private let cancelTargets = Mutex<[UncheckedConnection]>([])
     public let schema: String
     let sql: ProjectionSQL
     let reader: LogReader
@@ -91,8 +98,9 @@ public final class ProjectionWorker {
     public static let notificationChannel = EventStore.notificationChannel
 
     public init(url: String, schema: String, expectedStatus: String = "serving", sql: ProjectionSQL? = nil,
-                batchSize: Int = 20_000) throws {
-        self.connection = try PostgresConnection(url: url)
+                batchSize: Int = 20_000, settings: SessionSettings = ProjectionWorker.defaultSettings) throws {
+        self.settings = settings
+        self.connection = try PostgresConnection(url: url, settings: settings.named("worker"))
         self.url = url
         self.schema = schema
         self.sql = try sql ?? ProjectionSQL.load()
@@ -100,23 +108,79 @@ public final class ProjectionWorker {
         self.expectedStatus = expectedStatus
         self.batchSize = batchSize
         try connection.query(self.sql("search_path.set"), [try connection.escapeIdentifier(schema) + ", public"])
+        cancelTargets.withLock { $0 = [UncheckedConnection(connection)] }
+    }
+
+    /// The sessions of a worker: no statement may run longer than 15 minutes (the keys of a
+    /// multi-million-event build take a few minutes at most), a lock wait 30 s, a transaction
+    /// idle 5 minutes; a backend whose worker died ends within 2 s (its lock with it).
+    public static let defaultSettings = SessionSettings(
+        statementTimeout: .seconds(900), lockTimeout: .seconds(30), idleInTransactionTimeout: .seconds(300),
+        clientConnectionCheckInterval: .seconds(2))
+
+    /// Replaces every connection with a fresh one (after a connection was lost, or to find the
+    /// new primary of a multi-host URL after a failover). The schema's lock went with the old
+    /// session: take it again with `lock`. The in-memory model is kept when the committed
+    /// checkpoint is still exactly where it is (the common case: the connection died while the
+    /// worker waited); otherwise it is dropped and the next catch-up reloads it. Returns whether
+    /// the model was kept.
+    @discardableResult
+    public func reconnect() throws -> Bool {
+        let fresh = try PostgresConnection(url: url, settings: settings.named("worker"))
+        try fresh.query(sql("search_path.set"), [try fresh.escapeIdentifier(schema) + ", public"])
+        connection = fresh
+        logConnection = nil
+        locked = false
+        cancelTargets.withLock { $0 = [UncheckedConnection(fresh)] }
+        guard let m = model, let old = state, let st = try readState(),
+              st.buildID == old.buildID, st.lastPosition == m.lastPosition, st.status == old.status else {
+            model = nil
+            state = nil
+            return false
+        }
+        state = st
+        return true
+    }
+
+    /// Whether the in-memory model is loaded (false after a reload is due).
+    public var isLoaded: Bool { model != nil }
+
+    /// Asks the server to cancel the statements the worker's sessions run now. Safe from any
+    /// thread: the worker's own thread then fails with 57014 and rolls its transaction back.
+    public func cancelRunningStatements() {
+        for c in cancelTargets.withLock({ $0 }) { c.connection.cancel() }
     }
 
     // MARK: Lock
 
-    /// Takes the schema's advisory lock (held until the connection closes). Without `wait`,
-    /// throws `.locked` naming the holder when another worker has it.
-    public func lock(wait: Bool) throws {
+    /// Takes the schema's advisory lock (held until the connection closes). While another
+    /// session holds it, tries again every `pollInterval` for up to `timeout` (nil: as long as
+    /// it takes; zero: once), then throws `.locked` naming the holder. `shouldStop` ends the
+    /// wait early (with `.locked` as well).
+    ///
+    /// Why wait at all: a worker killed with -9 leaves its backend running until the backend
+    /// notices (client_connection_check_interval, 2 s here); a supervisor that restarts the
+    /// worker at once must not be refused by its predecessor's ghost.
+    public func lock(timeout: Duration? = .zero, pollInterval: Duration = .milliseconds(250),
+                     shouldStop: () -> Bool = { false }, onWait: ((Int32?) -> Void)? = nil) throws {
         if locked { return }
-        if wait {
-            try connection.query(sql("lock.wait"), [schema])
-        } else if try !connection.query(sql("lock.try"), [schema]).bool(0, 0) {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        var reported = false
+        while try !connection.query(sql("lock.try"), [schema]).bool(0, 0) {
             let holder = try? connection.query(sql("lock.holder"), [schema])
             let pid = holder.flatMap { $0.rowCount > 0 ? try? $0.int64(0, 0) : nil }.map { Int32($0) }
-            throw ProjectionError.locked(schema: schema, holderPID: pid)
+            if let deadline, ContinuousClock.now >= deadline || shouldStop() {
+                throw ProjectionError.locked(schema: schema, holderPID: pid)
+            }
+            if !reported { onWait?(pid); reported = true }
+            Thread.sleep(forTimeInterval: pollInterval.inSeconds)
+            if shouldStop() { throw ProjectionError.locked(schema: schema, holderPID: pid) }
         }
         locked = true
     }
+
+    /// `lock(timeout:)` at once (`wait: false`) or for as long as it takes (`wait: true`).
+    public func lock(wait: Bool) throws { try lock(timeout: wait ? nil : .zero) }
 
     public func unlock() throws {
         guard locked else { return }
@@ -215,8 +279,11 @@ public final class ProjectionWorker {
     private func pipeline(to head: Int64, started: ContinuousClock.Instant, processed: inout Int64) throws {
         let m = model!
         let start = m.lastPosition
-        let log = try logConnection ?? PostgresConnection(url: url)
-        logConnection = log
+        let log = try logConnection ?? PostgresConnection(url: url, settings: settings.named("worker-log"))
+        if logConnection !== log {
+            logConnection = log
+            cancelTargets.withLock { $0.append(UncheckedConnection(log)) }
+        }
         var lastReport = ContinuousClock.now
         let unchecked = UncheckedWorker(worker: self)
         let writer = BatchWriter { batch in try unchecked.worker.write(batch) }
@@ -292,8 +359,8 @@ public final class ProjectionWorker {
         guard let st = state, !st.indexed else { return }
         let sections = sql.keySections
         let others = sections.dropFirst().map { section in
-            BackgroundTask(name: "stratos-projection-keys") { [url, sql, schema] in
-                let c = try PostgresConnection(url: url)
+            BackgroundTask(name: "stratos-projection-keys") { [url, sql, schema, settings] in
+                let c = try PostgresConnection(url: url, settings: settings.named("worker-keys"))
                 try c.query(sql("search_path.set"), [try c.escapeIdentifier(schema) + ", public"])
                 try c.transaction { c in _ = try c.execute(section) }
             }
@@ -315,18 +382,27 @@ public final class ProjectionWorker {
     // MARK: Follow
 
     /// Catches up, then waits for the store's notifications and catches up again, until
-    /// `shouldStop` returns true (checked at least every `pollInterval`).
-    public func follow(pollInterval: Duration = .seconds(5), shouldStop: () -> Bool = { false }) throws {
+    /// `shouldStop` returns true (checked at least every `pollInterval`). Without a
+    /// notification it catches up every `pollInterval` anyway (one was missed, or the head moved
+    /// by an import that notifies once). `onCaughtUp` is told the position after every catch-up.
+    /// Throws what the connection throws: a supervisor (`ProjectionSupervisor`) reconnects.
+    public func follow(pollInterval: Duration = .seconds(1), shouldStop: () -> Bool = { false },
+                       onCaughtUp: (Int64) -> Void = { _ in }) throws {
         try connection.listen(Self.notificationChannel)
-        defer { try? connection.unlisten(Self.notificationChannel) }
+        defer { if connection.isOK { try? connection.unlisten(Self.notificationChannel) } }
         while !shouldStop() {
             try catchUp()
             try ensureIndexed()
+            onCaughtUp(model?.lastPosition ?? state?.lastPosition ?? 0)
+            if shouldStop() { break }
             // Drain every pending notification, then wait for the next one.
             _ = try connection.waitForNotification(timeout: pollInterval)
             while try connection.waitForNotification(timeout: .zero) != nil {}
         }
     }
+
+    /// The log position of the committed checkpoint (nil before the state is read).
+    public var committedPosition: Int64? { state?.lastPosition }
 
     /// Head position minus this schema's checkpoint.
     public func lag() throws -> Int64 {
@@ -341,4 +417,10 @@ public final class ProjectionWorker {
 /// (`BatchWriter.finish`) before touching them again.
 private struct UncheckedWorker: @unchecked Sendable {
     let worker: ProjectionWorker
+}
+
+/// A connection whose only use from another thread is `cancel()` (PQcancel is thread-safe).
+private struct UncheckedConnection: @unchecked Sendable {
+    let connection: PostgresConnection
+    init(_ connection: PostgresConnection) { self.connection = connection }
 }
