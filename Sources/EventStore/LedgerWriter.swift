@@ -70,7 +70,8 @@ public enum WriterCheckpointOutcome: Sendable, CustomStringConvertible {
 /// state, appended, and the copy adopted once the store has written it. A batch with one
 /// refused event appends nothing and leaves the state as it was.
 public final class LedgerWriter<Rules: LedgerRules> {
-    public let store: EventStore
+    /// Replaced by `reconnect(to:)`.
+    public private(set) var store: EventStore
     public private(set) var rules: Rules
     /// The log position `rules` reflects.
     public private(set) var position: Int64 = 0
@@ -186,6 +187,22 @@ public final class LedgerWriter<Rules: LedgerRules> {
         } catch let e as AppendError { throw e } catch let e as PostgresError { throw .database(e) } catch {
             throw .corruptLog(position: position + 1, reason: "\(error)")
         }
+    }
+
+    /// Continues on `store`, a fresh connection (after a lost one, or to the new primary after a
+    /// failover), keeping the rules state when that log still holds the event the state ends
+    /// with, under the same chained hash (so the whole prefix is the same). Returns false, and
+    /// changes nothing, when it does not: that log is another one, or it lost events this
+    /// writer saw committed (a standby promoted before it had them); the caller must then start
+    /// a new writer, which restores from what that log holds.
+    public func reconnect(to store: EventStore) throws(AppendError) -> Bool {
+        if position > 0 {
+            let r: PostgresResult
+            do { r = try store.connection.query(StoreSQL.hashAt, [String(position)]) } catch { throw .database(error) }
+            guard r.rowCount == 1, let hash = try? r.bytea(0, 0), hash == positionHash else { return false }
+        }
+        self.store = store
+        return true
     }
 
     /// Checks and appends a batch atomically (see the type's documentation).

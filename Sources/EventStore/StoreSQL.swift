@@ -16,6 +16,9 @@ enum StoreSQL {
                       RETURNING position)
         SELECT pg_notify($4, position::text) FROM head
         """
+    /// The chained hash at one position (a writer checks that a new connection's log, perhaps a
+    /// promoted standby's, still holds what its state was built from).
+    static let hashAt = "SELECT hash FROM event_log WHERE position = $1"
     static let existingIDs = """
         SELECT event_id, position, type, (extract(epoch FROM time) * 1000000)::bigint, data::text
         FROM event_log WHERE event_id = ANY($1::text[])

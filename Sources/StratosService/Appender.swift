@@ -5,6 +5,7 @@ import PostgresClient
 import StratosEconomics
 import Synchronization
 
+
 /// What one appended batch got: per event, in request order, its position and whether it was
 /// new or an idempotent repeat.
 public struct AppendOutcome: Sendable {
@@ -38,11 +39,24 @@ public struct AppendOutcome: Sendable {
 /// that decides every batch, so it must be used by one thread at a time, off the cooperative
 /// pool. Why group commit: appends are serialised by the log's head lock anyway, and a small
 /// request costs mostly its round trips and its commit (a WAL flush), not its events. When
-/// several requests are waiting, the queue takes all of them and appends them as one batch
-/// (`commit`): one lock, one COPY, one commit for the group, each request still answered with
-/// its own positions only once that commit is done. A request the rules refuse appends nothing
-/// and gets its own problem; the others still commit. If the commit itself fails, every request
-/// of the group fails and the writer's state is restored (`LedgerWriter`).
+/// several requests are waiting, the queue takes them (up to `maxGroupEvents` events) and
+/// appends them as one batch (`commit`): one lock, one COPY, one commit for the group, each
+/// request still answered with its own positions only once that commit is done. A request the
+/// rules refuse appends nothing and gets its own problem; the others still commit. If the
+/// commit itself fails, every request of the group fails and the writer's state is restored
+/// (`LedgerWriter`).
+///
+/// Faults (docs/OPERATIONS.md):
+/// * A connection found dead before COMMIT (PostgreSQL restarted, a failover) costs nothing
+///   but a reconnect: the group is appended once more on a fresh connection, which a libpq
+///   multi-host URL points at the current primary. The writer keeps its rules state when the
+///   new connection's log still holds the event the state ends with (same chained hash).
+/// * A connection lost during COMMIT leaves the outcome unknown: the requests get 503 saying
+///   so, and their retry is safe — the same ids with the same content are idempotent no-ops if
+///   they were committed, appended if they were not.
+/// * PostgreSQL unreachable: 503 with `Retry-After`, at once for the backoff interval after a
+///   failed connect (no request waits out a connect timeout that the last one just saw fail).
+/// * More than `maxQueuedRequests` waiting: 503 with `Retry-After`, at once.
 public final class Appender: Sendable {
     private struct Pending {
         let items: [EventToAppend]
@@ -50,20 +64,49 @@ public final class Appender: Sendable {
         let continuation: CheckedContinuation<AppendResult, any Error>
     }
 
+    public struct Limits: Sendable {
+        /// Requests waiting for the writer, beyond which appends are refused at once.
+        public var maxQueuedRequests: Int
+        /// Events one group commit takes at most (a single larger request still goes alone).
+        public var maxGroupEvents: Int
+        /// Backoff between connection attempts while PostgreSQL is unreachable.
+        public var reconnectBackoff: Backoff
+        public init(maxQueuedRequests: Int = 1024, maxGroupEvents: Int = 10_000,
+                    reconnectBackoff: Backoff = Backoff(initial: .milliseconds(200), cap: .seconds(2))) {
+            self.maxQueuedRequests = maxQueuedRequests; self.maxGroupEvents = maxGroupEvents
+            self.reconnectBackoff = reconnectBackoff
+        }
+    }
+
+    private struct State {
+        var pending: [Pending] = []
+        var pendingEvents = 0
+        var scheduled = false
+        var closed = false
+        /// No connection attempt before this instant (the last one failed).
+        var unreachableUntil: ContinuousClock.Instant?
+        var failedConnects = 0
+        var lastConnectError = ""
+    }
+
     private let database: DatabaseConfiguration
     private let rules: RuleSet
     private let metrics: ServiceMetrics?
+    private let limits: Limits
+    private let log: @Sendable (String) -> Void
     private let onWriterCheckpoint: (@Sendable (WriterCheckpointOutcome) -> Void)?
     private let queue = DispatchQueue(label: "stratos.service.writer")
-    private let state = Mutex<(pending: [Pending], scheduled: Bool)>(([], false))
+    private let state = Mutex(State())
     /// Touched only on `queue`.
     private nonisolated(unsafe) var writer: LedgerWriter<Economy>?
 
-    /// `onWriterCheckpoint` is told what became of each writer checkpoint that was due (the
-    /// service logs it).
-    public init(database: DatabaseConfiguration, rules: RuleSet, metrics: ServiceMetrics? = nil,
+    /// `onWriterCheckpoint` is told what became of each writer checkpoint that was due, `log`
+    /// of reconnects and of a log that lost events (the service logs both).
+    public init(database: DatabaseConfiguration, rules: RuleSet, metrics: ServiceMetrics? = nil, limits: Limits = Limits(),
+                log: @escaping @Sendable (String) -> Void = { _ in },
                 onWriterCheckpoint: (@Sendable (WriterCheckpointOutcome) -> Void)? = nil) {
-        self.database = database; self.rules = rules; self.metrics = metrics; self.onWriterCheckpoint = onWriterCheckpoint
+        self.database = database; self.rules = rules; self.metrics = metrics; self.limits = limits
+        self.log = log; self.onWriterCheckpoint = onWriterCheckpoint
     }
 
     /// Opens the writer now (restoring its checkpoint and replaying the log after it into the
@@ -81,24 +124,43 @@ public final class Appender: Sendable {
         }
     }
 
+    /// Refuses every append from now on (503), for a graceful shutdown: requests already queued
+    /// are still appended and answered.
+    public func close() { state.withLock { $0.closed = true } }
+
     /// Appends `batch` atomically. Throws a `Problem` naming the event and the rule.
     public func append(_ batch: EventBatch, metadata: AppendMetadata) async throws(Problem) -> AppendOutcome {
         let result: AppendResult
         do {
             result = try await withCheckedThrowingContinuation { continuation in
-                let schedule = state.withLock { s in
+                let admitted = state.withLock { s -> Result<Bool, Problem> in
+                    if s.closed { return .failure(Problem.unavailable("the service is shutting down; nothing was appended", retryAfterSeconds: 1)) }
+                    if let until = s.unreachableUntil, ContinuousClock.now < until, !s.scheduled {
+                        return .failure(Problem.unavailable(
+                            "the event log cannot be reached: \(s.lastConnectError); nothing was appended",
+                            retryAfterSeconds: Self.seconds(until - ContinuousClock.now)))
+                    }
+                    guard s.pending.count < limits.maxQueuedRequests else {
+                        return .failure(Problem.unavailable(
+                            "\(s.pending.count) append requests are queued already (the limit); nothing was appended",
+                            retryAfterSeconds: 1))
+                    }
                     s.pending.append(Pending(items: batch.items, metadata: metadata, continuation: continuation))
+                    s.pendingEvents += batch.items.count
                     defer { s.scheduled = true }
-                    return !s.scheduled
+                    return .success(!s.scheduled)
                 }
-                if schedule { queue.async { self.drain() } }
+                switch admitted {
+                case .success(let schedule): if schedule { queue.async { self.drain() } }
+                case .failure(let problem): continuation.resume(throwing: problem)
+                }
             }
         } catch let error as AppendError {
             throw Self.problem(error, batch: batch)
         } catch let error as Problem {
             throw error
         } catch {
-            throw Problem.unavailable("the event log cannot be reached: \(error)")
+            throw Problem.unavailable("the event log cannot be reached: \(error)", retryAfterSeconds: 1)
         }
         var positions: [String: (Int64, Bool)] = [:]
         for a in result.appended { positions[a.eventID.rawValue] = (a.position, false) }
@@ -112,34 +174,94 @@ public final class Appender: Sendable {
                              head: result.head.position)
     }
 
-    private func openWriter() throws -> LedgerWriter<Economy> {
-        if let writer, writer.store.connection.isOK { return writer }
-        writer = nil
-        let store = EventStore(connection: try database.connect())
-        let w = try LedgerWriter(store: store, rules: Economy(rules: rules), onCheckpoint: onWriterCheckpoint)
-        writer = w
-        return w
+    static func seconds(_ d: Duration) -> Int { max(1, Int((d.inSeconds).rounded(.up))) }
+
+    /// The writer, connected. A writer whose connection broke continues on a fresh one (its
+    /// rules state kept when the log there still ends where it did); runs on `queue`.
+    private func openWriter(fresh: Bool = false) throws -> LedgerWriter<Economy> {
+        if let writer, writer.store.connection.isOK, !fresh { return writer }
+        do {
+            let connection = try database.connect(as: "appender")
+            let store = EventStore(connection: connection)
+            if let old = writer {
+                if try old.reconnect(to: store) {
+                    connected()
+                    log("appender: reconnected to PostgreSQL; the rules state continues at log position \(old.position)")
+                    return old
+                }
+                log("appender: the log on the new connection does not hold the event at position \(old.position) "
+                    + "with the hash this writer saw committed; starting a new writer from that log "
+                    + "(if this followed a failover, the promoted standby lacks acknowledged events: see docs/OPERATIONS.md)")
+                writer = nil
+            }
+            // The first replay reads the whole log after the latest checkpoint: longer than any
+            // statement the service otherwise runs, so it runs without the statement timeout.
+            let w = try connection.withSessionParameter("statement_timeout", "0") {
+                try LedgerWriter(store: store, rules: Economy(rules: rules), onCheckpoint: onWriterCheckpoint)
+            }
+            writer = w
+            connected()
+            return w
+        } catch {
+            let message = (error as? PostgresError)?.message ?? (error as? AppendError)?.description ?? "\(error)"
+            state.withLock { s in
+                s.unreachableUntil = ContinuousClock.now + limits.reconnectBackoff.delay(attempt: s.failedConnects)
+                s.failedConnects += 1
+                s.lastConnectError = message
+            }
+            throw error
+        }
     }
 
-    /// Runs on `queue`: appends every pending batch, one commit for all.
+    private func connected() {
+        state.withLock { s in
+            s.unreachableUntil = nil
+            s.failedConnects = 0
+        }
+    }
+
+    /// Runs on `queue`: appends the pending batches (up to `maxGroupEvents` events), one commit
+    /// for all; schedules itself again while more are pending.
     private func drain() {
-        let group = state.withLock { s in
-            let g = s.pending
-            s.pending = []
-            s.scheduled = false
+        let group = state.withLock { s -> [Pending] in
+            var taken = 0, events = 0
+            while taken < s.pending.count, taken == 0 || events + s.pending[taken].items.count <= limits.maxGroupEvents {
+                events += s.pending[taken].items.count
+                taken += 1
+            }
+            let g = Array(s.pending.prefix(taken))
+            s.pending.removeFirst(taken)
+            s.pendingEvents -= events
+            s.scheduled = !s.pending.isEmpty
             return g
         }
+        defer { if state.withLock({ $0.scheduled }) { queue.async { self.drain() } } }
         guard !group.isEmpty else { return }
-        let w: LedgerWriter<Economy>
-        do { w = try openWriter() } catch {
-            for p in group { p.continuation.resume(throwing: error) }
+        let batches = group.map { ($0.items, $0.metadata) }
+        var results: [Result<AppendResult, AppendError>]
+        do {
+            results = Self.commit(batches, on: try openWriter())
+            // A connection found dead before COMMIT: nothing was written; once more on a fresh one.
+            if Self.lostBeforeCommit(results) {
+                results = Self.commit(batches, on: try openWriter(fresh: true))
+            }
+        } catch {
+            let failure: any Error = (error as? PostgresError).map { AppendError.database($0) } ?? error
+            for p in group { p.continuation.resume(throwing: failure) }
             return
         }
-        let results = Self.commit(group.map { ($0.items, $0.metadata) }, on: w)
-        metrics?.recordAppendCommit()
+        if results.contains(where: { if case .success = $0 { true } else { false } }) { metrics?.recordAppendCommit() }
         for (p, r) in zip(group, results) {
             p.continuation.resume(with: r.mapError { $0 as any Error })
         }
+    }
+
+    /// Whether the group failed on a connection lost before COMMIT (then nothing is written and
+    /// the whole group may be appended again).
+    static func lostBeforeCommit(_ results: [Result<AppendResult, AppendError>]) -> Bool {
+        guard case .failure(.database(let e))? = results.first else { return false }
+        if case .commitOutcomeUnknown = e { return false }
+        return e.isConnectionLoss
     }
 
     /// Appends independent batches, each atomic on its own, in order, with one commit for all;
@@ -245,8 +367,17 @@ public final class Appender: Sendable {
             ext["rule"] = .string("concurrency-conflict")
             return Problem("conflict", status: 409, title: "Append conflict", detail: "\(error); nothing was appended",
                            extensions: ext)
+        case .database(.commitOutcomeUnknown(let m)):
+            return Problem("commit-outcome-unknown", status: 503, title: "Append outcome unknown",
+                           detail: "the connection to PostgreSQL was lost during COMMIT (\(m)): the events may or may not "
+                               + "be in the log. Retrying the same request is safe: an event already appended is "
+                               + "answered as a duplicate at its position",
+                           extensions: ext, retryAfterSeconds: 1)
+        case .database(let e) where e.isLockNotAvailable:
+            return Problem.unavailable("the log's head lock was not granted within the lock timeout (another writer, "
+                                       + "e.g. an import, holds it); nothing was appended", retryAfterSeconds: 1)
         case .database(let e):
-            return Problem.unavailable("the event log cannot be reached: \(e.message); nothing was appended")
+            return Problem.unavailable("the event log cannot be reached: \(e.message); nothing was appended", retryAfterSeconds: 1)
         case .corruptLog:
             return Problem("corrupt-log", status: 500, title: "The event log cannot be replayed",
                            detail: "\(error); appends are stopped until an operator runs `stratos-ledger verify`")

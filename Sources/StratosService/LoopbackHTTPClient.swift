@@ -30,8 +30,11 @@ public final class LoopbackHTTPClient {
     private var buffer: [UInt8] = []
     private var start = 0
 
-    public init(host: String = "127.0.0.1", port: Int) {
-        self.host = host; self.port = port
+    /// How long one read from the socket may wait.
+    public let timeoutSeconds: Int
+
+    public init(host: String = "127.0.0.1", port: Int, timeoutSeconds: Int = 60) {
+        self.host = host; self.port = port; self.timeoutSeconds = timeoutSeconds
     }
 
     deinit { if fd >= 0 { close(fd) } }
@@ -56,6 +59,17 @@ public final class LoopbackHTTPClient {
         throw Failure(description: "unreachable")
     }
 
+    /// Sends `bytes` as they are (a hand-made request: chunked, malformed, …) and reads the
+    /// response, on a fresh connection.
+    public func exchange(raw bytes: [UInt8]) throws -> Response {
+        disconnect()
+        try connect()
+        defer { disconnect() }
+        // A server may answer (413) and close before the whole body is sent: read its answer anyway.
+        do { try send(bytes) } catch {}
+        return try readResponse(hasBody: true)
+    }
+
     public func get(_ path: String, headers: [(String, String)] = []) throws -> Response {
         try request("GET", path, headers: headers)
     }
@@ -65,6 +79,9 @@ public final class LoopbackHTTPClient {
         guard s >= 0 else { throw Failure(description: "socket() failed: errno \(errno)") }
         var one: Int32 = 1
         setsockopt(s, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        // No read waits forever: a server that stops answering fails the request after `timeout`.
+        var limit = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)

@@ -53,34 +53,49 @@ public final class ServiceMetrics: Sendable {
         }
     }
 
-    /// The exposition text; `head` and `projected` are read at scrape time.
-    public func exposition(head: Int64?, projected: Int64?) -> String {
+    /// The exposition text; the gauges come from the service's health at scrape time.
+    func exposition(health: StratosServer.Health) -> String {
         let s = state.withLock { $0 }
         var out = ""
-        out += "# HELP stratos_events_appended_total Events appended to the log through the service.\n"
-        out += "# TYPE stratos_events_appended_total counter\n"
-        out += "stratos_events_appended_total \(s.appendedEvents)\n"
-        out += "# HELP stratos_events_duplicate_total Events received again with the same id and content (idempotent no-ops).\n"
-        out += "# TYPE stratos_events_duplicate_total counter\n"
-        out += "stratos_events_duplicate_total \(s.duplicateEvents)\n"
-        out += "# HELP stratos_append_requests_total Accepted append requests.\n"
-        out += "# TYPE stratos_append_requests_total counter\n"
-        out += "stratos_append_requests_total \(s.appendRequests)\n"
-        out += "# HELP stratos_append_commits_total Commits of the append queue (group commit: requests per commit = requests / commits).\n"
-        out += "# TYPE stratos_append_commits_total counter\n"
-        out += "stratos_append_commits_total \(s.appendCommits)\n"
-        out += "# HELP stratos_append_refused_total Append requests refused (nothing appended).\n"
-        out += "# TYPE stratos_append_refused_total counter\n"
-        out += "stratos_append_refused_total \(s.refusedBatches)\n"
-        if let head {
-            out += "# HELP stratos_log_head_position Position of the last event in the log.\n"
-            out += "# TYPE stratos_log_head_position gauge\n"
-            out += "stratos_log_head_position \(head)\n"
+        func metric(_ name: String, _ type: String, _ help: String, _ value: String) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
         }
-        if let head, let projected {
-            out += "# HELP stratos_projection_lag_events Events in the log not yet applied by the projections.\n"
-            out += "# TYPE stratos_projection_lag_events gauge\n"
-            out += "stratos_projection_lag_events \(max(0, head - projected))\n"
+        metric("stratos_events_appended_total", "counter", "Events appended to the log through the service.", "\(s.appendedEvents)")
+        metric("stratos_events_duplicate_total", "counter",
+               "Events received again with the same id and content (idempotent no-ops).", "\(s.duplicateEvents)")
+        metric("stratos_append_requests_total", "counter", "Accepted append requests.", "\(s.appendRequests)")
+        metric("stratos_append_commits_total", "counter",
+               "Commits of the append queue (group commit: requests per commit = requests / commits).", "\(s.appendCommits)")
+        metric("stratos_append_refused_total", "counter", "Append requests refused (nothing appended).", "\(s.refusedBatches)")
+        let probe = health.probe
+        metric("stratos_database_up", "gauge", "1 when the primary answered the last probe (within 3 s).",
+               probe?.reachable == true ? "1" : "0")
+        metric("stratos_ready", "gauge", "1 when /health/ready answers 200.", health.ready ? "1" : "0")
+        if let probe {
+            metric("stratos_log_head_position", "gauge", "Position of the last event in the log (last probe).", "\(probe.head)")
+            if let lag = probe.lagEvents {
+                metric("stratos_projection_lag_events", "gauge", "Events in the log not yet applied by the projections.", "\(lag)")
+                metric("stratos_projection_lag_seconds", "gauge",
+                       "Seconds since the oldest event not yet projected was appended (0: none waits).",
+                       StratosServer.decimal(probe.lagSeconds))
+            }
+        }
+        if let w = health.worker {
+            metric("stratos_worker_up", "gauge", "1 while the in-process projection worker runs.", w.state.isRunning ? "1" : "0")
+            metric("stratos_worker_reconnects_total", "counter",
+                   "Connections of the projection worker re-established after a loss.", "\(w.reconnects)")
+            metric("stratos_worker_restarts_total", "counter",
+                   "Times the projection worker reloaded its state from a checkpoint.", "\(w.restarts)")
+            if let seconds = w.secondsSinceProgress {
+                metric("stratos_worker_seconds_since_progress", "gauge",
+                       "Seconds since the worker last committed a batch or found itself at the head.",
+                       StratosServer.decimal(seconds))
+            }
+            out += "# HELP stratos_worker_last_error_info The worker's last error (1 while it is not running).\n"
+            out += "# TYPE stratos_worker_last_error_info gauge\n"
+            if let e = w.lastError {
+                out += "stratos_worker_last_error_info{error=\"\(Self.escape(String(e.prefix(200))))\"} \(w.state.isRunning ? 0 : 1)\n"
+            }
         }
         out += "# HELP stratos_http_requests_total HTTP requests by route and status.\n"
         out += "# TYPE stratos_http_requests_total counter\n"

@@ -18,9 +18,13 @@ public struct Problem: Error, Sendable, CustomStringConvertible {
     public var extensions: [String: JSONValue]
     /// The `Allow` header of a 405 (the methods the path accepts).
     public var allow: String?
+    /// The `Retry-After` header (seconds) of a 503: when trying again makes sense.
+    public var retryAfterSeconds: Int?
 
-    public init(_ slug: String, status: Int, title: String, detail: String, extensions: [String: JSONValue] = [:]) {
+    public init(_ slug: String, status: Int, title: String, detail: String, extensions: [String: JSONValue] = [:],
+                retryAfterSeconds: Int? = nil) {
         self.slug = slug; self.status = status; self.title = title; self.detail = detail; self.extensions = extensions
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     public static let typeBase = "https://stratos-ledger.dev/problems/"
@@ -73,8 +77,8 @@ public struct Problem: Error, Sendable, CustomStringConvertible {
         Problem("unsupported-media-type", status: 415, title: "Unsupported media type",
                 detail: "send events as application/json (an array) or application/x-ndjson (JSON Lines); got \(got ?? "no Content-Type")")
     }
-    public static func unavailable(_ detail: String) -> Problem {
-        Problem("unavailable", status: 503, title: "Service unavailable", detail: detail)
+    public static func unavailable(_ detail: String, retryAfterSeconds: Int = 1) -> Problem {
+        Problem("unavailable", status: 503, title: "Service unavailable", detail: detail, retryAfterSeconds: retryAfterSeconds)
     }
     public static func internalError(requestID: String) -> Problem {
         Problem("internal", status: 500, title: "Internal server error",

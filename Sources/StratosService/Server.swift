@@ -1,9 +1,11 @@
 import EventStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import LedgerEvents
 import Logging
 import NIOCore
+import ServiceLifecycle
 import PostgresClient
 import StratosEconomics
 import StratosProjections
@@ -20,13 +22,33 @@ public struct ServiceConfiguration: Sendable {
     /// When set, reads require it too (or the write token); `/health` and `/metrics` stay open.
     public var readToken: String?
     public var maxBodyBytes: Int
+    /// Connections of each read pool (the primary's, and each standby's).
     public var readConnections: Int
+    /// The projection schema the reads, health and `X-Stratos-Position` are about.
+    public var schema: String
+    public var appendLimits: Appender.Limits
+    /// How long a request waits for a pooled connection before it gets 503.
+    public var poolCheckoutTimeout: Duration
+    /// `/health/ready` is 503 while the projections lag more events than this behind the log.
+    public var maxLag: Int64
+    /// How long a read with `?minPosition=N` waits for a database that has projected N.
+    public var minPositionWait: Duration
+    /// The statement timeout of a streamed journal or export (the service's other statements
+    /// have `database.session.statementTimeout`).
+    public var exportStatementTimeout: Duration
+    /// On SIGTERM: how long in-flight requests may take to finish before they are cancelled.
+    public var shutdownGrace: Duration
 
     public init(host: String = "127.0.0.1", port: Int = 8080, database: DatabaseConfiguration, rules: RuleSet = .paperV1,
-                writeToken: String? = nil, readToken: String? = nil, maxBodyBytes: Int = 16 << 20, readConnections: Int = 8) {
+                writeToken: String? = nil, readToken: String? = nil, maxBodyBytes: Int = 16 << 20, readConnections: Int = 8,
+                schema: String = "projection", appendLimits: Appender.Limits = Appender.Limits(),
+                poolCheckoutTimeout: Duration = .seconds(5), maxLag: Int64 = 10_000, minPositionWait: Duration = .seconds(2),
+                exportStatementTimeout: Duration = .seconds(1800), shutdownGrace: Duration = .seconds(10)) {
         self.host = host; self.port = port; self.database = database; self.rules = rules
         self.writeToken = writeToken; self.readToken = readToken; self.maxBodyBytes = maxBodyBytes
-        self.readConnections = readConnections
+        self.readConnections = readConnections; self.schema = schema; self.appendLimits = appendLimits
+        self.poolCheckoutTimeout = poolCheckoutTimeout; self.maxLag = maxLag; self.minPositionWait = minPositionWait
+        self.exportStatementTimeout = exportStatementTimeout; self.shutdownGrace = shutdownGrace
     }
 }
 
@@ -37,43 +59,95 @@ public final class StratosServer: Sendable {
     public let configuration: ServiceConfiguration
     public let metrics: ServiceMetrics
     let appender: Appender
-    let pool: ConnectionPool
+    /// Reads go to a standby or the primary (`ReadRouter`).
+    let router: ReadRouter
+    /// Probes the primary for health and metrics; `standbyMonitors` each standby.
+    let monitor: DatabaseMonitor
+    let standbyMonitors: [DatabaseMonitor]
+    /// The in-process projection worker of `serve --project`, if any.
+    let worker: ProjectionSupervisor?
     let readModels: any ReadModelFactory
     let recomputations = RecomputationCache()
     let logger: Logger
 
-    public init(configuration: ServiceConfiguration, readModels: any ReadModelFactory) {
+    /// `worker`: the projection worker to run in this process (started and stopped with the
+    /// server; its state is part of `/health`).
+    public init(configuration: ServiceConfiguration, readModels: any ReadModelFactory,
+                worker: ProjectionSupervisor? = nil) throws {
         self.configuration = configuration
         self.readModels = readModels
+        self.worker = worker
         let metrics = ServiceMetrics()
         self.metrics = metrics
         var logger = Logger(label: "stratos-ledger")
         logger.logLevel = .notice
         self.logger = logger
-        self.appender = Appender(database: configuration.database, rules: configuration.rules, metrics: metrics,
+        let database = configuration.database
+        self.appender = Appender(database: database, rules: configuration.rules, metrics: metrics,
+                                 limits: configuration.appendLimits, log: { [logger] in logger.notice("\($0)") },
                                  onWriterCheckpoint: { [logger] outcome in
             switch outcome {
             case .written: logger.notice("\(outcome)")
             case .failed: logger.error("\(outcome)")
             }
         })
-        self.pool = ConnectionPool(database: configuration.database, maximum: configuration.readConnections)
+        let sql = try ProjectionSQL.load()
+        func pool(_ url: String, _ name: String) -> ConnectionPool {
+            ConnectionPool(url: url, settings: database.settings(name), maximum: configuration.readConnections,
+                           checkoutTimeout: configuration.poolCheckoutTimeout)
+        }
+        self.router = ReadRouter(primary: pool(database.url, "reader"),
+                                 standbys: database.readURLs.map { pool($0, "standby-reader") },
+                                 schema: configuration.schema, sql: sql, minPositionWait: configuration.minPositionWait)
+        self.monitor = DatabaseMonitor(name: "primary", url: database.url, settings: database.settings("monitor"),
+                                       schema: configuration.schema, sql: sql)
+        self.standbyMonitors = database.readURLs.enumerated().map { i, url in
+            DatabaseMonitor(name: "standby \(i + 1)", url: url, settings: database.settings("standby-monitor"),
+                            schema: configuration.schema, sql: sql)
+        }
     }
 
     /// Runs until cancelled (or SIGINT/SIGTERM with `gracefulShutdown`). `onListening` gets the
     /// bound port once the server accepts connections.
+    ///
+    /// On SIGTERM/SIGINT: the server stops accepting connections, in-flight requests have
+    /// `shutdownGrace` to finish (an append still queued is appended and answered; a new one is
+    /// refused), then what is left is cancelled (cancel requests reach PostgreSQL), the worker's
+    /// transaction is rolled back, and the process ends. A watchdog ends it regardless
+    /// `shutdownGrace` + 5 s after the signal, whatever hangs.
     public func run(gracefulShutdown: Bool = false, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let started = ContinuousClock.now
-        let rulesState = try await appender.prepare()
-        let from = rulesState.restoredFrom > 0 ? "the writer checkpoint at \(rulesState.restoredFrom)" : "Genesis"
-        let milliseconds = Int((ContinuousClock.now - started) / .milliseconds(1))
-        logger.notice("rules state at log position \(rulesState.position) in \(milliseconds) ms: from \(from), \(rulesState.position - rulesState.restoredFrom) events replayed")
+        do {
+            let rulesState = try await appender.prepare()
+            let from = rulesState.restoredFrom > 0 ? "the writer checkpoint at \(rulesState.restoredFrom)" : "Genesis"
+            let milliseconds = Int((ContinuousClock.now - started) / .milliseconds(1))
+            logger.notice("rules state at log position \(rulesState.position) in \(milliseconds) ms: from \(from), \(rulesState.position - rulesState.restoredFrom) events replayed")
+        } catch let error where Self.isUnreachable(error) {
+            // A service that starts before its database must not exit: it answers /health/live,
+            // says `down` on /health, and opens the writer on the first append once PostgreSQL answers.
+            logger.error("PostgreSQL cannot be reached at start (\(error)); appends are refused until it answers")
+        }
+        await monitor.probeNow()
+        var services: [any Service] = [monitor] + standbyMonitors
+        if let worker { services.append(WorkerService(supervisor: worker)) }
         let app = Application(
             router: buildRouter(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "stratos-ledger"),
+            services: services,
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
-        if gracefulShutdown { try await app.runService() } else { try await app.run() }
+        guard gracefulShutdown else {
+            try await app.run()
+            return
+        }
+        // The group shuts its services down last to first: the watch (which arms the watchdog
+        // and refuses new appends) at once, then the application (HTTP drain, then the worker).
+        let watch = ShutdownWatch(appender: appender, grace: configuration.shutdownGrace, logger: logger)
+        var group = ServiceGroupConfiguration(services: [.init(service: app), .init(service: watch)],
+                                              gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = configuration.shutdownGrace
+        group.maximumCancellationDuration = .seconds(3)
+        try await ServiceGroup(configuration: group).run()
     }
 
     // MARK: Routes
@@ -83,8 +157,10 @@ public final class StratosServer: Sendable {
         // Middlewares first: they wrap the routes added after them (and the not-found responder).
         router.add(middleware: ProblemMiddleware(metrics: metrics))
         var routes = RouteTable(router: router)
-        routes.get("/health") { _, _ in try await self.health() }
-        routes.get("/metrics") { _, _ in try await self.metricsResponse() }
+        routes.get("/health") { _, _ in self.healthResponse(self.health()) }
+        routes.get("/health/live") { _, _ in Reply.json(.object(["status": .string("live")])).response() }
+        routes.get("/health/ready") { _, _ in self.readyResponse() }
+        routes.get("/metrics") { _, _ in self.metricsResponse() }
         routes.post("/v1/events") { request, context in
             try self.authorize(request, write: true)
             return try await self.appendEvents(request)
@@ -96,7 +172,7 @@ public final class StratosServer: Sendable {
         routes.get("/v1/epochs/:epoch/settlement") { request, context in
             try self.authorize(request, write: false)
             let epoch = try Self.epochParameter(context, "epoch")
-            return try await self.read { model in
+            return try await self.read(request) { model in
                 if let report = try model.settlement(epoch: epoch) { return .raw(report.json()) }
                 throw try Self.epochProblem(epoch, model)
             }
@@ -104,7 +180,7 @@ public final class StratosServer: Sendable {
         routes.get("/v1/accounts/:id") { request, context in
             try self.authorize(request, write: false)
             let id = try Self.identifier(context, "id", AccountID.init)
-            return try await self.read { model in
+            return try await self.read(request) { model in
                 guard let v = try model.account(id) else { throw Problem.notFound("Account", "account \(id) has never been seen") }
                 return .json(v)
             }
@@ -112,7 +188,7 @@ public final class StratosServer: Sendable {
         routes.get("/v1/accounts/:id/vesting") { request, context in
             try self.authorize(request, write: false)
             let id = try Self.identifier(context, "id", AccountID.init)
-            return try await self.read { model in
+            return try await self.read(request) { model in
                 guard let v = try model.vesting(id) else { throw Problem.notFound("Account", "account \(id) has never been seen") }
                 return .json(v)
             }
@@ -121,7 +197,7 @@ public final class StratosServer: Sendable {
             try self.authorize(request, write: false)
             let id = try Self.identifier(context, "id", NodeID.init)
             let range = try Self.epochRange(request)
-            return try await self.read { model in
+            return try await self.read(request) { model in
                 guard let v = try model.nodeRewards(id, epochs: range) else { throw Problem.notFound("Node", "node \(id) has never been seen") }
                 return .json(v)
             }
@@ -135,19 +211,19 @@ public final class StratosServer: Sendable {
                 }
                 return v
             } ?? 10
-            return try await self.read { model in .json(try model.topNodes(epochs: range, limit: limit)) }
+            return try await self.read(request) { model in .json(try model.topNodes(epochs: range, limit: limit)) }
         }
         routes.get("/v1/ozone") { request, context in
             try self.authorize(request, write: false)
             let range = try Self.epochRange(request)
-            return try await self.read { model in .json(try model.ozoneSeries(epochs: range)) }
+            return try await self.read(request) { model in .json(try model.ozoneSeries(epochs: range)) }
         }
         routes.get("/v1/stake/:id") { request, context in
             try self.authorize(request, write: false)
             guard let raw = context.parameters.get("id").flatMap({ $0.removingPercentEncoding }), isValidIdentifier(raw) else {
                 throw Problem.badParameter("id", "the validator or delegator id must be 1–128 printable ASCII characters without spaces")
             }
-            return try await self.read { model in
+            return try await self.read(request) { model in
                 guard let v = try model.stake(raw) else { throw Problem.notFound("Validator or delegator", "\(raw) is neither a validator nor a delegator") }
                 return .json(v)
             }
@@ -167,18 +243,24 @@ public final class StratosServer: Sendable {
                 throw Problem.badParameter("epoch", "the audit of a node needs ?epoch=N")
             }
             let epoch = try Self.epochValue(text, "epoch")
-            return try await self.audit { auditor in .json(try auditor.auditNode(id, epoch: epoch).json()) }
+            return try await self.audit(request) { auditor in .json(try auditor.auditNode(id, epoch: epoch).json()) }
         }
         routes.get("/v1/audit/epochs/:epoch") { request, context in
             try self.authorize(request, write: false)
             let epoch = try Self.epochParameter(context, "epoch")
-            return try await self.audit { auditor in
+            return try await self.audit(request) { auditor in
                 let r = try auditor.recompute(epoch: epoch)
                 return .json(Self.epochAuditJSON(r))
             }
         }
         routes.refuseOtherMethods()
         return router
+    }
+
+    static func isUnreachable(_ error: any Error) -> Bool {
+        if let e = error as? PostgresError { return e.isConnectionLoss }
+        if case .database(let e)? = error as? AppendError { return e.isConnectionLoss }
+        return false
     }
 
     /// The machine form of `audit epoch`: the recomputed report and the check.
@@ -212,6 +294,10 @@ public final class StratosServer: Sendable {
         let buffer: ByteBuffer
         do { buffer = try await request.collectBody(upTo: configuration.maxBodyBytes) } catch let e as HTTPError where e.status == .contentTooLarge {
             throw Problem.tooLarge(limit: configuration.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            // A chunked body has no Content-Length to refuse up front: it is refused here, once
+            // it has grown past the limit.
+            throw Problem.tooLarge(limit: configuration.maxBodyBytes)
         }
         let batch = try EventBatch.parse(Array(buffer.readableBytesView), format: format)
         let outcome: AppendOutcome
@@ -236,7 +322,7 @@ public final class StratosServer: Sendable {
             point = .position(v)
         default: throw Problem.badParameter("epoch", "give either ?epoch= or ?position=, not both")
         }
-        return try await read { model in
+        return try await read(request) { model in
             if let s = try model.snapshot(point) { return .raw(s.json()) }
             switch point {
             case .epoch(let e): throw try Self.epochProblem(e, model)
@@ -253,12 +339,12 @@ public final class StratosServer: Sendable {
         let owner = try request.uri.queryParameters.get("account").map { try Self.identifierValue($0, "account", AccountID.init) }
         let models = readModels
         if let owner {
-            _ = try await read { model in
+            _ = try await read(request) { model in
                 guard try model.account(owner) != nil else { throw Problem.notFound("Account", "account \(owner) has never been seen") }
                 return .raw("")
             }
         }
-        return streamed(contentType: "application/x-ndjson") { c, emit in
+        return try await streamed(request, contentType: "application/x-ndjson") { c, emit in
             var buffer = ""
             try models.readModel(on: c).journal(epochs: range) { t in
                 if let owner, !t.postings.contains(where: { $0.owner == owner.rawValue }) { return }
@@ -272,12 +358,14 @@ public final class StratosServer: Sendable {
         }
     }
 
-    /// A chunked response whose body `produce` writes on a pooled connection (see `ChunkHandoff`).
-    private func streamed(contentType: String, headers extra: HTTPFields = [:],
-                          _ produce: @escaping @Sendable (PostgresConnection, (String) throws -> Void) throws -> Void) -> Response {
-        let pool = pool
+    /// A chunked response whose body `produce` writes in a read snapshot (see `ChunkHandoff`);
+    /// `X-Stratos-Position` is the snapshot's position.
+    private func streamed(_ request: Request, contentType: String, headers extra: HTTPFields = [:],
+                          _ produce: @escaping @Sendable (PostgresConnection, (String) throws -> Void) throws -> Void) async throws -> Response {
+        let (chunks, handoff, position) = try await ChunkHandoff.stream(
+            router: router, minPosition: try Self.minPosition(request),
+            statementTimeout: configuration.exportStatementTimeout, produce)
         let body = ResponseBody { writer in
-            let (chunks, handoff) = ChunkHandoff.stream(pool: pool, produce)
             for try await chunk in chunks {
                 try await writer.write(ByteBuffer(string: chunk))
                 handoff.acknowledge()
@@ -286,7 +374,20 @@ public final class StratosServer: Sendable {
         }
         var headers = extra
         headers[.contentType] = contentType
+        headers[Self.positionHeader] = String(position)
         return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// The log position a read reflects (`ReadRouter`).
+    static let positionHeader = HTTPField.Name("X-Stratos-Position")!
+
+    /// `?minPosition=N`: read from a database that has projected at least N.
+    static func minPosition(_ request: Request) throws -> Int64? {
+        guard let text = request.uri.queryParameters.get("minPosition") else { return nil }
+        guard let v = Int64(text), v >= 0 else {
+            throw Problem.badParameter("minPosition", "minPosition must be a log position ≥ 0, got \"\(text)\"")
+        }
+        return v
     }
 
     static func journalLine(_ t: JournalRecord) -> String {
@@ -313,43 +414,14 @@ public final class StratosServer: Sendable {
         let models = readModels
         let rules = configuration.rules
         // Everything that can be refused is checked before the first byte is sent.
-        let prepared = try await pool.withConnection { c in
+        let minPosition = try Self.minPosition(request)
+        let prepared = try await router.read(minPosition: minPosition) { c in
             try PreparedExport.prepare(exportRequest, rules: rules, model: try models.readModel(on: c))
-        }
+        }.value
         let name = "stratos-journal.\(format == .csv ? "csv" : format == .ledger ? "journal" : "beancount")"
-        return streamed(contentType: format.contentType, headers: [.contentDisposition: "attachment; filename=\"\(name)\""]) { c, emit in
+        return try await streamed(request, contentType: format.contentType,
+                                  headers: [.contentDisposition: "attachment; filename=\"\(name)\""]) { c, emit in
             try prepared.write(model: try models.readModel(on: c), emit)
-        }
-    }
-
-    private func health() async throws -> Response {
-        do {
-            let (head, projected) = try await positions()
-            return Reply.json(.object([
-                "status": .string("ok"), "database": .string("reachable"),
-                "head": .number(String(head)), "projected": .number(String(projected)),
-                "lag": .number(String(max(0, head - projected))),
-            ])).response(status: .ok)
-        } catch {
-            return Reply.json(.object([
-                "status": .string("unavailable"), "database": .string("unreachable"), "detail": .string("\(error)"),
-            ])).response(status: .serviceUnavailable)
-        }
-    }
-
-    private func metricsResponse() async throws -> Response {
-        let p = try? await positions()
-        let text = metrics.exposition(head: p?.head, projected: p?.projected)
-        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                        body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    private func positions() async throws -> (head: Int64, projected: Int64) {
-        let models = readModels
-        return try await pool.withConnection { c -> (head: Int64, projected: Int64) in
-            let head = try EventStore(connection: c).head().position
-            let projected = (try? models.readModel(on: c).projectedPosition()) ?? 0
-            return (head, projected)
         }
     }
 
@@ -361,29 +433,32 @@ public final class StratosServer: Sendable {
         /// Already-serialised JSON.
         case raw(String)
 
-        func response(status: HTTPResponse.Status = .ok) -> Response {
+        func response(status: HTTPResponse.Status = .ok, position: Int64? = nil) -> Response {
             let text: String
             switch self {
             case .json(let v): text = v.canonicalText
             case .raw(let s): text = s
             }
-            return Response(status: status, headers: [.contentType: "application/json"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+            var headers: HTTPFields = [.contentType: "application/json"]
+            if let position { headers[StratosServer.positionHeader] = String(position) }
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
     }
 
-    private func read(_ body: @escaping @Sendable (any LedgerReadModel) throws -> Reply) async throws -> Response {
+    private func read(_ request: Request, _ body: @escaping @Sendable (any LedgerReadModel) throws -> Reply) async throws -> Response {
         let models = readModels
-        return try await pool.withConnection { c in try body(try models.readModel(on: c)) }.response()
+        let r = try await router.read(minPosition: try Self.minPosition(request)) { c in try body(try models.readModel(on: c)) }
+        return r.value.response(position: r.position)
     }
 
-    private func audit(_ body: @escaping @Sendable (Auditor) throws -> Reply) async throws -> Response {
+    private func audit(_ request: Request, _ body: @escaping @Sendable (Auditor) throws -> Reply) async throws -> Response {
         let models = readModels
         let cache = recomputations
         do {
-            return try await pool.withConnection { c in
+            let r = try await router.read(minPosition: try Self.minPosition(request)) { c in
                 try body(Auditor(connection: c, readModel: try models.readModel(on: c), cache: cache))
-            }.response()
+            }
+            return r.value.response(position: r.position)
         } catch let e as AuditError {
             switch e {
             case .epochNotClosed(let epoch, let last): throw Problem.epochNotClosed(epoch, lastClosed: last)
@@ -513,6 +588,19 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch let problem as Problem {
             if problem.status >= 500 { context.logger.error("\(request.method) \(request.uri.path): \(problem)") }
             response = Self.response(problem)
+        } catch let error as PoolError {
+            let retry: Int
+            switch error {
+            case .exhausted: retry = 1
+            case .unreachable(_, let after): retry = Appender.seconds(after)
+            }
+            response = Self.response(.unavailable("\(error)", retryAfterSeconds: retry))
+        } catch let error as PostgresError where error.isTransient {
+            context.logger.notice("\(request.method) \(request.uri.path): \(error)")
+            let detail = error.isQueryCanceled
+                ? "the query took longer than the service allows (statement timeout); narrow the request"
+                : "PostgreSQL cannot answer now: \(error.message)"
+            response = Self.response(.unavailable(detail, retryAfterSeconds: 1))
         } catch let error as HTTPError {
             let problem: Problem
             switch error.status.code {
@@ -535,6 +623,7 @@ struct ProblemMiddleware: RouterMiddleware {
     static func response(_ problem: Problem) -> Response {
         var headers: HTTPFields = [.contentType: Problem.contentType]
         if let allow = problem.allow { headers[.allow] = allow }
+        if let seconds = problem.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
         return Response(status: .init(code: problem.status), headers: headers,
                         body: ResponseBody(byteBuffer: ByteBuffer(string: problem.json.canonicalText)))
     }

@@ -17,11 +17,18 @@ final class ChunkHandoff: Sendable {
 
     init(_ continuation: AsyncThrowingStream<String, any Error>.Continuation) { self.continuation = continuation }
 
+    /// How long the producer waits for the client to take one chunk before it gives up (and
+    /// its COPY, its connection and its snapshot are released).
+    static let chunkTimeout: Double = 60
+
     /// Producer side: blocks until the consumer has written `chunk`.
     func send(_ chunk: String) throws {
         if cancelled.load(ordering: .acquiring) { throw CancellationError() }
         continuation.yield(chunk)
-        acknowledged.wait()
+        if acknowledged.wait(timeout: .now() + Self.chunkTimeout) == .timedOut {
+            cancel()
+            throw StreamStalled(seconds: Self.chunkTimeout)
+        }
         if cancelled.load(ordering: .acquiring) { throw CancellationError() }
     }
 
@@ -33,21 +40,61 @@ final class ChunkHandoff: Sendable {
         acknowledged.signal()
     }
 
-    /// Runs `produce` on a pooled connection and returns the chunks it sends.
-    static func stream(pool: ConnectionPool,
+    /// Runs `produce` in a read snapshot (`ReadRouter`) and returns the chunks it sends and the
+    /// log position the snapshot reflects, once `produce` has started.
+    static func stream(router: ReadRouter, minPosition: Int64?, statementTimeout: Duration,
                        _ produce: @escaping @Sendable (PostgresConnection, (String) throws -> Void) throws -> Void)
-        -> (AsyncThrowingStream<String, any Error>, ChunkHandoff) {
+        async throws -> (chunks: AsyncThrowingStream<String, any Error>, handoff: ChunkHandoff, position: Int64) {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: String.self, throwing: (any Error).self)
         let handoff = ChunkHandoff(continuation)
         continuation.onTermination = { _ in handoff.cancel() }
+        let position = OneShot<Int64>()
+        let milliseconds = String(statementTimeout.wholeMilliseconds)
         Task {
             do {
-                try await pool.withConnection { c in try produce(c, handoff.send) }
+                _ = try await router.read(minPosition: minPosition, onPosition: { position.fulfil(.success($0)) }) { c in
+                    try c.withSessionParameter("statement_timeout", milliseconds) { try produce(c, handoff.send) }
+                }
                 continuation.finish()
             } catch {
+                position.fulfil(.failure(error))
                 continuation.finish(throwing: error)
             }
         }
-        return (stream, handoff)
+        return (stream, handoff, try await position.value)
+    }
+}
+
+/// The client took no chunk for `seconds`: the export is abandoned.
+struct StreamStalled: Error, CustomStringConvertible {
+    let seconds: Double
+    var description: String { "the client read nothing for \(Int(seconds)) s; the export was stopped" }
+}
+
+/// A value delivered once, awaited once (the first `fulfil` wins).
+final class OneShot<T: Sendable>: Sendable {
+    private let state = Mutex<(result: Result<T, any Error>?, waiter: CheckedContinuation<T, any Error>?)>((nil, nil))
+
+    func fulfil(_ result: Result<T, any Error>) {
+        let waiter = state.withLock { s -> CheckedContinuation<T, any Error>? in
+            guard s.result == nil else { return nil }
+            s.result = result
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        waiter?.resume(with: result)
+    }
+
+    var value: T {
+        get async throws {
+            try await withCheckedThrowingContinuation { c in
+                let ready = state.withLock { s -> Result<T, any Error>? in
+                    if let r = s.result { return r }
+                    s.waiter = c
+                    return nil
+                }
+                if let ready { c.resume(with: ready) }
+            }
+        }
     }
 }

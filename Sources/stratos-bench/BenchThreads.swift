@@ -37,7 +37,7 @@ func getLatencies(port: Int, _ paths: [String]) async throws -> [Double] {
 /// A server under measurement, in this process on a free loopback port, as in production (the
 /// stratos_app role, the projections of `url`). Cancel `task` to stop it.
 func startBenchServer(url: String, writeToken: String) async throws -> (port: Int, task: Task<Void, any Error>) {
-    let server = StratosServer(
+    let server = try StratosServer(
         configuration: ServiceConfiguration(host: "127.0.0.1", port: 0, database: DatabaseConfiguration(url: url, role: "stratos_app"),
                                             writeToken: writeToken, readConnections: 4),
         readModels: try ProjectionReadModels())

@@ -19,9 +19,14 @@ final class ServiceHarness {
     let port: Int
     let client: LoopbackHTTPClient
     private let worker: ProjectionWorker
+    /// The server's in-process worker (`worker: true`).
+    let supervisor: ProjectionSupervisor?
     private let task: Task<Void, any Error>
 
-    init(readToken: String? = nil, maxBodyBytes: Int = 16 << 20) throws {
+    /// `configure` adjusts the service's configuration (limits, timeouts); with `worker`, the
+    /// server runs its own supervised projection worker (as `serve --project`).
+    init(readToken: String? = nil, maxBodyBytes: Int = 16 << 20, worker withWorker: Bool = false,
+         configure: (inout ServiceConfiguration) -> Void = { _ in }) throws {
         database = try TestDatabase.create(prefix: "svc")
         let owner = try database.connect()
         try Migrator.load().migrate(owner)
@@ -29,10 +34,16 @@ final class ServiceHarness {
         try worker.createIfMissing(rules: .paperV1, checkpointEvery: 1)
         // The service reads as stratos_app: Projections/tables.sql grants it the projection tables.
 
-        let configuration = ServiceConfiguration(
+        var configuration = ServiceConfiguration(
             host: "127.0.0.1", port: 0, database: DatabaseConfiguration(url: database.url, role: "stratos_app"),
             writeToken: Self.writeToken, readToken: readToken, maxBodyBytes: maxBodyBytes, readConnections: 4)
-        let server = StratosServer(configuration: configuration, readModels: try ProjectionReadModels())
+        configure(&configuration)
+        supervisor = withWorker
+            ? ProjectionSupervisor(configuration: .init(url: database.url, schema: "projection", lockWait: .seconds(10),
+                                                        backoff: Backoff(initial: .milliseconds(50), cap: .milliseconds(500))),
+                                   log: { _ in })
+            : nil
+        let server = try StratosServer(configuration: configuration, readModels: try ProjectionReadModels(), worker: supervisor)
         self.server = server
         let bound = Mutex<Int?>(nil)
         let failure = Mutex<String?>(nil)
@@ -54,7 +65,29 @@ final class ServiceHarness {
 
     func stop() {
         task.cancel()
+        supervisor?.stop()
         try? database.drop()
+    }
+
+    /// Ends the database sessions of this test's database named `stratos-ledger/<role>` (as a
+    /// restart would end them); returns how many.
+    @discardableResult
+    func terminateSessions(named role: String) throws -> Int {
+        let r = try database.connect().query("""
+            SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name = $1
+            """, ["stratos-ledger/\(role)"])
+        return Int(try r.int64(0, 0))
+    }
+
+    /// Polls `condition` every 20 ms for up to `seconds`.
+    func eventually(_ seconds: Double = 10, _ what: String, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if (try? condition()) == true { return }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        XCTFail("not within \(seconds) s: \(what)")
     }
 
     /// Brings the projections up to the log head.
