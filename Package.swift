@@ -12,6 +12,7 @@
 //   StratosSimulator  deterministic generator of realistic histories
 //   StratosService    HTTP API
 //   StratosDemo       the one-command demo (`stratos-ledger demo`), callable from tests
+//   FaultDrill        primary + standby, the service as a process, faults injected, then checks
 //   StratosLedgerCLI  the `stratos-ledger` executable
 import PackageDescription
 
@@ -25,6 +26,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -42,8 +45,11 @@ let package = Package(
         .target(name: "StratosService", dependencies: [
             "EventStore", "StratosProjections", "StratosEconomics",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .target(name: "StratosDemo", dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosService"]),
+        .target(name: "FaultDrill", dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosService", "StratosDemo"]),
         .executableTarget(
             name: "StratosLedgerCLI",
             dependencies: [
@@ -53,7 +59,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "stratos-bench",
-            dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosEconomics", "StratosService"]
+            dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosEconomics", "StratosService", "FaultDrill"]
         ),
         .target(name: "PostgresTestSupport", dependencies: ["PostgresClient"], path: "Tests/Support"),
         .testTarget(name: "LedgerEventsTests", dependencies: ["LedgerEvents", "StratosSimulator"]),
@@ -62,6 +68,7 @@ let package = Package(
         .testTarget(name: "ProjectionTests", dependencies: ["StratosProjections", "StratosSimulator", "EventStore", "PostgresTestSupport"]),
         .testTarget(name: "ServiceTests", dependencies: ["StratosService", "PostgresTestSupport", "StratosSimulator", "EventStore", "StratosProjections"]),
         .testTarget(name: "DemoTests", dependencies: ["StratosDemo", "PostgresTestSupport"]),
+        .testTarget(name: "FaultDrillTests", dependencies: ["FaultDrill"]),
         .testTarget(name: "SimulatorTests", dependencies: ["StratosSimulator", "StratosEconomics", "LedgerEvents"]),
     ]
 )

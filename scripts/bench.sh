@@ -16,6 +16,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 echo "bench: using $DATABASE_URL" >&2
 swift build -c release --product stratos-bench
+swift build -c release --product stratos-ledger   # the faults suite runs it as a child process
 bin=$(swift build -c release --show-bin-path)
 
 out=docs

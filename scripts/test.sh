@@ -16,7 +16,9 @@ echo "tests: using $DATABASE_URL" >&2
 log=$(mktemp /tmp/stratos-tests.XXXXXX)
 trap 'rm -f "$log"' EXIT
 status=0
-swift test --disable-swift-testing "$@" 2>&1 | tee "$log" || status=$?
+# Everything is built first, the executables too: the fault drill runs stratos-ledger as a process.
+swift build --build-tests 2>&1 | tail -3
+swift test --skip-build --disable-swift-testing "$@" 2>&1 | tee "$log" || status=$?
 # XCTest's closing line: "Executed N tests, with [K tests skipped and ]M failures (...)".
 summary=$(grep -E "Executed [0-9]+ tests?, with " "$log" | tail -1 || true)
 if [ -n "$summary" ]; then

@@ -47,6 +47,41 @@ public enum PrivateCluster {
         return url
     }
 
+    // MARK: Clusters in folders of their own (tests and the fault drill)
+
+    /// Runs `scripts/pg-cluster.sh COMMAND ARGUMENTS…` and returns what it printed on standard
+    /// output, trimmed; throws naming the command when it fails (its messages are on stderr).
+    @discardableResult
+    public static func script(_ command: String, _ arguments: [String] = []) throws -> String {
+        let script = try scriptPath()
+        let (status, output) = try runCapturingStandardOutput(script, [command] + arguments)
+        guard status == 0 else {
+            throw Failure(description: "\(script) \(([command] + arguments).joined(separator: " ")) failed (exit status \(status))")
+        }
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Starts a cluster in `directory` (initdb on first use); its server URL.
+    public static func start(in directory: String) throws -> String { try script("start", [directory]) }
+    /// Makes `directory` a streaming hot standby of the running cluster in `primary`
+    /// (`pg_basebackup -R`); with `synchronous`, every commit on the primary waits for it.
+    public static func standby(of primary: String, in directory: String, synchronous: Bool) throws -> String {
+        try script("standby", [primary, directory] + (synchronous ? ["--sync"] : []))
+    }
+    /// Promotes the standby in `directory` to a primary.
+    public static func promote(_ directory: String) throws { try script("promote", [directory]) }
+    /// Kills the cluster in `directory` with SIGKILL: a crash, not a shutdown.
+    public static func kill(_ directory: String) throws { try script("kill", [directory]) }
+    /// Restarts the cluster in `directory` (`pg_ctl restart -m fast`), same port.
+    public static func restart(_ directory: String) throws { try script("restart", [directory]) }
+    /// Stops the cluster in `directory` and deletes the folder.
+    public static func destroy(_ directory: String) throws { try script("destroy", [directory]) }
+    /// A libpq multi-host URL over the clusters in `directories`, to database `database`, that
+    /// connects to whichever of them is primary (`target_session_attrs=read-write`).
+    public static func multiHostURL(_ directories: [String], database: String) throws -> String {
+        try script("multi-url", directories + [database])
+    }
+
     /// Runs `path` with `arguments`, its standard error shared with ours, and returns its exit
     /// status and standard output.
     ///

@@ -26,6 +26,7 @@ let suites: [any BenchSuite.Type] = [
     AppendBench.self,
     ProjectionBench.self,
     HTTPBench.self,
+    FaultsBench.self,
 ]
 
 var selected = Set<String>()
