@@ -204,11 +204,13 @@ public final class Appender: Sendable {
             return w
         } catch {
             let message = (error as? PostgresError)?.message ?? (error as? AppendError)?.description ?? "\(error)"
-            state.withLock { s in
+            let first = state.withLock { s -> Bool in
                 s.unreachableUntil = ContinuousClock.now + limits.reconnectBackoff.delay(attempt: s.failedConnects)
                 s.failedConnects += 1
                 s.lastConnectError = message
+                return s.failedConnects == 1
             }
+            if first { log("appender: PostgreSQL cannot be reached (\(message)); appends get 503 with Retry-After until it answers") }
             throw error
         }
     }

@@ -586,7 +586,9 @@ struct ProblemMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch let problem as Problem {
-            if problem.status >= 500 { context.logger.error("\(request.method) \(request.uri.path): \(problem)") }
+            // 503s are logged where the outage is seen (appender, worker, probes), once per
+            // outage; one line per refused request would bury them under a busy client's retries.
+            if problem.status >= 500 && problem.status != 503 { context.logger.error("\(request.method) \(request.uri.path): \(problem)") }
             response = Self.response(problem)
         } catch let error as PoolError {
             let retry: Int

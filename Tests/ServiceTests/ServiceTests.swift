@@ -62,14 +62,22 @@ final class ServiceTests: XCTestCase {
 
         // Reads.
         try h.project()
+        // Health comes from a probe made every second.
+        try h.eventually(5, "the probe sees the projections at the head") { try h.get("/health").json["lag"]?.int == 0 }
         r = try h.get("/health")
         XCTAssertEqual(r.status, 200)
-        XCTAssertEqual(try r.json["lag"]?.int, 0)
         api.check("GET", "/health", r)
+        r = try h.get("/health/live")
+        XCTAssertEqual(r.status, 200)
+        api.check("GET", "/health/live", r)
+        r = try h.get("/health/ready")
+        XCTAssertEqual(r.status, 200, r.text)
+        api.check("GET", "/health/ready", r)
 
         r = try h.get("/v1/snapshot")
         XCTAssertEqual(r.status, 200)
         XCTAssertEqual(r.text, economy.snapshot().json(), "the served snapshot is the simulator's final economy")
+        XCTAssertEqual(r.headers["x-stratos-position"], String(events.count), "the read says the position it reflects")
         api.check("GET", "/v1/snapshot", r)
         let lastClosed = economy.lastClosedEpoch
         XCTAssertGreaterThan(lastClosed, 10)
