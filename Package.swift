@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "ProjectionTests", dependencies: ["StratosProjections", "StratosSimulator", "EventStore", "PostgresTestSupport"]),
         .testTarget(name: "ServiceTests", dependencies: ["StratosService", "PostgresTestSupport", "StratosSimulator", "EventStore", "StratosProjections"]),
         .testTarget(name: "DemoTests", dependencies: ["StratosDemo", "PostgresTestSupport"]),
-        .testTarget(name: "FaultDrillTests", dependencies: ["FaultDrill"]),
+        .testTarget(name: "FaultDrillTests", dependencies: ["FaultDrill", "PostgresTestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["StratosSimulator", "StratosEconomics", "LedgerEvents"]),
     ]
 )

@@ -53,6 +53,20 @@ final class ServiceProcess {
         return false
     }
 
+    /// Waits for it to end by itself; its exit status (nil: still running after `timeout`).
+    func waitForExit(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                pid = 0
+                return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return nil
+    }
+
     /// Kills it for sure (SIGKILL, reaped).
     func kill() {
         guard pid > 0 else { return }

@@ -189,7 +189,12 @@ public final class ProjectionSupervisor: Sendable {
                 if stopping { break }
                 update { $0.state = .waitingForLock }
                 try w.lock(timeout: configuration.lockWait, shouldStop: { self.stopping },
-                           onWait: { pid in self.update { $0.lockHolderPID = pid } })
+                           onWait: { pid in
+                               self.update { $0.lockHolderPID = pid }
+                               self.log("projection worker: waiting for the lock of schema \(self.configuration.schema)"
+                                        + (pid.map { ", held by backend pid \($0)" } ?? "")
+                                        + " (a worker that died leaves its backend running for a few seconds)")
+                           })
                 update { $0.lockHolderPID = nil }
                 if !created, try w.createIfMissing(rules: configuration.rules, checkpointEvery: configuration.checkpointEvery) {
                     log("projection worker: created schema \(configuration.schema) (rules \(configuration.rules.name))")
