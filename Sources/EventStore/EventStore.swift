@@ -16,6 +16,11 @@ public final class EventStore {
 
     public init(connection: PostgresConnection) { self.connection = connection }
 
+    /// Reads the event store's statements (`Schema/statements/store.sql`) now, so that a missing
+    /// or broken file is a clear error at start-up (the CLI, the service and the migrator call
+    /// it) rather than a failed precondition at the first append.
+    public static func loadStatements() throws { _ = try StoreSQL.load() }
+
     public convenience init(url: String) throws(PostgresError) {
         self.init(connection: try PostgresConnection(url: url))
     }
@@ -168,8 +173,8 @@ public final class EventStore {
         if let validate { try validate(head, newEvents) }
 
         let last = newEvents[newEvents.count - 1].time
-        try connection.query(StoreSQL.updateHeadAndNotify,
-                             [String(position), encodeByteaHex(hash), last.rfc3339, Self.notificationChannel])
+        try connection.query(StoreSQL.updateHeadAndNotify, binding: position, encodeByteaHex(hash), last.rfc3339,
+                             Self.notificationChannel)
         let newHead = LogHead(position: position, hash: hash, time: last)
         if versions.count > Self.streamVersionCacheLimit { versions = [:] }
         streamVersionCache = (newHead.position, newHead.hash, versions)
@@ -188,8 +193,9 @@ public final class EventStore {
         }
         let missing = streams.filter { known[$0] == nil }
         if !missing.isEmpty {
-            let r = try connection.query(StoreSQL.streamVersions, [postgresArrayLiteral(missing)])
-            for row in 0..<r.rowCount { known[try r.string(row, 0)] = try r.int64(row, 1) }
+            let rows = try connection.query(StoreSQL.streamVersions, binding: PostgresTextArray(Array(missing)))
+                .decodeAll(as: String.self, Int64.self, statement: "log.stream_versions")
+            for (stream, version) in rows { known[stream] = version }
         }
         return known
     }
@@ -197,7 +203,8 @@ public final class EventStore {
     static let streamVersionCacheLimit = 1_000_000
 
     private func existingEvents(ids: [String]) throws -> [String: (position: Int64, canonical: [UInt8])] {
-        let r = try connection.query(StoreSQL.existingIDs, [postgresArrayLiteral(ids)])
+        let r = try connection.query(StoreSQL.existingIDs, binding: PostgresTextArray(ids))
+        try r.expectColumns(5, statement: "log.existing_ids")
         var out: [String: (Int64, [UInt8])] = [:]
         for row in 0..<r.rowCount {
             let id = try r.string(row, 0)
@@ -279,7 +286,7 @@ public final class EventStore {
 
     static func decodeHead(_ r: PostgresResult) throws(PostgresError) -> LogHead {
         guard r.rowCount == 1 else { throw .protocol("event_log_head must hold exactly one row, has \(r.rowCount)") }
-        return LogHead(position: try r.int64(0, 0), hash: try r.bytea(0, 1),
-                       time: try r.optionalInt64(0, 2).map { Timestamp(microsecondsSinceEpoch: $0) })
+        let (position, hash, time) = try r.decode(row: 0, as: Int64.self, [UInt8].self, Int64?.self, statement: "head.read")
+        return LogHead(position: position, hash: hash, time: time.map { Timestamp(microsecondsSinceEpoch: $0) })
     }
 }

@@ -115,12 +115,12 @@ public final class LedgerWriter<Rules: LedgerRules> {
     /// A database without the table (not migrated since) is one without checkpoints.
     private func restoreCheckpoint() {
         guard checkpointEvery > 0, let key = rules.checkpointKey,
-              let rows = try? store.connection.query(StoreSQL.latestWriterCheckpoints, [key]) else { return }
-        for i in 0..<rows.rowCount {
-            guard let position = try? rows.int64(i, 0), let hash = try? rows.bytea(i, 1) else { continue }
+              let rows = try? store.connection.query(StoreSQL.latestWriterCheckpoints, binding: key)
+                .decodeAll(as: Int64.self, [UInt8].self, statement: "writer_checkpoints.latest") else { return }
+        for (position, hash) in rows {
             let state: [UInt8]
             do {
-                state = try store.connection.query(StoreSQL.writerCheckpointState, [.text(key), .text(String(position))],
+                state = try store.connection.query(StoreSQL.writerCheckpointState, [key.postgresParameter, position.postgresParameter],
                                                    binaryResults: true).bytea(0, 0)
             } catch { continue }
             guard let restored = try? rules.restored(from: state), restoredPositionMatches(restored, position) else { continue }
@@ -153,8 +153,8 @@ public final class LedgerWriter<Rules: LedgerRules> {
         do {
             let state = rules.checkpoint()
             try store.connection.transaction { c in
-                try c.query(StoreSQL.insertWriterCheckpoint, [.text(key), .text(String(position)), .bytea(positionHash), .bytea(state)])
-                try c.query(StoreSQL.pruneWriterCheckpoints, [key, String(position)])
+                try c.query(StoreSQL.insertWriterCheckpoint, binding: key, position, positionHash, state)
+                try c.query(StoreSQL.pruneWriterCheckpoints, binding: key, position)
             }
             checkpointFailure = nil
             let elapsed = ContinuousClock.now - started
@@ -198,7 +198,7 @@ public final class LedgerWriter<Rules: LedgerRules> {
     public func reconnect(to store: EventStore) throws(AppendError) -> Bool {
         if position > 0 {
             let r: PostgresResult
-            do { r = try store.connection.query(StoreSQL.hashAt, [String(position)]) } catch { throw .database(error) }
+            do { r = try store.connection.query(StoreSQL.hashAt, binding: position) } catch { throw .database(error) }
             guard r.rowCount == 1, let hash = try? r.bytea(0, 0), hash == positionHash else { return false }
         }
         self.store = store

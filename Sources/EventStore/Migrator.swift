@@ -59,6 +59,7 @@ public struct Migrator {
 
     /// Loads every `NNNN_*.sql` file of `directory` (default: the located `Schema/`).
     public static func load(directory: String? = nil) throws -> Migrator {
+        try EventStore.loadStatements()
         let dir = try directory ?? ResourceLocator.path(of: .schema)
         let files: [String]
         do {
@@ -99,24 +100,17 @@ public struct Migrator {
     @discardableResult
     public func migrate(_ connection: PostgresConnection) throws(MigrationError) -> Outcome {
         do {
-            try connection.query("SELECT pg_advisory_lock($1)", [String(Self.advisoryLockKey)])
+            try connection.query(StoreSQL.migrationsLock, binding: Self.advisoryLockKey)
         } catch { throw .database(error) }
-        defer { _ = try? connection.query("SELECT pg_advisory_unlock($1)", [String(Self.advisoryLockKey)]) }
+        defer { _ = try? connection.query(StoreSQL.migrationsUnlock, binding: Self.advisoryLockKey) }
 
         let applied: [Int: (name: String, checksum: String)]
         do {
-            try connection.execute("""
-                CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version     integer     PRIMARY KEY,
-                    name        text        NOT NULL,
-                    checksum    text        NOT NULL,
-                    applied_at  timestamptz NOT NULL DEFAULT now())
-                """)
-            let rows = try connection.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
+            try connection.execute(StoreSQL.migrationsCreateTable)
+            let rows = try connection.query(StoreSQL.migrationsApplied)
+                .decodeAll(as: Int.self, String.self, String.self, statement: "migrations.applied")
             var map: [Int: (String, String)] = [:]
-            for r in 0..<rows.rowCount {
-                map[Int(try rows.int64(r, 0))] = (try rows.string(r, 1), try rows.string(r, 2))
-            }
+            for (version, name, checksum) in rows { map[version] = (name, checksum) }
             applied = map
         } catch { throw .database(error) }
 
@@ -134,8 +128,7 @@ public struct Migrator {
             do {
                 try connection.transaction { c in
                     try c.execute(migration.sql)
-                    try c.query("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                                [String(migration.version), migration.name, migration.checksum])
+                    try c.query(StoreSQL.migrationsRecord, binding: migration.version, migration.name, migration.checksum)
                 }
             } catch let error as PostgresError {
                 throw .failed(file: migration.path, error: error)

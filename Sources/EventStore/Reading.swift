@@ -12,11 +12,12 @@ extension EventStore {
     /// Up to `limit` events from `position` on (inclusive), in position order. Committed events
     /// only, and never with a hole: see docs/EVENT-STORE.md.
     public func read(from position: Int64, limit: Int) throws -> [StoredEvent] {
-        try Self.decodeStoredEvents(connection.query(StoreSQL.readRange, [String(position), String(limit)]))
+        try Self.decodeStoredEvents(connection.query(StoreSQL.readRange, binding: position, limit))
     }
 
     /// The rows of a query selecting `StoreSQL.columns`.
     static func decodeStoredEvents(_ r: PostgresResult) throws -> [StoredEvent] {
+        try r.expectColumns(10, statement: "log.read_range")
         var out: [StoredEvent] = []
         out.reserveCapacity(r.rowCount)
         for row in 0..<r.rowCount {
@@ -33,13 +34,13 @@ extension EventStore {
     /// returned are read, however long the stream or the range.
     public func read(stream: String, after: Int64, through: Int64) throws -> [StoredEvent] {
         guard after < through else { return [] }
-        let last = try connection.query(StoreSQL.streamLastVersion, [stream]).int64(0, 0)
+        let last = try connection.query(StoreSQL.streamLastVersion, binding: stream).int64(0, 0)
         /// The greatest version whose position is ≤ `position` (0: none).
         func version(atOrBefore position: Int64, below upper: Int64) throws -> Int64 {
             var low: Int64 = 0, high = upper // invariant: pos(low) ≤ position (pos(0) = −∞), pos(high + 1) > position
             while low < high {
                 let mid = (low + high + 1) / 2
-                let r = try connection.query(StoreSQL.streamVersionPosition, [stream, String(mid)])
+                let r = try connection.query(StoreSQL.streamVersionPosition, binding: stream, mid)
                 guard r.rowCount == 1 else {
                     throw StoredEventDecodingError(position: nil, reason: "stream \(stream) has no version \(mid) (versions have a hole)")
                 }
@@ -50,7 +51,7 @@ extension EventStore {
         let upper = try version(atOrBefore: through, below: last)
         let lower = try version(atOrBefore: after, below: upper)
         guard lower < upper else { return [] }
-        return try Self.decodeStoredEvents(connection.query(StoreSQL.readStreamVersions, [stream, String(lower), String(upper)]))
+        return try Self.decodeStoredEvents(connection.query(StoreSQL.readStreamVersions, binding: stream, lower, upper))
     }
 
     /// Streams every event with `from <= position <= through` to `body`, in order, through a
@@ -59,7 +60,7 @@ extension EventStore {
     @discardableResult
     public func replay(from position: Int64 = 1, through last: Int64 = Int64.max,
                        _ body: (StoredEvent) throws -> Void) throws -> Int64 {
-        try connection.query(StoreSQL.setReplayBounds, [String(position), String(last)])
+        try connection.query(StoreSQL.setReplayBounds, binding: String(position), String(last))
         return try connection.copyOut(StoreSQL.copyOutRange) { chunk in
             try body(try Self.decodeStoredEvent(parseCopyTextRow(chunk)))
         }

@@ -1,83 +1,73 @@
-/// Every statement the event store runs, in one place (the schema itself is in `Schema/`).
-/// Values are always parameters (`$n`); nothing here is ever concatenated with data.
+import PostgresClient
+
+/// Every statement the event store and the migrator run: `Schema/statements/store.sql`, by
+/// name. The schema itself is the numbered migrations of `Schema/`.
+///
+/// The file is read once, on first use; `EventStore`, `LedgerWriter` and `Migrator` call
+/// `load()` when they are created, so a missing or broken file is a clear error there rather
+/// than a failed precondition in the middle of an append.
 enum StoreSQL {
-    /// Takes the append lock: every appender waits here, so positions are handed out and
-    /// committed strictly in order (docs/EVENT-STORE.md).
-    static let lockHead = """
-        SELECT position, hash, (extract(epoch FROM time) * 1000000)::bigint
-        FROM event_log_head FOR UPDATE
-        """
-    static let readHead = """
-        SELECT position, hash, (extract(epoch FROM time) * 1000000)::bigint FROM event_log_head
-        """
-    /// Moves the head and tells listeners (delivered when the transaction commits).
-    static let updateHeadAndNotify = """
-        WITH head AS (UPDATE event_log_head SET position = $1, hash = $2::bytea, time = $3::timestamptz
-                      RETURNING position)
-        SELECT pg_notify($4, position::text) FROM head
-        """
-    /// The chained hash at one position (a writer checks that a new connection's log, perhaps a
-    /// promoted standby's, still holds what its state was built from).
-    static let hashAt = "SELECT hash FROM event_log WHERE position = $1"
-    static let existingIDs = """
-        SELECT event_id, position, type, (extract(epoch FROM time) * 1000000)::bigint, data::text
-        FROM event_log WHERE event_id = ANY($1::text[])
-        """
-    /// The current version of each stream (0 when new): one backward index probe per stream.
-    static let streamVersions = """
-        SELECT s.stream,
-               coalesce((SELECT e.stream_version FROM event_log e WHERE e.stream = s.stream
-                         ORDER BY e.stream_version DESC LIMIT 1), 0)
-        FROM unnest($1::text[]) AS s(stream)
-        """
-    static let copyIn = """
-        COPY event_log (position, stream, stream_version, event_id, type, time, data, metadata, hash) FROM STDIN
-        """
-    static let columns = """
-        position, stream, stream_version, event_id, type, (extract(epoch FROM time) * 1000000)::bigint,
-        data::text, metadata::text, (extract(epoch FROM appended_at) * 1000000)::bigint, hash
-        """
-    static let readRange = "SELECT \(columns) FROM event_log WHERE position >= $1 ORDER BY position LIMIT $2"
-    /// Point reads on the (stream, stream_version) key, for `read(stream:after:through:)`.
-    static let streamLastVersion = "SELECT coalesce(max(stream_version), 0) FROM event_log WHERE stream = $1"
-    static let streamVersionPosition = "SELECT position FROM event_log WHERE stream = $1 AND stream_version = $2"
-    static let readStreamVersions = """
-        SELECT \(columns) FROM event_log WHERE stream = $1 AND stream_version > $2 AND stream_version <= $3
-        ORDER BY stream_version
-        """
-    /// COPY takes no parameters, so the bounds travel as session settings set by a
-    /// parameterised `set_config` just before.
-    static let setReplayBounds = """
-        SELECT set_config('stratos.replay_from', $1, false), set_config('stratos.replay_to', $2, false)
-        """
-    static let copyOutRange = """
-        COPY (SELECT \(columns) FROM event_log
-              WHERE position >= current_setting('stratos.replay_from')::bigint
-                AND position <= current_setting('stratos.replay_to')::bigint
-              ORDER BY position) TO STDOUT
-        """
+    static let file = "statements/store.sql"
 
-    // Writer checkpoints (Schema/0004_writer_checkpoints.sql, LedgerWriter).
+    private static let loaded: Result<SQLStatements, any Error> = Result {
+        try SQLStatements(path: ResourceLocator.path(of: .schema) + "/" + file)
+    }
 
-    /// The two newest checkpoints of kind $1 that belong to this log: their position is in the
-    /// log and the event there has the hash they recorded (the hash chains the whole prefix).
-    /// Their states are read one at a time (`writerCheckpointState`): each can be 100 MiB.
-    static let latestWriterCheckpoints = """
-        SELECT c.position, c.hash
-        FROM writer_checkpoints c JOIN event_log e ON e.position = c.position AND e.hash = c.hash
-        WHERE c.rules = $1
-        ORDER BY c.position DESC LIMIT 2
-        """
-    static let writerCheckpointState = "SELECT state FROM writer_checkpoints WHERE rules = $1 AND position = $2"
-    /// Two writers may checkpoint the same position (same log, same state): the first one stays.
-    static let insertWriterCheckpoint = """
-        INSERT INTO writer_checkpoints (rules, position, hash, state) VALUES ($1, $2, $3::bytea, $4::bytea)
-        ON CONFLICT (rules, position) DO NOTHING
-        """
-    /// Keeps the checkpoint at $2 and the one before it (in case the newest is ever unusable).
-    static let pruneWriterCheckpoints = """
-        DELETE FROM writer_checkpoints
-        WHERE rules = $1 AND position < (SELECT coalesce(max(position), 0) FROM writer_checkpoints
-                                          WHERE rules = $1 AND position < $2)
-        """
+    /// The statements, or the error that made them unreadable.
+    static func load() throws -> SQLStatements { try loaded.get() }
+
+    /// The statement called `name` (after a successful `load()`).
+    static subscript(name: String) -> String {
+        switch loaded {
+        case .success(let statements): statements[name]
+        case .failure(let error): preconditionFailure("Schema/\(file) was not loaded: \(error)")
+        }
+    }
+
+    static var migrationsLock: String { self["migrations.lock"] }
+    static var migrationsUnlock: String { self["migrations.unlock"] }
+    static var migrationsCreateTable: String { self["migrations.create_table"] }
+    static var migrationsApplied: String { self["migrations.applied"] }
+    static var migrationsRecord: String { self["migrations.record"] }
+
+    static var lockHead: String { self["head.lock"] }
+    static var readHead: String { self["head.read"] }
+    static var updateHeadAndNotify: String { self["head.update_and_notify"] }
+    static var hashAt: String { self["log.hash_at"] }
+    static var existingIDs: String { self["log.existing_ids"] }
+    static var streamVersions: String { self["log.stream_versions"] }
+    static var copyIn: String { self["log.copy_in"] }
+    static var readRange: String { self["log.read_range"] }
+    static var streamLastVersion: String { self["log.stream_last_version"] }
+    static var streamVersionPosition: String { self["log.stream_version_position"] }
+    static var readStreamVersions: String { self["log.read_stream_versions"] }
+    static var setReplayBounds: String { self["log.set_replay_bounds"] }
+    static var copyOutRange: String { self["log.copy_out_range"] }
+
+    static var latestWriterCheckpoints: String { self["writer_checkpoints.latest"] }
+    static var writerCheckpointState: String { self["writer_checkpoints.state"] }
+    static var insertWriterCheckpoint: String { self["writer_checkpoints.insert"] }
+    static var pruneWriterCheckpoints: String { self["writer_checkpoints.prune"] }
+}
+
+/// Statements on the server rather than on the ledger (`Schema/statements/admin.sql`): the
+/// demo's and the fault drill's databases and the drill's checks.
+public enum AdminSQL {
+    static let file = "statements/admin.sql"
+
+    private static let loaded: Result<SQLStatements, any Error> = Result {
+        try SQLStatements(path: ResourceLocator.path(of: .schema) + "/" + file)
+    }
+
+    /// The statements, or the error that made them unreadable.
+    public static func load() throws -> SQLStatements { try loaded.get() }
+
+    /// The statement called `name`, its `{database}` marker (if any) filled in with `database`
+    /// quoted by `PQescapeIdentifier` (database names cannot be parameters).
+    public static func statement(_ name: String, database: String? = nil, on connection: PostgresConnection) throws -> String {
+        var sql = try load()[name]
+        if let database { sql = sql.replacingOccurrences(of: "{database}", with: try connection.escapeIdentifier(database)) }
+        precondition(!sql.contains("{database}"), "statement \(name) needs a database name")
+        return sql
+    }
 }

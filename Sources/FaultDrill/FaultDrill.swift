@@ -115,7 +115,8 @@ public enum FaultDrill {
         log("starting a primary and a synchronous standby under \(c.directory)")
         let primaryServer = try PrivateCluster.start(in: primaryDir)
         let standbyServer = try PrivateCluster.standby(of: primaryDir, in: standbyDir, synchronous: true)
-        try PostgresConnection(url: primaryServer).execute("CREATE DATABASE drill")
+        let admin = try PostgresConnection(url: primaryServer)
+        try admin.execute(AdminSQL.statement("database.create", database: "drill", on: admin))
         let url = try PrivateCluster.multiHostURL([primaryDir, standbyDir], database: "drill")
         let standbyURL = connectionString(standbyServer, replacingDatabaseWith: "drill")
         let owner = try PostgresConnection(url: url)
@@ -188,7 +189,7 @@ public enum FaultDrill {
         let acknowledged = appenders.acknowledged
         report.acknowledged = acknowledged.count
         let c = try PostgresConnection(url: url)
-        let rows = try c.query("SELECT event_id, position FROM event_log WHERE event_id LIKE 'drill-%'")
+        let rows = try c.query(AdminSQL.statement("drill.positions", on: c))
         var logged: [String: Int64] = [:]
         for i in 0..<rows.rowCount {
             let id = try rows.string(i, 0)
@@ -203,7 +204,7 @@ public enum FaultDrill {
             }
             if position != ack.position || !positions.insert(position).inserted { report.misplaced += 1 }
         }
-        let totals = try c.query("SELECT count(*), coalesce(max(position), 0), count(DISTINCT event_id) FROM event_log")
+        let totals = try c.query(AdminSQL.statement("drill.totals", on: c))
         report.logEvents = try totals.int64(0, 0)
         report.gapFree = try totals.int64(0, 1) == report.logEvents
         report.duplicates += Int(report.logEvents - (try totals.int64(0, 2)))

@@ -121,13 +121,12 @@ public struct Demo {
             return url
         case .dedicated(let serverURL, let name):
             let admin = try PostgresConnection(url: serverURL)
-            let exists = try admin.query(DemoSQL.databaseExists, [name]).rowCount > 0
-            let quoted = try admin.escapeIdentifier(name)
+            let exists = try admin.query(AdminSQL.statement("database.exists", on: admin), binding: name).rowCount > 0
             if exists && options.fresh {
-                try admin.query(DemoSQL.terminateSessions, [name])
-                try admin.execute(DemoSQL.dropDatabase + quoted)
+                try admin.query(AdminSQL.statement("database.terminate_sessions", on: admin), binding: name)
+                try admin.execute(AdminSQL.statement("database.drop", database: name, on: admin))
             }
-            if !exists || options.fresh { try admin.execute(DemoSQL.createDatabase + quoted) }
+            if !exists || options.fresh { try admin.execute(AdminSQL.statement("database.create", database: name, on: admin)) }
             let url = connectionString(serverURL, replacingDatabaseWith: name)
             let how = !exists ? "created" : options.fresh ? "dropped and created again (--fresh)" : "reused"
             console.say("• Database: \(redacted(url)) (\(how))")

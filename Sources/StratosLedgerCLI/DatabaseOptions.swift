@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import EventStore
 import PostgresClient
 
 /// `--database-url`, shared by every verb that talks to PostgreSQL.
@@ -12,6 +13,7 @@ struct DatabaseOptions: ParsableArguments {
     /// primary now). Names the process's sessions `stratos-ledger/<verb>` in pg_stat_activity.
     func resolvedURL() throws -> String {
         SessionSettings.processApplicationName = "stratos-ledger/" + (CommandLine.arguments.dropFirst().first ?? "cli")
+        try EventStore.loadStatements()
         if let databaseURL, !databaseURL.isEmpty { return databaseURL }
         if let env = ProcessInfo.processInfo.environment["DATABASE_URL"], !env.isEmpty { return env }
         throw CLIError("no database: pass --database-url or set DATABASE_URL")

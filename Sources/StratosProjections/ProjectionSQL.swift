@@ -31,11 +31,11 @@ public struct ProjectionSQL: Sendable {
                 throw ProjectionError.configuration("cannot read \(path): \(error.localizedDescription)")
             }
         }
-        let keys = parseNamedStatements(try read("indexes.sql"))
+        let keys = try SQLStatements.parse(try read("indexes.sql"), source: dir + "/indexes.sql")
         guard let finish = keys["keys.finish"] else { throw ProjectionError.configuration("indexes.sql has no keys.finish section") }
         let sections = keys.filter { $0.key != "keys.finish" }.sorted { $0.key < $1.key }.map(\.value)
         return ProjectionSQL(tables: try read("tables.sql"), keySections: sections, keysFinish: finish,
-                             statements: parseNamedStatements(try read("queries.sql")))
+                             statements: try SQLStatements.parse(try read("queries.sql"), source: dir + "/queries.sql"))
     }
 
     /// The version of the tables' layout (tables.sql), recorded in every schema's state row.
@@ -68,31 +68,5 @@ public struct ProjectionSQL: Sendable {
         precondition(!sql.contains("{schema}") && !sql.contains("{old}") && !sql.contains("{new}") && !sql.contains("{table}"),
                      "statement \(name) has an unfilled identifier")
         return sql
-    }
-
-    /// Splits a file of `-- name: key` sections into statements (comments before a name and
-    /// trailing blank lines are dropped).
-    static func parseNamedStatements(_ text: String) -> [String: String] {
-        var result: [String: String] = [:]
-        var current: String?
-        var lines: [Substring] = []
-        func finish() {
-            guard let name = current else { return }
-            while let last = lines.last, last.trimmingCharacters(in: .whitespaces).isEmpty || last.hasPrefix("--") {
-                lines.removeLast()
-            }
-            result[name] = lines.joined(separator: "\n")
-        }
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("-- name:") {
-                finish()
-                current = line.dropFirst("-- name:".count).trimmingCharacters(in: .whitespaces)
-                lines = []
-            } else if current != nil {
-                lines.append(line)
-            }
-        }
-        finish()
-        return result
     }
 }
