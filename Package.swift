@@ -10,6 +10,7 @@
 //   EventStore        the append-only, hash-chained event log, migrations, import
 //   StratosProjections projection workers, checkpoints, rebuilds, journal
 //   StratosSimulator  deterministic generator of realistic histories
+//   StratosReports    audits, journal exports and the read model: shared by the CLI, the demo, the service
 //   StratosService    HTTP API
 //   StratosDemo       the one-command demo (`stratos-ledger demo`), callable from tests
 //   FaultDrill        primary + standby, the service as a process, faults injected, then checks
@@ -42,31 +43,35 @@ let package = Package(
                 resources: []),
         .target(name: "StratosProjections", dependencies: ["EventStore", "StratosEconomics", "PostgresClient"]),
         .target(name: "StratosSimulator", dependencies: ["LedgerEvents", "StratosEconomics"]),
+        .target(name: "StratosReports", dependencies: ["EventStore", "StratosProjections", "StratosEconomics", "PostgresClient"]),
         .target(name: "StratosService", dependencies: [
-            "EventStore", "StratosProjections", "StratosEconomics",
+            "EventStore", "StratosProjections", "StratosEconomics", "StratosReports",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
-        .target(name: "StratosDemo", dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosService"]),
-        .target(name: "FaultDrill", dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosService", "StratosDemo"]),
+        .target(name: "StratosDemo", dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosReports", "StratosService"]),
+        .target(name: "FaultDrill", dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosService", "StratosDemo", "LoopbackHTTP"]),
         .executableTarget(
             name: "StratosLedgerCLI",
             dependencies: [
-                "EventStore", "StratosProjections", "StratosSimulator", "StratosService", "StratosDemo",
+                "EventStore", "StratosProjections", "StratosSimulator", "StratosReports", "StratosService", "StratosDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "stratos-bench",
-            dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosEconomics", "StratosService", "FaultDrill"]
+            dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosEconomics", "StratosReports", "StratosService", "FaultDrill", "LoopbackHTTP"]
         ),
-        .target(name: "PostgresTestSupport", dependencies: ["PostgresClient"], path: "Tests/Support"),
+        .target(name: "PostgresTestSupport", dependencies: ["PostgresClient"], path: "Tests/Support/Postgres"),
+        // A blocking HTTP/1.1 client over a loopback socket, for tests, the benchmarks and the
+        // fault drill: it sees the service exactly as a remote client does.
+        .target(name: "LoopbackHTTP", path: "Tests/Support/HTTP"),
         .testTarget(name: "LedgerEventsTests", dependencies: ["LedgerEvents", "StratosSimulator"]),
         .testTarget(name: "EconomicsTests", dependencies: ["StratosEconomics", "StratosSimulator"]),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "PostgresTestSupport", "StratosSimulator"]),
         .testTarget(name: "ProjectionTests", dependencies: ["StratosProjections", "StratosSimulator", "EventStore", "PostgresTestSupport"]),
-        .testTarget(name: "ServiceTests", dependencies: ["StratosService", "PostgresTestSupport", "StratosSimulator", "EventStore", "StratosProjections"]),
+        .testTarget(name: "ServiceTests", dependencies: ["StratosService", "StratosReports", "LoopbackHTTP", "PostgresTestSupport", "StratosSimulator", "EventStore", "StratosProjections"]),
         .testTarget(name: "DemoTests", dependencies: ["StratosDemo", "PostgresTestSupport"]),
         .testTarget(name: "FaultDrillTests", dependencies: ["FaultDrill", "PostgresTestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["StratosSimulator", "StratosEconomics", "LedgerEvents"]),

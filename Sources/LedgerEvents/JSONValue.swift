@@ -9,6 +9,9 @@ public enum JSONValue: Sendable, Hashable {
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
+
+    /// An integer as a JSON number, exactly (`.number` holds the number's text as written).
+    public static func integer(_ value: some BinaryInteger) -> JSONValue { .number(String(value)) }
 }
 
 /// One event as received: the envelope of EVENTS.md with `data` not yet validated.

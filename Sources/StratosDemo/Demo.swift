@@ -4,6 +4,7 @@ import LedgerEvents
 import PostgresClient
 import StratosEconomics
 import StratosProjections
+import StratosReports
 import StratosService
 import StratosSimulator
 

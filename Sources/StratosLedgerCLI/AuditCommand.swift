@@ -2,6 +2,7 @@ import ArgumentParser
 import LedgerEvents
 import PostgresClient
 import StratosProjections
+import StratosReports
 import StratosService
 
 struct AuditCommand: ParsableCommand {

@@ -4,6 +4,7 @@ import LedgerEvents
 import PostgresClient
 import StratosEconomics
 import StratosProjections
+import StratosReports
 import StratosService
 
 extension ExportFormat: ExpressibleByArgument {}
@@ -42,7 +43,7 @@ struct ExportCommand: ParsableCommand {
         do {
             prepared = try PreparedExport.prepare(ExportRequest(format: format, from: from, to: last, account: owner),
                                                   rules: ruleSet, model: model)
-        } catch let p as Problem { throw CLIError(p.detail) }
+        } catch let refusal as ExportRefusal { throw CLIError(refusal.description) }
         let handle: FileHandle
         if let output {
             guard FileManager.default.createFile(atPath: output, contents: nil) else { throw CLIError("cannot create \(output)") }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StratosEconomics
 import StratosProjections
+import StratosReports
 import PostgresClient
 import StratosService
 

@@ -21,11 +21,11 @@ public struct AppendOutcome: Sendable {
 
     public var json: JSONValue {
         .object([
-            "appended": .number(String(appended)),
-            "duplicates": .number(String(duplicates)),
-            "head": .number(String(head)),
+            "appended": .integer(appended),
+            "duplicates": .integer(duplicates),
+            "head": .integer(head),
             "events": .array(items.map {
-                .object(["id": .string($0.eventID), "position": .number(String($0.position)),
+                .object(["id": .string($0.eventID), "position": .integer($0.position),
                          "status": .string($0.duplicate ? "duplicate" : "appended")])
             }),
         ])
@@ -350,7 +350,7 @@ public final class Appender: Sendable {
         var ext: [String: JSONValue] = [:]
         if let id = error.eventID {
             ext["eventId"] = .string(id)
-            if let (key, value) = batch.origin(of: id) { ext[key] = .number(String(value)) }
+            if let (key, value) = batch.origin(of: id) { ext[key] = .integer(value) }
         }
         switch error {
         case .ruleViolation(let v):

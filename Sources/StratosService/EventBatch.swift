@@ -29,7 +29,7 @@ public struct EventBatch: Sendable {
             let value: JSONValue
             do { value = try JSONValue.parse(body) } catch {
                 throw Problem("malformed-json", status: 400, title: "Malformed JSON",
-                              detail: "the body is not valid JSON: \(error)", extensions: ["offset": .number(String(error.offset))])
+                              detail: "the body is not valid JSON: \(error)", extensions: ["offset": .integer(error.offset)])
             }
             guard case .array(let elements) = value else {
                 throw Problem("malformed-batch", status: 400, title: "Malformed batch",
@@ -71,7 +71,7 @@ public struct EventBatch: Sendable {
     }
 
     private static func invalid(_ error: EventValidationError, key: String, at position: Int) -> Problem {
-        var ext: [String: JSONValue] = [key: .number(String(position)), "rule": .string("event-contract")]
+        var ext: [String: JSONValue] = [key: .integer(position), "rule": .string("event-contract")]
         if let id = error.eventID { ext["eventId"] = .string(id) }
         if !error.field.isEmpty { ext["field"] = .string(error.field) }
         let place = key == "index" ? "event at index \(position)" : "line \(position)"

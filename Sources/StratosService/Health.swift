@@ -70,18 +70,18 @@ extension StratosServer {
             "database": .string(h.probe?.reachable == true ? "reachable" : "unreachable"),
         ]
         if let p = h.probe {
-            body["head"] = .number(String(p.head))
+            body["head"] = .integer(p.head)
             if let projected = p.projected {
-                body["projected"] = .number(String(projected))
-                body["lag"] = .number(String(p.lagEvents ?? 0))
+                body["projected"] = .integer(projected)
+                body["lag"] = .integer(p.lagEvents ?? 0)
                 body["lagSeconds"] = .number(Self.decimal(p.lagSeconds))
             }
             if let e = p.error { body["detail"] = .string(e) }
         }
         if let w = h.worker {
             var o: [String: JSONValue] = [
-                "state": .string(w.state.rawValue), "position": .number(String(w.position)),
-                "reconnects": .number(String(w.reconnects)), "restarts": .number(String(w.restarts)),
+                "state": .string(w.state.rawValue), "position": .integer(w.position),
+                "reconnects": .integer(w.reconnects), "restarts": .integer(w.restarts),
             ]
             if let s = w.secondsSinceProgress { o["secondsSinceProgress"] = .number(Self.decimal(s)) }
             if let e = w.lastError { o["lastError"] = .string(e) }
@@ -90,7 +90,7 @@ extension StratosServer {
         if !h.standbys.isEmpty {
             body["standbys"] = .array(h.standbys.map { name, p in
                 var o: [String: JSONValue] = ["name": .string(name), "reachable": .bool(p?.reachable ?? false)]
-                if let projected = p?.projected { o["projected"] = .number(String(projected)) }
+                if let projected = p?.projected { o["projected"] = .integer(projected) }
                 if let e = p?.error { o["detail"] = .string(e) }
                 return .object(o)
             })

@@ -12,7 +12,8 @@ public struct Problem: Error, Sendable, CustomStringConvertible {
     /// A short stable slug; the `type` URI is `https://stratos-ledger.dev/problems/<slug>`.
     public var slug: String
     public var title: String
-    public var status: Int
+    /// The HTTP status code (`status` is the same as Hummingbird's `HTTPResponse.Status`).
+    public var statusCode: Int
     public var detail: String
     /// Extension members (`eventId`, `index`, `line`, `rule`, `field`, `parameter`, ...).
     public var extensions: [String: JSONValue]
@@ -23,7 +24,7 @@ public struct Problem: Error, Sendable, CustomStringConvertible {
 
     public init(_ slug: String, status: Int, title: String, detail: String, extensions: [String: JSONValue] = [:],
                 retryAfterSeconds: Int? = nil) {
-        self.slug = slug; self.status = status; self.title = title; self.detail = detail; self.extensions = extensions
+        self.slug = slug; self.statusCode = status; self.title = title; self.detail = detail; self.extensions = extensions
         self.retryAfterSeconds = retryAfterSeconds
     }
 
@@ -34,12 +35,12 @@ public struct Problem: Error, Sendable, CustomStringConvertible {
         var o = extensions
         o["type"] = .string(Self.typeBase + slug)
         o["title"] = .string(title)
-        o["status"] = .number(String(status))
+        o["status"] = .integer(statusCode)
         o["detail"] = .string(detail)
         return .object(o)
     }
 
-    public var description: String { "\(status) \(title): \(detail)" }
+    public var description: String { "\(statusCode) \(title): \(detail)" }
 
     // MARK: The service's problems
 
@@ -63,7 +64,7 @@ public struct Problem: Error, Sendable, CustomStringConvertible {
     public static func epochNotClosed(_ epoch: Int64, lastClosed: Int64) -> Problem {
         Problem("epoch-not-closed", status: 409, title: "Epoch not closed yet",
                 detail: "epoch \(epoch) is not closed yet (the last closed epoch is \(lastClosed))",
-                extensions: ["epoch": .number(String(epoch)), "lastClosedEpoch": .number(String(lastClosed))])
+                extensions: ["epoch": .integer(epoch), "lastClosedEpoch": .integer(lastClosed)])
     }
     public static func unauthorized(_ detail: String) -> Problem {
         Problem("unauthorized", status: 401, title: "Missing or bad bearer token", detail: detail)
@@ -71,7 +72,7 @@ public struct Problem: Error, Sendable, CustomStringConvertible {
     public static func tooLarge(limit: Int) -> Problem {
         Problem("body-too-large", status: 413, title: "Request body too large",
                 detail: "the request body exceeds the limit of \(limit) bytes; split the batch",
-                extensions: ["limit": .number(String(limit))])
+                extensions: ["limit": .integer(limit)])
     }
     public static func unsupportedMediaType(_ got: String?) -> Problem {
         Problem("unsupported-media-type", status: 415, title: "Unsupported media type",

@@ -1,5 +1,7 @@
+import LoopbackHTTP
 import Foundation
 import StratosService
+import StratosReports
 import Synchronization
 
 /// Runs blocking client work (the loopback HTTP client) on a thread of its own and waits for it

@@ -2,6 +2,7 @@
 // clients, loopback) and read latency (p50/p99) of the audit and snapshot endpoints on a long
 // simulated history. The server runs in this process on a free loopback port, as in production
 // (real PostgreSQL, the stratos_app role, projections built by the real worker).
+import LoopbackHTTP
 import EventStore
 import Foundation
 import LedgerEvents

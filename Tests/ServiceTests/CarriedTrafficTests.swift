@@ -4,6 +4,7 @@ import PostgresClient
 import PostgresTestSupport
 import StratosEconomics
 import StratosProjections
+@testable import StratosReports
 @testable import StratosService
 import StratosSimulator
 import XCTest

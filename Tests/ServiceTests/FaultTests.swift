@@ -1,3 +1,4 @@
+import LoopbackHTTP
 import Dispatch
 import EventStore
 import Foundation

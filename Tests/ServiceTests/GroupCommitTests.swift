@@ -1,3 +1,4 @@
+import LoopbackHTTP
 import EventStore
 import Foundation
 import LedgerEvents

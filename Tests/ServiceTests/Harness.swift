@@ -1,3 +1,4 @@
+import LoopbackHTTP
 import EventStore
 import Foundation
 import LedgerEvents
@@ -5,6 +6,7 @@ import PostgresClient
 import PostgresTestSupport
 import StratosEconomics
 import StratosProjections
+import StratosReports
 import StratosService
 import Synchronization
 import XCTest

@@ -1,8 +1,10 @@
+import LoopbackHTTP
 import EventStore
 import Foundation
 import LedgerEvents
 import StratosEconomics
 import StratosService
+import StratosReports
 import StratosSimulator
 import XCTest
 

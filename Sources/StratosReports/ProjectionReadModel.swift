@@ -81,17 +81,17 @@ struct ProjectionReadModel: LedgerReadModel {
 
     static func json(_ e: VestingScheduleEntry) -> JSONValue {
         var o: [String: JSONValue] = [:]
-        o["entry"] = .number(String(e.entry.rawValue))
+        o["entry"] = .integer(e.entry.rawValue)
         o["node"] = e.node.map { .string($0.rawValue) } ?? .null
         o["validator"] = e.validator.map { .string($0.rawValue) } ?? .null
         o["role"] = .string(e.role.rawValue)
         o["source"] = .string(e.source.rawValue)
         o["amount"] = .string(e.amount.description)
-        o["epochEarned"] = .number(String(e.epochEarned))
-        o["matureEpoch"] = .number(String(e.matureEpoch))
+        o["epochEarned"] = .integer(e.epochEarned)
+        o["matureEpoch"] = .integer(e.matureEpoch)
         o["status"] = .string(e.status)
         o["feeTaken"] = .string(e.feeTaken.description)
-        o["closedEpoch"] = e.closedEpoch.map { .number(String($0)) } ?? .null
+        o["closedEpoch"] = e.closedEpoch.map { .integer($0) } ?? .null
         return .object(o)
     }
 
@@ -102,8 +102,8 @@ struct ProjectionReadModel: LedgerReadModel {
         o["node"] = r.node.map { .string($0.rawValue) } ?? .null
         o["validator"] = r.validator.map { .string($0.rawValue) } ?? .null
         o["amount"] = .string(r.amount.description)
-        o["releaseDay"] = .number(String(r.releaseDay))
-        o["releasedEpoch"] = r.releasedEpoch.map { .number(String($0)) } ?? .null
+        o["releaseDay"] = .integer(r.releaseDay)
+        o["releasedEpoch"] = r.releasedEpoch.map { .integer($0) } ?? .null
         return .object(o)
     }
 
@@ -114,11 +114,11 @@ struct ProjectionReadModel: LedgerReadModel {
         for r in rows { total += r.amount.rawValue }
         return .object([
             "node": .string(id.rawValue),
-            "from": .number(String(epochs.lowerBound)),
-            "to": epochs.upperBound == Int64.max ? .null : .number(String(epochs.upperBound)),
+            "from": .integer(epochs.lowerBound),
+            "to": epochs.upperBound == Int64.max ? .null : .integer(epochs.upperBound),
             "total": .string(String(total)),
             "rewards": .array(rows.map { r in
-                .object(["epoch": .number(String(r.epoch)), "role": .string(r.role.rawValue),
+                .object(["epoch": .integer(r.epoch), "role": .string(r.role.rawValue),
                          "source": .string(r.source.rawValue), "amount": .string(r.amount.description)])
             }),
         ])
@@ -127,15 +127,15 @@ struct ProjectionReadModel: LedgerReadModel {
     func topNodes(epochs: ClosedRange<Int64>, limit: Int) throws -> JSONValue {
         let ranked = try queries.topNodes(epochs: epochs, limit: limit)
         return .object([
-            "from": .number(String(epochs.lowerBound)),
-            "to": epochs.upperBound == Int64.max ? .null : .number(String(epochs.upperBound)),
-            "limit": .number(String(limit)),
+            "from": .integer(epochs.lowerBound),
+            "to": epochs.upperBound == Int64.max ? .null : .integer(epochs.upperBound),
+            "limit": .integer(limit),
             "nodes": .array(ranked.enumerated().map { i, t in
-                .object(["rank": .number(String(i + 1)), "node": .string(t.node.rawValue), "total": .string(t.total.description),
-                         "lastEpoch": .number(String(t.lastEpoch)),
+                .object(["rank": .integer(i + 1), "node": .string(t.node.rawValue), "total": .string(t.total.description),
+                         "lastEpoch": .integer(t.lastEpoch),
                          "byRole": .object(Dictionary(uniqueKeysWithValues: t.byRole.map { role, r in
                              (role.rawValue, JSONValue.object(["amount": .string(r.amount.description),
-                                                               "lastEpoch": .number(String(r.lastEpoch))]))
+                                                               "lastEpoch": .integer(r.lastEpoch)]))
                          }))])
             }),
         ])
@@ -144,10 +144,10 @@ struct ProjectionReadModel: LedgerReadModel {
     func ozoneSeries(epochs: ClosedRange<Int64>) throws -> JSONValue {
         let rows = try queries.ozoneSupply(epochs: epochs)
         return .object([
-            "from": .number(String(epochs.lowerBound)),
-            "to": epochs.upperBound == Int64.max ? .null : .number(String(epochs.upperBound)),
+            "from": .integer(epochs.lowerBound),
+            "to": epochs.upperBound == Int64.max ? .null : .integer(epochs.upperBound),
             "points": .array(rows.map { p in
-                .object(["epoch": .number(String(p.epoch)), "position": .number(String(p.position)),
+                .object(["epoch": .integer(p.epoch), "position": .integer(p.position),
                          "s": .string(p.supply.s.description), "p": .string(p.supply.p.description),
                          "l": .string(p.supply.l.description), "mined": .string(p.supply.mined.description),
                          "feeCollector": .string(p.feeCollector.description),
@@ -178,7 +178,7 @@ struct ProjectionReadModel: LedgerReadModel {
         }
         func rows(_ list: [StakeReward]) -> JSONValue {
             .array(list.map { r in
-                .object(["epoch": .number(String(r.epoch)), "account": .string(r.account.rawValue),
+                .object(["epoch": .integer(r.epoch), "account": .string(r.account.rawValue),
                          "validator": r.validator.map { .string($0.rawValue) } ?? .null,
                          "node": r.node.map { .string($0.rawValue) } ?? .null, "role": .string(r.role.rawValue),
                          "kind": .string(r.kind), "source": r.source.map { .string($0.rawValue) } ?? .null,

@@ -98,7 +98,7 @@ public struct NodeAudit: @unchecked Sendable {
     public func json() -> JSONValue {
         let r = recomputation
         let s = r.before.supply
-        func num(_ v: Int64) -> JSONValue { .number(String(v)) }
+        func num(_ v: Int64) -> JSONValue { .integer(v) }
         func amt(_ v: UInt128) -> JSONValue { .string(String(v)) }
         return .object([
             "node": .string(node.rawValue),

@@ -1,6 +1,23 @@
 import LedgerEvents
 import StratosEconomics
 
+/// Why an export cannot start: the CLI prints it, the service answers it as a problem (404, 409).
+public enum ExportRefusal: Error, Sendable, CustomStringConvertible {
+    case unknownAccount(AccountID)
+    /// `from − 1` (the opening balances' epoch) is not closed yet.
+    case epochNotClosed(epoch: Int64, lastClosed: Int64)
+    /// Closed in the log but not projected yet.
+    case epochNotProjected(epoch: Int64)
+
+    public var description: String {
+        switch self {
+        case .unknownAccount(let id): "account \(id) has never been seen"
+        case .epochNotClosed(let epoch, let last): "epoch \(epoch) is not closed yet (the last closed epoch is \(last))"
+        case .epochNotProjected(let epoch): "epoch \(epoch) is not in the projections yet"
+        }
+    }
+}
+
 /// An export checked and ready to stream.
 ///
 /// `prepare` does everything that can be refused (unknown account, `from` epoch not closed)
@@ -17,12 +34,14 @@ public struct PreparedExport: Sendable {
 
     public static func prepare(_ request: ExportRequest, rules: RuleSet, model: any LedgerReadModel) throws -> PreparedExport {
         if let owner = request.account, try model.account(owner) == nil {
-            throw Problem.notFound("Account", "account \(owner) has never been seen")
+            throw ExportRefusal.unknownAccount(owner)
         }
         var opening: EconomySnapshot?
         if request.from > 1 {
             guard let snapshot = try model.snapshot(.epoch(request.from - 1)) else {
-                throw try StratosServer.epochProblem(request.from - 1, model)
+                let last = try model.snapshot(.now)?.lastClosedEpoch ?? 0
+                throw request.from - 1 > last ? ExportRefusal.epochNotClosed(epoch: request.from - 1, lastClosed: last)
+                                              : ExportRefusal.epochNotProjected(epoch: request.from - 1)
             }
             opening = snapshot
         }
