@@ -11,7 +11,7 @@ public enum JSONValue: Sendable, Hashable {
     case object([String: JSONValue])
 }
 
-/// One event as received: the envelope of EVENTS.md with `data` not yet validated.
+/// One event as received: the envelope of docs/EVENTS.md with `data` not yet validated.
 public struct EventEnvelope: Sendable, Hashable {
     public var id: String
     public var type: String
