@@ -5,7 +5,7 @@
 // The target graph mirrors the architecture:
 //   CLibPQ            system library over Debian's libpq-dev
 //   PostgresClient    a small, typed Swift layer over libpq (no ORM)
-//   LedgerEvents      the event contract of EVENTS.md: JSON, envelope, typed events, canonical hash
+//   LedgerEvents      the event contract of docs/EVENTS.md: JSON, envelope, typed events, canonical hash
 //   StratosEconomics  the pure rules engine (paper-v1 and friends); knows nothing of PostgreSQL
 //   EventStore        the append-only, hash-chained event log, migrations, import
 //   StratosProjections projection workers, checkpoints, rebuilds, journal

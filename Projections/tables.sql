@@ -43,7 +43,7 @@ CREATE TABLE projection_state (
     switched_at      timestamptz
 );
 
--- Balances now, per account (EVENTS.md snapshot fields).
+-- Balances now, per account (docs/EVENTS.md snapshot fields).
 CREATE TABLE balances (
     account    text PRIMARY KEY,
     wallet     numeric(78,0) NOT NULL CHECK (wallet >= 0),
@@ -70,7 +70,7 @@ CREATE TABLE balance_history (
     vesting    numeric(78,0) NOT NULL
 );
 
--- Nodes now (EVENTS.md snapshot fields).
+-- Nodes now (docs/EVENTS.md snapshot fields).
 CREATE TABLE nodes (
     node         text PRIMARY KEY,
     kind         text NOT NULL,
@@ -98,7 +98,7 @@ CREATE TABLE vesting_entries (
 
 -- Cancellations and migration-fee takings of vesting entries. Releases are not stored: an
 -- entry is released at the close of its mature_epoch unless it was cancelled or wholly taken by
--- fees before (ECONOMICS 5.9; the engine's releaseMaturedVesting, asserted by the projection
+-- fees before (RULES §5.9; the engine's releaseMaturedVesting, asserted by the projection
 -- worker as it writes), so vesting_schedule derives them from mature_epoch <= the projection's
 -- last closed epoch. That rule is exact at every log position P: an entry is live at P when it
 -- was created at <= P, its mature_epoch > the last epoch closed at P, it has no 'cancelled'
@@ -172,7 +172,7 @@ CREATE TABLE ozone_supply (
     carried_over       numeric(78,0) NOT NULL
 );
 
--- The settlement audit of each closed epoch (EVENTS.md). Its rewards are the vesting entries
+-- The settlement audit of each closed epoch (docs/EVENTS.md). Its rewards are the vesting entries
 -- earned in that epoch (creation order = entry_id order); settled nodes are in settled_nodes.
 CREATE TABLE settlements (
     epoch           bigint NOT NULL,

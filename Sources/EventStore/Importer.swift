@@ -54,7 +54,7 @@ private func format2(_ x: Double) -> String {
     return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
 }
 
-/// Imports a JSON Lines file of events (EVENTS.md envelopes) through a `LedgerWriter`.
+/// Imports a JSON Lines file of events (docs/EVENTS.md envelopes) through a `LedgerWriter`.
 ///
 /// - Streams: the reader holds one chunk of the file, the importer one batch of events
 ///   (`batchSize`), so memory does not grow with the file.

@@ -1,4 +1,4 @@
-/// Reading the event envelope of EVENTS.md from one JSON line, and the error every refusal of
+/// Reading the event envelope of docs/EVENTS.md from one JSON line, and the error every refusal of
 /// the event contract is reported with.
 
 /// Why an event (or its line) was refused: which event, which field, and why.

@@ -1,4 +1,4 @@
-/// The typed events of EVENTS.md. An `EventEnvelope` (id, type, time, raw data) becomes a
+/// The typed events of docs/EVENTS.md. An `EventEnvelope` (id, type, time, raw data) becomes a
 /// `LedgerEvent` once its `data` has been validated field by field (`LedgerEvent.init(validating:)`).
 
 public enum EventType: String, CaseIterable, Sendable {
@@ -41,7 +41,7 @@ public struct GenesisNode: Sendable, Hashable {
     }
 }
 
-/// One traffic record (ECONOMICS 4). `bytes` and `records` are counts, not money.
+/// One traffic record (RULES §4). `bytes` and `records` are counts, not money.
 public struct TrafficRecord: Sendable, Hashable {
     public var epoch: Int64
     public var node: NodeID

@@ -1,4 +1,4 @@
-/// Opaque identifiers of EVENTS.md: 1–128 printable ASCII characters without spaces.
+/// Opaque identifiers of docs/EVENTS.md: 1–128 printable ASCII characters without spaces.
 /// Distinct types so that a node id cannot be passed where an account is expected.
 
 public protocol LedgerIdentifier: Hashable, Comparable, Sendable, CustomStringConvertible {

@@ -14,7 +14,7 @@ public enum JSONValue: Sendable, Hashable {
     public static func integer(_ value: some BinaryInteger) -> JSONValue { .number(String(value)) }
 }
 
-/// One event as received: the envelope of EVENTS.md with `data` not yet validated.
+/// One event as received: the envelope of docs/EVENTS.md with `data` not yet validated.
 public struct EventEnvelope: Sendable, Hashable {
     public var id: String
     public var type: String

@@ -1,9 +1,9 @@
-/// Turning an `EventEnvelope` into a typed `LedgerEvent`: the *shape* rules of EVENTS.md.
+/// Turning an `EventEnvelope` into a typed `LedgerEvent`: the *shape* rules of docs/EVENTS.md.
 ///
 /// Only the contract is checked here (types, field sets, number formats, ranges that make a
 /// value meaningless such as `epoch` 0 or a commission above 100%). Economic refusals (amount
 /// zero, replicas below 3, unknown node, short balance, order of epochs and times) belong to the
-/// rules engine (ECONOMICS 9), which reports them with the rule's name.
+/// rules engine (RULES §9), which reports them with the rule's name.
 
 extension LedgerEvent {
     /// Validates an envelope field by field; the error names the event id (when valid), the

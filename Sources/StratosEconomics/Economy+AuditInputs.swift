@@ -2,7 +2,7 @@ import LedgerEvents
 
 /// The inputs of the next epoch settlement, read from the state just before an `EpochClosed`.
 ///
-/// Why: an audit explains a settlement to a human by filling the formulas of ECONOMICS 5 with
+/// Why: an audit explains a settlement to a human by filling the formulas of RULES §5 with
 /// numbers (`R = floor((s + p) × Y / (l + Y))`, the tier, the meta split among n nodes, the
 /// deposit share `floor(partK × deposit_i / K)`, ...). The settlement report gives the results;
 /// these are the operands the engine used, which are otherwise internal. Read-only: nothing

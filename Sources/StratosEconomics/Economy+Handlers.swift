@@ -183,7 +183,7 @@ extension Economy {
 
     // MARK: Ozone
 
-    /// ECONOMICS 3: Δl = floor(l × X / (s + p + X)).
+    /// RULES §3: Δl = floor(l × X / (s + p + X)).
     mutating func applyPrepaid(_ c: EventContext, _ id: AccountID, _ x: UInt128, _ effects: inout [Effect]) throws(RuleViolation) {
         try requirePositive(c, x, "amount")
         try requireWallet(c, id, x)
@@ -203,7 +203,7 @@ extension Economy {
         effects.append(.transfer(Transfer(from: .ozoneLimit, to: .ozone(id), amount: .noz(Noz(delta)), reason: .ozonePurchased)))
     }
 
-    /// The Ozone charge (noz) of a traffic record (ECONOMICS 4): a function of the record alone;
+    /// The Ozone charge (noz) of a traffic record (RULES §4): a function of the record alone;
     /// nil if it does not fit 128 bits.
     public static func charge(of r: TrafficRecord) -> UInt128? {
         switch r.kind {
@@ -276,7 +276,7 @@ extension Economy {
         try requirePositive(c, z, "deposit")
         try requireWallet(c, owner, z)
         if activeMeta.isEmpty {
-            // No voter: approved at once (ECONOMICS 9).
+            // No voter: approved at once (RULES §9).
             let delta = try activationDelta(c, node: id, deposit: z)
             let i = registerNode(id, kind: .meta, owner: owner, deposit: z, status: .pending, &effects)
             activate(c, node: i, delta: delta, from: nil, &effects)
@@ -345,7 +345,7 @@ extension Economy {
                                           from: from, to: to, day: c.day))
     }
 
-    /// ECONOMICS 9 "Deactivation", steps (a)–(e).
+    /// RULES §9 "Deactivation", steps (a)–(e).
     mutating func applyNodeDeactivated(_ c: EventContext, _ id: NodeID, _ storedBytes: UInt128,
                                        _ effects: inout [Effect]) throws(RuleViolation) {
         let i = try nodeIdx(c, id)
@@ -354,7 +354,7 @@ extension Economy {
             throw c.violation("node-not-active", "node \(id) is \(old.rawValue); only active or suspended nodes deactivate")
         }
         // (a) the fee, with the state before this event. nil: beyond 2^128 wei, more than all STOS in
-        // the books (≤ 2^112), so everything available is taken and the rest waived (ECONOMICS 9 (b)).
+        // the books (≤ 2^112), so everything available is taken and the rest waived (RULES §9 (b)).
         let fee = mulDivCeil(storedBytes, s + p, l)
         // (d) is checked now so that a refusal changes nothing.
         let z = nodes[i].initialDeposit
@@ -520,7 +520,7 @@ extension Economy {
                                           reason: .undelegated)))
     }
 
-    /// ECONOMICS 7: gas fees are distributed at once by the validator rule; dust (and everything
+    /// RULES §7: gas fees are distributed at once by the validator rule; dust (and everything
     /// when there is no validator) stays in the fee collector for the next distribution.
     mutating func applyGasFees(_ c: EventContext, _ amount: UInt128, _ effects: inout [Effect]) throws(RuleViolation) {
         try requirePositive(c, amount, "amount")
@@ -540,7 +540,7 @@ extension Economy {
         }
     }
 
-    /// ECONOMICS 5.8, the validator rule, for `partD`: every non-zero payout in validator creation
+    /// RULES §5.8, the validator rule, for `partD`: every non-zero payout in validator creation
     /// order (validator, commission, then delegators in order of first delegation). Their sum is
     /// ≤ `partD`; the rest is dust.
     func validatorRule(_ partD: UInt128) -> [Payout] {

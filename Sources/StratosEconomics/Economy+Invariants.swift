@@ -1,7 +1,7 @@
 import LedgerEvents
 
 extension Economy {
-    /// Checks ECONOMICS 8 (STOS and Ozone conservation, `l > 0`, nothing negative — unsigned
+    /// Checks RULES §8 (STOS and Ozone conservation, `l > 0`, nothing negative — unsigned
     /// storage makes negative impossible, so underflow would have trapped) and the consistency of
     /// every running total with the detailed state it summarises. O(size of the state): meant for
     /// tests after every event and for a production `verify`, not for the hot path.

@@ -1,6 +1,6 @@
 import LedgerEvents
 
-// ECONOMICS 5: the epoch settlement (Proof-of-Traffic), in the order of the spec.
+// RULES §5: the epoch settlement (Proof-of-Traffic), in the order of the spec.
 
 extension Economy {
     mutating func applyEpochClosed(_ c: EventContext, _ epoch: Int64, _ effects: inout [Effect]) throws(RuleViolation) -> SettlementReport {
@@ -32,7 +32,7 @@ extension Economy {
         let settled = order[..<settledCount]
 
         // 3. Traffic reward R = floor((s + p) × Y / (l + Y)), with l before +Y. Capped at p: the
-        // volume pool cannot pay what it does not hold (docs/ECONOMICS-DECISIONS.md, D5).
+        // volume pool cannot pay what it does not hold (docs/RULES.md §5.3, decision D5).
         let r = y > 0 ? min(share(s + p, y, l + y), p) : 0
         // 4. Mining reward: the tier by `mined` before this epoch, capped.
         let tier = rules.mining.tier(minedBefore: Wei(mined))
@@ -128,7 +128,7 @@ extension Economy {
                       epoch: epoch, &effects, &rewards)
     }
 
-    /// Creates one locked reward (ECONOMICS 5.9) drawn from `source`'s pool.
+    /// Creates one locked reward (RULES §5.9) drawn from `source`'s pool.
     private mutating func createVesting(account a: Int, node: Int, validator: Int, role: RewardRole, source: RewardSource,
                                         amount: UInt128, epoch: Int64, _ effects: inout [Effect],
                                         _ rewards: inout [SettlementReward]) {

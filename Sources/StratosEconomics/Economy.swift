@@ -115,7 +115,7 @@ public struct Economy: Sendable {
                             deposit: Wei(n.deposit), unsettled: Noz(n.unsettled))
     }
 
-    /// The economy snapshot of EVENTS.md: every account and node ever seen.
+    /// The economy snapshot of docs/EVENTS.md: every account and node ever seen.
     public func snapshot() -> EconomySnapshot {
         var accountMap: [AccountID: AccountBalances] = [:]
         accountMap.reserveCapacity(accounts.count)

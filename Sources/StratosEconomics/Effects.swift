@@ -213,7 +213,7 @@ public struct Transfer: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(from) → \(to): \(amount) (\(reason.rawValue))" }
 }
 
-/// The life-cycle status of a node (EVENTS.md).
+/// The life-cycle status of a node (docs/EVENTS.md).
 public enum NodeStatus: String, Hashable, Sendable, CaseIterable {
     case pending
     case active
@@ -223,12 +223,12 @@ public enum NodeStatus: String, Hashable, Sendable, CaseIterable {
     case rejected
 }
 
-/// Who a reward is for (EVENTS.md `role`).
+/// Who a reward is for (docs/EVENTS.md `role`).
 public enum RewardRole: String, Hashable, Sendable, CaseIterable {
     case resource, meta, deposit, validator, commission, delegator
 }
 
-/// Which pool a reward came from, and where it goes back if cancelled (EVENTS.md `source`).
+/// Which pool a reward came from, and where it goes back if cancelled (docs/EVENTS.md `source`).
 public enum RewardSource: String, Hashable, Sendable, CaseIterable {
     /// The volume pool `p` (traffic reward R).
     case traffic
@@ -239,7 +239,7 @@ public enum RewardSource: String, Hashable, Sendable, CaseIterable {
     public var pool: LedgerAccount { self == .traffic ? .volumePool : .miningPool }
 }
 
-/// A locked reward as created at an epoch close (ECONOMICS 5.9).
+/// A locked reward as created at an epoch close (RULES §5.9).
 public struct VestingEntry: Hashable, Sendable {
     public let id: VestingEntryID
     /// The owner: the node's owner (resource, meta, deposit), the validator's operator
@@ -338,7 +338,7 @@ public struct AppliedEvent: Sendable {
     public let epoch: Int64
     /// Everything it did, in order.
     public let effects: [Effect]
-    /// Only for `EpochClosed`: the settlement audit of EVENTS.md.
+    /// Only for `EpochClosed`: the settlement audit of docs/EVENTS.md.
     public let settlement: SettlementReport?
     /// `s`, `p`, `l`, `mined` after the event.
     public let supply: Supply

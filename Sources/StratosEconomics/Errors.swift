@@ -20,7 +20,7 @@ public struct RuleViolation: Error, Sendable, Hashable, CustomStringConvertible 
     }
 }
 
-/// A broken invariant of ECONOMICS 8. Never expected: it means a bug in the engine (or a corrupt
+/// A broken invariant of RULES §8. Never expected: it means a bug in the engine (or a corrupt
 /// checkpoint), so callers should stop and report rather than continue.
 public struct InvariantViolation: Error, Sendable, Hashable, CustomStringConvertible {
     /// `stos-conservation`, `ozone-conservation`, `ozone-limit-positive`, `index`, ...

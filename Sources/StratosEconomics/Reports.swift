@@ -1,6 +1,6 @@
 import LedgerEvents
 
-/// The balances of one account in an economy snapshot (EVENTS.md).
+/// The balances of one account in an economy snapshot (docs/EVENTS.md).
 public struct AccountBalances: Hashable, Sendable {
     public var wallet: Wei = .zero
     public var ozone: Noz = .zero
@@ -15,7 +15,7 @@ public struct AccountBalances: Hashable, Sendable {
     public init() {}
 }
 
-/// One node in an economy snapshot (EVENTS.md).
+/// One node in an economy snapshot (docs/EVENTS.md).
 public struct NodeSnapshot: Hashable, Sendable {
     public var kind: NodeKind
     public var owner: AccountID
@@ -26,7 +26,7 @@ public struct NodeSnapshot: Hashable, Sendable {
     public var unsettled: Noz
 }
 
-/// The economy snapshot of EVENTS.md.
+/// The economy snapshot of docs/EVENTS.md.
 public struct EconomySnapshot: Hashable, Sendable {
     public var rules: String
     public var position: Int64
@@ -38,7 +38,7 @@ public struct EconomySnapshot: Hashable, Sendable {
     /// Every node ever seen.
     public var nodes: [NodeID: NodeSnapshot]
 
-    /// The EVENTS.md JSON: keys sorted (byte order), amounts as decimal strings, no whitespace.
+    /// The docs/EVENTS.md JSON: keys sorted (byte order), amounts as decimal strings, no whitespace.
     public func json() -> String {
         var w = JSONWriter()
         w.beginObject()
@@ -95,7 +95,7 @@ public struct SettledNode: Hashable, Sendable {
     public init(node: NodeID, traffic: Noz) { self.node = node; self.traffic = traffic }
 }
 
-/// One reward of an epoch settlement (EVENTS.md), i.e. one vesting entry created.
+/// One reward of an epoch settlement (docs/EVENTS.md), i.e. one vesting entry created.
 public struct SettlementReward: Hashable, Sendable {
     public var account: AccountID
     public var node: NodeID?
@@ -113,7 +113,7 @@ public struct SettlementReward: Hashable, Sendable {
     }
 }
 
-/// The audit of one epoch settlement (EVENTS.md "Epoch settlement").
+/// The audit of one epoch settlement (docs/EVENTS.md "Epoch settlement").
 public struct SettlementReport: Hashable, Sendable {
     public var rules: String
     public var epoch: Int64
@@ -141,8 +141,8 @@ public struct SettlementReport: Hashable, Sendable {
         self.trafficDust = trafficDust; self.miningDust = miningDust
     }
 
-    /// The EVENTS.md JSON: keys sorted (byte order), amounts as decimal strings, no whitespace.
-    /// (`rules` is added to the EVENTS.md fields; the spec allows more fields.)
+    /// The docs/EVENTS.md JSON: keys sorted (byte order), amounts as decimal strings, no whitespace.
+    /// (`rules` is added to the docs/EVENTS.md fields; the spec allows more fields.)
     public func json() -> String {
         var w = JSONWriter()
         w.beginObject()

@@ -11,18 +11,18 @@ public struct RuleSet: Sendable, Hashable, CustomStringConvertible {
     /// Recorded as `"rules"` in every report.
     public let name: String
 
-    /// How the deposit constant `s` evolves (ECONOMICS 2 and 10).
+    /// How the deposit constant `s` evolves (RULES §2 and §10).
     public let depositConstant: DepositConstantRule
 
-    /// Lock-up of rewards in epochs (ECONOMICS 5.9: 14 days = 2016 epochs).
+    /// Lock-up of rewards in epochs (RULES §5.9: 14 days = 2016 epochs).
     public let vestingEpochs: Int64
-    /// Unbonding of undelegations in days (ECONOMICS 7).
+    /// Unbonding of undelegations in days (RULES §7).
     public let unbondingDays: Int64
-    /// Minimum deposit lock of a node in days, counted from the activation day (ECONOMICS 6: 180).
+    /// Minimum deposit lock of a node in days, counted from the activation day (RULES §6: 180).
     public let depositLockDays: Int64
-    /// Cooling-off after deactivation in days (ECONOMICS 6: 14).
+    /// Cooling-off after deactivation in days (RULES §6: 14).
     public let coolingOffDays: Int64
-    /// The mining schedule (ECONOMICS 5.4).
+    /// The mining schedule (RULES §5.4).
     public let mining: MiningSchedule
 
     public init(name: String, depositConstant: DepositConstantRule, vestingEpochs: Int64 = 2016,
@@ -33,9 +33,9 @@ public struct RuleSet: Sendable, Hashable, CustomStringConvertible {
         self.coolingOffDays = coolingOffDays; self.mining = mining
     }
 
-    /// ECONOMICS 1–9: `s` is the genesis deposit, constant.
+    /// RULES §1–§9: `s` is the genesis deposit, constant.
     public static let paperV1 = RuleSet(name: "paper-v1", depositConstant: .genesisOnly)
-    /// ECONOMICS 10: `s` is the effective total deposit, as the live chain keeps it.
+    /// RULES §10: `s` is the effective total deposit, as the live chain keeps it.
     public static let paperV1EffectiveS = RuleSet(name: "paper-v1-effective-s", depositConstant: .effective)
 
     /// Every rule set this build knows, in a stable order.
@@ -92,7 +92,7 @@ public struct MiningSchedule: Sendable, Hashable {
         return Wei(min(tier(minedBefore: mined).rewardPerEpoch.rawValue, cap.rawValue - mined.rawValue))
     }
 
-    /// ECONOMICS 5.4, the paper's table.
+    /// RULES §5.4, the paper's table.
     public static let paper: MiningSchedule = {
         let stos = Wei.perSTOS
         func tier(_ below: UInt128, _ reward: UInt128, _ r: UInt128, _ m: UInt128) -> Tier {

@@ -1,6 +1,6 @@
 /// Exact integer arithmetic wider than 128 bits, without allocation.
 ///
-/// ECONOMICS 1: intermediate products exceed 128 bits ((s + p) × Y reaches 10^45), every formula is
+/// RULES §1: intermediate products exceed 128 bits ((s + p) × Y reaches 10^45), every formula is
 /// evaluated exactly and floored once. All formulas of the rules are of the shape
 /// `floor(a × b / d)` with a result that fits 128 bits, so a 256-bit product and a 256-by-128-bit
 /// division are all that is needed. STOS amounts are bounded by `Economy.maxTotalWei` (2^112), so

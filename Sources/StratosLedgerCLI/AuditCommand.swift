@@ -72,7 +72,7 @@ struct AuditNodeCommand: ParsableCommand {
 struct AuditEpochCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "epoch",
-        abstract: "Recompute an epoch's settlement report (EVENTS.md) and compare it with the projection.")
+        abstract: "Recompute an epoch's settlement report (docs/EVENTS.md) and compare it with the projection.")
 
     @Argument(help: "The epoch.") var epoch: Int64
     @OptionGroup var options: AuditOptions

@@ -8,7 +8,7 @@ import StratosEconomics
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Append a JSON Lines file of events (EVENTS.md envelopes) to the log.",
+        abstract: "Append a JSON Lines file of events (docs/EVENTS.md envelopes) to the log.",
         discussion: """
             Every event is validated and checked against the economic rules. By default the whole \
             file is one transaction: one bad line appends nothing, and the error names its line and \

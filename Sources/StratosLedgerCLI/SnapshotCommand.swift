@@ -3,11 +3,11 @@ import Foundation
 import StratosEconomics
 import StratosProjections
 
-/// `stratos-ledger snapshot`: the EVENTS.md economy snapshot at an epoch, a position or now.
+/// `stratos-ledger snapshot`: the docs/EVENTS.md economy snapshot at an epoch, a position or now.
 struct SnapshotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapshot",
-        abstract: "Print the economy snapshot (EVENTS.md) at a closed epoch, a log position, or the projection's head.",
+        abstract: "Print the economy snapshot (docs/EVENTS.md) at a closed epoch, a log position, or the projection's head.",
         discussion: "Loads the nearest stored economy checkpoint and replays the events after it.")
 
     @OptionGroup var database: DatabaseOptions

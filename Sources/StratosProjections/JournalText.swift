@@ -13,7 +13,7 @@ import StratosEconomics
 //
 // Why this form: COPY stores a text field as it comes (no array literal, no numeric to parse),
 // so a 6,000-transfer epoch close costs PostgreSQL about as much as its bytes. Identifiers are
-// never empty and never hold a space (EVENTS.md: printable ASCII without spaces), so an empty
+// never empty and never hold a space (docs/EVENTS.md: printable ASCII without spaces), so an empty
 // field means "absent" and splitting on spaces is exact even for ids that contain ':'.
 
 /// The kinds of `LedgerAccount`, as written in the journal (the first part of `description`).

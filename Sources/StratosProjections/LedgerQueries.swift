@@ -192,7 +192,7 @@ public final class LedgerQueries {
 
     // MARK: Snapshots and settlements
 
-    /// The EVENTS.md economy snapshot at `point`: the nearest checkpoint plus a replay.
+    /// The docs/EVENTS.md economy snapshot at `point`: the nearest checkpoint plus a replay.
     public func snapshot(at point: SnapshotPoint) throws -> EconomySnapshot {
         try economy(at: point).snapshot()
     }
@@ -240,7 +240,7 @@ public final class LedgerQueries {
                                                             maturingThrough: maturingThrough, connection)
     }
 
-    /// The stored settlement audit of epoch `epoch` (EVENTS.md JSON through `json()`).
+    /// The stored settlement audit of epoch `epoch` (docs/EVENTS.md JSON through `json()`).
     public func settlement(epoch: Int64) throws -> StoredSettlement {
         try connection.transaction(isolation: .repeatableRead) { c in
             let head = try c.query(sql("q.settlement"), [String(epoch)])

@@ -11,7 +11,7 @@ public struct StoredSettlement: Sendable, Hashable {
 
     public init(_ report: SettlementReport) { self.report = report }
 
-    /// The EVENTS.md settlement JSON: keys sorted, amounts as decimal strings, no whitespace.
+    /// The docs/EVENTS.md settlement JSON: keys sorted, amounts as decimal strings, no whitespace.
     public func json() -> String { report.json() }
 
     /// The first field (as a JSON path) where `recomputed` differs, with both values.

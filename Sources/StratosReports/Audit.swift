@@ -55,7 +55,7 @@ public struct EpochRecomputation: @unchecked Sendable {
     public var difference: (field: String, stored: String, recomputed: String)? { stored?.firstDifference(from: report) }
 }
 
-/// The audits of ECONOMICS 5 for humans and machines: `stratos-ledger audit` and
+/// The audits of RULES §5 for humans and machines: `stratos-ledger audit` and
 /// `GET /v1/audit/...` both call this, so they cannot disagree.
 public struct Auditor {
     public let store: EventStore

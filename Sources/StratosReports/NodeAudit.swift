@@ -1,7 +1,7 @@
 import LedgerEvents
 import StratosEconomics
 
-/// The derivation of one node's rewards at one epoch close, every formula of ECONOMICS 5 filled
+/// The derivation of one node's rewards at one epoch close, every formula of RULES §5 filled
 /// with the numbers the engine used. The shares are recomputed here from the inputs, and
 /// compared with the engine's report (`consistent`) and with the stored projection
 /// (`matchesProjection`), so a reader can check every wei with a pencil.
@@ -155,7 +155,7 @@ public struct NodeAudit: @unchecked Sendable {
         let y = r.report.Y
         var out = "Audit of node \(node) at the close of epoch \(epoch) (rules \(r.report.rules))\n"
         out += "  recomputed from \(r.replayedFrom.epoch == 0 ? "Genesis" : "the checkpoint of epoch \(r.replayedFrom.epoch) (position \(r.replayedFrom.position))"), \(r.replayedEvents) events replayed\n\n"
-        out += "Traffic (ECONOMICS 5.2)\n"
+        out += "Traffic (RULES §5.2)\n"
         out += "  contribution C_i before the close: \(contributionBefore) noz\n"
         out += "  T = Σ C_i = \(r.report.T) noz; settled set: the top \(r.report.settled.count) node(s), Y = \(y) noz (10 × Y ≥ 8 × T)\n"
         if let rank {

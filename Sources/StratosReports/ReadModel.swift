@@ -14,7 +14,7 @@ public protocol LedgerReadModel {
     func snapshot(_ point: SnapshotAt) throws -> EconomySnapshot?
     /// The stored settlement report of a closed epoch.
     func settlement(epoch: Int64) throws -> StoredSettlement?
-    /// An account's balances (EVENTS.md account fields), nil if never seen.
+    /// An account's balances (docs/EVENTS.md account fields), nil if never seen.
     func account(_ id: AccountID) throws -> JSONValue?
     /// An account's vesting entries with their status, nil if never seen.
     func vesting(_ id: AccountID) throws -> JSONValue?

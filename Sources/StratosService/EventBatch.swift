@@ -2,7 +2,7 @@ import EventStore
 import LedgerEvents
 
 /// A batch of events as received by `POST /v1/events`, parsed and validated against the event
-/// contract (EVENTS.md) before anything touches the log.
+/// contract (docs/EVENTS.md) before anything touches the log.
 ///
 /// Two body formats, chosen by `Content-Type`: a JSON array of envelopes
 /// (`application/json`; errors name the 0-based `index`) or JSON Lines

@@ -1,7 +1,7 @@
 import LedgerEvents
 import StratosEconomics
 
-/// A deterministic generator of realistic, valid Stratos network histories (EVENTS.md events).
+/// A deterministic generator of realistic, valid Stratos network histories (docs/EVENTS.md events).
 ///
 /// Validity is by construction: every proposed event is applied to a real `Economy` and
 /// emitted only if it is accepted, so a history from `run` imports without a refusal under
@@ -449,7 +449,7 @@ private final class Generator {
     }
 
     /// `s`, constant under paper-v1; later deposits stay below half of it, so that no
-    /// deactivation can take the Ozone limit to zero (ECONOMICS 9).
+    /// deactivation can take the Ozone limit to zero (RULES §9).
     var genesisDeposit: UInt128 = 0
 
     // MARK: Users
@@ -642,7 +642,7 @@ private final class Generator {
         nextCandidate += 1
         let voters = metaStatus.indices.filter { metaStatus[$0] == .active }
         if voters.isEmpty {
-            metaStatus[candidate] = .active  // nobody to vote: approved at once (ECONOMICS 9)
+            metaStatus[candidate] = .active  // nobody to vote: approved at once (RULES §9)
             return
         }
         metaStatus[candidate] = .pending

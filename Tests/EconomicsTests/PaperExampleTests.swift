@@ -4,7 +4,7 @@ import LedgerEvents
 
 /// The paper's worked examples, each as its own test.
 final class PaperExampleTests: XCTestCase {
-    /// Paper section 3 / ECONOMICS 5: contributions 500, 300, 200, 80, 20 OZ; the top three are
+    /// Paper section 3 / RULES §5: contributions 500, 300, 200, 80, 20 OZ; the top three are
     /// settled (Y = 1,000 OZ), the last two carry over; with (s + p) / (l + Y) = 1/50 STOS per OZ
     /// and M = 80 STOS the epoch pays 100 STOS; the resource nodes' 60 STOS go 30 / 18 / 12 and the
     /// meta nodes share 20 STOS.
@@ -110,7 +110,7 @@ final class PaperExampleTests: XCTestCase {
         }
     }
 
-    /// ECONOMICS 5.4: six tiers, 210,240 epochs each for the first five, 2,565,120 for the last,
+    /// RULES §5.4: six tiers, 210,240 epochs each for the first five, 2,565,120 for the last,
     /// 3,616,320 epochs to 39,000,000 STOS when every epoch issues in full.
     func testMiningScheduleTiers() {
         let schedule = RuleSet.paperV1.mining

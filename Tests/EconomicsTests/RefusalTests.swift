@@ -2,7 +2,7 @@ import XCTest
 import LedgerEvents
 @testable import StratosEconomics
 
-/// Every refusal of ECONOMICS 9 (and the implicit ones) fires with its rule code and changes nothing
+/// Every refusal of RULES §9 (and the implicit ones) fires with its rule code and changes nothing
 /// (`Driver.expectRefusal` compares the checkpoint bytes and the snapshot before and after).
 final class RefusalTests: XCTestCase {
     /// Genesis with resource node r1 (owner o1, 100 STOS) and meta node m1 (owner om, 100 STOS),

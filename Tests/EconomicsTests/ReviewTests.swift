@@ -2,10 +2,10 @@ import XCTest
 import LedgerEvents
 @testable import StratosEconomics
 
-/// An independent review of the engine against ECONOMICS.md: tricky cases computed by hand
+/// An independent review of the engine against docs/RULES.md: tricky cases computed by hand
 /// (every expected number is derived in the comments from the spec's formulas, not from the engine).
 final class ReviewTests: XCTestCase {
-    /// ECONOMICS 5.3–5.10 with dust in both pools: floors in the resource split, the meta split,
+    /// RULES §5.3–§5.10 with dust in both pools: floors in the resource split, the meta split,
     /// partD/partK, the node split and the validator rule, for R and M separately.
     func testSettlementWithDustInBothPools() throws {
         var d = Driver()
@@ -78,7 +78,7 @@ final class ReviewTests: XCTestCase {
         XCTAssertEqual(d.balances("op").vesting.rawValue, 42 + 2 + 4_571_428_571_428_571_428 + 228_571_428_571_428_571)
     }
 
-    /// ECONOMICS 5.2: the boundary node ties with the next one; equality `10 × Σ = 8 × T` stops the
+    /// RULES §5.2: the boundary node ties with the next one; equality `10 × Σ = 8 × T` stops the
     /// prefix; ties go by byte order ("B" = 0x42 sorts before "a" = 0x61, unlike a case-insensitive order).
     func testTieAtTheEightyPercentBoundary() throws {
         var d = Driver()
@@ -101,7 +101,7 @@ final class ReviewTests: XCTestCase {
         XCTAssertEqual(try d.closeEpoch().settled.map(\.node.rawValue), ["c", "d"])
     }
 
-    /// ECONOMICS 9 (a)–(e): the fee spans two locked vesting entries (oldest first) and the whole
+    /// RULES §9 (a)–(e): the fee spans two locked vesting entries (oldest first) and the whole
     /// deposit, and the rest is waived; p grows by what was taken, not by the fee.
     func testMigrationFeeSpansTwoEntriesAndTheDepositAndIsPartlyWaived() throws {
         var d = Driver()
@@ -144,7 +144,7 @@ final class ReviewTests: XCTestCase {
         XCTAssertEqual(d.wallet("o1"), 0)
     }
 
-    /// ECONOMICS 9 (e): a node activated on day 5 and deactivated on day 20: release day
+    /// RULES §9 (e): a node activated on day 5 and deactivated on day 20: release day
     /// max(20, 5 + 179) + 14 = 198. The remaining deposit (after a fee from the deposit) is released
     /// by the close on day 198 — even at its last second — together with an unbonding due that day.
     func testDeactivatedDepositReleasedAtACloseOnItsReleaseDay() throws {
@@ -188,7 +188,7 @@ final class ReviewTests: XCTestCase {
         XCTAssertEqual(deposits.first?.amount.rawValue, 16 * stos * 1_000 / 1_010)
     }
 
-    /// ECONOMICS 7: gas fees by the validator rule with partD = fees + carry-over, with commission
+    /// RULES §7: gas fees by the validator rule with partD = fees + carry-over, with commission
     /// and a delegator; the dust of one distribution joins the next.
     func testGasFeesWithCommissionCarryOverAcrossTwoDistributions() throws {
         var d = Driver()
@@ -221,7 +221,7 @@ final class ReviewTests: XCTestCase {
     }
 
     /// Deviation found by the review: a migration fee beyond 2^128 wei made a valid `NodeDeactivated`
-    /// refused (`fee-out-of-range`), though ECONOMICS 9 lists no such refusal and defines the outcome:
+    /// refused (`fee-out-of-range`), though RULES §9 lists no such refusal and defines the outcome:
     /// everything available is taken, the rest is waived. (storedBytes is a valid amount; the price
     /// (s + p) / l grows without bound as Ozone is bought.)
     func testMigrationFeeBeyond128BitsIsTakenInFullAndTheRestWaived() throws {

@@ -2,7 +2,7 @@ import XCTest
 import LedgerEvents
 @testable import StratosEconomics
 
-/// The rules of ECONOMICS 3–10 beyond the paper's examples, one behaviour per test.
+/// The rules of RULES §3–§10 beyond the paper's examples, one behaviour per test.
 final class RuleTests: XCTestCase {
     func testSnapshotJSONShape() throws {
         var d = Driver()
@@ -139,7 +139,7 @@ final class RuleTests: XCTestCase {
         d.journal.verify(against: d.economy)
     }
 
-    /// ECONOMICS 9 (b): the fee comes from this node's locked entries, oldest first, then the deposit;
+    /// RULES §9 (b): the fee comes from this node's locked entries, oldest first, then the deposit;
     /// the rest is waived; what is taken goes into p.
     func testMigrationFeeFromVestingOldestFirstThenDeposit() throws {
         var d = Driver()

@@ -1,7 +1,7 @@
 import XCTest
 @testable import LedgerEvents
 
-/// The contract rules of EVENTS.md, each with the exact error: event id, field path, reason.
+/// The contract rules of docs/EVENTS.md, each with the exact error: event id, field path, reason.
 final class ValidationTests: XCTestCase {
     /// A line with the given data (JSON text) and envelope fields.
     func line(_ type: String, _ data: String, id: String = "tx-1", time: String = "2026-01-01T00:10:00Z") -> String {

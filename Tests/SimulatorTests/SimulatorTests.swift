@@ -175,7 +175,7 @@ final class SimulatorTests: XCTestCase {
     }
 
     /// The writer's bytes are what the hash of the events says, and they parse back, line by
-    /// line, into the same events through the EVENTS.md validation.
+    /// line, into the same events through the docs/EVENTS.md validation.
     func testWrittenFileParsesBackToTheSameEvents() throws {
         let c = config(seed: 5, epochs: 150)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sim-\(UUID().uuidString).jsonl").path
