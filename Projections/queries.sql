@@ -31,22 +31,26 @@ WHERE l.locktype = 'advisory' AND l.granted
   AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended('stratos-projection:' || $1, 0)
 LIMIT 1
 
--- The layout and text hash through to_jsonb: a schema built before they were recorded has no
--- such columns (layout 1, refused for its layout).
+-- The layout, text hash and rule-set JSON through to_jsonb: a schema built before they were
+-- recorded has no such columns (layout 1, refused for its layout; no rule-set JSON: a built-in
+-- rule set, by name).
 -- name: state.select
 SELECT build_id, rules, status, last_position, last_epoch, applied, refused, checkpoint_every, indexed,
        coalesce((to_jsonb(p) ->> 'layout')::integer, 1),
-       coalesce((to_jsonb(p) ->> 'text_hash')::bigint = hashtextextended('stratos-ledger', 0), true)
+       coalesce((to_jsonb(p) ->> 'text_hash')::bigint = hashtextextended('stratos-ledger', 0), true),
+       to_jsonb(p) ->> 'rules_json', to_jsonb(p) ->> 'rules_sha256'
 FROM projection_state p
 
 -- name: state.select_in
 SELECT build_id, rules, status, last_position, last_epoch, applied, refused, checkpoint_every, indexed,
        coalesce((to_jsonb(p) ->> 'layout')::integer, 1),
-       coalesce((to_jsonb(p) ->> 'text_hash')::bigint = hashtextextended('stratos-ledger', 0), true)
+       coalesce((to_jsonb(p) ->> 'text_hash')::bigint = hashtextextended('stratos-ledger', 0), true),
+       to_jsonb(p) ->> 'rules_json', to_jsonb(p) ->> 'rules_sha256'
 FROM {schema}.projection_state p
 
 -- name: state.insert
-INSERT INTO projection_state (build_id, rules, status, checkpoint_every, layout) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO projection_state (build_id, rules, status, checkpoint_every, layout, rules_json, rules_sha256)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 
 -- The guard of every batch: it only matches the build this worker loaded, at the position it
 -- expects, in the status it expects. A schema switched or advanced by someone else matches

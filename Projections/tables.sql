@@ -18,6 +18,11 @@ CREATE TABLE projection_state (
     -- running worker is detected, not written into).
     build_id         text        NOT NULL,
     rules            text        NOT NULL,
+    -- The rule set's canonical JSON (docs/RULE-SETS.md) and its SHA-256: a worker resuming,
+    -- a query or an audit resolves the rules from here, also when they came from a file.
+    -- Absent in schemas built before they were recorded (only built-in rule sets then: by name).
+    rules_json       text,
+    rules_sha256     text,
     -- building: a rebuild not yet switched in; serving: what queries read; previous: the one
     -- a switch replaced (kept for --switch-back).
     status           text        NOT NULL CHECK (status IN ('building', 'serving', 'previous')),

@@ -28,7 +28,11 @@ extension Economy: LedgerRules {
         _ = try apply(event)
     }
 
-    public var checkpointKey: String? { "\(rules.name)/economy-v\(Economy.checkpointFormatVersion)" }
+    /// A rule set from a file is keyed by its sha256 too: a file edited under the same name does
+    /// not restore the checkpoints of the old one.
+    public var checkpointKey: String? {
+        (rules.isBuiltIn ? rules.name : "\(rules.name)@\(rules.sha256)") + "/economy-v\(Economy.checkpointFormatVersion)"
+    }
 
     public func checkpoint() -> [UInt8] { encodeCheckpoint() }
 

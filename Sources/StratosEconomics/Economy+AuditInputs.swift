@@ -17,6 +17,10 @@ public struct SettlementInputs: Sendable {
     public var miningReward: Wei
     /// The mining cap (39,000,000 STOS under the paper's schedule).
     public var miningCap: Wei
+    /// The settled set: the shortest prefix with `10000 × Σ ≥ settledShareBp × T` (8000 in paper-v1).
+    public var settledShareBp: UInt128
+    /// Rewards of the close mature at epoch + this.
+    public var lockupEpochs: Int64
     /// Active meta nodes in the engine's order: each gets `floor(metaShare / n)`.
     public var activeMetaNodes: [NodeID]
     /// D: validators' self-delegations plus delegations.
@@ -38,11 +42,14 @@ extension Economy {
             let n = nodes[i]
             return n.kind == .resource ? (n.status == .active || n.status == .suspended) : n.status == .active
         }
+        let params = rules.parameters(forEpoch: openEpoch)
         return SettlementInputs(
             supply: supply,
-            tier: rules.mining.tier(minedBefore: Wei(mined)),
-            miningReward: rules.mining.reward(minedBefore: Wei(mined)),
-            miningCap: rules.mining.cap,
+            tier: params.mining.tier(minedBefore: Wei(mined)),
+            miningReward: params.mining.reward(minedBefore: Wei(mined)),
+            miningCap: params.mining.cap,
+            settledShareBp: params.settledShareBp,
+            lockupEpochs: params.lockupEpochs,
             activeMetaNodes: activeMeta.map { nodes[$0].id },
             totalDelegation: Wei(totalDelegation),
             stakeDeposits: stakeNodes.map { (nodes[$0].id, Wei(nodes[$0].deposit)) },

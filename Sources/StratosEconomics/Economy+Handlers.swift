@@ -7,7 +7,7 @@ extension Economy {
     // MARK: Helpers
 
     /// All STOS in the books: external inflows − outflows + the mining pool's 39,000,000 STOS.
-    var booksTotalWei: UInt128 { externalIn + rules.mining.cap.rawValue - externalOut }
+    var booksTotalWei: UInt128 { externalIn + rules.miningCap.rawValue - externalOut }
 
     func walletBalance(_ id: AccountID) -> UInt128 {
         accountIndex[id].map { accounts[$0].wallet } ?? 0
@@ -34,7 +34,7 @@ extension Economy {
 
     /// Refuses an inflow that would take the books over `maxTotalWei`.
     func requireInflowFits(_ c: EventContext, _ amount: UInt128) throws(RuleViolation) {
-        let total = genesisTime == nil ? rules.mining.cap.rawValue : booksTotalWei
+        let total = genesisTime == nil ? rules.miningCap.rawValue : booksTotalWei
         guard amount <= Self.maxTotalWei, total <= Self.maxTotalWei - amount else {
             throw c.violation("supply-out-of-range",
                 "\(amount) wei more would take the STOS in the books over 2^112 wei")
@@ -128,7 +128,7 @@ extension Economy {
         try requireInflowFits(c, total)
 
         genesisTime = c.time
-        let cap = rules.mining.cap
+        let cap = rules.miningCap
         effects.append(.transfer(Transfer(from: .outside, to: .miningPool, amount: .wei(cap), reason: .miningPoolOpened)))
         l = ozoneLimit
         ozoneIssued = ozoneLimit
@@ -411,7 +411,9 @@ extension Economy {
         if rules.depositConstant == .effective { s -= z }
 
         // (e) release day = max(d, a + 179) + 14.
-        let releaseDay = max(c.day, nodes[i].activationDay + rules.depositLockDays - 1) + rules.coolingOffDays
+        // Computed now with this epoch's parameters, and kept: a later change does not move it.
+        let params = rules.parameters(forEpoch: c.epoch)
+        let releaseDay = max(c.day, nodes[i].activationDay + params.depositLockDays - 1) + params.coolingOffDays
         nodes[i].releaseDay = releaseDay
         effects.append(.depositReleaseScheduled(node: id, owner: owner, amount: Wei(nodes[i].deposit), releaseDay: releaseDay))
         if nodes[i].deposit > 0 { pendingReleases.append(i) }
@@ -425,7 +427,7 @@ extension Economy {
         nodes[i].status = .shutDown
         effects.append(.nodeStatusChanged(node: id, kind: nodes[i].kind, owner: accounts[nodes[i].owner].id,
                                           from: .deactivated, to: .shutDown, day: c.day))
-        guard c.day < nodes[i].deactivationDay + rules.coolingOffDays else { return }
+        guard c.day < nodes[i].deactivationDay + rules.parameters(forEpoch: c.epoch).coolingOffDays else { return }
         // In the cooling-off: the still-locked entries that came from this node go back to their pools.
         for entryID in liveVestingIDs(ofNode: i) {
             var entry = vestingEntry(entryID)
@@ -511,7 +513,7 @@ extension Economy {
         totalDelegation -= amount
         accounts[di].bonded -= amount
         accounts[di].unbonding += amount
-        let releaseDay = c.day + rules.unbondingDays
+        let releaseDay = c.day + rules.parameters(forEpoch: c.epoch).unbondingDays
         unbondings.append(UnbondingState(account: di, validator: v, amount: amount, releaseDay: releaseDay))
         let uid = UnbondingID(unbondingBaseID + UInt64(unbondings.count - 1))
         effects.append(.unbondingScheduled(uid, delegator: delegator, validator: validator, amount: Wei(amount), releaseDay: releaseDay))

@@ -13,7 +13,7 @@ extension Economy {
             }
             return
         }
-        let cap = rules.mining.cap.rawValue
+        let cap = rules.miningCap.rawValue
 
         // Per-account running totals against the detail they summarise, and the running totals a
         // checkpoint head records (below), from one visit of every entry still held: the hole's

@@ -9,6 +9,8 @@ extension Economy {
         }
         // Nothing below can fail: the event is accepted.
         lastClosedEpoch = epoch
+        // The parameters of this epoch (its changes are in force from its first event to its close).
+        let params = rules.parameters(forEpoch: epoch)
 
         // 1. Maturity.
         releaseMaturedVesting(upTo: epoch, &effects)
@@ -16,7 +18,8 @@ extension Economy {
         releaseUnbondings(onOrBefore: c.day, &effects)
 
         // 2. Who is settled: C_i descending, ties by node id ascending (byte order); the shortest
-        // prefix with 10 × Σ ≥ 8 × T. Totals are ≤ 2^124 noz, so 10 × Σ fits.
+        // prefix with 10000 × Σ ≥ settledShareBp × T (8000 in paper-v1: 10 × Σ ≥ 8 × T). Totals
+        // are ≤ 2^124 noz: the products are compared in 256 bits.
         var order: [(traffic: UInt128, node: Int)] = unsettledNodes.map { (nodes[$0].unsettled, $0) }
         order.sort { a, b in a.traffic != b.traffic ? a.traffic > b.traffic : nodes[a.node].id < nodes[b.node].id }
         let t = order.reduce(0) { $0 + $1.traffic }
@@ -26,7 +29,8 @@ extension Economy {
             for entry in order {
                 y += entry.traffic
                 settledCount += 1
-                if 10 * y >= 8 * t { break }
+                let sigma = UInt256.product(10_000, y), share = UInt256.product(params.settledShareBp, t)
+                if (sigma.high, sigma.low) >= (share.high, share.low) { break }
             }
         }
         let settled = order[..<settledCount]
@@ -35,8 +39,8 @@ extension Economy {
         // volume pool cannot pay what it does not hold (docs/RULES.md §5.3, decision D5).
         let r = y > 0 ? min(share(s + p, y, l + y), p) : 0
         // 4. Mining reward: the tier by `mined` before this epoch, capped.
-        let tier = rules.mining.tier(minedBefore: Wei(mined))
-        let m = rules.mining.reward(minedBefore: Wei(mined)).rawValue
+        let tier = params.mining.tier(minedBefore: Wei(mined))
+        let m = params.mining.reward(minedBefore: Wei(mined)).rawValue
 
         // Settled nodes' C_i go back to the Ozone limit (step 2's reset and step 10's l +Y in one transfer).
         var settledReport: [SettledNode] = []
@@ -51,7 +55,8 @@ extension Economy {
         l += y
         unsettledNodes = order[settledCount...].map(\.node)
 
-        // 5.–9. Split R and M separately; rewards become vesting entries maturing at e + 2016.
+        // 5.–9. Split R and M separately; rewards become vesting entries maturing at e + lockupEpochs
+        // (2016), fixed now: a later change of lockupEpochs does not move them.
         let stakeNodes = nodes.indices.filter { i in
             let n = nodes[i]
             return n.kind == .resource ? (n.status == .active || n.status == .suspended) : n.status == .active
@@ -63,7 +68,7 @@ extension Economy {
         var rewards: [SettlementReward] = []
         rewards.reserveCapacity(2 * recipients)
         effects.reserveCapacity(effects.count + settledCount + 4 * recipients)
-        let context = SettlementContext(epoch: epoch, tier: tier, settled: Array(settled), y: y, stakeNodes: stakeNodes, k: k)
+        let context = SettlementContext(epoch: epoch, matureEpoch: epoch + params.lockupEpochs, tier: tier, settled: Array(settled), y: y, stakeNodes: stakeNodes, k: k)
         let trafficCredited = distribute(r, source: .traffic, context, &effects, &rewards)
         let miningCredited = distribute(m, source: .mining, context, &effects, &rewards)
 
@@ -90,14 +95,14 @@ extension Economy {
         // 6. Resource share, pro rata of the settled contribution.
         if c.y > 0 {
             for (traffic, i) in c.settled {
-                credit(&credited, source: source, epoch: c.epoch, &effects, &rewards, account: nodes[i].owner, node: i, validator: -1, role: .resource, share(resourceShare, traffic, c.y))
+                credit(&credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: nodes[i].owner, node: i, validator: -1, role: .resource, share(resourceShare, traffic, c.y))
             }
         }
         // 7. Meta share, equally among the active meta nodes.
         if !activeMeta.isEmpty {
             let each = metaShare / UInt128(activeMeta.count)
             for i in activeMeta {
-                credit(&credited, source: source, epoch: c.epoch, &effects, &rewards, account: nodes[i].owner, node: i, validator: -1, role: .meta, each)
+                credit(&credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: nodes[i].owner, node: i, validator: -1, role: .meta, each)
             }
         }
         // 8. Stake share: D (delegations) and K (deposits).
@@ -107,33 +112,32 @@ extension Economy {
             let partK = share(stakeShare, c.k, d + c.k)
             if c.k > 0 {
                 for i in c.stakeNodes {
-                    credit(&credited, source: source, epoch: c.epoch, &effects, &rewards, account: nodes[i].owner, node: i, validator: -1, role: .deposit,
+                    credit(&credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: nodes[i].owner, node: i, validator: -1, role: .deposit,
                            share(partK, nodes[i].deposit, c.k))
                 }
             }
             for pay in validatorRule(partD) {
-                credit(&credited, source: source, epoch: c.epoch, &effects, &rewards, account: pay.account, node: -1, validator: pay.validator, role: pay.role, pay.amount)
+                credit(&credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: pay.account, node: -1, validator: pay.validator, role: pay.role, pay.amount)
             }
         }
         return credited
     }
 
     /// Credits one non-zero reward as a vesting entry and adds it to `credited`.
-    private mutating func credit(_ credited: inout UInt128, source: RewardSource, epoch: Int64, _ effects: inout [Effect],
+    private mutating func credit(_ credited: inout UInt128, source: RewardSource, epoch: Int64, matureEpoch: Int64, _ effects: inout [Effect],
                                  _ rewards: inout [SettlementReward], account: Int, node: Int, validator: Int,
                                  role: RewardRole, _ value: UInt128) {
         guard value > 0 else { return }
         credited += value
         createVesting(account: account, node: node, validator: validator, role: role, source: source, amount: value,
-                      epoch: epoch, &effects, &rewards)
+                      epoch: epoch, matureEpoch: matureEpoch, &effects, &rewards)
     }
 
     /// Creates one locked reward (RULES §5.9) drawn from `source`'s pool.
     private mutating func createVesting(account a: Int, node: Int, validator: Int, role: RewardRole, source: RewardSource,
-                                        amount: UInt128, epoch: Int64, _ effects: inout [Effect],
+                                        amount: UInt128, epoch: Int64, matureEpoch: Int64, _ effects: inout [Effect],
                                         _ rewards: inout [SettlementReward]) {
         let rawID = vestingBaseID + UInt64(vesting.count)
-        let matureEpoch = epoch + rules.vestingEpochs
         vesting.append(VestingState(account: a, node: node, source: source, amount: amount, matureEpoch: matureEpoch))
         accounts[a].vesting += amount
         lockedTotals.add(amount, maturing: matureEpoch, node: node)
@@ -249,6 +253,8 @@ extension Economy {
 /// What `distribute` needs of the settlement, fixed for both sources.
 private struct SettlementContext {
     let epoch: Int64
+    /// epoch + lockupEpochs of the epoch.
+    let matureEpoch: Int64
     let tier: MiningSchedule.Tier
     /// Settled nodes in settlement order with their Y_i.
     let settled: [(traffic: UInt128, node: Int)]

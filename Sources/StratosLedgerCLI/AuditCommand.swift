@@ -23,6 +23,12 @@ struct AuditOptions: ParsableArguments {
     @Option(help: "Output: text (for humans) or json.") var format: OutputFormat = .text
     @Option(help: "Projection schema to compare with.") var schema = "projection"
 
+    /// "rule set NAME, sha256 …" of the projection audited (the JSON reports keep their pinned shapes).
+    func rulesLine() throws -> String {
+        let h = try LedgerQueries(url: try database.resolvedURL(), schemas: ProjectionSchemas(serving: schema)).health()
+        return "rule set \(h.rules), sha256 \(h.rulesSha256 ?? "?")"
+    }
+
     func auditor() throws -> Auditor {
         let connection = try PostgresConnection(url: try database.resolvedURL())
         let model = try ProjectionReadModels(schemas: ProjectionSchemas(serving: schema)).readModel(on: connection)
@@ -53,6 +59,7 @@ struct AuditNodeCommand: ParsableCommand {
         let auditor = try options.auditor()
         var mismatch = false
         var json: [JSONValue] = []
+        if options.format == .text { print(try options.rulesLine()) }
         for e in epochs {
             let audit = try auditor.auditNode(id, epoch: e)
             mismatch = mismatch || !audit.consistent || audit.recomputation.matchesProjection == false
@@ -83,6 +90,7 @@ struct AuditEpochCommand: ParsableCommand {
         switch options.format {
         case .json: print(r.report.json())
         case .text:
+            print(try options.rulesLine())
             print("Settlement of epoch \(epoch) (rules \(r.report.rules)), recomputed from "
                   + (r.replayedFrom.epoch == 0 ? "Genesis" : "the state after epoch \(r.replayedFrom.epoch)")
                   + " by replaying \(r.replayedEvents) events; EpochClosed at position \(r.closeEvent.position)")

@@ -26,10 +26,10 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Only transactions touching this account id (with opening balances of it alone).") var account: String?
     @Option(help: "Write to this file instead of standard output.") var output: String?
     @Option(help: "Projection schema to read.") var schema = "projection"
-    @Option(help: "Rule set (for the mining pool of opening balances).") var rules = RuleSet.paperV1.name
+    @Option(help: "Rule set (for the mining pool of opening balances): a built-in name or a rule-set file.") var rules = RuleSet.paperV1.name
 
     func run() throws {
-        guard let ruleSet = RuleSet.named(rules) else { throw CLIError("unknown rule set \(rules)") }
+        let ruleSet = try resolveRules(rules)
         guard from >= 1 else { throw CLIError("--from must be an epoch ≥ 1") }
         let last = to ?? Int64.max
         guard last >= from else { throw CLIError("--to \(last) is before --from \(from)") }

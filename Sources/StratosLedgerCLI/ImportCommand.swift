@@ -33,7 +33,7 @@ struct ImportCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard let ruleSet = RuleSet.named(rules) else { throw CLIError("unknown rule set \(rules)") }
+        let ruleSet = try resolveRules(rules)
         let reader: JSONLinesReader = file == "-"
             ? JSONLinesReader(fileDescriptor: STDIN_FILENO)
             : try JSONLinesReader(path: file)

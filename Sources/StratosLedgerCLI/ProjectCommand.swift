@@ -31,8 +31,8 @@ struct ProjectCommand: ParsableCommand {
     @Option(name: .customLong("lock-wait"), help: "Seconds to wait for another worker's lock before giving up.")
     var lockWait: Double = 30
 
-    @Option(help: "Rule set of a projection built for the first time.")
-    var rules: String = RuleSet.paperV1.name
+    @Option(help: "Rule set (a built-in name or a rule-set file) of a projection built for the first time (default paper-v1); for an existing one, it must be the one it was built with.")
+    var rules: String?
 
     @Option(help: "Projection schema to serve.")
     var schema: String = ProjectionSchemas().serving
@@ -44,7 +44,8 @@ struct ProjectCommand: ParsableCommand {
     var checkpointEvery: Int64 = ProjectionDefaults.checkpointEvery
 
     func run() throws {
-        guard let ruleSet = RuleSet.named(rules) else { throw CLIError("unknown rule set '\(rules)'") }
+        let given = try rules.map(resolveRules)
+        let ruleSet = given ?? RuleSet.paperV1
         guard batchSize > 0, checkpointEvery > 0 else { throw CLIError("--batch-size and --checkpoint-every must be positive") }
         guard lockWait.isFinite, lockWait >= 0 else { throw CLIError("--lock-wait must be a number of seconds ≥ 0") }
         let url = try database.resolvedURL()
@@ -55,9 +56,9 @@ struct ProjectCommand: ParsableCommand {
             try worker.lock(timeout: lockTimeout, onWait: { pid in
                 writeStderr("project: waiting for the lock of schema \(schema)\(pid.map { " (held by backend pid \($0))" } ?? "")\n")
             })
-            if try worker.createIfMissing(rules: ruleSet, checkpointEvery: checkpointEvery) {
-                writeStderr("project: created schema \(schema) (rules \(ruleSet.name))\n")
-            }
+            let created = try given.map { try worker.createIfMissing(requiring: $0, checkpointEvery: checkpointEvery) }
+                ?? worker.createIfMissing(rules: ruleSet, checkpointEvery: checkpointEvery)
+            if created { writeStderr("project: created schema \(schema) (rules \(ruleSet.name), sha256 \(ruleSet.sha256))\n") }
             let n = try worker.catchUp()
             try worker.ensureIndexed()
             writeStderr("project: \(n) events projected, lag \(try worker.lag())\n")

@@ -18,7 +18,7 @@ struct RebuildCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    @Option(help: "Rule set: \(RuleSet.all.map(\.name).joined(separator: ", ")).")
+    @Option(help: "Rule set: a built-in (\(RuleSet.all.map(\.name).joined(separator: ", "))) or a rule-set file.")
     var rules: String?
 
     @Flag(help: "Report what the new rules change, per account, node and epoch, with totals.")
@@ -38,9 +38,7 @@ struct RebuildCommand: ParsableCommand {
 
     func validate() throws {
         if switchBack == (rules != nil) { throw ValidationError("give --rules NAME or --switch-back") }
-        if let rules, RuleSet.named(rules) == nil {
-            throw ValidationError("unknown rule set '\(rules)' (known: \(RuleSet.all.map(\.name).joined(separator: ", ")))")
-        }
+        if let rules { _ = try resolveRules(rules) }
     }
 
     func run() throws {
@@ -53,10 +51,11 @@ struct RebuildCommand: ParsableCommand {
         }
         rebuilder.progress = progressPrinter()
         rebuilder.phaseStarted = { [next = rebuilder.schemas.next] name in writeStderr("\(next): \(name)…\n") }
-        let report = try rebuilder.run(rules: RuleSet.named(rules!)!, diff: diff, switchOver: !noSwitch)
+        let ruleSet = try resolveRules(rules!)
+        let report = try rebuilder.run(rules: ruleSet, diff: diff, switchOver: !noSwitch)
         if let d = report.diff { print(d.text(), terminator: "") }
         let phases: String = report.phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", ")
-        writeStderr("rebuild: \(report.events) events under \(report.rules)"
+        writeStderr("rebuild: \(report.events) events under \(report.rules) (sha256 \(ruleSet.sha256))"
                     + (report.resumedFrom > 0 ? " (resumed from position \(report.resumedFrom))" : "")
                     + ", \(report.refused) refused, \(String(format: "%.1f", report.seconds)) s (\(phases)); "
                     + (report.switched ? "switched in (previous kept as \(schema)_previous)\n" : "not switched\n"))

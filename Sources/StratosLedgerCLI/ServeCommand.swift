@@ -27,7 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Bearer token for reads; reads are open without one (default: $STRATOS_READ_TOKEN).") var readToken: String?
     @Option(help: "Largest accepted request body in bytes (chunked bodies included).") var maxBodyBytes = 16 << 20
     @Option(help: "Role the service's connections switch to ('' keeps the URL's role).") var databaseRole = "stratos_app"
-    @Option(help: "Rule set of the writer.") var rules = RuleSet.paperV1.name
+    @Option(help: "Rule set of the writer: a built-in name or a rule-set file.") var rules = RuleSet.paperV1.name
     @Option(help: "Projection schema to read.") var schema = "projection"
     @Option(help: "Connections in each read pool (the primary's and each standby's).") var readConnections = 8
     @Option(name: .customLong("read-database-url"),
@@ -37,7 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var timeouts: ServiceTimeoutOptions
 
     func run() async throws {
-        guard let ruleSet = RuleSet.named(rules) else { throw CLIError("unknown rule set \(rules)") }
+        let ruleSet = try resolveRules(rules)
         let url = try database.resolvedURL()
         let env = ProcessInfo.processInfo.environment
         let role = databaseRole.isEmpty ? nil : databaseRole

@@ -34,7 +34,7 @@ struct SnapshotCommand: ParsableCommand {
         let point: SnapshotPoint = epoch.map { .epoch($0) } ?? position.map { .position($0) } ?? .latest
         let snapshot = try queries.snapshot(at: point)
         if format == "json" { print(snapshot.json()); return }
-        print("rules \(snapshot.rules), position \(snapshot.position) (events applied), last closed epoch \(snapshot.lastClosedEpoch)")
+        print("rules \(snapshot.rules) (sha256 \(try queries.health().rulesSha256 ?? "?")), position \(snapshot.position) (events applied), last closed epoch \(snapshot.lastClosedEpoch)")
         print("s \(snapshot.supply.s) wei, p \(snapshot.supply.p) wei, l \(snapshot.supply.l) noz, mined \(snapshot.supply.mined) wei, "
               + "fee collector \(snapshot.feeCollector) wei")
         print("accounts (wallet / ozone / vesting / bonded / unbonding / escrow):")

@@ -17,6 +17,7 @@ struct StratosLedger: AsyncParsableCommand {
             MigrateCommand.self,
             ProjectCommand.self,
             RebuildCommand.self,
+            RulesCommand.self,
             ServeCommand.self,
             SimulateCommand.self,
             SnapshotCommand.self,

@@ -39,7 +39,10 @@ struct EconomyLoader {
         guard r.rowCount > 0 else { return Start(economy: Economy(rules: rules), position: 0) }
         let epoch = try r.int64(0, 0)
         let economy: Economy
-        do { economy = try Economy(checkpoint: try r.bytea(0, 2)) } catch {
+        // The build's rule set first (it may come from a file), then the built-ins, so that a
+        // checkpoint of another rule set is reported below as such.
+        let known = [rules] + RuleSet.all.filter { $0.name != rules.name }
+        do { economy = try Economy(checkpoint: try r.bytea(0, 2), ruleSets: known) } catch {
             throw ProjectionError.corrupt("economy checkpoint of epoch \(epoch): \(error)")
         }
         guard economy.rules == rules else {
@@ -124,7 +127,9 @@ struct EconomyLoader {
     private func supply(_ need: VestingNeed, to economy: inout Economy, at position: Int64, _ c: PostgresConnection) throws {
         guard let ids = economy.vestingHoleIDs else { return }
         let closed = economy.lastClosedEpoch
-        let lockUp = economy.rules.vestingEpochs
+        // epoch_earned = mature_epoch − the lock-up of the epoch earned: bounded by the rule set's
+        // shortest and longest lock-up.
+        let lockUp = economy.rules.lockupRange
         var through = Int64.max / 2
         var node: String?
         switch need {
@@ -134,7 +139,7 @@ struct EconomyLoader {
         }
         let r = try c.query(sql("vesting.live"), [
             String(ids.lowerBound.rawValue), String(ids.upperBound.rawValue), String(position), String(closed),
-            String(through), String(closed - lockUp), String(through - lockUp), node,
+            String(through), String(closed - lockUp.upperBound), String(through - lockUp.lowerBound), node,
         ])
         try give(try lockedEntries(r), for: need, to: &economy, at: position)
     }

@@ -23,6 +23,8 @@ public enum SnapshotPoint: Sendable, Hashable {
 public struct ProjectionHealth: Sendable, Hashable {
     public var schema: String
     public var rules: String
+    /// The SHA-256 of the rule set's canonical JSON (nil for a schema built before it was stored).
+    public var rulesSha256: String?
     public var status: String
     public var buildID: String
     /// The last log position the projection has applied (its checkpoint).
@@ -162,6 +164,9 @@ public final class LedgerQueries {
     public let schema: String
     let sql: ProjectionSQL
     let reader: LogReader
+    /// The rule set of the schema as `health()` last resolved it, and the state it came from.
+    private var ruleSet: RuleSet?
+    private var ruleSetKey: [String?] = []
 
     /// Opens its own connection to the database at `url`, reading schema `schemas.serving`.
     public convenience init(url: String, schemas: ProjectionSchemas = ProjectionSchemas(), sql: ProjectionSQL? = nil) throws {
@@ -185,7 +190,11 @@ public final class LedgerQueries {
             throw ProjectionError.notBuilt(schema: schema)
         }
         try st.requireCurrentLayout(schema: schema)
-        return ProjectionHealth(schema: schema, rules: st.rules, status: st.status, buildID: st.buildID,
+        if ruleSet == nil || ruleSetKey != [st.rules, st.rulesSha256] {
+            ruleSet = try st.ruleSet()
+            ruleSetKey = [st.rules, st.rulesSha256]
+        }
+        return ProjectionHealth(schema: schema, rules: st.rules, rulesSha256: st.rulesSha256 ?? ruleSet?.sha256, status: st.status, buildID: st.buildID,
                                 position: st.lastPosition, lastClosedEpoch: st.lastEpoch, head: try reader.head(connection),
                                 appliedEvents: st.applied, refusedEvents: st.refused, indexed: st.indexed)
     }
@@ -446,9 +455,10 @@ public final class LedgerQueries {
         return try r.int64(0, 0)
     }
 
+    /// The rule set of the schema, as `health()` last read it.
     private func rulesOf(_ h: ProjectionHealth) throws -> RuleSet {
-        guard let rules = RuleSet.named(h.rules) else { throw ProjectionError.unknownRules(h.rules) }
-        return rules
+        guard let ruleSet, ruleSet.name == h.rules else { throw ProjectionError.unknownRules(h.rules) }
+        return ruleSet
     }
 }
 

@@ -23,6 +23,8 @@ public enum ProjectionError: Error, CustomStringConvertible, Sendable {
     case corrupt(String)
     /// The rule set a schema records is unknown to this build.
     case unknownRules(String)
+    /// `--rules` names another rule set than the one the existing schema was built with.
+    case rulesMismatch(schema: String, built: String, builtSha256: String?, given: String, givenSha256: String)
     /// `Economy.checkInvariants()` failed after a build.
     case invariant(InvariantViolation)
     /// A journal transaction that does not balance, or journal totals that differ from balances.
@@ -52,6 +54,9 @@ public enum ProjectionError: Error, CustomStringConvertible, Sendable {
         case .corrupt(let m): return "corrupt projection data: \(m)"
         case .unknownRules(let name):
             return "unknown rule set '\(name)' (known: \(RuleSet.all.map(\.name).joined(separator: ", ")))"
+        case .rulesMismatch(let schema, let built, let builtSha, let given, let givenSha):
+            return "projection schema \(schema) was built with rule set \(built)" + (builtSha.map { " (sha256 \($0))" } ?? "")
+                + ", not \(given) (sha256 \(givenSha)): leave out --rules to keep it, or rebuild with `stratos-ledger rebuild --rules \(given)`"
         case .invariant(let v): return "\(v)"
         case .journal(let m): return "journal check failed: \(m)"
         case .database(let e): return "\(e)"

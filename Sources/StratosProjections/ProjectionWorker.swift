@@ -30,13 +30,38 @@ public struct ProjectionStatus: Sendable, Hashable {
     /// Whether the server's text hash (`hashtextextended`, the vesting keys' function) gives
     /// what it gave when the schema was built.
     public var textHashUnchanged: Bool
+    /// The rule set's canonical JSON and SHA-256 (nil in schemas built before they were recorded).
+    public var rulesJSON: String?
+    public var rulesSha256: String?
 
     static func decode(_ r: PostgresResult) throws -> ProjectionStatus? {
         guard r.rowCount > 0 else { return nil }
         return ProjectionStatus(buildID: try r.string(0, 0), rules: try r.string(0, 1), status: try r.string(0, 2),
                                 lastPosition: try r.int64(0, 3), lastEpoch: try r.int64(0, 4), applied: try r.int64(0, 5),
                                 refused: try r.int64(0, 6), checkpointEvery: try r.int64(0, 7), indexed: try r.bool(0, 8),
-                                layout: try r.int64(0, 9), textHashUnchanged: try r.bool(0, 10))
+                                layout: try r.int64(0, 9), textHashUnchanged: try r.bool(0, 10),
+                                rulesJSON: r.optionalString(0, 11), rulesSha256: r.optionalString(0, 12))
+    }
+
+    /// The rule set the schema was built with: from its stored canonical JSON (checked against
+    /// its SHA-256), or, in a schema built before that was recorded, the built-in set of its name.
+    public func ruleSet() throws(ProjectionError) -> RuleSet {
+        guard let rulesJSON else {
+            guard let r = RuleSet.named(rules) else { throw .unknownRules(rules) }
+            return r
+        }
+        let r: RuleSet
+        do { r = try RuleSet.stored(canonicalJSON: rulesJSON, sha256: rulesSha256) } catch {
+            throw .corrupt("the rule set of the build (\(rules)): \(error)")
+        }
+        guard r.name == rules else { throw .corrupt("the build names rule set \(rules), its stored rule set is \(r.name)") }
+        return r
+    }
+
+    /// Whether `rules` is the rule set this schema was built with (by canonical JSON; by name
+    /// for a schema built before it was stored).
+    public func isBuilt(with rules: RuleSet) -> Bool {
+        rulesSha256.map { $0 == rules.sha256 } ?? (self.rules == rules.name && rules.isBuiltIn)
     }
 
     /// Throws `.outdatedLayout` unless the schema has the layout this build reads and keys this
@@ -199,9 +224,21 @@ public final class ProjectionWorker {
             try c.execute(try sql.render("schema.create", on: c, ["schema": schema]))
             try c.execute(sql.tables)
             try c.query(sql("state.insert"), [UUID().uuidString.lowercased(), rules.name, expectedStatus, String(checkpointEvery),
-                                              String(ProjectionSQL.layout)])
+                                              String(ProjectionSQL.layout), rules.canonicalJSON, rules.sha256])
         }
         return true
+    }
+
+    /// `createIfMissing`, and for a schema that exists, `.rulesMismatch` unless it was built
+    /// with `rules` (what `--rules` given for an existing build checks).
+    @discardableResult
+    public func createIfMissing(requiring rules: RuleSet, checkpointEvery: Int64) throws -> Bool {
+        if try createIfMissing(rules: rules, checkpointEvery: checkpointEvery) { return true }
+        if let st = try readState(), !st.isBuilt(with: rules) {
+            throw ProjectionError.rulesMismatch(schema: schema, built: st.rules, builtSha256: st.rulesSha256, given: rules.name,
+                                                givenSha256: rules.sha256)
+        }
+        return false
     }
 
     public func readState() throws -> ProjectionStatus? {
@@ -219,7 +256,7 @@ public final class ProjectionWorker {
         guard st.status == expectedStatus else {
             throw ProjectionError.configuration("projection schema \(schema) is '\(st.status)', expected '\(expectedStatus)'")
         }
-        guard let rules = RuleSet.named(st.rules) else { throw ProjectionError.unknownRules(st.rules) }
+        let rules = try st.ruleSet()
         let loader = EconomyLoader(sql: sql, reader: reader)
         var start = try loader.checkpoint(connection, atOrBeforePosition: st.lastPosition, rules: rules)
         // The worker keeps every locked entry in memory (it writes their releases): complete the head.

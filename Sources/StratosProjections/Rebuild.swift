@@ -103,7 +103,7 @@ public struct Rebuilder {
         defer { try? worker.unlock() }
         let c = worker.connection
 
-        if let existing = try worker.readState(), existing.rules != rules.name || existing.status != "building"
+        if let existing = try worker.readState(), !existing.isBuilt(with: rules) || existing.status != "building"
             || existing.layout != ProjectionSQL.layout || !existing.textHashUnchanged {
             try c.execute(try sql.render("schema.drop", on: c, ["schema": schemas.next]))
         }

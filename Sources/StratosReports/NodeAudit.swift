@@ -90,7 +90,18 @@ public struct NodeAudit: @unchecked Sendable {
     }
 
     public var total: Wei { Wei(rewards.reduce(UInt128(0)) { $0 + $1.amount.rawValue }) }
-    public var matureEpoch: Int64 { rewards.first?.matureEpoch ?? epoch + RuleSet.named(recomputation.report.rules).map(\.vestingEpochs)! }
+    public var matureEpoch: Int64 { rewards.first?.matureEpoch ?? epoch + recomputation.before.lockupEpochs }
+
+    /// The settled-set rule as the audit prints it (`10 × Y ≥ 8 × T` for 8000 bp).
+    var settledRule: String {
+        let bp = recomputation.before.settledShareBp
+        return bp == 8000 ? "10 × Y ≥ 8 × T" : "10000 × Y ≥ \(bp) × T"
+    }
+
+    var settledPercent: String {
+        let bp = recomputation.before.settledShareBp
+        return bp % 100 == 0 ? "\(bp / 100)" : "\(bp / 100).\(bp % 100 < 10 ? "0" : "")\(bp % 100)"
+    }
 
     // MARK: Output
 
@@ -157,11 +168,11 @@ public struct NodeAudit: @unchecked Sendable {
         out += "  recomputed from \(r.replayedFrom.epoch == 0 ? "Genesis" : "the checkpoint of epoch \(r.replayedFrom.epoch) (position \(r.replayedFrom.position))"), \(r.replayedEvents) events replayed\n\n"
         out += "Traffic (RULES §5.2)\n"
         out += "  contribution C_i before the close: \(contributionBefore) noz\n"
-        out += "  T = Σ C_i = \(r.report.T) noz; settled set: the top \(r.report.settled.count) node(s), Y = \(y) noz (10 × Y ≥ 8 × T)\n"
+        out += "  T = Σ C_i = \(r.report.T) noz; settled set: the top \(r.report.settled.count) node(s), Y = \(y) noz (\(settledRule))\n"
         if let rank {
             out += "  rank \(rank) of \(r.report.settled.count): settled Y_i = \(settledTraffic) noz, fraction Y_i/Y = \(settledTraffic)/\(y)\n"
         } else if contributionBefore.rawValue > 0 {
-            out += "  not in the top-80% cut: its \(contributionBefore) noz carry over to the next epoch\n"
+            out += "  not in the top-\(settledPercent)% cut: its \(contributionBefore) noz carry over to the next epoch\n"
         } else {
             out += "  no traffic to settle\n"
         }
