@@ -52,7 +52,7 @@ final class StatementKeyTests: XCTestCase {
         XCTAssertGreaterThan(known.count, 90)
         // The tests count as users: some statements are checks (check.*) that tests and SQL users run.
         let sources = try swiftSources() + swiftSources(under: "Tests")
-        let asked = try keysAskedFor(in: sources)
+        let asked = try keysAskedFor(in: try swiftSources())
         XCTAssertGreaterThan(asked.count, 90, "the call-site pattern found too few statement keys")
         for (key, path) in asked {
             XCTAssertTrue(known.contains(key), "\(path) asks for statement '\(key)', which no statements file defines")
