@@ -1,0 +1,83 @@
+import EventStore
+import Foundation
+import PostgresTestSupport
+import StratosProjections
+import XCTest
+
+/// Runs the `stratos-ledger` built beside this test bundle (`swift build` builds it with the tests).
+func runLedger(_ arguments: [String], databaseURL: String) throws -> (status: Int32, stdout: String, stderr: String) {
+    let path: String
+    if let bin = ProcessInfo.processInfo.environment["STRATOS_LEDGER_BIN"] {
+        path = bin
+    } else {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? CommandLine.arguments[0])
+        path = bundle.deletingLastPathComponent().appendingPathComponent("stratos-ledger").path
+    }
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        throw XCTSkip("no stratos-ledger executable at \(path): run `swift build` first (scripts/test.sh does)")
+    }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment["DATABASE_URL"] = databaseURL
+    p.environment = environment
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    // Read both pipes while it runs (a full pipe would block it).
+    nonisolated(unsafe) var errData = Data()
+    let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+    reader.start()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    while !reader.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+    return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+final class CLITests: ProjectionTestCase {
+    /// verify --epoch and audit epoch start from a checkpoint: they walk the hash chain of the
+    /// segment they read, say so, and fail on a tampered event in it, naming its position.
+    func testEpochVerifyAndAuditCheckTheHashChainOfTheirSegment() throws {
+        try append(try Self.history(epochs: 200))
+        try project(checkpointEvery: 50)
+        let q = try LedgerQueries(connection: database.connect(), sql: sql)
+        let segment = try q.replaySegment(epoch: 160)
+        XCTAssertEqual(segment.after, try store.connection.query(
+            "SELECT position FROM projection.epoch_checkpoints WHERE epoch <= 159 ORDER BY epoch DESC LIMIT 1").int64(0, 0))
+        XCTAssertLessThan(segment.after + 2, segment.through)
+        XCTAssertEqual(try q.verify(epoch: 160).chain?.isIntact, true)
+
+        var r = try runLedger(["verify", "--epoch", "160"], databaseURL: database.url)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("epoch 160: hash chain of positions \(segment.after + 1)–\(segment.through)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("verifies"), r.stdout)
+        r = try runLedger(["audit", "epoch", "160"], databaseURL: database.url)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("hash chain of positions \(segment.after + 1)–\(segment.through)"), r.stdout)
+
+        // Tamper with an event of the segment, as the database owner: its id is not part of any
+        // settlement, so the recomputation alone would still match.
+        let tampered = segment.after + 2
+        let c = try database.connect()
+        try c.execute("ALTER TABLE event_log DISABLE TRIGGER ALL")
+        try c.execute("UPDATE event_log SET event_id = event_id || '-x' WHERE position = \(tampered)")
+        try c.execute("ALTER TABLE event_log ENABLE TRIGGER ALL")
+        XCTAssertEqual(try store.verify().problem?.position, tampered)
+
+        let v = try q.verify(epoch: 160)
+        XCTAssertFalse(v.matches)
+        XCTAssertEqual(v.chain?.problem?.position, tampered)
+        XCTAssertTrue(try q.verify(epoch: 60).matches, "a segment that does not hold the tampered event still verifies")
+
+        r = try runLedger(["verify", "--epoch", "160"], databaseURL: database.url)
+        XCTAssertEqual(r.status, 2, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("BROKEN") && r.stderr.contains("position \(tampered): hash mismatch"), r.stderr)
+        for format in ["text", "json"] {
+            r = try runLedger(["audit", "epoch", "160", "--format", format], databaseURL: database.url)
+            XCTAssertEqual(r.status, 2, r.stdout + r.stderr)
+            XCTAssertTrue(r.stderr.contains("position \(tampered): hash mismatch"), r.stderr)
+        }
+    }
+}
