@@ -29,14 +29,14 @@ struct AuditOptions: ParsableArguments {
     @Option(help: "Projection schema to compare with.") var schema = "projection"
 
     func auditor() throws -> Auditor {
-        let connection = try PostgresConnection(url: try database.resolvedURL())
+        let connection = try PostgresConnection(url: try database.resolvedLogURL())
         let model = try ProjectionReadModels(schemas: ProjectionSchemas(serving: schema)).readModel(on: connection)
         return Auditor(connection: connection, readModel: model)
     }
 
     /// The projection's queries (for the log segment an epoch's recomputation reads).
     func queries() throws -> LedgerQueries {
-        try LedgerQueries(url: try database.resolvedURL(), schemas: ProjectionSchemas(serving: schema))
+        try LedgerQueries(url: try database.resolvedLogURL(), schemas: ProjectionSchemas(serving: schema))
     }
 }
 

@@ -36,7 +36,7 @@ struct ExportCommand: ParsableCommand {
             guard let id = AccountID(a) else { throw CLIError("account id \"\(a)\" is not valid") }
             return id
         }
-        let connection = try PostgresConnection(url: try database.resolvedURL())
+        let connection = try PostgresConnection(url: try database.resolvedLogURL())
         let model = try ProjectionReadModels(schemas: ProjectionSchemas(serving: schema)).readModel(on: connection)
         let prepared: PreparedExport
         do {

@@ -37,7 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let ruleSet = RuleSet.named(rules) else { throw CLIError("unknown rule set \(rules)") }
-        let url = try database.resolvedURL()
+        let url = try database.resolvedLogURL()
         let env = ProcessInfo.processInfo.environment
         let role = databaseRole.isEmpty ? nil : databaseRole
         let session = try timeouts.sessionSettings()

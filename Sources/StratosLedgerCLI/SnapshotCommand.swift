@@ -30,7 +30,7 @@ struct SnapshotCommand: ParsableCommand {
     }
 
     func run() throws {
-        let queries = try LedgerQueries(url: try database.resolvedURL(), schemas: ProjectionSchemas(serving: schema))
+        let queries = try LedgerQueries(url: try database.resolvedLogURL(), schemas: ProjectionSchemas(serving: schema))
         let point: SnapshotPoint = epoch.map { .epoch($0) } ?? position.map { .position($0) } ?? .latest
         let snapshot = try queries.snapshot(at: point)
         if format == "json" { print(snapshot.json()); return }

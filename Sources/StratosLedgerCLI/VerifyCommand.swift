@@ -27,7 +27,7 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         if let epoch { return try verifyEpoch(epoch) }
-        let store = try EventStore(url: try database.resolvedURL())
+        let store = try EventStore(url: try database.resolvedLogURL())
         let showProgress = isatty(STDERR_FILENO) == 1
         let report = try store.verify { checked in
             if showProgress { writeStderr("\r\u{1B}[K\(checked) events checked") }
@@ -42,7 +42,7 @@ struct VerifyCommand: ParsableCommand {
     }
 
     private func verifyEpoch(_ epoch: Int64) throws {
-        let queries = try LedgerQueries(url: try database.resolvedURL(), schemas: ProjectionSchemas(serving: schema))
+        let queries = try LedgerQueries(url: try database.resolvedLogURL(), schemas: ProjectionSchemas(serving: schema))
         let v = try queries.verify(epoch: epoch)
         if let chain = v.chain, !chain.isIntact {
             writeStderr("verify: epoch \(epoch): \(chain)\n")

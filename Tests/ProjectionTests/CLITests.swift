@@ -80,4 +80,22 @@ final class CLITests: ProjectionTestCase {
             XCTAssertTrue(r.stderr.contains("position \(tampered): hash mismatch"), r.stderr)
         }
     }
+
+    /// Every verb that reads the log, on a database that was never migrated, says to migrate.
+    func testVerbsOnAnUnmigratedDatabaseSayToMigrateFirst() throws {
+        let bare = try TestDatabase.create(prefix: "unmigrated")
+        defer { try? bare.drop() }
+        let file = NSTemporaryDirectory() + "stratos-unmigrated-\(UInt64.random(in: 0...UInt64.max)).jsonl"
+        try #"{"id":"a","type":"Funded","time":"2026-01-01T00:00:00Z","data":{"account":"st1a","amount":"1"}}"#
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        for verb in [["import", file], ["verify"], ["verify", "--epoch", "1"], ["project", "--once"], ["snapshot"],
+                     ["audit", "epoch", "1"], ["audit", "node", "stsds1x", "--epoch", "1"], ["export", "--format", "csv"],
+                     ["rebuild", "--rules", "paper-v1"], ["serve", "--port", "0"]] {
+            let r = try runLedger(verb, databaseURL: bare.url)
+            XCTAssertNotEqual(r.status, 0, "\(verb)")
+            XCTAssertTrue(r.stderr.contains("the database has no event log: run `stratos-ledger migrate` first"), "\(verb): \(r.stderr)")
+            XCTAssertFalse(r.stderr.contains("42P01"), "\(verb): \(r.stderr)")
+        }
+    }
 }
