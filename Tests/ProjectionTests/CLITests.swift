@@ -98,4 +98,37 @@ final class CLITests: ProjectionTestCase {
             XCTAssertFalse(r.stderr.contains("42P01"), "\(verb): \(r.stderr)")
         }
     }
+
+    /// snapshot prints the human form by default (STOS with 18 decimals, OZ with 9) and, with
+    /// --format json, exactly the EVENTS.md JSON.
+    func testSnapshotIsHumanTextByDefaultAndExactJSONOnRequest() throws {
+        try append(try Self.history(epochs: 30))
+        try project()
+        let q = try LedgerQueries(connection: database.connect(), sql: sql)
+        let expected = try q.snapshot(at: .epoch(20))
+        var r = try runLedger(["snapshot", "--epoch", "20", "--format", "json"], databaseURL: database.url)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, expected.json() + "\n")
+
+        r = try runLedger(["snapshot", "--epoch", "20"], databaseURL: database.url)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(r.stdout.hasPrefix("{"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("last closed epoch 20"), r.stdout)
+        let (id, account) = try XCTUnwrap(expected.accounts.first { $0.value.wallet.rawValue > 0 })
+        let w = account.wallet.rawValue
+        let scale: UInt128 = 1_000_000_000_000_000_000
+        let fraction = String(w % scale)
+        let wallet = "\(w / scale).\(String(repeating: "0", count: 18 - fraction.count))\(fraction) STOS"
+        XCTAssertTrue(r.stdout.contains("  \(id): wallet \(wallet), ozone "), r.stdout)
+        let stos = try NSRegularExpression(pattern: #"(\S+) STOS"#), oz = try NSRegularExpression(pattern: #"(\S+) OZ\b"#)
+        let text = r.stdout as NSString
+        for (re, decimals) in [(stos, 18), (oz, 9)] {
+            let matches = re.matches(in: r.stdout, range: NSRange(location: 0, length: text.length))
+            XCTAssertFalse(matches.isEmpty)
+            for m in matches {
+                let amount = text.substring(with: m.range(at: 1))
+                XCTAssertNotNil(amount.range(of: #"^[0-9]+\.[0-9]{\#(decimals)}$"#, options: .regularExpression), amount)
+            }
+        }
+    }
 }
