@@ -159,6 +159,9 @@ COPY epoch_checkpoints (epoch, position, state) FROM STDIN (FORMAT binary)
 -- name: checkpoint.latest_through_epoch
 SELECT epoch, position, state FROM epoch_checkpoints WHERE epoch <= $1 ORDER BY epoch DESC LIMIT 1
 
+-- name: checkpoint.position_through_epoch
+SELECT position FROM epoch_checkpoints WHERE epoch <= $1 ORDER BY epoch DESC LIMIT 1
+
 -- name: checkpoint.latest_through_position
 SELECT epoch, position, state FROM epoch_checkpoints WHERE position <= $1 ORDER BY position DESC LIMIT 1
 

@@ -129,12 +129,15 @@ public final class EventStore {
             throw AppendError.positionConflict(expected: expectedPosition, actual: head.position)
         }
         var previousTime = head.time
+        var previousID: String? = nil // nil: the log's last event
         for i in fresh {
             let event = items[i].event
             if let previousTime, event.time < previousTime {
-                throw AppendError.timeWentBackwards(eventID: event.id.rawValue, time: event.time, previous: previousTime)
+                throw AppendError.timeWentBackwards(eventID: event.id.rawValue, time: event.time, previous: previousTime,
+                                                    previousInBatch: previousID, headPosition: head.position)
             }
             previousTime = event.time
+            previousID = event.id.rawValue
         }
 
         let streams = fresh.map { items[$0].event.stream }

@@ -81,6 +81,10 @@ public struct Importer<Rules: LedgerRules> {
         var lines = 0, bytesRead = 0
         var appended: Int64 = 0, duplicates: Int64 = 0, committed: Int64 = 0
         var sinceCommit = 0
+        // The log's head before the import, and the last event this import appended with its
+        // line: an error about "the log's last event" may be about an earlier line of the file.
+        let startHead = writer.position
+        var lastAppended: (position: Int64, line: Int)?
 
         // Reading and validating JSON runs on its own thread, one batch ahead of the appends, so
         // the CPU work of parsing overlaps the database's work on the previous batch. At most
@@ -103,9 +107,12 @@ public struct Importer<Rules: LedgerRules> {
                 let r = try writer.append(batch.events, metadata: metadata)
                 appended += Int64(r.appended.count)
                 duplicates += Int64(r.duplicates.count)
+                if let last = r.appended.last, let line = batch.lineOfID[last.eventID.rawValue] {
+                    lastAppended = (last.position, line)
+                }
             } catch {
-                let line = error.eventID.flatMap { batch.lineOfID[$0] }
-                throw ImportError(lineNumber: line, eventID: error.eventID, message: "\(error)", committedEvents: committed)
+                throw Self.importError(error, batch: batch, startHead: startHead, lastAppended: lastAppended,
+                                       committed: committed)
             }
             sinceCommit += batch.events.count
             progress?(ImportProgress(lines: lines, appended: appended, duplicates: duplicates,
@@ -133,11 +140,50 @@ public struct Importer<Rules: LedgerRules> {
         return ImportSummary(lines: lines, appended: appended, duplicates: duplicates, bytesRead: bytesRead,
                              seconds: seconds(), head: head)
     }
+
+    /// The refusal of a batch in the terms of the file: the line of the event it is about, and
+    /// for conflicts and times going backwards, the line (or log position) it conflicts with.
+    static func importError(_ error: AppendError, batch: ParsedBatch, startHead: Int64,
+                            lastAppended: (position: Int64, line: Int)?, committed: Int64) -> ImportError {
+        var line = error.eventID.flatMap { batch.lineOfID[$0] }
+        var message = "\(error)"
+        switch error {
+        case .idConflict(let id, nil):
+            // Twice in the batch with different content: name the later line, the one that
+            // conflicts, and the first.
+            let indices = batch.events.indices.filter { batch.events[$0].event.id.rawValue == id }
+            if let first = indices.first {
+                let canonical = batch.events[first].event.canonicalUTF8
+                if let later = indices.dropFirst().first(where: { batch.events[$0].event.canonicalUTF8 != canonical }) {
+                    line = batch.lines[later]
+                    message = "event \"\(id)\": the id was already used at line \(batch.lines[first]) of this file "
+                        + "by an event with other content"
+                }
+            }
+        case .idConflict(let id, let position?) where position > startHead:
+            message = "event \"\(id)\": the id was already used by an earlier line of this file (appended at "
+                + "position \(position)) by an event with other content"
+        case .timeWentBackwards(let id, let time, let previous, let before, let head):
+            let what: String
+            if let before, let beforeLine = batch.lineOfID[before] {
+                what = "the previous event in the file, \"\(before)\" at line \(beforeLine), is at \(previous.rfc3339)"
+            } else if let lastAppended, lastAppended.position == head {
+                what = "the previous event in the file, at line \(lastAppended.line), is at \(previous.rfc3339)"
+            } else {
+                what = "the log's last event, at position \(head), is at \(previous.rfc3339) (events are appended in time order)"
+            }
+            message = "event \"\(id)\": time \(time.rfc3339) goes backwards: \(what)"
+        default: break
+        }
+        return ImportError(lineNumber: line, eventID: error.eventID, message: message, committedEvents: committed)
+    }
 }
 
 /// A batch of validated events with the line each id was first seen on.
 struct ParsedBatch: Sendable {
     var events: [EventToAppend] = []
+    /// The line of each event.
+    var lines: [Int] = []
     var lineOfID: [String: Int] = [:]
     /// Non-blank lines read so far, and bytes.
     var lastLineCount = 0
@@ -191,9 +237,21 @@ final class ParsePipeline: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// A reader error with its line named once (the reader's own description starts with it).
+    static func readError(_ error: JSONLinesReaderError) -> ImportError {
+        switch error {
+        case .lineTooLong(let line, let limit):
+            let size = limit % 1_048_576 == 0 ? " (\(limit / 1_048_576) MiB)" : ""
+            return ImportError(lineNumber: line, eventID: nil,
+                               message: "the line is longer than \(limit) bytes\(size), the longest line import accepts",
+                               committedEvents: 0)
+        case .readFailed, .openFailed:
+            return ImportError(lineNumber: nil, eventID: nil, message: "\(error)", committedEvents: 0)
+        }
+    }
+
     private func produce() {
         var lines = 0
-        var lastLine = 0
         var stop = false
         while !stop {
             var batch = ParsedBatch()
@@ -202,17 +260,17 @@ final class ParsePipeline: @unchecked Sendable {
             while batch.events.count < batchSize {
                 let next: (lineNumber: Int, bytes: [UInt8])?
                 do { next = try reader.next() } catch {
-                    bad = ImportError(lineNumber: lastLine + 1, eventID: nil, message: "\(error)", committedEvents: 0)
+                    bad = Self.readError(error)
                     break
                 }
                 guard let (lineNumber, bytes) = next else { stop = true; break }
-                lastLine = lineNumber
                 lines += 1
                 do {
                     let envelope = try EventEnvelope.parse(line: bytes)
                     let event = try LedgerEvent(validating: envelope)
                     if batch.lineOfID[event.id.rawValue] == nil { batch.lineOfID[event.id.rawValue] = lineNumber }
                     batch.events.append(EventToAppend(event, clientMetadata: envelope.metadata))
+                    batch.lines.append(lineNumber)
                 } catch {
                     bad = ImportError(lineNumber: lineNumber, eventID: error.eventID, message: "\(error)", committedEvents: 0)
                     break

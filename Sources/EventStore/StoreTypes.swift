@@ -46,8 +46,10 @@ public enum AppendError: Error, CustomStringConvertible {
     case positionConflict(expected: Int64, actual: Int64)
     /// The writer expected another version of a stream.
     case streamVersionConflict(stream: String, expected: Int64, actual: Int64)
-    /// Times never go backwards in log order.
-    case timeWentBackwards(eventID: String, time: Timestamp, previous: Timestamp)
+    /// Times never go backwards in log order. `previous` is the time of the event before it:
+    /// the one before it in the batch (`previousInBatch`, its id), or else the log's last
+    /// event, at `headPosition`.
+    case timeWentBackwards(eventID: String, time: Timestamp, previous: Timestamp, previousInBatch: String?, headPosition: Int64)
     /// The rules engine refused the event.
     case ruleViolation(RuleViolation)
     /// An event already in the log cannot be read back or is refused by the rules on replay.
@@ -57,7 +59,7 @@ public enum AppendError: Error, CustomStringConvertible {
     /// The event the error is about, if it is about one.
     public var eventID: String? {
         switch self {
-        case .idConflict(let id, _), .timeWentBackwards(let id, _, _): id
+        case .idConflict(let id, _), .timeWentBackwards(let id, _, _, _, _): id
         case .ruleViolation(let v): v.eventID.rawValue
         default: nil
         }
@@ -73,8 +75,10 @@ public enum AppendError: Error, CustomStringConvertible {
             "append conflict: expected the log at position \(expected), it is at \(actual)"
         case .streamVersionConflict(let stream, let expected, let actual):
             "append conflict: expected stream \(stream) at version \(expected), it is at \(actual)"
-        case .timeWentBackwards(let id, let time, let previous):
-            "event \"\(id)\": time \(time.rfc3339) goes backwards (the log is at \(previous.rfc3339))"
+        case .timeWentBackwards(let id, let time, let previous, let before?, _):
+            "event \"\(id)\": time \(time.rfc3339) goes backwards: the event before it in the batch, \"\(before)\", is at \(previous.rfc3339)"
+        case .timeWentBackwards(let id, let time, let previous, nil, let head):
+            "event \"\(id)\": time \(time.rfc3339) goes backwards: the log's last event (position \(head)) is at \(previous.rfc3339)"
         case .ruleViolation(let v): "\(v)"
         case .corruptLog(let position, let reason): "event log position \(position): \(reason)"
         case .database(let e): "\(e)"

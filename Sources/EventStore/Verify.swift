@@ -94,3 +94,75 @@ extension EventStore {
         return report
     }
 }
+
+/// The outcome of walking one segment of the hash chain (`EventStore.verify(after:through:)`).
+public struct SegmentVerifyReport: Sendable, CustomStringConvertible {
+    /// The walk starts from the stored hash of the event at `after` (0: the chain's start) and
+    /// checks every event with `after < position <= through`.
+    public var after: Int64
+    public var through: Int64
+    public var eventsChecked: Int64
+    public var problem: VerifyReport.Problem?
+    public var isIntact: Bool { problem == nil }
+
+    public var description: String {
+        let range = after + 1 <= through ? "positions \(after + 1)–\(through)" : "no position"
+        if let problem { return "hash chain of \(range): BROKEN after \(eventsChecked) good events: \(problem)" }
+        return "hash chain of \(range) (from the stored hash at \(after)): verifies, \(eventsChecked) events"
+    }
+}
+
+extension EventStore {
+    /// Walks the chain from the stored hash of the event at `after` (the initial hash for 0)
+    /// through `through`: each event's hash must be the one recomputed from its stored columns
+    /// and the previous hash, and positions must follow each other. What a reader of that
+    /// segment (a recomputation from a checkpoint) relies on; events before `after` are not
+    /// checked (the whole chain: `verify()`).
+    public func verify(after: Int64, through: Int64) throws(PostgresError) -> SegmentVerifyReport {
+        struct Stop: Error {}
+        var report = SegmentVerifyReport(after: after, through: through, eventsChecked: 0, problem: nil)
+        guard after < through else { return report }
+        var last = after
+        var hash: [UInt8]? = after == 0 ? HashChain.initial : nil
+        do {
+            try connection.transaction(isolation: .repeatableRead) { _ throws in
+                try replay(from: max(after, 1), through: through) { event in
+                    if hash == nil { // the event at `after`: where the walk starts
+                        guard event.position == after else {
+                            report.problem = .positionGap(expected: after, found: event.position)
+                            throw Stop()
+                        }
+                        hash = event.hash
+                        return
+                    }
+                    let expected = last + 1
+                    if event.position != expected {
+                        report.problem = .positionGap(expected: expected, found: event.position)
+                        throw Stop()
+                    }
+                    let recomputed = HashChain.next(previous: hash!, position: event.position, canonicalEvent: event.canonicalUTF8)
+                    if recomputed != event.hash {
+                        report.problem = .hashMismatch(position: event.position, stored: SHA256.hex(event.hash),
+                                                       recomputed: SHA256.hex(recomputed))
+                        throw Stop()
+                    }
+                    report.eventsChecked += 1
+                    last = event.position
+                    hash = recomputed
+                }
+            }
+            if report.problem == nil, last != through {
+                report.problem = .unreadable(position: hash == nil ? after : last + 1,
+                                             reason: "missing: the log ends before position \(through)")
+            }
+        } catch is Stop {
+        } catch let error as StoredEventDecodingError {
+            report.problem = .unreadable(position: error.position, reason: error.reason)
+        } catch let error as PostgresError {
+            throw error
+        } catch {
+            throw .protocol("\(error)")
+        }
+        return report
+    }
+}

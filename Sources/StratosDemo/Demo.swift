@@ -371,7 +371,7 @@ public struct Demo {
     private func nextSteps(url: String, database: DemoDatabase, audit: NodeAudit?) {
         let cli = options.commandName
         var text = "\nTry next (with DATABASE_URL=\(redacted(url))):\n"
-        text += "  \(cli) snapshot --format text   (balances, nodes and supply now)\n"
+        text += "  \(cli) snapshot                 (balances, nodes and supply now)\n"
         text += "  \(cli) audit epoch \(audit?.epoch ?? 1)   (the settlement report, recomputed and compared)\n"
         text += "  \(cli) serve   (the HTTP API, docs/SERVICE.md)\n"
         if case .dedicated = database {

@@ -1,15 +1,20 @@
 import ArgumentParser
+import EventStore
 import LedgerEvents
 import PostgresClient
 import StratosProjections
 import StratosReports
-import StratosService
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Recompute settlements from history and explain them.",
-        discussion: "Exit status 0 when the recomputation matches the stored projection, 3 when it does not.",
+        discussion: """
+            Exit status 0 when the recomputation matches the stored projection, 3 when it does not. \
+            audit epoch first walks the hash chain of the log segment it replays (from the economy \
+            checkpoint through the epoch's close): exit 2, naming the first broken position, when it \
+            does not verify.
+            """,
         subcommands: [AuditNodeCommand.self, AuditEpochCommand.self])
 }
 
@@ -30,9 +35,14 @@ struct AuditOptions: ParsableArguments {
     }
 
     func auditor() throws -> Auditor {
-        let connection = try PostgresConnection(url: try database.resolvedURL())
+        let connection = try PostgresConnection(url: try database.resolvedLogURL())
         let model = try ProjectionReadModels(schemas: ProjectionSchemas(serving: schema)).readModel(on: connection)
         return Auditor(connection: connection, readModel: model)
+    }
+
+    /// The projection's queries (for the log segment an epoch's recomputation reads).
+    func queries() throws -> LedgerQueries {
+        try LedgerQueries(url: try database.resolvedLogURL(), schemas: ProjectionSchemas(serving: schema))
     }
 }
 
@@ -86,7 +96,20 @@ struct AuditEpochCommand: ParsableCommand {
 
     func run() throws {
         guard epoch >= 1 else { throw CLIError("epochs start at 1") }
+        // The replay trusts the log segment it reads: check its hash chain first (after the
+        // replay when the projection has not reached the epoch's close, which the replay finds).
+        let queries = try options.queries()
+        func check(_ chain: SegmentVerifyReport) throws -> SegmentVerifyReport {
+            guard chain.isIntact else {
+                writeStderr("audit: epoch \(epoch): \(chain)\n")
+                throw ExitCode(2)
+            }
+            return chain
+        }
+        var early: SegmentVerifyReport?
+        do { early = try check(queries.verifyChain(epoch: epoch)) } catch ProjectionError.epochNotClosed {}
         let r = try options.auditor().recompute(epoch: epoch)
+        let chain = try early ?? check(queries.verifyChain(epoch: epoch, closeAt: r.closeEvent.position))
         switch options.format {
         case .json: print(r.report.json())
         case .text:
@@ -104,7 +127,7 @@ struct AuditEpochCommand: ParsableCommand {
             }
         }
         switch r.matchesProjection {
-        case true?: if options.format == .text { print("recomputation = stored projection: yes") }
+        case true?: if options.format == .text { print("\(chain)\nrecomputation = stored projection: yes") }
         case nil: writeStderr("audit: epoch \(epoch) is not in the projection yet; nothing to compare\n")
         case false?:
             let d = r.difference.map { ": \($0.field) stored \($0.stored), recomputed \($0.recomputed)" } ?? ""

@@ -18,6 +18,19 @@ struct DatabaseOptions: ParsableArguments {
         if let env = ProcessInfo.processInfo.environment["DATABASE_URL"], !env.isEmpty { return env }
         throw CLIError("no database: pass --database-url or set DATABASE_URL")
     }
+
+    /// `resolvedURL()` for the verbs that read the event log: a database without it (undefined
+    /// table, SQLSTATE 42P01) is told to run `migrate` instead of a raw PostgreSQL error. Any
+    /// other failure of this check (e.g. the server is down) is left to the verb itself.
+    func resolvedLogURL() throws -> String {
+        let url = try resolvedURL()
+        if let connection = try? PostgresConnection(url: url) {
+            do { _ = try connection.query("SELECT position FROM event_log_head LIMIT 1") } catch where error.isUndefinedTable {
+                throw CLIError("the database has no event log: run `stratos-ledger migrate` first")
+            } catch {}
+        }
+        return url
+    }
 }
 
 /// An error shown to the user as one line on stderr (ArgumentParser prints "Error: …" and exits 1).

@@ -5,7 +5,6 @@ import PostgresClient
 import StratosEconomics
 import StratosProjections
 import StratosReports
-import StratosService
 
 extension ExportFormat: ExpressibleByArgument {}
 
@@ -37,7 +36,7 @@ struct ExportCommand: ParsableCommand {
             guard let id = AccountID(a) else { throw CLIError("account id \"\(a)\" is not valid") }
             return id
         }
-        let connection = try PostgresConnection(url: try database.resolvedURL())
+        let connection = try PostgresConnection(url: try database.resolvedLogURL())
         let model = try ProjectionReadModels(schemas: ProjectionSchemas(serving: schema)).readModel(on: connection)
         let prepared: PreparedExport
         do {

@@ -37,7 +37,7 @@ struct ImportCommand: ParsableCommand {
         let reader: JSONLinesReader = file == "-"
             ? JSONLinesReader(fileDescriptor: STDIN_FILENO)
             : try JSONLinesReader(path: file)
-        let store = try EventStore(url: try database.resolvedURL())
+        let store = try EventStore(url: try database.resolvedLogURL())
         let showProgress = isatty(STDERR_FILENO) == 1
         let writer = try LedgerWriter(store: store, rules: Economy(rules: ruleSet), onCheckpoint: { outcome in
             writeStderr((showProgress ? "\r\u{1B}[K" : "") + "\(outcome)\n")

@@ -48,7 +48,7 @@ struct ProjectCommand: ParsableCommand {
         let ruleSet = given ?? RuleSet.paperV1
         guard batchSize > 0, checkpointEvery > 0 else { throw CLIError("--batch-size and --checkpoint-every must be positive") }
         guard lockWait.isFinite, lockWait >= 0 else { throw CLIError("--lock-wait must be a number of seconds ≥ 0") }
-        let url = try database.resolvedURL()
+        let url = try database.resolvedLogURL()
         let lockTimeout: Duration? = wait ? nil : .milliseconds(Int64(lockWait * 1000))
         if once {
             let worker = try ProjectionWorker(url: url, schema: schema, batchSize: batchSize)

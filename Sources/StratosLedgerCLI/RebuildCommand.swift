@@ -42,7 +42,7 @@ struct RebuildCommand: ParsableCommand {
     }
 
     func run() throws {
-        var rebuilder = try Rebuilder(url: try database.resolvedURL(), schemas: ProjectionSchemas(serving: schema),
+        var rebuilder = try Rebuilder(url: try database.resolvedLogURL(), schemas: ProjectionSchemas(serving: schema),
                                       checkpointEvery: checkpointEvery)
         if switchBack {
             try rebuilder.switchBack()

@@ -38,7 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let ruleSet = try resolveRules(rules)
-        let url = try database.resolvedURL()
+        let url = try database.resolvedLogURL()
         let env = ProcessInfo.processInfo.environment
         let role = databaseRole.isEmpty ? nil : databaseRole
         let session = try timeouts.sessionSettings()

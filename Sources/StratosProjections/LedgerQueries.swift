@@ -1,3 +1,4 @@
+import EventStore
 import LedgerEvents
 import PostgresClient
 import StratosEconomics
@@ -156,7 +157,10 @@ public struct EpochVerification: Sendable {
     /// Refused events inside the epoch (they are not part of the settlement).
     public var exceptions: [ProjectionException]
     public var recomputeSeconds: Double
-    public var matches: Bool { firstDifference == nil }
+    /// The hash chain of the log segment the recomputation reads (`verifyChain(epoch:)`). When
+    /// it is broken nothing is recomputed (`firstDifference` nil, no exceptions).
+    public var chain: SegmentVerifyReport?
+    public var matches: Bool { firstDifference == nil && chain?.isIntact != false }
 }
 
 public final class LedgerQueries {
@@ -304,8 +308,30 @@ public final class LedgerQueries {
         return report
     }
 
-    /// Recomputes epoch `epoch` and compares it with the stored settlement, field by field.
+    /// The log segment a recomputation of `epoch` reads: from the position of the economy
+    /// checkpoint at or before epoch − 1 (0: from Genesis) through the epoch's `EpochClosed`.
+    /// `closeAt`: the position of that `EpochClosed` when the caller found it in the log (the
+    /// projection may not have reached it yet).
+    public func replaySegment(epoch: Int64, closeAt: Int64? = nil) throws -> (after: Int64, through: Int64) {
+        let through = try closeAt ?? positionOfClose(epoch)
+        let r = try connection.query(sql("checkpoint.position_through_epoch"), [String(epoch - 1)])
+        return (r.rowCount > 0 ? try r.int64(0, 0) : 0, through)
+    }
+
+    /// Walks the hash chain of `replaySegment(epoch:)`: a recomputation that starts from a
+    /// checkpoint reads only that part of the log, so that is the part it must be able to trust.
+    public func verifyChain(epoch: Int64, closeAt: Int64? = nil) throws -> SegmentVerifyReport {
+        let segment = try replaySegment(epoch: epoch, closeAt: closeAt)
+        return try EventStore(connection: connection).verify(after: segment.after, through: segment.through)
+    }
+
+    /// Recomputes epoch `epoch` and compares it with the stored settlement, field by field,
+    /// after checking the hash chain of the log segment it reads.
     public func verify(epoch: Int64) throws -> EpochVerification {
+        let chain = try verifyChain(epoch: epoch)
+        guard chain.isIntact else {
+            return EpochVerification(epoch: epoch, firstDifference: nil, exceptions: [], recomputeSeconds: 0, chain: chain)
+        }
         let clock = ContinuousClock()
         let t0 = clock.now
         let recomputed = try recomputeSettlement(epoch: epoch)
@@ -315,7 +341,7 @@ public final class LedgerQueries {
         let previousClose = epoch > 1 ? try positionOfClose(epoch - 1) : 0
         return EpochVerification(epoch: epoch, firstDifference: stored.firstDifference(from: recomputed),
                                  exceptions: try exceptions(after: previousClose, through: closeAt),
-                                 recomputeSeconds: elapsed)
+                                 recomputeSeconds: elapsed, chain: chain)
     }
 
     // MARK: Balances and vesting

@@ -252,7 +252,11 @@ public final class Appender: Sendable {
             for p in group { p.continuation.resume(throwing: failure) }
             return
         }
-        if results.contains(where: { if case .success = $0 { true } else { false } }) { metrics?.recordAppendCommit() }
+        // A commit is counted when the group's transaction committed new events: not for a
+        // group whose requests were all refused (rolled back) or all duplicates (nothing written).
+        if results.contains(where: { if case .success(let r) = $0 { !r.appended.isEmpty } else { false } }) {
+            metrics?.recordAppendCommit()
+        }
         for (p, r) in zip(group, results) {
             p.continuation.resume(with: r.mapError { $0 as any Error })
         }

@@ -65,7 +65,8 @@ public final class ServiceMetrics: Sendable {
                "Events received again with the same id and content (idempotent no-ops).", "\(s.duplicateEvents)")
         metric("stratos_append_requests_total", "counter", "Accepted append requests.", "\(s.appendRequests)")
         metric("stratos_append_commits_total", "counter",
-               "Commits of the append queue (group commit: requests per commit = requests / commits).", "\(s.appendCommits)")
+               "Transactions of the append queue that committed new events (group commit); refused and duplicate-only requests commit nothing.",
+               "\(s.appendCommits)")
         metric("stratos_append_refused_total", "counter", "Append requests refused (nothing appended).", "\(s.refusedBatches)")
         let probe = health.probe
         metric("stratos_database_up", "gauge", "1 when the primary answered the last probe (within 3 s).",

@@ -107,9 +107,13 @@ final class EventStoreTests: StoreTestCase {
     func testTimeGoingBackwardsIsRefused() throws {
         try store.append([funded("a", second: 10)])
         XCTAssertThrowsError(try store.append([funded("b", second: 11), funded("c", second: 9)])) { error in
-            guard case .timeWentBackwards("c", _, _)? = error as? AppendError else { return XCTFail("\(error)") }
+            guard case .timeWentBackwards("c", _, _, "b"?, 1)? = error as? AppendError else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("the event before it in the batch, \"b\", is at 2026-01-01T00:00:11Z"), "\(error)")
         }
-        XCTAssertThrowsError(try store.append([funded("d", second: 5)]))
+        XCTAssertThrowsError(try store.append([funded("d", second: 5)])) { error in
+            guard case .timeWentBackwards("d", _, _, nil, 1)? = error as? AppendError else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("the log's last event (position 1) is at 2026-01-01T00:00:10Z"), "\(error)")
+        }
         XCTAssertEqual(try store.head().position, 1)
         try store.append([funded("e", second: 10)]) // equal times are fine
     }

@@ -55,11 +55,45 @@ final class ImportTests: StoreTestCase {
         // The refusal comes at append time, in a later batch than the first event.
         let lines = [line("a", time: "2026-01-01T00:00:05Z"), line("b", time: "2026-01-01T00:00:06Z"),
                      line("c", time: "2026-01-01T00:00:07Z"), line("d", time: "2026-01-01T00:00:04Z")]
-        XCTAssertThrowsError(try importFile(lines, batchSize: 2)) { error in
+        XCTAssertThrowsError(try importFile(lines, batchSize: 3)) { error in
             let e = error as! ImportError
             XCTAssertEqual(e.lineNumber, 4)
             XCTAssertEqual(e.eventID, "d")
             XCTAssertTrue("\(e)".contains("goes backwards"), "\(e)")
+            // The event before it is in an earlier batch of the same file: its line, not "the log".
+            XCTAssertTrue("\(e)".contains("the previous event in the file, at line 3, is at 2026-01-01T00:00:07Z"), "\(e)")
+        }
+        XCTAssertEqual(try store.head().position, 0)
+    }
+
+    func testTimeGoingBackwardsNamesThePreviousLineOrTheLog() throws {
+        try assertRefused([line("a", time: "2026-01-01T00:00:05Z"), line("b", time: "2026-01-01T00:00:04Z")], line: 2,
+                          mentions: ["\"b\"", "goes backwards", "the previous event in the file, \"a\" at line 1, is at 2026-01-01T00:00:05Z"])
+        _ = try importFile([line("a", time: "2026-01-01T00:00:05Z")])
+        XCTAssertThrowsError(try importFile([line("z", time: "2026-01-01T00:00:01Z")])) { error in
+            XCTAssertEqual((error as? ImportError)?.lineNumber, 1)
+            XCTAssertTrue("\(error)".contains("the log's last event, at position 1, is at 2026-01-01T00:00:05Z"), "\(error)")
+        }
+    }
+
+    func testDuplicateIDInOneFileNamesTheConflictingLineAndTheFirst() throws {
+        let other = line("x", data: #"{"account":"st1bob","amount":"7"}"#)
+        try assertRefused([line("a"), line("x"), line("b"), line("x"), other, line("c")], line: 5,
+                          mentions: ["\"x\"", "already used at line 2 of this file", "other content"])
+        // In a later batch than the first use: still the later line, and not mistaken for the log.
+        XCTAssertThrowsError(try importFile([line("x"), line("a"), line("b"), other], batchSize: 2)) { error in
+            XCTAssertEqual((error as? ImportError)?.lineNumber, 4)
+            XCTAssertTrue("\(error)".contains("earlier line of this file"), "\(error)")
+        }
+    }
+
+    func testOverlongLineIsNamedOnceWithTheLimit() throws {
+        let long = line("big", data: #"{"account":"st1alice","amount":"1","pad":""# + String(repeating: "x", count: 1 << 20) + #""}"#)
+        XCTAssertThrowsError(try importFile([line("a"), long])) { error in
+            let text = "\(error)"
+            XCTAssertEqual((error as? ImportError)?.lineNumber, 2)
+            XCTAssertTrue(text.hasPrefix("line 2: the line is longer than 1048576 bytes (1 MiB)"), text)
+            XCTAssertFalse(text.contains("line 2: line 2"), text)
         }
         XCTAssertEqual(try store.head().position, 0)
     }

@@ -169,6 +169,31 @@ final class ServiceTests: XCTestCase {
         XCTAssertEqual(api.documentedOperations.subtracting(api.exercised), [], "every documented operation was exercised")
     }
 
+    /// `stratos_append_commits_total` counts commits that wrote events: not refused requests,
+    /// nor requests made only of duplicates.
+    func testAppendCommitsCountOnlyCommitsThatCommitted() throws {
+        let h = try ServiceHarness()
+        defer { h.stop() }
+        let (events, _) = try Self.history(epochs: 2)
+        func metric(_ name: String) throws -> String? {
+            try h.get("/metrics").text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.map { String($0.dropFirst(name.count + 1)) }
+        }
+        XCTAssertEqual(try h.post(Array(events.prefix(10))).status, 201)
+        XCTAssertEqual(try metric("stratos_append_commits_total"), "1")
+        XCTAssertEqual(try h.post(Array(events.prefix(10))).status, 200, "duplicates only")
+        let conflicting = try LedgerEvent(validating: EventEnvelope(id: events[5].id.rawValue, type: "Funded", time: events[9].time.rfc3339,
+                                                                    data: .object(["account": .string("st1x"), "amount": .string("1")])))
+        XCTAssertEqual(try h.post([conflicting]).status, 409)
+        let bad = try LedgerEvent(validating: EventEnvelope(id: "bad-withdraw", type: "Withdrawn", time: events[9].time.rfc3339,
+                                                            data: .object(["account": .string("st1late"), "amount": .string("999999")])))
+        XCTAssertEqual(try h.post([bad]).status, 422)
+        XCTAssertEqual(try metric("stratos_append_commits_total"), "1", "refused and duplicate-only requests commit nothing")
+        XCTAssertEqual(try metric("stratos_append_refused_total"), "2")
+        XCTAssertEqual(try metric("stratos_append_requests_total"), "2")
+        XCTAssertEqual(try h.post(Array(events[10..<20])).status, 201)
+        XCTAssertEqual(try metric("stratos_append_commits_total"), "2")
+    }
+
     /// Refused batches change nothing and answer with a problem naming the event and the rule.
     func refusals(_ h: ServiceHarness, _ api: OpenAPIChecker, events: [LedgerEvent]) throws {
         let head = try h.head()
