@@ -56,6 +56,7 @@ final class CLITests: ProjectionTestCase {
         r = try runLedger(["audit", "epoch", "160"], databaseURL: database.url)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("hash chain of positions \(segment.after + 1)–\(segment.through)"), r.stdout)
+        XCTAssertNotNil(r.stdout.range(of: #"R = [0-9]+ wei \([0-9]+\.[0-9]{18} STOS\)"#, options: .regularExpression), r.stdout)
 
         // Tamper with an event of the segment, as the database owner: its id is not part of any
         // settlement, so the recomputation alone would still match.
