@@ -39,19 +39,24 @@ let package = Package(
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
         .target(name: "LedgerEvents"),
         .target(name: "StratosEconomics", dependencies: ["LedgerEvents"]),
-        .target(name: "EventStore", dependencies: ["PostgresClient", "LedgerEvents", "StratosEconomics"],
-                resources: []),
+        .target(
+            name: "EventStore", dependencies: ["PostgresClient", "LedgerEvents", "StratosEconomics"],
+            resources: []),
         .target(name: "StratosProjections", dependencies: ["EventStore", "StratosEconomics", "PostgresClient"]),
         .target(name: "StratosSimulator", dependencies: ["LedgerEvents", "StratosEconomics"]),
         .target(name: "StratosReports", dependencies: ["EventStore", "StratosProjections", "StratosEconomics", "PostgresClient"]),
-        .target(name: "StratosService", dependencies: [
-            "EventStore", "StratosProjections", "StratosEconomics", "StratosReports",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-        ]),
+        .target(
+            name: "StratosService",
+            dependencies: [
+                "EventStore", "StratosProjections", "StratosEconomics", "StratosReports",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]),
         .target(name: "StratosDemo", dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosReports", "StratosService"]),
-        .target(name: "FaultDrill", dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosService", "StratosDemo", "LoopbackHTTP"]),
+        .target(
+            name: "FaultDrill",
+            dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosService", "StratosDemo", "LoopbackHTTP"]),
         .executableTarget(
             name: "StratosLedgerCLI",
             dependencies: [
@@ -61,7 +66,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "stratos-bench",
-            dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosEconomics", "StratosReports", "StratosService", "FaultDrill", "LoopbackHTTP"]
+            dependencies: [
+                "EventStore", "StratosProjections", "StratosSimulator", "StratosEconomics", "StratosReports", "StratosService", "FaultDrill",
+                "LoopbackHTTP",
+            ]
         ),
         .target(name: "PostgresTestSupport", dependencies: ["PostgresClient"], path: "Tests/Support/Postgres"),
         // A blocking HTTP/1.1 client over a loopback socket, for tests, the benchmarks and the
@@ -71,7 +79,11 @@ let package = Package(
         .testTarget(name: "EconomicsTests", dependencies: ["StratosEconomics", "StratosSimulator"]),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "PostgresTestSupport", "StratosSimulator"]),
         .testTarget(name: "ProjectionTests", dependencies: ["StratosProjections", "StratosSimulator", "EventStore", "PostgresTestSupport"]),
-        .testTarget(name: "ServiceTests", dependencies: ["StratosService", "StratosReports", "LoopbackHTTP", "PostgresTestSupport", "StratosSimulator", "EventStore", "StratosProjections"]),
+        .testTarget(
+            name: "ServiceTests",
+            dependencies: [
+                "StratosService", "StratosReports", "LoopbackHTTP", "PostgresTestSupport", "StratosSimulator", "EventStore", "StratosProjections",
+            ]),
         .testTarget(name: "DemoTests", dependencies: ["StratosDemo", "PostgresTestSupport"]),
         .testTarget(name: "FaultDrillTests", dependencies: ["FaultDrill", "PostgresTestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["StratosSimulator", "StratosEconomics", "LedgerEvents"]),

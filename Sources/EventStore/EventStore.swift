@@ -47,13 +47,16 @@ public final class EventStore {
     /// When called inside an open transaction the append is a savepoint of it, and is only
     /// durable when the caller commits.
     @discardableResult
-    public func append(_ items: [EventToAppend], metadata: AppendMetadata = AppendMetadata(),
-                       expectedPosition: Int64? = nil, expectedStreamVersions: [String: Int64]? = nil,
-                       validate: Validation? = nil) throws(AppendError) -> AppendResult {
+    public func append(
+        _ items: [EventToAppend], metadata: AppendMetadata = AppendMetadata(),
+        expectedPosition: Int64? = nil, expectedStreamVersions: [String: Int64]? = nil,
+        validate: Validation? = nil
+    ) throws(AppendError) -> AppendResult {
         do {
             return try connection.transaction { c throws -> AppendResult in
-                try self.appendLocked(items, metadata: metadata, expectedPosition: expectedPosition,
-                                      expectedStreamVersions: expectedStreamVersions, validate: validate)
+                try self.appendLocked(
+                    items, metadata: metadata, expectedPosition: expectedPosition,
+                    expectedStreamVersions: expectedStreamVersions, validate: validate)
             }
         } catch let error as AppendError {
             throw error
@@ -66,15 +69,20 @@ public final class EventStore {
 
     /// `append` for plain events without client metadata.
     @discardableResult
-    public func append(_ events: [LedgerEvent], metadata: AppendMetadata = AppendMetadata(),
-                       expectedPosition: Int64? = nil,
-                       expectedStreamVersions: [String: Int64]? = nil) throws(AppendError) -> AppendResult {
-        try append(events.map { EventToAppend($0) }, metadata: metadata, expectedPosition: expectedPosition,
-                   expectedStreamVersions: expectedStreamVersions, validate: nil)
+    public func append(
+        _ events: [LedgerEvent], metadata: AppendMetadata = AppendMetadata(),
+        expectedPosition: Int64? = nil,
+        expectedStreamVersions: [String: Int64]? = nil
+    ) throws(AppendError) -> AppendResult {
+        try append(
+            events.map { EventToAppend($0) }, metadata: metadata, expectedPosition: expectedPosition,
+            expectedStreamVersions: expectedStreamVersions, validate: nil)
     }
 
-    private func appendLocked(_ items: [EventToAppend], metadata: AppendMetadata, expectedPosition: Int64?,
-                              expectedStreamVersions: [String: Int64]?, validate: Validation?) throws -> AppendResult {
+    private func appendLocked(
+        _ items: [EventToAppend], metadata: AppendMetadata, expectedPosition: Int64?,
+        expectedStreamVersions: [String: Int64]?, validate: Validation?
+    ) throws -> AppendResult {
         let head = try Self.decodeHead(connection.query(StoreSQL.lockHead))
         let canonical = items.map { $0.event.canonicalUTF8 }
         let ids = Set(items.map(\.event.id.rawValue))
@@ -87,9 +95,10 @@ public final class EventStore {
         if ids.count == items.count {
             do {
                 return try connection.transaction { _ in
-                    try self.write(head: head, items: items, fresh: Array(items.indices), duplicates: [], canonical: canonical,
-                                   metadata: metadata, expectedPosition: expectedPosition,
-                                   expectedStreamVersions: expectedStreamVersions, validate: validate)
+                    try self.write(
+                        head: head, items: items, fresh: Array(items.indices), duplicates: [], canonical: canonical,
+                        metadata: metadata, expectedPosition: expectedPosition,
+                        expectedStreamVersions: expectedStreamVersions, validate: validate)
                 }
             } catch let error as PostgresError where error.isUniqueViolation {
                 streamVersionCache = nil
@@ -115,16 +124,19 @@ public final class EventStore {
             }
         }
         if fresh.isEmpty { return AppendResult(appended: [], duplicates: duplicates, head: head) }
-        return try write(head: head, items: items, fresh: fresh, duplicates: duplicates, canonical: canonical,
-                         metadata: metadata, expectedPosition: expectedPosition,
-                         expectedStreamVersions: expectedStreamVersions, validate: validate)
+        return try write(
+            head: head, items: items, fresh: fresh, duplicates: duplicates, canonical: canonical,
+            metadata: metadata, expectedPosition: expectedPosition,
+            expectedStreamVersions: expectedStreamVersions, validate: validate)
     }
 
     /// Checks expectations and time order, writes `items[fresh]` at head+1… with one COPY, runs
     /// `validate`, and moves the head. Runs under the head lock.
-    private func write(head: LogHead, items: [EventToAppend], fresh: [Int], duplicates: [(eventID: EventID, position: Int64)],
-                       canonical: [[UInt8]], metadata: AppendMetadata, expectedPosition: Int64?,
-                       expectedStreamVersions: [String: Int64]?, validate: Validation?) throws -> AppendResult {
+    private func write(
+        head: LogHead, items: [EventToAppend], fresh: [Int], duplicates: [(eventID: EventID, position: Int64)],
+        canonical: [[UInt8]], metadata: AppendMetadata, expectedPosition: Int64?,
+        expectedStreamVersions: [String: Int64]?, validate: Validation?
+    ) throws -> AppendResult {
         if let expectedPosition, expectedPosition != head.position {
             throw AppendError.positionConflict(expected: expectedPosition, actual: head.position)
         }
@@ -133,8 +145,9 @@ public final class EventStore {
         for i in fresh {
             let event = items[i].event
             if let previousTime, event.time < previousTime {
-                throw AppendError.timeWentBackwards(eventID: event.id.rawValue, time: event.time, previous: previousTime,
-                                                    previousInBatch: previousID, headPosition: head.position)
+                throw AppendError.timeWentBackwards(
+                    eventID: event.id.rawValue, time: event.time, previous: previousTime,
+                    previousInBatch: previousID, headPosition: head.position)
             }
             previousTime = event.time
             previousID = event.id.rawValue
@@ -164,10 +177,11 @@ public final class EventStore {
                 let version = (versions[stream] ?? 0) + 1
                 versions[stream] = version
                 row.removeAll(keepingCapacity: true)
-                Self.appendCopyRow(position: position, stream: stream, version: version, event: item.event,
-                                   canonical: canonical[i],
-                                   metadata: item.clientMetadata.isEmpty ? sharedMetadata : Self.metadataJSON(metadata, client: item.clientMetadata),
-                                   hash: hash, to: &row)
+                Self.appendCopyRow(
+                    position: position, stream: stream, version: version, event: item.event,
+                    canonical: canonical[i],
+                    metadata: item.clientMetadata.isEmpty ? sharedMetadata : Self.metadataJSON(metadata, client: item.clientMetadata),
+                    hash: hash, to: &row)
                 try writer.write(row)
                 appended.append((item.event.id, position))
             }
@@ -176,8 +190,9 @@ public final class EventStore {
         if let validate { try validate(head, newEvents) }
 
         let last = newEvents[newEvents.count - 1].time
-        try connection.query(StoreSQL.updateHeadAndNotify, binding: position, encodeByteaHex(hash), last.rfc3339,
-                             Self.notificationChannel)
+        try connection.query(
+            StoreSQL.updateHeadAndNotify, binding: position, encodeByteaHex(hash), last.rfc3339,
+            Self.notificationChannel)
         let newHead = LogHead(position: position, hash: hash, time: last)
         if versions.count > Self.streamVersionCacheLimit { versions = [:] }
         streamVersionCache = (newHead.position, newHead.hash, versions)
@@ -217,8 +232,10 @@ public final class EventStore {
                 throw AppendError.corruptLog(position: position, reason: "stored data is not JSON: \(error)")
             }
             let time = Timestamp(microsecondsSinceEpoch: try r.int64(row, 3))
-            let canonical = JSONValue.object(["data": data, "id": .string(id), "time": .string(time.rfc3339),
-                                              "type": .string(try r.string(row, 2))]).canonicalUTF8
+            let canonical = JSONValue.object([
+                "data": data, "id": .string(id), "time": .string(time.rfc3339),
+                "type": .string(try r.string(row, 2)),
+            ]).canonicalUTF8
             out[id] = (position, canonical)
         }
         return out
@@ -240,7 +257,9 @@ public final class EventStore {
     static func canonicalLayout(_ canonical: [UInt8]) -> (data: Range<Int>, time: Range<Int>) {
         let prefix = Array(#"{"data":"#.utf8)
         precondition(canonical.starts(with: prefix), "a canonical event starts with its data")
-        var depth = 0, inString = false, escaped = false
+        var depth = 0
+        var inString = false
+        var escaped = false
         var dataEnd = -1
         scan: for i in prefix.count..<canonical.count {
             let b = canonical[i]
@@ -253,7 +272,10 @@ public final class EventStore {
             case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 depth -= 1
-                if depth == 0 { dataEnd = i + 1; break scan }
+                if depth == 0 {
+                    dataEnd = i + 1
+                    break scan
+                }
             default: break
             }
         }
@@ -268,22 +290,37 @@ public final class EventStore {
         return (prefix.count..<dataEnd, timeStart..<timeEnd)
     }
 
-    static func appendCopyRow(position: Int64, stream: String, version: Int64, event: LedgerEvent, canonical: [UInt8],
-                              metadata: String, hash: [UInt8], to row: inout [UInt8]) {
+    static func appendCopyRow(
+        position: Int64, stream: String, version: Int64, event: LedgerEvent, canonical: [UInt8],
+        metadata: String, hash: [UInt8], to row: inout [UInt8]
+    ) {
         let tab = UInt8(ascii: "\t")
-        row.append(contentsOf: String(position).utf8); row.append(tab)
-        appendCopyTextField(stream, to: &row); row.append(tab)
-        row.append(contentsOf: String(version).utf8); row.append(tab)
-        appendCopyTextField(event.id.rawValue, to: &row); row.append(tab)
-        row.append(contentsOf: event.type.rawValue.utf8); row.append(tab)
+        row.append(contentsOf: String(position).utf8)
+        row.append(tab)
+        appendCopyTextField(stream, to: &row)
+        row.append(tab)
+        row.append(contentsOf: String(version).utf8)
+        row.append(tab)
+        appendCopyTextField(event.id.rawValue, to: &row)
+        row.append(tab)
+        row.append(contentsOf: event.type.rawValue.utf8)
+        row.append(tab)
         let layout = canonicalLayout(canonical)
-        row.append(contentsOf: canonical[layout.time]); row.append(tab)
-        appendCopyTextField(bytes: canonical[layout.data], to: &row); row.append(tab)
-        appendCopyTextField(metadata, to: &row); row.append(tab)
+        row.append(contentsOf: canonical[layout.time])
+        row.append(tab)
+        appendCopyTextField(bytes: canonical[layout.data], to: &row)
+        row.append(tab)
+        appendCopyTextField(metadata, to: &row)
+        row.append(tab)
         // bytea hex input `\x…`, its backslash doubled for COPY.
-        row.append(UInt8(ascii: "\\")); row.append(UInt8(ascii: "\\")); row.append(UInt8(ascii: "x"))
+        row.append(UInt8(ascii: "\\"))
+        row.append(UInt8(ascii: "\\"))
+        row.append(UInt8(ascii: "x"))
         let digits: StaticString = "0123456789abcdef"
-        for b in hash { row.append(digits.utf8Start[Int(b >> 4)]); row.append(digits.utf8Start[Int(b & 15)]) }
+        for b in hash {
+            row.append(digits.utf8Start[Int(b >> 4)])
+            row.append(digits.utf8Start[Int(b & 15)])
+        }
         row.append(UInt8(ascii: "\n"))
     }
 

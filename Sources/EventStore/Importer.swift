@@ -1,10 +1,11 @@
-import LedgerEvents
 import Foundation
+import LedgerEvents
 import PostgresClient
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Why an import stopped. Names the line and event; says what was kept.
@@ -19,7 +20,8 @@ public struct ImportError: Error, CustomStringConvertible {
         var where_ = ""
         if let lineNumber { where_ += "line \(lineNumber): " }
         var s = where_ + message
-        s += committedEvents == 0
+        s +=
+            committedEvents == 0
             ? " (nothing was appended)"
             : " (\(committedEvents) events before it were committed; nothing after)"
         return s
@@ -70,16 +72,24 @@ public struct Importer<Rules: LedgerRules> {
     public var commitEvery: Int?
     public var progress: ((ImportProgress) -> Void)?
 
-    public init(writer: LedgerWriter<Rules>, metadata: AppendMetadata = AppendMetadata(appendedBy: "stratos-ledger import"),
-                batchSize: Int = 5000, commitEvery: Int? = nil, progress: ((ImportProgress) -> Void)? = nil) {
-        self.writer = writer; self.metadata = metadata; self.batchSize = max(1, batchSize)
-        self.commitEvery = commitEvery; self.progress = progress
+    public init(
+        writer: LedgerWriter<Rules>, metadata: AppendMetadata = AppendMetadata(appendedBy: "stratos-ledger import"),
+        batchSize: Int = 5000, commitEvery: Int? = nil, progress: ((ImportProgress) -> Void)? = nil
+    ) {
+        self.writer = writer
+        self.metadata = metadata
+        self.batchSize = max(1, batchSize)
+        self.commitEvery = commitEvery
+        self.progress = progress
     }
 
     public func run(_ reader: JSONLinesReader) throws(ImportError) -> ImportSummary {
         let start = ContinuousClock.now
-        var lines = 0, bytesRead = 0
-        var appended: Int64 = 0, duplicates: Int64 = 0, committed: Int64 = 0
+        var lines = 0
+        var bytesRead = 0
+        var appended: Int64 = 0
+        var duplicates: Int64 = 0
+        var committed: Int64 = 0
         var sinceCommit = 0
         // The log's head before the import, and the last event this import appended with its
         // line: an error about "the log's last event" may be about an earlier line of the file.
@@ -111,12 +121,15 @@ public struct Importer<Rules: LedgerRules> {
                     lastAppended = (last.position, line)
                 }
             } catch {
-                throw Self.importError(error, batch: batch, startHead: startHead, lastAppended: lastAppended,
-                                       committed: committed)
+                throw Self.importError(
+                    error, batch: batch, startHead: startHead, lastAppended: lastAppended,
+                    committed: committed)
             }
             sinceCommit += batch.events.count
-            progress?(ImportProgress(lines: lines, appended: appended, duplicates: duplicates,
-                                     bytesRead: bytesRead, seconds: seconds()))
+            progress?(
+                ImportProgress(
+                    lines: lines, appended: appended, duplicates: duplicates,
+                    bytesRead: bytesRead, seconds: seconds()))
             return true
         }
 
@@ -137,14 +150,17 @@ public struct Importer<Rules: LedgerRules> {
             throw ImportError(lineNumber: nil, eventID: nil, message: "\(error)", committedEvents: committed)
         }
         let head = (try? writer.store.head().position) ?? writer.position
-        return ImportSummary(lines: lines, appended: appended, duplicates: duplicates, bytesRead: bytesRead,
-                             seconds: seconds(), head: head)
+        return ImportSummary(
+            lines: lines, appended: appended, duplicates: duplicates, bytesRead: bytesRead,
+            seconds: seconds(), head: head)
     }
 
     /// The refusal of a batch in the terms of the file: the line of the event it is about, and
     /// for conflicts and times going backwards, the line (or log position) it conflicts with.
-    static func importError(_ error: AppendError, batch: ParsedBatch, startHead: Int64,
-                            lastAppended: (position: Int64, line: Int)?, committed: Int64) -> ImportError {
+    static func importError(
+        _ error: AppendError, batch: ParsedBatch, startHead: Int64,
+        lastAppended: (position: Int64, line: Int)?, committed: Int64
+    ) -> ImportError {
         var line = error.eventID.flatMap { batch.lineOfID[$0] }
         var message = "\(error)"
         switch error {
@@ -156,12 +172,14 @@ public struct Importer<Rules: LedgerRules> {
                 let canonical = batch.events[first].event.canonicalUTF8
                 if let later = indices.dropFirst().first(where: { batch.events[$0].event.canonicalUTF8 != canonical }) {
                     line = batch.lines[later]
-                    message = "event \"\(id)\": the id was already used at line \(batch.lines[first]) of this file "
+                    message =
+                        "event \"\(id)\": the id was already used at line \(batch.lines[first]) of this file "
                         + "by an event with other content"
                 }
             }
         case .idConflict(let id, let position?) where position > startHead:
-            message = "event \"\(id)\": the id was already used by an earlier line of this file (appended at "
+            message =
+                "event \"\(id)\": the id was already used by an earlier line of this file (appended at "
                 + "position \(position)) by an event with other content"
         case .timeWentBackwards(let id, let time, let previous, let before, let head):
             let what: String
@@ -242,9 +260,10 @@ final class ParsePipeline: @unchecked Sendable {
         switch error {
         case .lineTooLong(let line, let limit):
             let size = limit % 1_048_576 == 0 ? " (\(limit / 1_048_576) MiB)" : ""
-            return ImportError(lineNumber: line, eventID: nil,
-                               message: "the line is longer than \(limit) bytes\(size), the longest line import accepts",
-                               committedEvents: 0)
+            return ImportError(
+                lineNumber: line, eventID: nil,
+                message: "the line is longer than \(limit) bytes\(size), the longest line import accepts",
+                committedEvents: 0)
         case .readFailed, .openFailed:
             return ImportError(lineNumber: nil, eventID: nil, message: "\(error)", committedEvents: 0)
         }
@@ -263,7 +282,10 @@ final class ParsePipeline: @unchecked Sendable {
                     bad = Self.readError(error)
                     break
                 }
-                guard let (lineNumber, bytes) = next else { stop = true; break }
+                guard let (lineNumber, bytes) = next else {
+                    stop = true
+                    break
+                }
                 lines += 1
                 do {
                     let envelope = try EventEnvelope.parse(line: bytes)

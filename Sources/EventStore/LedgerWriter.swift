@@ -100,8 +100,10 @@ public final class LedgerWriter<Rules: LedgerRules> {
 
     /// Creates the writer: restores the latest usable checkpoint of `rules`' kind, if any, and
     /// replays the log after it.
-    public init(store: EventStore, rules: Rules, checkpointEvery: Int64 = defaultCheckpointEvery,
-                onCheckpoint: (@Sendable (WriterCheckpointOutcome) -> Void)? = nil) throws(AppendError) {
+    public init(
+        store: EventStore, rules: Rules, checkpointEvery: Int64 = defaultCheckpointEvery,
+        onCheckpoint: (@Sendable (WriterCheckpointOutcome) -> Void)? = nil
+    ) throws(AppendError) {
         precondition(checkpointEvery >= 0)
         self.store = store
         self.rules = rules
@@ -119,13 +121,16 @@ public final class LedgerWriter<Rules: LedgerRules> {
     /// A database without the table (not migrated since) is one without checkpoints.
     private func restoreCheckpoint() {
         guard checkpointEvery > 0, let key = rules.checkpointKey,
-              let rows = try? store.connection.query(StoreSQL.latestWriterCheckpoints, binding: key)
-                .decodeAll(as: Int64.self, [UInt8].self, statement: "writer_checkpoints.latest") else { return }
+            let rows = try? store.connection.query(StoreSQL.latestWriterCheckpoints, binding: key)
+                .decodeAll(as: Int64.self, [UInt8].self, statement: "writer_checkpoints.latest")
+        else { return }
         for (position, hash) in rows {
             let state: [UInt8]
             do {
-                state = try store.connection.query(StoreSQL.writerCheckpointState, [key.postgresParameter, position.postgresParameter],
-                                                   binaryResults: true).bytea(0, 0)
+                state = try store.connection.query(
+                    StoreSQL.writerCheckpointState, [key.postgresParameter, position.postgresParameter],
+                    binaryResults: true
+                ).bytea(0, 0)
             } catch { continue }
             guard let restored = try? rules.restored(from: state), restoredPositionMatches(restored, position) else { continue }
             rules = restored
@@ -211,8 +216,10 @@ public final class LedgerWriter<Rules: LedgerRules> {
 
     /// Checks and appends a batch atomically (see the type's documentation).
     @discardableResult
-    public func append(_ items: [EventToAppend], metadata: AppendMetadata = AppendMetadata(),
-                       expectedStreamVersions: [String: Int64]? = nil) throws(AppendError) -> AppendResult {
+    public func append(
+        _ items: [EventToAppend], metadata: AppendMetadata = AppendMetadata(),
+        expectedStreamVersions: [String: Int64]? = nil
+    ) throws(AppendError) -> AppendResult {
         var candidate: Rules?
         let result = try store.append(items, metadata: metadata, expectedStreamVersions: expectedStreamVersions) {
             (head: LogHead, newEvents: [LedgerEvent]) throws(AppendError) in
@@ -235,15 +242,20 @@ public final class LedgerWriter<Rules: LedgerRules> {
     }
 
     @discardableResult
-    public func append(_ events: [LedgerEvent], metadata: AppendMetadata = AppendMetadata(),
-                       expectedStreamVersions: [String: Int64]? = nil) throws(AppendError) -> AppendResult {
+    public func append(
+        _ events: [LedgerEvent], metadata: AppendMetadata = AppendMetadata(),
+        expectedStreamVersions: [String: Int64]? = nil
+    ) throws(AppendError) -> AppendResult {
         try append(events.map { EventToAppend($0) }, metadata: metadata, expectedStreamVersions: expectedStreamVersions)
     }
 
     /// Runs several appends in one database transaction (e.g. a whole imported file). If
     /// anything throws, the transaction rolls back and the state returns to what it was.
     public func transaction<T>(_ body: (LedgerWriter) throws -> T) throws -> T {
-        let savedRules = rules, savedPosition = position, savedHash = positionHash, savedCheckpoint = lastCheckpoint
+        let savedRules = rules
+        let savedPosition = position
+        let savedHash = positionHash
+        let savedCheckpoint = lastCheckpoint
         do {
             return try store.connection.transaction { _ in try body(self) }
         } catch {

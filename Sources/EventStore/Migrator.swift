@@ -80,8 +80,10 @@ public struct Migrator {
             guard let sql = String(data: data, encoding: .utf8) else {
                 throw MigrationError.unreadable(path: path, reason: "not UTF-8")
             }
-            migrations.append(Migration(version: version, name: file, path: path, sql: sql,
-                                        checksum: SHA256.hex(SHA256.hash(Array(data)))))
+            migrations.append(
+                Migration(
+                    version: version, name: file, path: path, sql: sql,
+                    checksum: SHA256.hex(SHA256.hash(Array(data)))))
         }
         let byVersion = Dictionary(grouping: migrations, by: \.version)
         if let (v, dup) = byVersion.first(where: { $0.value.count > 1 }) {

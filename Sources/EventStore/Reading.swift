@@ -37,7 +37,8 @@ extension EventStore {
         let last = try connection.query(StoreSQL.streamLastVersion, binding: stream).int64(0, 0)
         /// The greatest version whose position is ≤ `position` (0: none).
         func version(atOrBefore position: Int64, below upper: Int64) throws -> Int64 {
-            var low: Int64 = 0, high = upper // invariant: pos(low) ≤ position (pos(0) = −∞), pos(high + 1) > position
+            var low: Int64 = 0
+            var high = upper // invariant: pos(low) ≤ position (pos(0) = −∞), pos(high + 1) > position
             while low < high {
                 let mid = (low + high + 1) / 2
                 let r = try connection.query(StoreSQL.streamVersionPosition, binding: stream, mid)
@@ -58,8 +59,10 @@ extension EventStore {
     /// single `COPY … TO STDOUT`: one row is decoded at a time, so memory does not grow with
     /// the log. Throwing from `body` stops the replay.
     @discardableResult
-    public func replay(from position: Int64 = 1, through last: Int64 = Int64.max,
-                       _ body: (StoredEvent) throws -> Void) throws -> Int64 {
+    public func replay(
+        from position: Int64 = 1, through last: Int64 = Int64.max,
+        _ body: (StoredEvent) throws -> Void
+    ) throws -> Int64 {
         try connection.query(StoreSQL.setReplayBounds, binding: String(position), String(last))
         return try connection.copyOut(StoreSQL.copyOutRange) { chunk in
             try body(try Self.decodeStoredEvent(parseCopyTextRow(chunk)))
@@ -72,17 +75,20 @@ extension EventStore {
         func fail(_ reason: String) -> StoredEventDecodingError { StoredEventDecodingError(position: position, reason: reason) }
         guard f.count == 10 else { throw fail("expected 10 columns, got \(f.count)") }
         guard let position, let stream = text(1), let version = text(2).flatMap({ Int64($0) }),
-              let id = text(3), let type = text(4), let time = text(5).flatMap({ Int64($0) }),
-              let dataBytes = f[6], let metaBytes = f[7], let appendedAt = text(8).flatMap({ Int64($0) }),
-              let hashText = f[9] else { throw fail("a column is NULL or malformed") }
-        let data: JSONValue, metadata: JSONValue
+            let id = text(3), let type = text(4), let time = text(5).flatMap({ Int64($0) }),
+            let dataBytes = f[6], let metaBytes = f[7], let appendedAt = text(8).flatMap({ Int64($0) }),
+            let hashText = f[9]
+        else { throw fail("a column is NULL or malformed") }
+        let data: JSONValue
+        let metadata: JSONValue
         do {
             data = try JSONValue.parse(dataBytes)
             metadata = try JSONValue.parse(metaBytes)
         } catch { throw fail("stored JSON does not parse: \(error)") }
         guard let hash = hashText.withUnsafeBytes({ decodeByteaHex($0) }) else { throw fail("hash is not bytea hex") }
-        return StoredEvent(position: position, stream: stream, streamVersion: version, eventID: id, type: type,
-                           time: Timestamp(microsecondsSinceEpoch: time), data: data, metadata: metadata,
-                           appendedAt: Timestamp(microsecondsSinceEpoch: appendedAt), hash: hash)
+        return StoredEvent(
+            position: position, stream: stream, streamVersion: version, eventID: id, type: type,
+            time: Timestamp(microsecondsSinceEpoch: time), data: data, metadata: metadata,
+            appendedAt: Timestamp(microsecondsSinceEpoch: appendedAt), hash: hash)
     }
 }

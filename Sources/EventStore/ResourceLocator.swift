@@ -50,7 +50,8 @@ public enum ResourceLocator {
                 let candidate = dir.appendingPathComponent(folder.rawValue)
                 var isDirectory: ObjCBool = false
                 if fm.fileExists(atPath: dir.appendingPathComponent("Package.swift").path),
-                   fm.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                    fm.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue
+                {
                     return candidate.path
                 }
                 let parent = dir.deletingLastPathComponent()

@@ -8,7 +8,9 @@ public struct AppendMetadata: Sendable, Hashable {
     public var correlationID: String?
     public var causationID: String?
     public init(appendedBy: String = "stratos-ledger", correlationID: String? = nil, causationID: String? = nil) {
-        self.appendedBy = appendedBy; self.correlationID = correlationID; self.causationID = causationID
+        self.appendedBy = appendedBy
+        self.correlationID = correlationID
+        self.causationID = causationID
     }
 }
 
@@ -17,7 +19,8 @@ public struct EventToAppend: Sendable, Hashable {
     public var event: LedgerEvent
     public var clientMetadata: [String: String]
     public init(_ event: LedgerEvent, clientMetadata: [String: String] = [:]) {
-        self.event = event; self.clientMetadata = clientMetadata
+        self.event = event
+        self.clientMetadata = clientMetadata
     }
 }
 

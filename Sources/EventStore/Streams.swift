@@ -20,8 +20,8 @@ extension LedgerEvent {
         case .trafficServed(let record): "node/\(record.node.rawValue)"
         case .epochClosed(let epoch): "epoch/\(epoch)"
         case .resourceNodeActivated(let node, _, _), .metaNodeRegistrationRequested(let node, _, _),
-             .metaNodeVoted(let node, _, _), .resourceNodeSuspended(let node), .resourceNodeResumed(let node),
-             .nodeDeactivated(let node, _), .nodeShutDown(let node):
+            .metaNodeVoted(let node, _, _), .resourceNodeSuspended(let node), .resourceNodeResumed(let node),
+            .nodeDeactivated(let node, _), .nodeShutDown(let node):
             "node/\(node.rawValue)"
         case .validatorCreated(let validator, _, _, _), .delegated(_, let validator, _), .undelegated(_, let validator, _):
             "validator/\(validator.rawValue)"

@@ -65,11 +65,13 @@ extension EventStore {
                         report.problem = .positionGap(expected: expected, found: event.position)
                         throw Stop()
                     }
-                    let recomputed = HashChain.next(previous: report.lastHash, position: event.position,
-                                                    canonicalEvent: event.canonicalUTF8)
+                    let recomputed = HashChain.next(
+                        previous: report.lastHash, position: event.position,
+                        canonicalEvent: event.canonicalUTF8)
                     if recomputed != event.hash {
-                        report.problem = .hashMismatch(position: event.position, stored: SHA256.hex(event.hash),
-                                                       recomputed: SHA256.hex(recomputed))
+                        report.problem = .hashMismatch(
+                            position: event.position, stored: SHA256.hex(event.hash),
+                            recomputed: SHA256.hex(recomputed))
                         throw Stop()
                     }
                     report.eventsChecked += 1
@@ -80,8 +82,9 @@ extension EventStore {
                 return try self.head()
             }
             if head.position != report.lastPosition || head.hash != report.lastHash {
-                report.problem = .headMismatch(headPosition: head.position, headHash: SHA256.hex(head.hash),
-                                               lastPosition: report.lastPosition, lastHash: SHA256.hex(report.lastHash))
+                report.problem = .headMismatch(
+                    headPosition: head.position, headHash: SHA256.hex(head.hash),
+                    lastPosition: report.lastPosition, lastHash: SHA256.hex(report.lastHash))
             }
         } catch is Stop {
         } catch let error as StoredEventDecodingError {
@@ -142,8 +145,9 @@ extension EventStore {
                     }
                     let recomputed = HashChain.next(previous: hash!, position: event.position, canonicalEvent: event.canonicalUTF8)
                     if recomputed != event.hash {
-                        report.problem = .hashMismatch(position: event.position, stored: SHA256.hex(event.hash),
-                                                       recomputed: SHA256.hex(recomputed))
+                        report.problem = .hashMismatch(
+                            position: event.position, stored: SHA256.hex(event.hash),
+                            recomputed: SHA256.hex(recomputed))
                         throw Stop()
                     }
                     report.eventsChecked += 1
@@ -152,8 +156,9 @@ extension EventStore {
                 }
             }
             if report.problem == nil, last != through {
-                report.problem = .unreadable(position: hash == nil ? after : last + 1,
-                                             reason: "missing: the log ends before position \(through)")
+                report.problem = .unreadable(
+                    position: hash == nil ? after : last + 1,
+                    reason: "missing: the log ends before position \(through)")
             }
         } catch is Stop {
         } catch let error as StoredEventDecodingError {

@@ -1,6 +1,6 @@
-import LoopbackHTTP
 import Foundation
 import LedgerEvents
+import LoopbackHTTP
 import StratosService
 import Synchronization
 
@@ -28,7 +28,9 @@ final class Appenders: Sendable {
     let genesisTime: String
 
     init(port: Int, token: String, genesisTime: String) {
-        self.port = port; self.token = token; self.genesisTime = genesisTime
+        self.port = port
+        self.token = token
+        self.genesisTime = genesisTime
     }
 
     var acknowledged: [String: Acknowledgement] { state.withLock { $0.acknowledged } }
@@ -75,12 +77,14 @@ final class Appenders: Sendable {
             let id = "drill-\(c)-\(k)"
             // Funded events are valid in any order after Genesis (same time), so the clients
             // need no coordination; the amounts vary so that the books are not trivial.
-            let body = Array(#"[{"id":"\#(id)","type":"Funded","time":"\#(genesisTime)","data":{"account":"st1drill\#(c)","amount":"\#(1_000_000 + k)"}}]"#.utf8)
+            let body = Array(
+                #"[{"id":"\#(id)","type":"Funded","time":"\#(genesisTime)","data":{"account":"st1drill\#(c)","amount":"\#(1_000_000 + k)"}}]"#.utf8)
             let deadline = Date().addingTimeInterval(120)
             while Date() < deadline {
                 if let r = try? client.request("POST", "/v1/events", headers: headers, body: body),
-                   r.status == 200 || r.status == 201,
-                   let position = Self.position(r.body) {
+                    r.status == 200 || r.status == 201,
+                    let position = Self.position(r.body)
+                {
                     state.withLock { $0.acknowledged[id] = Acknowledgement(position: position, at: Date()) }
                     break
                 }
@@ -93,7 +97,8 @@ final class Appenders: Sendable {
     /// `events[0].position` of an append's answer.
     static func position(_ body: [UInt8]) -> Int64? {
         guard case .object(let o)? = try? JSONValue.parse(body), case .array(let events)? = o["events"],
-              case .object(let first)? = events.first, case .number(let p)? = first["position"] else { return nil }
+            case .object(let first)? = events.first, case .number(let p)? = first["position"]
+        else { return nil }
         return Int64(p)
     }
 }

@@ -1,17 +1,18 @@
-import LoopbackHTTP
 import EventStore
 import Foundation
 import LedgerEvents
+import LoopbackHTTP
 import PostgresClient
 import StratosDemo
 import StratosEconomics
 import StratosProjections
 import StratosService
 import StratosSimulator
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The fault drill of docs/OPERATIONS.md, on 127.0.0.1 only: a primary and a synchronous
@@ -48,7 +49,10 @@ public enum FaultDrill {
         public var keep = false
         public var log: @Sendable (String) -> Void = { _ in }
 
-        public init(binary: String, directory: String) { self.binary = binary; self.directory = directory }
+        public init(binary: String, directory: String) {
+            self.binary = binary
+            self.directory = directory
+        }
     }
 
     public struct Report: Sendable {
@@ -87,12 +91,14 @@ public enum FaultDrill {
                     + "log \(logEvents) events, gap-free \(gapFree), chain verified \(chainVerified)",
                 "projections equal a fresh rebuild: \(projectionsMatchRebuild); ready at the end: \(readyAtEnd); "
                     + "SIGTERM to exit: \(sigtermSeconds.map { String(format: "%.2f s", $0) } ?? "did not exit")",
-                String(format: "appends/s: %.0f fault-free, %.0f during the drill; %d requests retried",
-                       faultFreeRate, drillRate, retriedRequests),
+                String(
+                    format: "appends/s: %.0f fault-free, %.0f during the drill; %d requests retried",
+                    faultFreeRate, drillRate, retriedRequests),
             ]
             for f in faults {
-                lines.append("  \(f.fault.rawValue): ready after " + (f.secondsToReady.map { String(format: "%.2f s", $0) } ?? "NOT READY")
-                             + ", next append acknowledged after " + (f.secondsToAppend.map { String(format: "%.2f s", $0) } ?? "none"))
+                lines.append(
+                    "  \(f.fault.rawValue): ready after " + (f.secondsToReady.map { String(format: "%.2f s", $0) } ?? "NOT READY")
+                        + ", next append acknowledged after " + (f.secondsToAppend.map { String(format: "%.2f s", $0) } ?? "none"))
             }
             lines += problems.map { "  problem: \($0)" }
             return lines.joined(separator: "\n")
@@ -106,7 +112,8 @@ public enum FaultDrill {
         let log = c.log
         try FileManager.default.createDirectory(atPath: c.directory, withIntermediateDirectories: true)
         chmod(c.directory, 0o755)
-        let primaryDir = c.directory + "/primary", standbyDir = c.directory + "/standby"
+        let primaryDir = c.directory + "/primary"
+        let standbyDir = c.directory + "/standby"
         defer {
             if !c.keep {
                 try? PrivateCluster.destroy(primaryDir)
@@ -130,8 +137,10 @@ public enum FaultDrill {
         let token = "drill-\(UInt64.random(in: 0...UInt64.max))"
         let service = ServiceProcess(
             binary: c.binary,
-            arguments: ["serve", "--database-url", url, "--read-database-url", standbyURL, "--project",
-                        "--port", String(port), "--write-token", token, "--shutdown-grace", "5"],
+            arguments: [
+                "serve", "--database-url", url, "--read-database-url", standbyURL, "--project",
+                "--port", String(port), "--write-token", token, "--shutdown-grace", "5",
+            ],
             logPath: c.directory + "/service.log", port: port)
         defer { service.kill() }
         try service.start()
@@ -220,7 +229,8 @@ public enum FaultDrill {
         var projected: Int64 = -1
         while Date() < deadline {
             if let r = try? client.get("/health"), case .object(let o)? = try? JSONValue.parse(r.body),
-               case .number(let p)? = o["projected"], let value = Int64(p) {
+                case .number(let p)? = o["projected"], let value = Int64(p)
+            {
                 projected = value
                 if value == head { break }
             }
@@ -236,7 +246,8 @@ public enum FaultDrill {
         try reference.catchUp()
         try reference.ensureIndexed()
         let sql = try ProjectionSQL.load()
-        let served = try sql.fingerprint(c, schema: "projection"), rebuilt = try sql.fingerprint(c, schema: "drill_reference")
+        let served = try sql.fingerprint(c, schema: "projection")
+        let rebuilt = try sql.fingerprint(c, schema: "drill_reference")
         report.projectionsMatchRebuild = served == rebuilt
         if served != rebuilt {
             for (table, value) in served where rebuilt[table] != value {

@@ -1,10 +1,11 @@
-import LoopbackHTTP
 import Foundation
+import LoopbackHTTP
 import StratosService
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `stratos-ledger serve` as a child process, so that it can be killed with -9 like a real
@@ -17,7 +18,10 @@ final class ServiceProcess {
     private(set) var pid: pid_t = 0
 
     init(binary: String, arguments: [String], logPath: String, port: Int) {
-        self.binary = binary; self.arguments = arguments; self.logPath = logPath; self.port = port
+        self.binary = binary
+        self.arguments = arguments
+        self.logPath = logPath
+        self.port = port
     }
 
     /// Starts it (appending to the log file).

@@ -59,8 +59,10 @@ struct CanonicalWriter {
             case 0x0D: bytes.append(UInt8(ascii: "r"))
             default:
                 let hex: StaticString = "0123456789abcdef"
-                bytes.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30,
-                                          hex.utf8Start[Int(b >> 4)], hex.utf8Start[Int(b & 0xF)]])
+                bytes.append(contentsOf: [
+                    UInt8(ascii: "u"), 0x30, 0x30,
+                    hex.utf8Start[Int(b >> 4)], hex.utf8Start[Int(b & 0xF)],
+                ])
             }
         }
         if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count])) }
@@ -160,58 +162,97 @@ struct CanonicalWriter {
             for (i, node) in nodes.enumerated() {
                 if i > 0 { bytes.append(UInt8(ascii: ",")) }
                 bytes.append(UInt8(ascii: "{"))
-                key("deposit", first: true); amount(node.deposit.rawValue)
-                key("kind"); string(node.kind.rawValue)
-                key("node"); identifier(node.node)
-                key("owner"); identifier(node.owner)
+                key("deposit", first: true)
+                amount(node.deposit.rawValue)
+                key("kind")
+                string(node.kind.rawValue)
+                key("node")
+                identifier(node.node)
+                key("owner")
+                identifier(node.owner)
                 bytes.append(UInt8(ascii: "}"))
             }
             bytes.append(UInt8(ascii: "]"))
-            key("ozoneLimit"); amount(ozoneLimit.rawValue)
+            key("ozoneLimit")
+            amount(ozoneLimit.rawValue)
         case .funded(let account, let amountWei), .withdrawn(let account, let amountWei),
-             .prepaid(let account, let amountWei):
-            key("account", first: true); identifier(account)
-            key("amount"); amount(amountWei.rawValue)
+            .prepaid(let account, let amountWei):
+            key("account", first: true)
+            identifier(account)
+            key("amount")
+            amount(amountWei.rawValue)
         case .transferred(let from, let to, let amountWei):
-            key("amount", first: true); amount(amountWei.rawValue)
-            key("from"); identifier(from)
-            key("to"); identifier(to)
+            key("amount", first: true)
+            amount(amountWei.rawValue)
+            key("from")
+            identifier(from)
+            key("to")
+            identifier(to)
         case .trafficServed(let record):
-            key("account", first: true); identifier(record.account)
-            key("bytes"); amount(record.bytes)
-            key("epoch"); integer(record.epoch)
-            key("kind"); string(record.kind.rawValue)
-            key("node"); identifier(record.node)
-            if let records = record.records { key("records"); amount(records) }
-            if let replicas = record.replicas { key("replicas"); integer(replicas) }
+            key("account", first: true)
+            identifier(record.account)
+            key("bytes")
+            amount(record.bytes)
+            key("epoch")
+            integer(record.epoch)
+            key("kind")
+            string(record.kind.rawValue)
+            key("node")
+            identifier(record.node)
+            if let records = record.records {
+                key("records")
+                amount(records)
+            }
+            if let replicas = record.replicas {
+                key("replicas")
+                integer(replicas)
+            }
         case .epochClosed(let epoch):
-            key("epoch", first: true); integer(epoch)
+            key("epoch", first: true)
+            integer(epoch)
         case .resourceNodeActivated(let node, let owner, let deposit),
-             .metaNodeRegistrationRequested(let node, let owner, let deposit):
-            key("deposit", first: true); amount(deposit.rawValue)
-            key("node"); identifier(node)
-            key("owner"); identifier(owner)
+            .metaNodeRegistrationRequested(let node, let owner, let deposit):
+            key("deposit", first: true)
+            amount(deposit.rawValue)
+            key("node")
+            identifier(node)
+            key("owner")
+            identifier(owner)
         case .metaNodeVoted(let node, let voter, let approve):
-            key("approve", first: true); bool(approve)
-            key("node"); identifier(node)
-            key("voter"); identifier(voter)
+            key("approve", first: true)
+            bool(approve)
+            key("node")
+            identifier(node)
+            key("voter")
+            identifier(voter)
         case .resourceNodeSuspended(let node), .resourceNodeResumed(let node), .nodeShutDown(let node):
-            key("node", first: true); identifier(node)
+            key("node", first: true)
+            identifier(node)
         case .nodeDeactivated(let node, let storedBytes):
-            key("node", first: true); identifier(node)
-            key("storedBytes"); amount(storedBytes)
+            key("node", first: true)
+            identifier(node)
+            key("storedBytes")
+            amount(storedBytes)
         case .validatorCreated(let validator, let op, let selfDelegation, let commissionBp):
-            key("commissionBp", first: true); integer(commissionBp)
-            key("operator"); identifier(op)
-            key("selfDelegation"); amount(selfDelegation.rawValue)
-            key("validator"); identifier(validator)
+            key("commissionBp", first: true)
+            integer(commissionBp)
+            key("operator")
+            identifier(op)
+            key("selfDelegation")
+            amount(selfDelegation.rawValue)
+            key("validator")
+            identifier(validator)
         case .delegated(let delegator, let validator, let amountWei),
-             .undelegated(let delegator, let validator, let amountWei):
-            key("amount", first: true); amount(amountWei.rawValue)
-            key("delegator"); identifier(delegator)
-            key("validator"); identifier(validator)
+            .undelegated(let delegator, let validator, let amountWei):
+            key("amount", first: true)
+            amount(amountWei.rawValue)
+            key("delegator")
+            identifier(delegator)
+            key("validator")
+            identifier(validator)
         case .gasFeesCollected(let amountWei):
-            key("amount", first: true); amount(amountWei.rawValue)
+            key("amount", first: true)
+            amount(amountWei.rawValue)
         }
         bytes.append(UInt8(ascii: "}"))
     }
@@ -219,12 +260,14 @@ struct CanonicalWriter {
     mutating func event(_ event: LedgerEvent) {
         raw("{\"data\":")
         payload(event.payload)
-        key("id"); identifier(event.id)
+        key("id")
+        identifier(event.id)
         key("time")
         bytes.append(UInt8(ascii: "\""))
         event.time.appendRFC3339(to: &bytes)
         bytes.append(UInt8(ascii: "\""))
-        key("type"); string(event.type.rawValue)
+        key("type")
+        string(event.type.rawValue)
         bytes.append(UInt8(ascii: "}"))
     }
 }

@@ -14,7 +14,10 @@ public struct EventValidationError: Error, Sendable, Hashable, CustomStringConve
     public var jsonError: JSONParseError?
 
     public init(eventID: String?, field: String, reason: String, jsonError: JSONParseError? = nil) {
-        self.eventID = eventID; self.field = field; self.reason = reason; self.jsonError = jsonError
+        self.eventID = eventID
+        self.field = field
+        self.reason = reason
+        self.jsonError = jsonError
     }
 
     /// e.g. `event "tx-1": data.amount: must be a string of decimal digits, got a JSON number`.
@@ -80,10 +83,12 @@ struct EnvelopeParts {
             // Not an object: parse it anyway so that a syntax error is reported as such.
             let value: JSONValue
             do { value = try parser.parseDocument() } catch { throw invalidJSON(error) }
-            throw EventValidationError(eventID: nil, field: "",
-                                       reason: "an event must be a JSON object, got \(value.kindDescription)")
+            throw EventValidationError(
+                eventID: nil, field: "",
+                reason: "an event must be a JSON object, got \(value.kindDescription)")
         }
-        let members: [JSONMember], data: [JSONMember]?
+        let members: [JSONMember]
+        let data: [JSONMember]?
         do throws(JSONParseError) {
             (members, data) = try parser.parseObjectMembers(nestedKey: "data")
             parser.skipWhitespace()
@@ -106,16 +111,18 @@ struct EnvelopeParts {
             if unknown == nil || m.key.utf8.lexicographicallyPrecedes(unknown!.utf8) { unknown = m.key }
         }
         if let unknown {
-            throw EventValidationError(eventID: eventID, field: unknown,
-                                       reason: "unknown field (an event has id, type, time, data and optionally metadata)")
+            throw EventValidationError(
+                eventID: eventID, field: unknown,
+                reason: "unknown field (an event has id, type, time, data and optionally metadata)")
         }
         func string(_ key: String) throws(EventValidationError) -> String {
             switch members[key] {
             case .string(let s)?: return s
             case nil: throw EventValidationError(eventID: eventID, field: key, reason: "missing")
             case let other?:
-                throw EventValidationError(eventID: eventID, field: key,
-                                           reason: "must be a JSON string, got \(other.kindDescription)")
+                throw EventValidationError(
+                    eventID: eventID, field: key,
+                    reason: "must be a JSON string, got \(other.kindDescription)")
             }
         }
         id = try string("id")
@@ -125,8 +132,9 @@ struct EnvelopeParts {
         case nil: throw EventValidationError(eventID: eventID, field: "data", reason: "missing")
         case .object(let dict)?: self.data = data ?? dict.members
         case let other?:
-            throw EventValidationError(eventID: eventID, field: "data",
-                                       reason: "must be a JSON object, got \(other.kindDescription)")
+            throw EventValidationError(
+                eventID: eventID, field: "data",
+                reason: "must be a JSON object, got \(other.kindDescription)")
         }
         metadata = [:]
         switch members["metadata"] {
@@ -134,14 +142,16 @@ struct EnvelopeParts {
         case .object(let entries)?:
             for key in entries.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
                 guard case .string(let s) = entries[key]! else {
-                    throw EventValidationError(eventID: eventID, field: "metadata.\(key)",
-                                               reason: "must be a JSON string, got \(entries[key]!.kindDescription)")
+                    throw EventValidationError(
+                        eventID: eventID, field: "metadata.\(key)",
+                        reason: "must be a JSON string, got \(entries[key]!.kindDescription)")
                 }
                 metadata[key] = s
             }
         case let other?:
-            throw EventValidationError(eventID: eventID, field: "metadata",
-                                       reason: "must be a JSON object of strings, got \(other.kindDescription)")
+            throw EventValidationError(
+                eventID: eventID, field: "metadata",
+                reason: "must be a JSON object of strings, got \(other.kindDescription)")
         }
     }
 }
@@ -163,8 +173,9 @@ extension EventEnvelope {
     /// Reads the envelope out of an already parsed JSON value (same rules as `parse(line:)`).
     public init(json value: JSONValue) throws(EventValidationError) {
         guard case .object(let members) = value else {
-            throw EventValidationError(eventID: nil, field: "",
-                                       reason: "an event must be a JSON object, got \(value.kindDescription)")
+            throw EventValidationError(
+                eventID: nil, field: "",
+                reason: "an event must be a JSON object, got \(value.kindDescription)")
         }
         self.init(try EnvelopeParts(members: members.members, data: nil))
     }

@@ -37,7 +37,10 @@ public struct GenesisNode: Sendable, Hashable {
     public var owner: AccountID
     public var deposit: Wei
     public init(node: NodeID, kind: NodeKind, owner: AccountID, deposit: Wei) {
-        self.node = node; self.kind = kind; self.owner = owner; self.deposit = deposit
+        self.node = node
+        self.kind = kind
+        self.owner = owner
+        self.deposit = deposit
     }
 }
 
@@ -52,10 +55,17 @@ public struct TrafficRecord: Sendable, Hashable {
     public var replicas: Int64?
     /// Query only; nil means 0.
     public var records: UInt128?
-    public init(epoch: Int64, node: NodeID, account: AccountID, kind: TrafficKind,
-                bytes: UInt128, replicas: Int64? = nil, records: UInt128? = nil) {
-        self.epoch = epoch; self.node = node; self.account = account; self.kind = kind
-        self.bytes = bytes; self.replicas = replicas; self.records = records
+    public init(
+        epoch: Int64, node: NodeID, account: AccountID, kind: TrafficKind,
+        bytes: UInt128, replicas: Int64? = nil, records: UInt128? = nil
+    ) {
+        self.epoch = epoch
+        self.node = node
+        self.account = account
+        self.kind = kind
+        self.bytes = bytes
+        self.replicas = replicas
+        self.records = records
     }
 }
 
@@ -111,6 +121,8 @@ public struct LedgerEvent: Sendable, Hashable {
     public var payload: EventPayload
     public var type: EventType { payload.type }
     public init(id: EventID, time: Timestamp, payload: EventPayload) {
-        self.id = id; self.time = time; self.payload = payload
+        self.id = id
+        self.time = time
+        self.payload = payload
     }
 }

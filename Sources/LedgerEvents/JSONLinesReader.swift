@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Why a JSON Lines input could not be read.
@@ -35,7 +35,7 @@ public final class JSONLinesReader {
     private let chunkSize: Int
     private var buffer: UnsafeMutableBufferPointer<UInt8>
     private var start = 0 // first unconsumed byte
-    private var end = 0   // one past the last byte read
+    private var end = 0 // one past the last byte read
     private var scanned = 0 // bytes in start..<scanned known to hold no newline
     private var atEOF = false
     private var lineNumber = 0

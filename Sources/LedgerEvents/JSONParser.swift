@@ -37,7 +37,8 @@ public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible
     public var offset: Int
 
     public init(_ kind: Kind, at offset: Int) {
-        self.kind = kind; self.offset = offset
+        self.kind = kind
+        self.offset = offset
     }
 
     public var description: String {
@@ -161,9 +162,15 @@ struct JSONParser {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
         default: throw JSONParseError(.unexpectedByte(byte), at: position)
         }
@@ -224,7 +231,8 @@ struct JSONParser {
     /// The object value of `nestedKey`, if any, is itself read as a member list: it is returned
     /// in `nestedMembers` and stands as `.object([:])` in `members`.
     mutating func parseObjectMembers(nestedKey: String? = nil)
-        throws(JSONParseError) -> (members: [JSONMember], nestedMembers: [JSONMember]?) {
+        throws(JSONParseError) -> (members: [JSONMember], nestedMembers: [JSONMember]?)
+    {
         try enter()
         position += 1 // {
         var members: [JSONMember] = []
@@ -387,22 +395,31 @@ struct JSONParser {
             try cont(index + 1)
             return 2
         case 0xE0:
-            try cont(index + 1, 0xA0, 0xBF); try cont(index + 2)
+            try cont(index + 1, 0xA0, 0xBF)
+            try cont(index + 2)
             return 3
         case 0xE1...0xEC, 0xEE...0xEF:
-            try cont(index + 1); try cont(index + 2)
+            try cont(index + 1)
+            try cont(index + 2)
             return 3
         case 0xED: // excludes UTF-16 surrogates
-            try cont(index + 1, 0x80, 0x9F); try cont(index + 2)
+            try cont(index + 1, 0x80, 0x9F)
+            try cont(index + 2)
             return 3
         case 0xF0:
-            try cont(index + 1, 0x90, 0xBF); try cont(index + 2); try cont(index + 3)
+            try cont(index + 1, 0x90, 0xBF)
+            try cont(index + 2)
+            try cont(index + 3)
             return 4
         case 0xF1...0xF3:
-            try cont(index + 1); try cont(index + 2); try cont(index + 3)
+            try cont(index + 1)
+            try cont(index + 2)
+            try cont(index + 3)
             return 4
         case 0xF4:
-            try cont(index + 1, 0x80, 0x8F); try cont(index + 2); try cont(index + 3)
+            try cont(index + 1, 0x80, 0x8F)
+            try cont(index + 2)
+            try cont(index + 3)
             return 4
         default:
             throw JSONParseError(.invalidUTF8, at: index)
@@ -429,7 +446,7 @@ struct JSONParser {
             if scalar >= 0xD800 && scalar <= 0xDBFF {
                 // A high surrogate must be followed by an escaped low surrogate.
                 guard position + 1 < buffer.count,
-                      buffer[position] == UInt8(ascii: "\\"), buffer[position + 1] == UInt8(ascii: "u")
+                    buffer[position] == UInt8(ascii: "\\"), buffer[position + 1] == UInt8(ascii: "u")
                 else { throw JSONParseError(.invalidUnicodeEscape, at: escapeStart) }
                 position += 2
                 let low = try parseHex4(escapeStart: escapeStart)

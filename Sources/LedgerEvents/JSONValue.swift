@@ -24,6 +24,10 @@ public struct EventEnvelope: Sendable, Hashable {
     /// of the validated event, so not part of its canonical form or hash.
     public var metadata: [String: String]
     public init(id: String, type: String, time: String, data: JSONValue, metadata: [String: String] = [:]) {
-        self.id = id; self.type = type; self.time = time; self.data = data; self.metadata = metadata
+        self.id = id
+        self.type = type
+        self.time = time
+        self.data = data
+        self.metadata = metadata
     }
 }

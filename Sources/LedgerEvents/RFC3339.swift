@@ -76,7 +76,7 @@ extension Timestamp {
             i += 1
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
             guard b.count - i == 6, b[i + 3] == UInt8(ascii: ":"),
-                  (try? digits(i + 1, 2)) != nil, (try? digits(i + 4, 2)) != nil
+                (try? digits(i + 1, 2)) != nil, (try? digits(i + 4, 2)) != nil
             else { throw RFC3339Error(shape) }
             let offset = String(decoding: UnsafeBufferPointer(rebasing: b[i..<i + 6]), as: UTF8.self)
             guard offset == "+00:00" else {
@@ -102,7 +102,7 @@ extension Timestamp {
     /// The instants RFC 3339 can spell (four-digit years, 0000-01-01 to 9999-12-31), in
     /// microseconds since the epoch.
     public static let rfc3339Range: Range<Int64> =
-        daysFromCivil(year: 0, month: 1, day: 1) * 86_400_000_000 ..< daysFromCivil(year: 10_000, month: 1, day: 1) * 86_400_000_000
+        daysFromCivil(year: 0, month: 1, day: 1) * 86_400_000_000..<daysFromCivil(year: 10_000, month: 1, day: 1) * 86_400_000_000
 
     /// The canonical RFC 3339 form: `YYYY-MM-DDTHH:MM:SSZ`, or `YYYY-MM-DDTHH:MM:SS.fZ` with the
     /// microseconds' trailing zeros trimmed when the fraction is not zero. This is the spelling
@@ -120,7 +120,10 @@ extension Timestamp {
         let fraction = micros - seconds * 1_000_000 // 0 ..< 1_000_000
         var days = seconds / 86_400
         var secondOfDay = seconds - days * 86_400
-        if secondOfDay < 0 { secondOfDay += 86_400; days -= 1 }
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
         let (year, month, day) = civilFromDays(days)
         /// Appends `value` (≥ 0) in decimal, zero-padded to `width` digits.
         func put(_ value: Int64, width: Int) {
@@ -128,23 +131,38 @@ extension Timestamp {
             withUnsafeMutableBytes(of: &digits) { raw in
                 var v = value.magnitude
                 var i = 24
-                repeat { i -= 1; raw[i] = UInt8(v % 10) + 0x30; v /= 10 } while v > 0
-                while 24 - i < width { i -= 1; raw[i] = 0x30 }
+                repeat {
+                    i -= 1
+                    raw[i] = UInt8(v % 10) + 0x30
+                    v /= 10
+                } while v > 0
+                while 24 - i < width {
+                    i -= 1
+                    raw[i] = 0x30
+                }
                 if value < 0 { out.append(UInt8(ascii: "-")) }
                 out.append(contentsOf: raw[i..<24])
             }
         }
-        put(year, width: 4); out.append(UInt8(ascii: "-"))
-        put(month, width: 2); out.append(UInt8(ascii: "-"))
-        put(day, width: 2); out.append(UInt8(ascii: "T"))
-        put(secondOfDay / 3_600, width: 2); out.append(UInt8(ascii: ":"))
-        put(secondOfDay / 60 % 60, width: 2); out.append(UInt8(ascii: ":"))
+        put(year, width: 4)
+        out.append(UInt8(ascii: "-"))
+        put(month, width: 2)
+        out.append(UInt8(ascii: "-"))
+        put(day, width: 2)
+        out.append(UInt8(ascii: "T"))
+        put(secondOfDay / 3_600, width: 2)
+        out.append(UInt8(ascii: ":"))
+        put(secondOfDay / 60 % 60, width: 2)
+        out.append(UInt8(ascii: ":"))
         put(secondOfDay % 60, width: 2)
         if fraction != 0 {
             out.append(UInt8(ascii: "."))
             var f = fraction
             var width = 6
-            while f % 10 == 0 { f /= 10; width -= 1 }
+            while f % 10 == 0 {
+                f /= 10
+                width -= 1
+            }
             put(f, width: width)
         }
         out.append(UInt8(ascii: "Z"))

@@ -8,7 +8,8 @@ public struct Timestamp: Hashable, Comparable, Sendable {
     public init(microsecondsSinceEpoch: Int64) { self.microsecondsSinceEpoch = microsecondsSinceEpoch }
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.microsecondsSinceEpoch < b.microsecondsSinceEpoch }
     public var secondsSinceEpoch: Int64 {
-        microsecondsSinceEpoch >= 0 ? microsecondsSinceEpoch / 1_000_000
+        microsecondsSinceEpoch >= 0
+            ? microsecondsSinceEpoch / 1_000_000
             : -((-microsecondsSinceEpoch + 999_999) / 1_000_000)
     }
 }

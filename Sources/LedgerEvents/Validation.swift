@@ -11,8 +11,9 @@ extension LedgerEvent {
     public init(validating envelope: EventEnvelope) throws(EventValidationError) {
         guard case .object(let members) = envelope.data else {
             let eventID: String? = isValidIdentifier(envelope.id) ? envelope.id : nil
-            throw EventValidationError(eventID: eventID, field: "data",
-                                       reason: "must be a JSON object, got \(envelope.data.kindDescription)")
+            throw EventValidationError(
+                eventID: eventID, field: "data",
+                reason: "must be a JSON object, got \(envelope.data.kindDescription)")
         }
         try self.init(id: envelope.id, type: envelope.type, time: envelope.time, data: members.members)
     }
@@ -24,8 +25,9 @@ extension LedgerEvent {
         }
         let eventID: String? = rawID
         guard let type = EventType(rawValue: rawType) else {
-            throw EventValidationError(eventID: eventID, field: "type",
-                                       reason: "unknown event type \(quoted(rawType))")
+            throw EventValidationError(
+                eventID: eventID, field: "type",
+                reason: "unknown event type \(quoted(rawType))")
         }
         let time: Timestamp
         do {
@@ -44,8 +46,10 @@ extension LedgerEvent {
     /// The one check that differs in form: a stored time is already an instant, so instead of
     /// parsing its RFC 3339 spelling it must be one that spelling can express (years 0000–9999),
     /// as an appended event's always is.
-    public static func parse(storedID rawID: String, type rawType: String, time: Timestamp,
-                             data: UnsafeBufferPointer<UInt8>) throws(EventValidationError) -> LedgerEvent {
+    public static func parse(
+        storedID rawID: String, type rawType: String, time: Timestamp,
+        data: UnsafeBufferPointer<UInt8>
+    ) throws(EventValidationError) -> LedgerEvent {
         guard isValidIdentifier(rawID) else {
             throw EventValidationError(eventID: nil, field: "id", reason: identifierReason(rawID))
         }
@@ -53,8 +57,9 @@ extension LedgerEvent {
             throw EventValidationError(eventID: rawID, field: "type", reason: "unknown event type \(quoted(rawType))")
         }
         guard Timestamp.rfc3339Range.contains(time.microsecondsSinceEpoch) else {
-            throw EventValidationError(eventID: rawID, field: "time",
-                                       reason: "\(time.microsecondsSinceEpoch) µs since 1970 is outside years 0000–9999")
+            throw EventValidationError(
+                eventID: rawID, field: "time",
+                reason: "\(time.microsecondsSinceEpoch) µs since 1970 is outside years 0000–9999")
         }
         var parser = JSONParser(data)
         parser.skipWhitespace()
@@ -236,15 +241,18 @@ extension EventPayload {
             for (index, item) in items.enumerated() {
                 let path = "\(data.path).nodes[\(index)]"
                 guard case .object(let members) = item else {
-                    throw EventValidationError(eventID: data.eventID, field: path,
-                                               reason: "must be a JSON object, got \(item.kindDescription)")
+                    throw EventValidationError(
+                        eventID: data.eventID, field: path,
+                        reason: "must be a JSON object, got \(item.kindDescription)")
                 }
                 let node = FieldReader(members: members.members, eventID: data.eventID, path: path)
                 try node.onlyFields(["node", "kind", "owner", "deposit"], of: "a genesis node")
-                nodes.append(GenesisNode(node: try node.identifier("node"),
-                                         kind: try node.enumeration("kind", as: NodeKind.self),
-                                         owner: try node.identifier("owner"),
-                                         deposit: Wei(try node.amount("deposit"))))
+                nodes.append(
+                    GenesisNode(
+                        node: try node.identifier("node"),
+                        kind: try node.enumeration("kind", as: NodeKind.self),
+                        owner: try node.identifier("owner"),
+                        deposit: Wei(try node.amount("deposit"))))
             }
             self = .genesis(ozoneLimit: ozoneLimit, nodes: nodes)
         case .funded:
@@ -254,8 +262,9 @@ extension EventPayload {
         case .prepaid:
             self = .prepaid(account: try data.identifier("account"), amount: Wei(try data.amount("amount")))
         case .transferred:
-            self = .transferred(from: try data.identifier("from"), to: try data.identifier("to"),
-                                amount: Wei(try data.amount("amount")))
+            self = .transferred(
+                from: try data.identifier("from"), to: try data.identifier("to"),
+                amount: Wei(try data.amount("amount")))
         case .trafficServed:
             let epoch = try Self.epoch(data)
             let node: NodeID = try data.identifier("node")
@@ -270,19 +279,24 @@ extension EventPayload {
             if records != nil && kind != .query {
                 throw data.fail("records", "only allowed when kind is \"query\"")
             }
-            self = .trafficServed(TrafficRecord(epoch: epoch, node: node, account: account, kind: kind,
-                                                bytes: bytes, replicas: replicas, records: records))
+            self = .trafficServed(
+                TrafficRecord(
+                    epoch: epoch, node: node, account: account, kind: kind,
+                    bytes: bytes, replicas: replicas, records: records))
         case .epochClosed:
             self = .epochClosed(epoch: try Self.epoch(data))
         case .resourceNodeActivated:
-            self = .resourceNodeActivated(node: try data.identifier("node"), owner: try data.identifier("owner"),
-                                          deposit: Wei(try data.amount("deposit")))
+            self = .resourceNodeActivated(
+                node: try data.identifier("node"), owner: try data.identifier("owner"),
+                deposit: Wei(try data.amount("deposit")))
         case .metaNodeRegistrationRequested:
-            self = .metaNodeRegistrationRequested(node: try data.identifier("node"), owner: try data.identifier("owner"),
-                                                  deposit: Wei(try data.amount("deposit")))
+            self = .metaNodeRegistrationRequested(
+                node: try data.identifier("node"), owner: try data.identifier("owner"),
+                deposit: Wei(try data.amount("deposit")))
         case .metaNodeVoted:
-            self = .metaNodeVoted(node: try data.identifier("node"), voter: try data.identifier("voter"),
-                                  approve: try data.bool("approve"))
+            self = .metaNodeVoted(
+                node: try data.identifier("node"), voter: try data.identifier("voter"),
+                approve: try data.bool("approve"))
         case .resourceNodeSuspended:
             self = .resourceNodeSuspended(node: try data.identifier("node"))
         case .resourceNodeResumed:
@@ -299,14 +313,17 @@ extension EventPayload {
             guard commissionBp >= 0 && commissionBp <= 10_000 else {
                 throw data.fail("commissionBp", "must be between 0 and 10000 basis points, got \(commissionBp)")
             }
-            self = .validatorCreated(validator: validator, operator: op, selfDelegation: selfDelegation,
-                                     commissionBp: commissionBp)
+            self = .validatorCreated(
+                validator: validator, operator: op, selfDelegation: selfDelegation,
+                commissionBp: commissionBp)
         case .delegated:
-            self = .delegated(delegator: try data.identifier("delegator"), validator: try data.identifier("validator"),
-                              amount: Wei(try data.amount("amount")))
+            self = .delegated(
+                delegator: try data.identifier("delegator"), validator: try data.identifier("validator"),
+                amount: Wei(try data.amount("amount")))
         case .undelegated:
-            self = .undelegated(delegator: try data.identifier("delegator"), validator: try data.identifier("validator"),
-                                amount: Wei(try data.amount("amount")))
+            self = .undelegated(
+                delegator: try data.identifier("delegator"), validator: try data.identifier("validator"),
+                amount: Wei(try data.amount("amount")))
         case .gasFeesCollected:
             self = .gasFeesCollected(amount: Wei(try data.amount("amount")))
         }

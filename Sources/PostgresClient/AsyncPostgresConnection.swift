@@ -15,13 +15,16 @@ public final class AsyncPostgresConnection: @unchecked Sendable {
     private let queue: DispatchQueue
 
     /// Connects on the connection's own queue (connecting blocks too).
-    public static func connect(url: String, database: String? = nil,
-                               settings: SessionSettings = SessionSettings()) async throws -> AsyncPostgresConnection {
+    public static func connect(
+        url: String, database: String? = nil,
+        settings: SessionSettings = SessionSettings()
+    ) async throws -> AsyncPostgresConnection {
         let queue = DispatchQueue(label: "stratos.postgres.connection")
         let box: UncheckedBox<PostgresConnection> = try await withCheckedThrowingContinuation { continuation in
             queue.async {
-                do { continuation.resume(returning: UncheckedBox(try PostgresConnection(url: url, database: database, settings: settings))) }
-                catch { continuation.resume(throwing: error) }
+                do { continuation.resume(returning: UncheckedBox(try PostgresConnection(url: url, database: database, settings: settings))) } catch {
+                    continuation.resume(throwing: error)
+                }
             }
         }
         return AsyncPostgresConnection(connection: box.value, queue: queue)
@@ -50,8 +53,7 @@ public final class AsyncPostgresConnection: @unchecked Sendable {
                         return
                     }
                     defer { call.end() }
-                    do { continuation.resume(returning: UncheckedBox(try body(connection.value))) }
-                    catch { continuation.resume(throwing: error) }
+                    do { continuation.resume(returning: UncheckedBox(try body(connection.value))) } catch { continuation.resume(throwing: error) }
                 }
             }
         } onCancel: {

@@ -95,9 +95,12 @@ extension PostgresConnection {
         return try finishCopy()
     }
 
-    private func checkCopyStart(_ raw: OpaquePointer?, expecting status: ExecStatusType) throws(PostgresError) -> Void {
+    private func checkCopyStart(_ raw: OpaquePointer?, expecting status: ExecStatusType) throws(PostgresError) {
         guard let raw else { throw .connection(PostgresError.connectionMessage(handle)) }
-        if PQresultStatus(raw) == status { PQclear(raw); return }
+        if PQresultStatus(raw) == status {
+            PQclear(raw)
+            return
+        }
         _ = try checkResult(raw, expecting: [status])
     }
 
@@ -131,10 +134,18 @@ public func appendCopyTextField(_ value: some StringProtocol, to out: inout [UIn
 public func appendCopyTextField(bytes value: some Sequence<UInt8>, to out: inout [UInt8]) {
     for b in value {
         switch b {
-        case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\\"))
-        case UInt8(ascii: "\t"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
-        case UInt8(ascii: "\n"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-        case UInt8(ascii: "\r"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+        case UInt8(ascii: "\\"):
+            out.append(UInt8(ascii: "\\"))
+            out.append(UInt8(ascii: "\\"))
+        case UInt8(ascii: "\t"):
+            out.append(UInt8(ascii: "\\"))
+            out.append(UInt8(ascii: "t"))
+        case UInt8(ascii: "\n"):
+            out.append(UInt8(ascii: "\\"))
+            out.append(UInt8(ascii: "n"))
+        case UInt8(ascii: "\r"):
+            out.append(UInt8(ascii: "\\"))
+            out.append(UInt8(ascii: "r"))
         default: out.append(b)
         }
     }

@@ -1,8 +1,9 @@
 import CLibPQ
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One `NOTIFY` received on a channel this connection listens to.
@@ -37,9 +38,10 @@ extension PostgresConnection {
             guard PQconsumeInput(handle) == 1 else { throw .connection(PostgresError.connectionMessage(handle)) }
             if let n = PQnotifies(handle) {
                 defer { PQfreemem(n) }
-                return PostgresNotification(channel: String(cString: n.pointee.relname),
-                                            payload: String(cString: n.pointee.extra),
-                                            senderPID: n.pointee.be_pid)
+                return PostgresNotification(
+                    channel: String(cString: n.pointee.relname),
+                    payload: String(cString: n.pointee.extra),
+                    senderPID: n.pointee.be_pid)
             }
             var waitMilliseconds: Int32 = -1
             if let deadline {

@@ -1,8 +1,9 @@
 import CLibPQ
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One libpq connection in blocking mode.
@@ -28,11 +29,20 @@ public final class PostgresConnection {
         // PQconnectdbParams with expand_dbname: keywords before the first "dbname" are defaults
         // the URL may override; the URL's own fields come next; a later "dbname" is a plain
         // database name, and later keywords override the URL.
-        var keywords: [String] = [], values: [String] = []
-        for (k, v) in settings.connectionDefaults { keywords.append(k); values.append(v) }
-        keywords.append("dbname"); values.append(url)
-        if let database { keywords.append("dbname"); values.append(database) }
-        keywords.append("application_name"); values.append(settings.applicationName)
+        var keywords: [String] = []
+        var values: [String] = []
+        for (k, v) in settings.connectionDefaults {
+            keywords.append(k)
+            values.append(v)
+        }
+        keywords.append("dbname")
+        values.append(url)
+        if let database {
+            keywords.append("dbname")
+            values.append(database)
+        }
+        keywords.append("application_name")
+        values.append(settings.applicationName)
         let conn: OpaquePointer? = withCStringArray(keywords) { k in
             withCStringArray(values) { v in PQconnectdbParams(k, v, 1) }
         }
@@ -90,13 +100,17 @@ public final class PostgresConnection {
     /// Why: a large value (a writer checkpoint is ~111 MB) in hex text is twice its size on the
     /// wire and is encoded by one side and decoded by the other; in binary it is copied once each
     /// way.
-    public func query(_ sql: String, _ parameters: [PostgresParameter],
-                      binaryResults: Bool = false) throws(PostgresError) -> PostgresResult {
+    public func query(
+        _ sql: String, _ parameters: [PostgresParameter],
+        binaryResults: Bool = false
+    ) throws(PostgresError) -> PostgresResult {
         let count = parameters.count
         var values: [UnsafePointer<CChar>?] = []
         var lengths: [Int32] = []
         var formats: [Int32] = []
-        values.reserveCapacity(count); lengths.reserveCapacity(count); formats.reserveCapacity(count)
+        values.reserveCapacity(count)
+        lengths.reserveCapacity(count)
+        formats.reserveCapacity(count)
         // Each value is pinned by the closure that appends it, for as long as the calls nested
         // in it (the rest of the values, then PQexecParams) run.
         func bind(_ i: Int) -> OpaquePointer? {
@@ -105,18 +119,23 @@ public final class PostgresConnection {
             }
             switch parameters[i] {
             case .text(nil):
-                values.append(nil); lengths.append(0); formats.append(0)
+                values.append(nil)
+                lengths.append(0)
+                formats.append(0)
                 return bind(i + 1)
             case .text(let text?):
                 return text.withCString { c in
-                    values.append(c); lengths.append(0); formats.append(0)
+                    values.append(c)
+                    lengths.append(0)
+                    formats.append(0)
                     return bind(i + 1)
                 }
             case .bytea(let bytes):
                 // libpq needs an address even for an empty value.
                 return (bytes.isEmpty ? [0] : bytes).withUnsafeBufferPointer { buffer in
                     values.append(UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self))
-                    lengths.append(Int32(bytes.count)); formats.append(1)
+                    lengths.append(Int32(bytes.count))
+                    formats.append(1)
                     return bind(i + 1)
                 }
             }
@@ -139,8 +158,10 @@ public final class PostgresConnection {
 
     /// Runs `body` inside BEGIN … COMMIT; any error thrown by `body` (or by COMMIT) rolls the
     /// transaction back and is rethrown unchanged. Nested calls use a SAVEPOINT.
-    public func transaction<T>(isolation: IsolationLevel? = nil, readOnly: Bool = false,
-                               _ body: (PostgresConnection) throws -> T) throws -> T {
+    public func transaction<T>(
+        isolation: IsolationLevel? = nil, readOnly: Bool = false,
+        _ body: (PostgresConnection) throws -> T
+    ) throws -> T {
         if isInTransaction {
             let name = "stratos_sp_\(savepointCounter)"
             savepointCounter += 1
@@ -240,8 +261,15 @@ public final class PostgresConnection {
         }
         let got = String(cString: PQresStatus(status))
         // A COPY started where none was expected: leave the connection usable.
-        if status == PGRES_COPY_IN { _ = PQputCopyEnd(handle, "unexpected COPY"); drainResults() }
-        if status == PGRES_COPY_OUT { cancel(); drainCopyOut(); drainResults() }
+        if status == PGRES_COPY_IN {
+            _ = PQputCopyEnd(handle, "unexpected COPY")
+            drainResults()
+        }
+        if status == PGRES_COPY_OUT {
+            cancel()
+            drainCopyOut()
+            drainResults()
+        }
         throw .protocol("unexpected result status \(got)")
     }
 
@@ -254,7 +282,10 @@ public final class PostgresConnection {
         var buffer: UnsafeMutablePointer<CChar>?
         while true {
             let n = PQgetCopyData(handle, &buffer, 0)
-            if let b = buffer { PQfreemem(b); buffer = nil }
+            if let b = buffer {
+                PQfreemem(b)
+                buffer = nil
+            }
             if n < 0 { break }
         }
     }
@@ -268,7 +299,8 @@ public func connectionString(_ url: String, replacingDatabaseWith database: Stri
         let authorityEnd = rest[..<queryStart].firstIndex(of: "/") ?? queryStart
         let encoded = database.utf8.map { b -> String in
             let c = Character(Unicode.Scalar(b))
-            return (c.isLetter || c.isNumber || "-_.~".contains(c)) && b < 0x80 ? String(c) : "%" + String(b, radix: 16, uppercase: true).leftPadded(2)
+            return (c.isLetter || c.isNumber || "-_.~".contains(c)) && b < 0x80
+                ? String(c) : "%" + String(b, radix: 16, uppercase: true).leftPadded(2)
         }.joined()
         return scheme + rest[..<authorityEnd] + "/" + encoded + rest[queryStart...]
     }

@@ -21,7 +21,9 @@ public final class PostgresResult: @unchecked Sendable {
     /// The index of the column called `name`, or a decoding error naming it.
     public func column(_ name: String) throws(PostgresError) -> Int {
         // Exact (case-sensitive) match; PQfnumber would fold unquoted names to lower case.
-        guard let index = (0..<columnCount).first(where: { String(cString: PQfname(handle, Int32($0))) == name }) else { throw .decoding(column: name, row: -1, message: "no such column (have \(columnNames))") }
+        guard let index = (0..<columnCount).first(where: { String(cString: PQfname(handle, Int32($0))) == name }) else {
+            throw .decoding(column: name, row: -1, message: "no such column (have \(columnNames))")
+        }
         return index
     }
 

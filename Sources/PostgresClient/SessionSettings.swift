@@ -34,17 +34,24 @@ public struct SessionSettings: Sendable, Hashable {
     public var tcpUserTimeout: Duration
     public var role: String?
 
-    public init(applicationName: String = SessionSettings.processApplicationName, connectTimeout: Duration = .seconds(5),
-                statementTimeout: Duration? = nil, lockTimeout: Duration? = nil, idleInTransactionTimeout: Duration? = nil,
-                clientConnectionCheckInterval: Duration? = nil, keepalivesIdle: Duration = .seconds(10),
-                keepalivesInterval: Duration = .seconds(3), keepalivesCount: Int = 3, tcpUserTimeout: Duration = .seconds(20),
-                role: String? = nil) {
-        self.applicationName = applicationName; self.connectTimeout = connectTimeout
-        self.statementTimeout = statementTimeout; self.lockTimeout = lockTimeout
+    public init(
+        applicationName: String = SessionSettings.processApplicationName, connectTimeout: Duration = .seconds(5),
+        statementTimeout: Duration? = nil, lockTimeout: Duration? = nil, idleInTransactionTimeout: Duration? = nil,
+        clientConnectionCheckInterval: Duration? = nil, keepalivesIdle: Duration = .seconds(10),
+        keepalivesInterval: Duration = .seconds(3), keepalivesCount: Int = 3, tcpUserTimeout: Duration = .seconds(20),
+        role: String? = nil
+    ) {
+        self.applicationName = applicationName
+        self.connectTimeout = connectTimeout
+        self.statementTimeout = statementTimeout
+        self.lockTimeout = lockTimeout
         self.idleInTransactionTimeout = idleInTransactionTimeout
         self.clientConnectionCheckInterval = clientConnectionCheckInterval
-        self.keepalivesIdle = keepalivesIdle; self.keepalivesInterval = keepalivesInterval
-        self.keepalivesCount = keepalivesCount; self.tcpUserTimeout = tcpUserTimeout; self.role = role
+        self.keepalivesIdle = keepalivesIdle
+        self.keepalivesInterval = keepalivesInterval
+        self.keepalivesCount = keepalivesCount
+        self.tcpUserTimeout = tcpUserTimeout
+        self.role = role
     }
 
     /// The same settings under another `stratos-ledger/<role>` name.
@@ -64,12 +71,14 @@ public struct SessionSettings: Sendable, Hashable {
 
     /// libpq connection keywords that a URL may override (they come before `dbname`).
     var connectionDefaults: [(String, String)] {
-        [("connect_timeout", String(max(1, connectTimeout.wholeSeconds))),
-         ("keepalives", "1"),
-         ("keepalives_idle", String(max(1, keepalivesIdle.wholeSeconds))),
-         ("keepalives_interval", String(max(1, keepalivesInterval.wholeSeconds))),
-         ("keepalives_count", String(max(1, keepalivesCount))),
-         ("tcp_user_timeout", String(max(0, tcpUserTimeout.wholeMilliseconds)))]
+        [
+            ("connect_timeout", String(max(1, connectTimeout.wholeSeconds))),
+            ("keepalives", "1"),
+            ("keepalives_idle", String(max(1, keepalivesIdle.wholeSeconds))),
+            ("keepalives_interval", String(max(1, keepalivesInterval.wholeSeconds))),
+            ("keepalives_count", String(max(1, keepalivesCount))),
+            ("tcp_user_timeout", String(max(0, tcpUserTimeout.wholeMilliseconds))),
+        ]
     }
 
     /// `(name, value)` pairs for `set_config` once connected. `client_connection_check_interval`

@@ -55,15 +55,18 @@ extension PostgresResult {
     /// Throws unless the statement returned exactly `count` columns.
     public func expectColumns(_ count: Int, statement: String) throws(PostgresError) {
         guard columnCount == count else {
-            throw .decoding(column: statement, row: -1,
-                            message: "the statement returns \(columnCount) columns, its decoder reads \(count)")
+            throw .decoding(
+                column: statement, row: -1,
+                message: "the statement returns \(columnCount) columns, its decoder reads \(count)")
         }
     }
 
     /// Row `row` as a tuple of the given types, one per column, in order; the statement must
     /// return exactly that many columns.
-    public func decode<each T: PostgresDecodable>(row: Int, as types: repeat (each T).Type,
-                                                  statement: String = "statement") throws(PostgresError) -> (repeat each T) {
+    public func decode<each T: PostgresDecodable>(
+        row: Int, as types: repeat (each T).Type,
+        statement: String = "statement"
+    ) throws(PostgresError) -> (repeat each T) {
         var arity = 0
         for _ in repeat (each T).self { arity += 1 }
         try expectColumns(arity, statement: statement)
@@ -76,8 +79,10 @@ extension PostgresResult {
     }
 
     /// Every row as a tuple of the given types (see `decode(row:as:statement:)`).
-    public func decodeAll<each T: PostgresDecodable>(as types: repeat (each T).Type,
-                                                     statement: String = "statement") throws(PostgresError) -> [(repeat each T)] {
+    public func decodeAll<each T: PostgresDecodable>(
+        as types: repeat (each T).Type,
+        statement: String = "statement"
+    ) throws(PostgresError) -> [(repeat each T)] {
         var out: [(repeat each T)] = []
         out.reserveCapacity(rowCount)
         for row in 0..<rowCount { out.append(try decode(row: row, as: repeat (each T).self, statement: statement)) }

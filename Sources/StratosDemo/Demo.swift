@@ -48,7 +48,8 @@ public struct Demo {
     let schema = ProjectionSchemas()
 
     public init(options: DemoOptions, console: DemoConsole) {
-        self.options = options; self.console = console
+        self.options = options
+        self.console = console
     }
 
     public func run(database: DemoDatabase) throws -> DemoResult {
@@ -59,17 +60,20 @@ public struct Demo {
             return try body()
         }
         let config = options.simulation
-        console.say("stratos-ledger demo: \(options.effectiveDays) days of a \(options.size.rawValue) Stratos network "
-                    + "(seed \(options.seed), rules \(rules.name))\n")
+        console.say(
+            "stratos-ledger demo: \(options.effectiveDays) days of a \(options.size.rawValue) Stratos network "
+                + "(seed \(options.seed), rules \(rules.name))\n")
 
         // 1. Database and schema.
         let url = try timed("database") { try prepare(database) }
         try timed("migrate") {
             let connection = try PostgresConnection(url: url)
             let outcome = try Migrator.load().migrate(connection)
-            console.say("• Migrated: " + (outcome.applied.isEmpty
-                ? "schema up to date (\(outcome.alreadyApplied) migrations)"
-                : "applied \(outcome.applied.joined(separator: ", "))"))
+            console.say(
+                "• Migrated: "
+                    + (outcome.applied.isEmpty
+                        ? "schema up to date (\(outcome.alreadyApplied) migrations)"
+                        : "applied \(outcome.applied.joined(separator: ", "))"))
         }
 
         // 2. The history file.
@@ -99,13 +103,15 @@ public struct Demo {
         console.say("Hash chain: \(verify.isIntact ? "intact" : "BROKEN") — \(verify)\n")
 
         let total = steps.reduce(0.0) { $0 + $1.1 }
-        console.say("Done in \(format(seconds: total)) s ("
-                    + steps.map { "\($0.0) \(format(seconds: $0.1)) s" }.joined(separator: ", ") + ").")
+        console.say(
+            "Done in \(format(seconds: total)) s ("
+                + steps.map { "\($0.0) \(format(seconds: $0.1)) s" }.joined(separator: ", ") + ").")
         nextSteps(url: url, database: database, audit: audit)
-        return DemoResult(databaseURL: url, historyPath: history.path, events: history.events, lastClosedEpoch: lastEpoch,
-                          imported: imported, auditedNode: audit?.node, auditedEpoch: audit?.epoch,
-                          auditConsistent: audit.map { $0.consistent && $0.recomputation.matchesProjection == true } ?? false,
-                          exports: exports, stepSeconds: steps)
+        return DemoResult(
+            databaseURL: url, historyPath: history.path, events: history.events, lastClosedEpoch: lastEpoch,
+            imported: imported, auditedNode: audit?.node, auditedEpoch: audit?.epoch,
+            auditConsistent: audit.map { $0.consistent && $0.recomputation.matchesProjection == true } ?? false,
+            exports: exports, stepSeconds: steps)
     }
 
     // MARK: Steps
@@ -114,9 +120,11 @@ public struct Demo {
         switch database {
         case .given(let url):
             if options.fresh {
-                throw DemoError(step: "database", message: "--fresh drops and recreates only the demo's own database "
-                    + "(\(DemoDatabase.defaultName) on the private cluster); it never drops the database of DATABASE_URL. "
-                    + "Point DATABASE_URL at an empty database, or unset it.")
+                throw DemoError(
+                    step: "database",
+                    message: "--fresh drops and recreates only the demo's own database "
+                        + "(\(DemoDatabase.defaultName) on the private cluster); it never drops the database of DATABASE_URL. "
+                        + "Point DATABASE_URL at an empty database, or unset it.")
             }
             console.say("• Database: \(redacted(url)) (given by DATABASE_URL or --database-url, used as it is)")
             return url
@@ -153,7 +161,8 @@ public struct Demo {
         let path = (directory as NSString).appendingPathComponent(
             "history-\(options.size.rawValue)-\(options.effectiveDays)d-seed\(options.seed).jsonl")
         let writer = try JSONLinesWriter(path: path, hashing: true)
-        var first: [UInt8]?, last: [UInt8] = []
+        var first: [UInt8]?
+        var last: [UInt8] = []
         let start = ContinuousClock.now
         let summary = try Simulator(config).run { event in
             let bytes = event.canonicalUTF8
@@ -162,19 +171,23 @@ public struct Demo {
             try writer.write(event)
             if writer.linesWritten % 2000 == 0 {
                 let epoch = (event.time.microsecondsSinceEpoch - config.genesisTime.microsecondsSinceEpoch) / 600_000_000
-                console.progress("simulate", done: epoch, total: Int64(config.epochs),
-                                 detail: "epoch \(epoch), \(writer.linesWritten) events")
+                console.progress(
+                    "simulate", done: epoch, total: Int64(config.epochs),
+                    detail: "epoch \(epoch), \(writer.linesWritten) events")
             }
         }
         let hash = try writer.finish()
         console.endProgress()
         guard summary.refused == 0, let first else {
-            throw DemoError(step: "simulate", message: "the simulator's proposals were refused by the rules "
-                            + "(\(summary.refused); e.g. \(summary.refusalSamples.first ?? "?")): a simulator bug")
+            throw DemoError(
+                step: "simulate",
+                message: "the simulator's proposals were refused by the rules "
+                    + "(\(summary.refused); e.g. \(summary.refusalSamples.first ?? "?")): a simulator bug")
         }
-        console.say("• Simulated \(summary.eventsWritten) events over \(summary.lastClosedEpoch) epochs in "
-                    + "\(format(seconds: seconds(since: start))) s → \(path)\n"
-                    + "  (\(writer.bytesWritten / 1024) KiB, sha256 \(hash.map(SHA256.hex) ?? "?"); the same seed writes the same bytes)")
+        console.say(
+            "• Simulated \(summary.eventsWritten) events over \(summary.lastClosedEpoch) epochs in "
+                + "\(format(seconds: seconds(since: start))) s → \(path)\n"
+                + "  (\(writer.bytesWritten / 1024) KiB, sha256 \(hash.map(SHA256.hex) ?? "?"); the same seed writes the same bytes)")
         return History(path: path, events: summary.eventsWritten, first: first, last: last)
     }
 
@@ -184,25 +197,32 @@ public struct Demo {
         let head = try store.head()
         if head.position > 0 {
             guard let first = try store.read(from: 1, limit: 1).first, first.canonicalUTF8 == history.first else {
-                throw DemoError(step: "import", message: "the database already holds another history (\(head.position) events). "
-                    + "Run with --fresh to start over in the demo's own database, or use the same --size/--days/--seed as before.")
+                throw DemoError(
+                    step: "import",
+                    message: "the database already holds another history (\(head.position) events). "
+                        + "Run with --fresh to start over in the demo's own database, or use the same --size/--days/--seed as before.")
             }
             if head.position == Int64(history.events),
-               let last = try store.read(from: head.position, limit: 1).first, last.canonicalUTF8 == history.last {
-                console.say("• Import skipped: the database already holds this history (\(head.position) events). "
-                            + "Import is idempotent; --fresh starts over.")
+                let last = try store.read(from: head.position, limit: 1).first, last.canonicalUTF8 == history.last
+            {
+                console.say(
+                    "• Import skipped: the database already holds this history (\(head.position) events). "
+                        + "Import is idempotent; --fresh starts over.")
                 return false
             }
-            console.say("• The database holds the first \(head.position) events of this history: importing the rest "
-                        + "(events already present are skipped by id).")
+            console.say(
+                "• The database holds the first \(head.position) events of this history: importing the rest "
+                    + "(events already present are skipped by id).")
         }
         let reader = try JSONLinesReader(path: history.path)
         let writer = try LedgerWriter(store: store, rules: Economy(rules: rules))
         let total = Int64(history.events)
-        let importer = Importer(writer: writer, metadata: AppendMetadata(appendedBy: "stratos-ledger demo"), progress: { p in
-            let rate = p.seconds > 0 ? Int(Double(p.appended + p.duplicates) / p.seconds) : 0
-            console.progress("import", done: Int64(p.lines), total: total, detail: "\(p.lines) events, \(rate) events/s")
-        })
+        let importer = Importer(
+            writer: writer, metadata: AppendMetadata(appendedBy: "stratos-ledger demo"),
+            progress: { p in
+                let rate = p.seconds > 0 ? Int(Double(p.appended + p.duplicates) / p.seconds) : 0
+                console.progress("import", done: Int64(p.lines), total: total, detail: "\(p.lines) events, \(rate) events/s")
+            })
         let summary: ImportSummary
         do { summary = try importer.run(reader) } catch {
             throw DemoError(step: "import", message: "\(error)")
@@ -215,8 +235,9 @@ public struct Demo {
         let worker = try ProjectionWorker(url: url, schema: schema.serving)
         worker.progressInterval = .milliseconds(200)
         worker.progress = { p in
-            console.progress("project", done: p.position, total: p.head,
-                             detail: "position \(p.position)/\(p.head), \(Int(p.eventsPerSecond)) events/s")
+            console.progress(
+                "project", done: p.position, total: p.head,
+                detail: "position \(p.position)/\(p.head), \(Int(p.eventsPerSecond)) events/s")
         }
         do {
             try worker.lock(wait: false)
@@ -234,13 +255,15 @@ public struct Demo {
         if let st = try worker.readState(), (try? st.requireCurrentLayout(schema: schema.serving)) == nil {
             // A demo database kept from an older release (or server): rebuild its projections
             // rather than refuse to go on.
-            console.say("• Projections: schema \(schema.serving) cannot be read as it is (table layout \(st.layout)"
-                        + "\(st.textHashUnchanged ? "" : ", keys on a text hash this server computes differently")); rebuilding it")
+            console.say(
+                "• Projections: schema \(schema.serving) cannot be read as it is (table layout \(st.layout)"
+                    + "\(st.textHashUnchanged ? "" : ", keys on a text hash this server computes differently")); rebuilding it")
             try worker.unlock()
             var rebuilder = try Rebuilder(url: url, schemas: schema)
             rebuilder.progress = { p in
-                console.progress("rebuild", done: p.position, total: p.head,
-                                 detail: "position \(p.position)/\(p.head), \(Int(p.eventsPerSecond)) events/s")
+                console.progress(
+                    "rebuild", done: p.position, total: p.head,
+                    detail: "position \(p.position)/\(p.head), \(Int(p.eventsPerSecond)) events/s")
             }
             let report = try rebuilder.run(rules: rules, diff: false)
             console.endProgress()
@@ -251,8 +274,9 @@ public struct Demo {
         let n = try worker.catchUp()
         try worker.ensureIndexed()
         console.endProgress()
-        console.say("• Projected \(n) events\(created ? " (new schema \(schema.serving))" : "") in "
-                    + "\(format(seconds: seconds(since: start))) s; lag \(try worker.lag())")
+        console.say(
+            "• Projected \(n) events\(created ? " (new schema \(schema.serving))" : "") in "
+                + "\(format(seconds: seconds(since: start))) s; lag \(try worker.lag())")
     }
 
     private func overview(_ s: EconomySnapshot, events: Int64) {
@@ -262,7 +286,8 @@ public struct Demo {
             let counts = byKind[kind] ?? [:]
             return NodeStatus.allCases.compactMap { st in counts[st].map { "\($0) \(st.rawValue)" } }.joined(separator: ", ")
         }
-        console.say("""
+        console.say(
+            """
             The network after \(s.lastClosedEpoch) epochs (\(events) events)
               accounts        \(s.accounts.count)
               resource nodes  \(nodes(.resource))
@@ -275,7 +300,10 @@ public struct Demo {
     }
 
     private func priceChart(_ queries: LedgerQueries, lastEpoch: Int64) throws {
-        guard lastEpoch >= 1 else { console.say("No epoch closed: no Ozone price yet.\n"); return }
+        guard lastEpoch >= 1 else {
+            console.say("No epoch closed: no Ozone price yet.\n")
+            return
+        }
         let points = try queries.ozoneSupply(epochs: 1...lastEpoch)
         let chart = PriceChart(points: points)
         let per = chart.bucketEpochs == chart.unitEpochs ? chart.unit : "\(chart.bucketEpochs / chart.unitEpochs) \(chart.unit)s"
@@ -286,10 +314,12 @@ public struct Demo {
                 // wei per OZ = floor((s + p) × 10^9 / l), shown as STOS with 18 decimals.
                 formatDecimal(PriceChart.scaled(p.priceNumeratorWei, p.priceDenominatorNoz, by: 1_000_000_000), decimals: 18)
             }
-            console.say("  epoch \(first.epoch): \(PriceChart.format(milli: PriceChart.milli(first.priceNumeratorWei, first.priceDenominatorNoz))) wei/noz"
-                        + " = \(stosPerOZ(first)) STOS per OZ")
-            console.say("  epoch \(last.epoch): \(PriceChart.format(milli: PriceChart.milli(last.priceNumeratorWei, last.priceDenominatorNoz))) wei/noz"
-                        + " = \(stosPerOZ(last)) STOS per OZ")
+            console.say(
+                "  epoch \(first.epoch): \(PriceChart.format(milli: PriceChart.milli(first.priceNumeratorWei, first.priceDenominatorNoz))) wei/noz"
+                    + " = \(stosPerOZ(first)) STOS per OZ")
+            console.say(
+                "  epoch \(last.epoch): \(PriceChart.format(milli: PriceChart.milli(last.priceNumeratorWei, last.priceDenominatorNoz))) wei/noz"
+                    + " = \(stosPerOZ(last)) STOS per OZ")
             console.say("  exact price now: \(last.priceNumeratorWei) / \(last.priceDenominatorNoz) wei per noz\n")
         }
     }
@@ -310,15 +340,19 @@ public struct Demo {
         // node that earned something, so the audit below can pick the best-paid settled one.
         let totals = try queries.topNodes(epochs: 1...lastEpoch, limit: max(1, snapshot.nodes.count)).compactMap { t -> NodeTotal? in
             guard let node = snapshot.nodes[t.node] else { return nil }
-            return NodeTotal(node: t.node, snapshot: node, byRole: t.byRole.mapValues(\.amount.rawValue), total: t.total.rawValue,
-                             lastSettledEpoch: t.byRole[.resource]?.lastEpoch, lastRewardEpoch: t.lastEpoch)
+            return NodeTotal(
+                node: t.node, snapshot: node, byRole: t.byRole.mapValues(\.amount.rawValue), total: t.total.rawValue,
+                lastSettledEpoch: t.byRole[.resource]?.lastEpoch, lastRewardEpoch: t.lastEpoch)
         }
         let shown = totals.prefix(options.topNodes)
         console.say("Top \(shown.count) nodes by reward earned over epochs 1–\(lastEpoch) (STOS, vesting until mature):")
-        let rows: [[String]] = [["#", "node", "kind", "status", "owner", "resource", "meta", "deposit", "total"]]
+        let rows: [[String]] =
+            [["#", "node", "kind", "status", "owner", "resource", "meta", "deposit", "total"]]
             + shown.enumerated().map { i, t in
-                [String(i + 1), t.node.rawValue, t.snapshot.kind.rawValue, t.snapshot.status.rawValue, t.snapshot.owner.rawValue,
-                 stos(t.byRole[.resource] ?? 0), stos(t.byRole[.meta] ?? 0), stos(t.byRole[.deposit] ?? 0), stos(t.total)]
+                [
+                    String(i + 1), t.node.rawValue, t.snapshot.kind.rawValue, t.snapshot.status.rawValue, t.snapshot.owner.rawValue,
+                    stos(t.byRole[.resource] ?? 0), stos(t.byRole[.meta] ?? 0), stos(t.byRole[.deposit] ?? 0), stos(t.total),
+                ]
             }
         console.say(table(rows, rightAligned: [0, 5, 6, 7, 8]) + "\n")
         return totals
@@ -327,13 +361,15 @@ public struct Demo {
     /// The full audit of the best-paid node at the last epoch it was settled in.
     private func auditOne(_ nodes: [NodeTotal], model: any LedgerReadModel, connection: PostgresConnection) throws -> NodeAudit? {
         guard let pick = nodes.first(where: { $0.lastSettledEpoch != nil }) ?? nodes.first(where: { $0.lastRewardEpoch != nil }),
-              let epoch = pick.lastSettledEpoch ?? pick.lastRewardEpoch else {
+            let epoch = pick.lastSettledEpoch ?? pick.lastRewardEpoch
+        else {
             console.say("No node earned a reward yet: nothing to audit.\n")
             return nil
         }
         let audit = try Auditor(connection: connection, readModel: model).auditNode(pick.node, epoch: epoch)
-        console.say("The full audit of node \(pick.node) for epoch \(epoch) — every wei derived from history "
-                    + "(`stratos-ledger audit node \(pick.node) --epoch \(epoch)`):\n")
+        console.say(
+            "The full audit of node \(pick.node) for epoch \(epoch) — every wei derived from history "
+                + "(`stratos-ledger audit node \(pick.node) --epoch \(epoch)`):\n")
         console.say(audit.text() + "\n")
         return audit
     }
@@ -345,7 +381,8 @@ public struct Demo {
         for format in ExportFormat.allCases {
             let path = (options.outputDirectory as NSString).appendingPathComponent("journal.\(format.rawValue)")
             guard FileManager.default.createFile(atPath: path, contents: nil),
-                  let handle = FileHandle(forWritingAtPath: path) else {
+                let handle = FileHandle(forWritingAtPath: path)
+            else {
                 throw DemoError(step: "export", message: "cannot create \(path)")
             }
             defer { try? handle.close() }
@@ -375,7 +412,8 @@ public struct Demo {
         text += "  \(cli) audit epoch \(audit?.epoch ?? 1)   (the settlement report, recomputed and compared)\n"
         text += "  \(cli) serve   (the HTTP API, docs/SERVICE.md)\n"
         if case .dedicated = database {
-            text += "The private PostgreSQL cluster keeps running for the next run: "
+            text +=
+                "The private PostgreSQL cluster keeps running for the next run: "
                 + "scripts/pg-cluster.sh stop stops it, scripts/pg-cluster.sh destroy deletes it.\n"
         }
         console.say(text)
@@ -393,10 +431,11 @@ private func table(_ rows: [[String]], rightAligned: Set<Int>) -> String {
     guard let width = rows.first?.count else { return "" }
     let widths = (0..<width).map { c in rows.map { $0[c].count }.max() ?? 0 }
     return rows.map { row in
-        "  " + row.enumerated().map { c, cell in
-            let pad = String(repeating: " ", count: widths[c] - cell.count)
-            return rightAligned.contains(c) ? pad + cell : cell + pad
-        }.joined(separator: "  ")
+        "  "
+            + row.enumerated().map { c, cell in
+                let pad = String(repeating: " ", count: widths[c] - cell.count)
+                return rightAligned.contains(c) ? pad + cell : cell + pad
+            }.joined(separator: "  ")
     }.joined(separator: "\n") + "\n"
 }
 

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Where the demo writes: the report (what a new user reads) and the progress of long steps.
@@ -17,13 +17,16 @@ public final class DemoConsole {
     private var barActive = false
 
     public init(report: @escaping (String) -> Void, progress: @escaping (String) -> Void, interactive: Bool) {
-        self.writeReport = report; self.writeProgress = progress; self.interactive = interactive
+        self.writeReport = report
+        self.writeProgress = progress
+        self.interactive = interactive
     }
 
     /// Report on standard output, progress on standard error (a bar when it is a terminal).
     public static func standard() -> DemoConsole {
-        DemoConsole(report: { writeAll(STDOUT_FILENO, $0) }, progress: { writeAll(STDERR_FILENO, $0) },
-                    interactive: isatty(STDERR_FILENO) == 1)
+        DemoConsole(
+            report: { writeAll(STDOUT_FILENO, $0) }, progress: { writeAll(STDERR_FILENO, $0) },
+            interactive: isatty(STDERR_FILENO) == 1)
     }
 
     /// Appends `text` (with a newline) to the report.

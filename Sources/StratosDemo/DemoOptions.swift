@@ -54,9 +54,15 @@ public struct DemoOptions: Sendable {
     /// How the report names the CLI in the commands it suggests.
     public var commandName = "stratos-ledger"
 
-    public init(size: DemoSize = .small, days: Int? = nil, seed: UInt64 = 1, outputDirectory: String = "demo-output",
-                fresh: Bool = false) {
-        self.size = size; self.days = days; self.seed = seed; self.outputDirectory = outputDirectory; self.fresh = fresh
+    public init(
+        size: DemoSize = .small, days: Int? = nil, seed: UInt64 = 1, outputDirectory: String = "demo-output",
+        fresh: Bool = false
+    ) {
+        self.size = size
+        self.days = days
+        self.seed = seed
+        self.outputDirectory = outputDirectory
+        self.fresh = fresh
     }
 
     public var effectiveDays: Int { days ?? size.defaultDays }

@@ -1,9 +1,10 @@
 import EventStore
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The project's private PostgreSQL cluster (`scripts/pg-cluster.sh`), for a machine where no
@@ -41,8 +42,9 @@ public enum PrivateCluster {
         let (status, output) = try runCapturingStandardOutput(script, ["start"])
         let url = output.trimmingCharacters(in: .whitespacesAndNewlines)
         guard status == 0, url.hasPrefix("postgres") else {
-            throw Failure(description: "\(script) start failed (exit status \(status)); "
-                          + "its messages are above. scripts/setup.sh installs PostgreSQL when it is missing.")
+            throw Failure(
+                description: "\(script) start failed (exit status \(status)); "
+                    + "its messages are above. scripts/setup.sh installs PostgreSQL when it is missing.")
         }
         return url
     }
@@ -110,7 +112,10 @@ public enum PrivateCluster {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
-            if n > 0 { output += buffer[0..<n]; continue }
+            if n > 0 {
+                output += buffer[0..<n]
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             break
         }

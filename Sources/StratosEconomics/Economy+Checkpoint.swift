@@ -50,7 +50,8 @@ extension Economy {
         w.bytes(magic)
         w.u32(head ? headFormatVersion : fullFormatVersion)
         w.string(rules.name)
-        w.i64(position); w.i64(lastClosedEpoch)
+        w.i64(position)
+        w.i64(lastClosedEpoch)
         w.bool(genesisTime != nil)
         w.i64(genesisTime?.microsecondsSinceEpoch ?? 0)
         w.i64(lastTime.microsecondsSinceEpoch)
@@ -69,7 +70,9 @@ extension Economy {
             w.index(n.owner)
             w.u8(UInt8(NodeStatus.allCases.firstIndex(of: n.status)!))
             for v in [n.initialDeposit, n.deposit, n.unsettled] { w.u128(v) }
-            w.i64(n.activationDay); w.i64(n.deactivationDay); w.i64(n.releaseDay)
+            w.i64(n.activationDay)
+            w.i64(n.deactivationDay)
+            w.i64(n.releaseDay)
             w.indices(n.voters)
             w.indices(n.approvals)
             guard !head else { continue }
@@ -83,7 +86,10 @@ extension Economy {
             w.index(v.operatorAccount)
             for x in [v.selfDelegation, v.commissionBp, v.power] { w.u128(x) }
             w.count(v.delegations.count)
-            for d in v.delegations { w.index(d.delegator); w.u128(d.amount) }
+            for d in v.delegations {
+                w.index(d.delegator)
+                w.u128(d.amount)
+            }
         }
         w.indices(unsettledNodes)
         if head {
@@ -92,16 +98,21 @@ extension Economy {
             w.u64(live)
             w.count(vesting.count - vestingHead)
             for v in vesting[vestingHead...] {
-                w.index(v.account); w.i64(Int64(v.node))
+                w.index(v.account)
+                w.i64(Int64(v.node))
                 w.u8(v.source == .traffic ? 0 : 1)
-                w.u128(v.amount); w.i64(v.matureEpoch)
+                w.u128(v.amount)
+                w.i64(v.matureEpoch)
                 w.u8(v.status.rawValue)
             }
         }
         w.u64(unbondingBaseID + UInt64(unbondingHead))
         w.count(unbondings.count - unbondingHead)
         for u in unbondings[unbondingHead...] {
-            w.index(u.account); w.index(u.validator); w.u128(u.amount); w.i64(u.releaseDay)
+            w.index(u.account)
+            w.index(u.validator)
+            w.u128(u.amount)
+            w.i64(u.releaseDay)
         }
         w.indices(pendingReleases)
         return w.output
@@ -113,9 +124,15 @@ extension Economy {
         w.u64(vestingHole?.ids.lowerBound ?? vestingBaseID + UInt64(vestingHead))
         w.u64(vestingBaseID + UInt64(vesting.count))
         w.count(lockedTotals.byMaturity.count)
-        for b in lockedTotals.byMaturity { w.i64(b.epoch); w.u128(b.wei) }
+        for b in lockedTotals.byMaturity {
+            w.i64(b.epoch)
+            w.u128(b.wei)
+        }
         w.count(lockedTotals.byNode.count)
-        for n in lockedTotals.byNode.keys.sorted() { w.index(n); w.u128(lockedTotals.byNode[n]!) }
+        for n in lockedTotals.byNode.keys.sorted() {
+            w.index(n)
+            w.u128(lockedTotals.byNode[n]!)
+        }
     }
 
     /// The exact inverse of `encodeCheckpoint`. Throws `CheckpointError` on malformed input,
@@ -133,20 +150,32 @@ extension Economy {
         let name = try r.string()
         guard let rules = ruleSets.first(where: { $0.name == name }) else { throw r.error("unknown rule set \(name)") }
         self.init(rules: rules)
-        position = try r.i64(); lastClosedEpoch = try r.i64()
+        position = try r.i64()
+        lastClosedEpoch = try r.i64()
         let hasGenesis = try r.bool()
         let g = try r.i64()
         genesisTime = hasGenesis ? Timestamp(microsecondsSinceEpoch: g) : nil
         lastTime = Timestamp(microsecondsSinceEpoch: try r.i64())
-        s = try r.u128(); p = try r.u128(); l = try r.u128(); mined = try r.u128(); feeCollector = try r.u128()
-        externalIn = try r.u128(); externalOut = try r.u128(); ozoneIssued = try r.u128(); totalDelegation = try r.u128()
+        s = try r.u128()
+        p = try r.u128()
+        l = try r.u128()
+        mined = try r.u128()
+        feeCollector = try r.u128()
+        externalIn = try r.u128()
+        externalOut = try r.u128()
+        ozoneIssued = try r.u128()
+        totalDelegation = try r.u128()
 
         let accountCount = try r.count()
         for _ in 0..<accountCount {
             let id = AccountID(unchecked: try r.string())
             var a = AccountState(id: id)
-            a.wallet = try r.u128(); a.ozone = try r.u128(); a.vesting = try r.u128()
-            a.bonded = try r.u128(); a.unbonding = try r.u128(); a.escrow = try r.u128()
+            a.wallet = try r.u128()
+            a.ozone = try r.u128()
+            a.vesting = try r.u128()
+            a.bonded = try r.u128()
+            a.unbonding = try r.u128()
+            a.escrow = try r.u128()
             guard accountIndex.updateValue(accounts.count, forKey: id) == nil else { throw r.error("duplicate account \(id)") }
             accounts.append(a)
         }
@@ -159,10 +188,13 @@ extension Economy {
             let owner = try r.index(below: accounts.count)
             let statusCode = Int(try r.u8())
             guard statusCode < NodeStatus.allCases.count else { throw r.error("bad node status") }
-            var n = NodeState(id: id, kind: kindCode == 0 ? .resource : .meta, owner: owner,
-                              status: NodeStatus.allCases[statusCode], initialDeposit: try r.u128(), deposit: try r.u128())
+            var n = NodeState(
+                id: id, kind: kindCode == 0 ? .resource : .meta, owner: owner,
+                status: NodeStatus.allCases[statusCode], initialDeposit: try r.u128(), deposit: try r.u128())
             n.unsettled = try r.u128()
-            n.activationDay = try r.i64(); n.deactivationDay = try r.i64(); n.releaseDay = try r.i64()
+            n.activationDay = try r.i64()
+            n.deactivationDay = try r.i64()
+            n.releaseDay = try r.i64()
             let voters = try r.indices()
             n.approvals = try r.indices()
             nodeVoters.append(voters + n.approvals)
@@ -179,8 +211,9 @@ extension Economy {
         for _ in 0..<validatorCount {
             let id = ValidatorID(unchecked: try r.string())
             let op = try r.index(below: accounts.count)
-            var v = ValidatorState(id: id, operatorAccount: op, selfDelegation: try r.u128(), commissionBp: try r.u128(),
-                                   power: try r.u128())
+            var v = ValidatorState(
+                id: id, operatorAccount: op, selfDelegation: try r.u128(), commissionBp: try r.u128(),
+                power: try r.u128())
             guard v.commissionBp <= 10_000 else { throw r.error("commission out of range") }
             let j = validators.count
             let delegationCount = try r.count()
@@ -205,9 +238,11 @@ extension Economy {
         unbondingBaseID = try r.u64()
         let unbondingCount = try r.count()
         for _ in 0..<unbondingCount {
-            unbondings.append(UnbondingState(account: try r.index(below: accounts.count),
-                                             validator: try r.index(below: validators.count),
-                                             amount: try r.u128(), releaseDay: try r.i64()))
+            unbondings.append(
+                UnbondingState(
+                    account: try r.index(below: accounts.count),
+                    validator: try r.index(below: validators.count),
+                    amount: try r.u128(), releaseDay: try r.i64()))
         }
         pendingReleases = try r.indices(below: nodes.count)
         guard r.atEnd else { throw r.error("trailing bytes") }
@@ -220,7 +255,8 @@ extension Economy {
 
     /// Format 2: the hole's id range and totals; nothing in memory.
     private mutating func readVestingTotals(_ r: inout CheckpointReader) throws(CheckpointError) {
-        let first = try r.u64(), end = try r.u64()
+        let first = try r.u64()
+        let end = try r.u64()
         guard first <= end else { throw r.error("vesting id range \(first)..<\(end) is reversed") }
         var byMaturity: [VestingHole.Bucket] = []
         for _ in 0..<(try r.count()) {
@@ -233,7 +269,8 @@ extension Economy {
         var byNode: [Int: UInt128] = [:]
         var previous = -1
         for _ in 0..<(try r.count()) {
-            let n = try r.index(below: nodes.count), wei = try r.u128()
+            let n = try r.index(below: nodes.count)
+            let wei = try r.u128()
             guard n > previous, wei > 0 else { throw r.error("vesting totals per node are not ascending and positive") }
             previous = n
             byNode[n] = wei
@@ -257,10 +294,13 @@ extension Economy {
             guard (-1..<nodes.count).contains(node) else { throw r.error("vesting entry names an unknown node") }
             let sourceCode = try r.u8()
             guard sourceCode <= 1 else { throw r.error("bad vesting source") }
-            let amount = try r.u128(), mature = try r.i64()
+            let amount = try r.u128()
+            let mature = try r.i64()
             guard let status = VestingStatus(rawValue: try r.u8()) else { throw r.error("bad vesting status") }
-            vesting.append(VestingState(account: account, node: node, source: sourceCode == 0 ? .traffic : .mining,
-                                        amount: amount, matureEpoch: mature, status: status))
+            vesting.append(
+                VestingState(
+                    account: account, node: node, source: sourceCode == 0 ? .traffic : .mining,
+                    amount: amount, matureEpoch: mature, status: status))
         }
         let vestingEnd = vestingBaseID + UInt64(vesting.count)
         for (i, n) in nodes.enumerated() {
@@ -291,17 +331,31 @@ private struct CheckpointWriter {
         if compact { varint(UInt128(UInt64(bitPattern: (v << 1) ^ (v >> 63)))) } else { u64(UInt64(bitPattern: v)) }
     }
     mutating func u128(_ v: UInt128) {
-        if compact { varint(v) } else { u64(UInt64(truncatingIfNeeded: v)); u64(UInt64(truncatingIfNeeded: v >> 64)) }
+        if compact {
+            varint(v)
+        } else {
+            u64(UInt64(truncatingIfNeeded: v))
+            u64(UInt64(truncatingIfNeeded: v >> 64))
+        }
     }
     private mutating func varint(_ value: UInt128) {
         var v = value
-        while v >= 0x80 { output.append(UInt8(truncatingIfNeeded: v) | 0x80); v >>= 7 }
+        while v >= 0x80 {
+            output.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
         output.append(UInt8(v))
     }
     mutating func count(_ n: Int) { u64(UInt64(n)) }
     mutating func index(_ i: Int) { u64(UInt64(i)) }
-    mutating func indices(_ list: [Int]) { count(list.count); for i in list { index(i) } }
-    mutating func string(_ s: String) { count(s.utf8.count); output += Array(s.utf8) }
+    mutating func indices(_ list: [Int]) {
+        count(list.count)
+        for i in list { index(i) }
+    }
+    mutating func string(_ s: String) {
+        count(s.utf8.count)
+        output += Array(s.utf8)
+    }
 }
 
 private struct CheckpointReader {
@@ -343,7 +397,8 @@ private struct CheckpointReader {
     }
     mutating func u128() throws(CheckpointError) -> UInt128 {
         if compact { return try varint(bits: 128) }
-        let low = try u64(), high = try u64()
+        let low = try u64()
+        let high = try u64()
         return UInt128(high) << 64 | UInt128(low)
     }
     /// One LEB128 value of at most `bits` bits, in its shortest form (so that one state has one encoding).

@@ -36,7 +36,8 @@ extension Economy {
     func requireInflowFits(_ c: EventContext, _ amount: UInt128) throws(RuleViolation) {
         let total = genesisTime == nil ? rules.miningCap.rawValue : booksTotalWei
         guard amount <= Self.maxTotalWei, total <= Self.maxTotalWei - amount else {
-            throw c.violation("supply-out-of-range",
+            throw c.violation(
+                "supply-out-of-range",
                 "\(amount) wei more would take the STOS in the books over 2^112 wei")
         }
     }
@@ -62,9 +63,10 @@ extension Economy {
     /// Δl = floor(l × Z / s) for an activation, refused if `l` would leave the Ozone bound.
     func activationDelta(_ c: EventContext, node: NodeID, deposit z: UInt128) throws(RuleViolation) -> UInt128 {
         guard let delta = mulDivFloor(l, z, s), ozoneIssued <= Self.maxTotalNoz,
-              delta <= Self.maxTotalNoz - ozoneIssued
+            delta <= Self.maxTotalNoz - ozoneIssued
         else {
-            throw c.violation("ozone-out-of-range",
+            throw c.violation(
+                "ozone-out-of-range",
                 "activating node \(node) with deposit \(z) wei would grow the Ozone limit \(l) noz beyond 2^124 noz")
         }
         return delta
@@ -76,13 +78,18 @@ extension Economy {
         let n = nodes[i]
         nodes[i].status = .active
         nodes[i].activationDay = c.day
-        effects.append(.nodeStatusChanged(node: n.id, kind: n.kind, owner: accounts[n.owner].id,
-                                          from: old, to: .active, day: c.day))
+        effects.append(
+            .nodeStatusChanged(
+                node: n.id, kind: n.kind, owner: accounts[n.owner].id,
+                from: old, to: .active, day: c.day))
         if delta > 0 {
             l += delta
             ozoneIssued += delta
-            effects.append(.transfer(Transfer(from: .ozoneIssuance, to: .ozoneLimit, amount: .noz(Noz(delta)),
-                                              reason: .ozoneLimitGrown)))
+            effects.append(
+                .transfer(
+                    Transfer(
+                        from: .ozoneIssuance, to: .ozoneLimit, amount: .noz(Noz(delta)),
+                        reason: .ozoneLimitGrown)))
         }
         effects.append(.nodeTaskWeight(node: n.id, weight: Noz(delta)))
         if n.kind == .meta {
@@ -93,22 +100,29 @@ extension Economy {
     }
 
     /// Moves `amount` from `owner`'s wallet into a new node's escrow and registers the node.
-    mutating func registerNode(_ id: NodeID, kind: NodeKind, owner: AccountID, deposit: UInt128,
-                               status: NodeStatus, _ effects: inout [Effect]) -> Int {
+    mutating func registerNode(
+        _ id: NodeID, kind: NodeKind, owner: AccountID, deposit: UInt128,
+        status: NodeStatus, _ effects: inout [Effect]
+    ) -> Int {
         let o = account(owner)
         accounts[o].wallet -= deposit
         accounts[o].escrow += deposit
         nodes.append(NodeState(id: id, kind: kind, owner: o, status: status, initialDeposit: deposit, deposit: deposit))
         nodeIndex[id] = nodes.count - 1
-        effects.append(.transfer(Transfer(from: .wallet(owner), to: .escrow(owner: owner, node: id),
-                                          amount: .wei(Wei(deposit)), reason: .depositEscrowed)))
+        effects.append(
+            .transfer(
+                Transfer(
+                    from: .wallet(owner), to: .escrow(owner: owner, node: id),
+                    amount: .wei(Wei(deposit)), reason: .depositEscrowed)))
         return nodes.count - 1
     }
 
     // MARK: Genesis and plain STOS movements
 
-    mutating func applyGenesis(_ c: EventContext, ozoneLimit: UInt128, nodes genesisNodes: [GenesisNode],
-                               _ effects: inout [Effect]) throws(RuleViolation) {
+    mutating func applyGenesis(
+        _ c: EventContext, ozoneLimit: UInt128, nodes genesisNodes: [GenesisNode],
+        _ effects: inout [Effect]
+    ) throws(RuleViolation) {
         try requirePositive(c, ozoneLimit, "ozoneLimit")
         guard ozoneLimit <= Self.maxTotalNoz else {
             throw c.violation("ozone-out-of-range", "ozoneLimit \(ozoneLimit) noz exceeds 2^124 noz")
@@ -132,23 +146,30 @@ extension Economy {
         effects.append(.transfer(Transfer(from: .outside, to: .miningPool, amount: .wei(cap), reason: .miningPoolOpened)))
         l = ozoneLimit
         ozoneIssued = ozoneLimit
-        effects.append(.transfer(Transfer(from: .ozoneIssuance, to: .ozoneLimit, amount: .noz(Noz(ozoneLimit)),
-                                          reason: .ozoneLimitOpened)))
+        effects.append(
+            .transfer(
+                Transfer(
+                    from: .ozoneIssuance, to: .ozoneLimit, amount: .noz(Noz(ozoneLimit)),
+                    reason: .ozoneLimitOpened)))
         s = total
         externalIn = total
         for g in genesisNodes {
             let o = account(g.owner)
             accounts[o].escrow += g.deposit.rawValue
-            var n = NodeState(id: g.node, kind: g.kind, owner: o, status: .active,
-                              initialDeposit: g.deposit.rawValue, deposit: g.deposit.rawValue)
+            var n = NodeState(
+                id: g.node, kind: g.kind, owner: o, status: .active,
+                initialDeposit: g.deposit.rawValue, deposit: g.deposit.rawValue)
             n.activationDay = 1
             nodes.append(n)
             let i = nodes.count - 1
             nodeIndex[g.node] = i
             if g.kind == .meta { activeMeta.append(i) }
             effects.append(.nodeStatusChanged(node: g.node, kind: g.kind, owner: g.owner, from: nil, to: .active, day: 1))
-            effects.append(.transfer(Transfer(from: .outside, to: .escrow(owner: g.owner, node: g.node),
-                                              amount: .wei(g.deposit), reason: .genesisDeposit)))
+            effects.append(
+                .transfer(
+                    Transfer(
+                        from: .outside, to: .escrow(owner: g.owner, node: g.node),
+                        amount: .wei(g.deposit), reason: .genesisDeposit)))
         }
     }
 
@@ -170,8 +191,10 @@ extension Economy {
         effects.append(.transfer(Transfer(from: .wallet(id), to: .outside, amount: .wei(Wei(amount)), reason: .withdrawn)))
     }
 
-    mutating func applyTransferred(_ c: EventContext, _ from: AccountID, _ to: AccountID, _ amount: UInt128,
-                                   _ effects: inout [Effect]) throws(RuleViolation) {
+    mutating func applyTransferred(
+        _ c: EventContext, _ from: AccountID, _ to: AccountID, _ amount: UInt128,
+        _ effects: inout [Effect]
+    ) throws(RuleViolation) {
         try requirePositive(c, amount, "amount")
         try requireWallet(c, from, amount)
         let f = account(from)
@@ -190,7 +213,8 @@ extension Economy {
         // s, p, x ≤ 2^112 each, so the sum fits.
         let delta = mulDivFloor(l, x, s + p + x) ?? 0
         guard delta > 0 else {
-            throw c.violation("prepay-too-small",
+            throw c.violation(
+                "prepay-too-small",
                 "prepaying \(x) wei buys 0 noz at the price (s + p) / l = \(s + p) / \(l) wei per noz")
         }
         let a = account(id)
@@ -254,14 +278,19 @@ extension Economy {
         accounts[a!].ozone -= charge
         if nodes[n].unsettled == 0 { unsettledNodes.append(n) }
         nodes[n].unsettled += charge
-        effects.append(.transfer(Transfer(from: .ozone(r.account), to: .nodeTraffic(r.node), amount: .noz(Noz(charge)),
-                                          reason: .trafficCharged)))
+        effects.append(
+            .transfer(
+                Transfer(
+                    from: .ozone(r.account), to: .nodeTraffic(r.node), amount: .noz(Noz(charge)),
+                    reason: .trafficCharged)))
     }
 
     // MARK: Nodes
 
-    mutating func applyResourceNodeActivated(_ c: EventContext, _ id: NodeID, _ owner: AccountID, _ z: UInt128,
-                                             _ effects: inout [Effect]) throws(RuleViolation) {
+    mutating func applyResourceNodeActivated(
+        _ c: EventContext, _ id: NodeID, _ owner: AccountID, _ z: UInt128,
+        _ effects: inout [Effect]
+    ) throws(RuleViolation) {
         try requireNewNode(c, id)
         try requirePositive(c, z, "deposit")
         try requireWallet(c, owner, z)
@@ -270,8 +299,10 @@ extension Economy {
         activate(c, node: i, delta: delta, from: nil, &effects)
     }
 
-    mutating func applyMetaNodeRegistrationRequested(_ c: EventContext, _ id: NodeID, _ owner: AccountID, _ z: UInt128,
-                                                     _ effects: inout [Effect]) throws(RuleViolation) {
+    mutating func applyMetaNodeRegistrationRequested(
+        _ c: EventContext, _ id: NodeID, _ owner: AccountID, _ z: UInt128,
+        _ effects: inout [Effect]
+    ) throws(RuleViolation) {
         try requireNewNode(c, id)
         try requirePositive(c, z, "deposit")
         try requireWallet(c, owner, z)
@@ -287,8 +318,10 @@ extension Economy {
         }
     }
 
-    mutating func applyMetaNodeVoted(_ c: EventContext, _ id: NodeID, _ voterID: NodeID, _ approve: Bool,
-                                     _ effects: inout [Effect]) throws(RuleViolation) {
+    mutating func applyMetaNodeVoted(
+        _ c: EventContext, _ id: NodeID, _ voterID: NodeID, _ approve: Bool,
+        _ effects: inout [Effect]
+    ) throws(RuleViolation) {
         let i = try nodeIdx(c, id)
         guard nodes[i].kind == .meta else {
             throw c.violation("wrong-kind", "node \(id) is a resource node; votes are for meta node registrations")
@@ -324,8 +357,11 @@ extension Economy {
             accounts[nodes[i].owner].escrow -= z
             accounts[nodes[i].owner].wallet += z
             effects.append(.nodeStatusChanged(node: id, kind: .meta, owner: owner, from: .pending, to: .rejected, day: c.day))
-            effects.append(.transfer(Transfer(from: .escrow(owner: owner, node: id), to: .wallet(owner),
-                                              amount: .wei(Wei(z)), reason: .depositRefunded)))
+            effects.append(
+                .transfer(
+                    Transfer(
+                        from: .escrow(owner: owner, node: id), to: .wallet(owner),
+                        amount: .wei(Wei(z)), reason: .depositRefunded)))
         }
     }
 
@@ -337,17 +373,22 @@ extension Economy {
         let from: NodeStatus = suspend ? .active : .suspended
         let to: NodeStatus = suspend ? .suspended : .active
         guard nodes[i].status == from else {
-            throw c.violation(suspend ? "node-not-active" : "node-not-suspended",
-                              "resource node \(id) is \(nodes[i].status.rawValue), not \(from.rawValue)")
+            throw c.violation(
+                suspend ? "node-not-active" : "node-not-suspended",
+                "resource node \(id) is \(nodes[i].status.rawValue), not \(from.rawValue)")
         }
         nodes[i].status = to
-        effects.append(.nodeStatusChanged(node: id, kind: .resource, owner: accounts[nodes[i].owner].id,
-                                          from: from, to: to, day: c.day))
+        effects.append(
+            .nodeStatusChanged(
+                node: id, kind: .resource, owner: accounts[nodes[i].owner].id,
+                from: from, to: to, day: c.day))
     }
 
     /// RULES §9 "Deactivation", steps (a)–(e).
-    mutating func applyNodeDeactivated(_ c: EventContext, _ id: NodeID, _ storedBytes: UInt128,
-                                       _ effects: inout [Effect]) throws(RuleViolation) {
+    mutating func applyNodeDeactivated(
+        _ c: EventContext, _ id: NodeID, _ storedBytes: UInt128,
+        _ effects: inout [Effect]
+    ) throws(RuleViolation) {
         let i = try nodeIdx(c, id)
         let old = nodes[i].status
         guard old == .active || old == .suspended else {
@@ -360,7 +401,8 @@ extension Economy {
         let z = nodes[i].initialDeposit
         let shrink = mulDivFloor(l, z, s) ?? .max // does not fit 128 bits: certainly ≥ l
         guard shrink < l else {
-            throw c.violation("ozone-limit-exhausted",
+            throw c.violation(
+                "ozone-limit-exhausted",
                 "deactivating \(id) (deposit \(z) wei, s = \(s) wei) would take the Ozone limit \(l) noz to ≤ 0")
         }
         let o = nodes[i].owner
@@ -385,28 +427,39 @@ extension Economy {
             fromVesting += take
             let ledgerOwner = accounts[entry.account].id
             effects.append(.vestingFeeTaken(VestingEntryID(entryID), account: ledgerOwner, node: id, amount: Wei(take)))
-            effects.append(.transfer(Transfer(from: .vesting(owner: ledgerOwner, entry: VestingEntryID(entryID)),
-                                              to: .volumePool, amount: .wei(Wei(take)), reason: .migrationFee)))
+            effects.append(
+                .transfer(
+                    Transfer(
+                        from: .vesting(owner: ledgerOwner, entry: VestingEntryID(entryID)),
+                        to: .volumePool, amount: .wei(Wei(take)), reason: .migrationFee)))
         }
         let fromDeposit = min(remaining, nodes[i].deposit)
         if fromDeposit > 0 {
             nodes[i].deposit -= fromDeposit
             accounts[o].escrow -= fromDeposit
             remaining -= fromDeposit
-            effects.append(.transfer(Transfer(from: .escrow(owner: owner, node: id), to: .volumePool,
-                                              amount: .wei(Wei(fromDeposit)), reason: .migrationFee)))
+            effects.append(
+                .transfer(
+                    Transfer(
+                        from: .escrow(owner: owner, node: id), to: .volumePool,
+                        amount: .wei(Wei(fromDeposit)), reason: .migrationFee)))
         }
         p += fromVesting + fromDeposit
-        effects.append(.migrationFeeCharged(node: id, owner: owner, storedBytes: storedBytes, fee: fee.map(Wei.init),
-                                            fromVesting: Wei(fromVesting), fromDeposit: Wei(fromDeposit),
-                                            waived: fee == nil ? nil : Wei(remaining)))
+        effects.append(
+            .migrationFeeCharged(
+                node: id, owner: owner, storedBytes: storedBytes, fee: fee.map(Wei.init),
+                fromVesting: Wei(fromVesting), fromDeposit: Wei(fromDeposit),
+                waived: fee == nil ? nil : Wei(remaining)))
 
         // (d) the Ozone limit shrinks by floor(l × Z / s), computed before the fee changed p (it does not involve p).
         if shrink > 0 {
             l -= shrink
             ozoneIssued -= shrink
-            effects.append(.transfer(Transfer(from: .ozoneLimit, to: .ozoneIssuance, amount: .noz(Noz(shrink)),
-                                              reason: .ozoneLimitShrunk)))
+            effects.append(
+                .transfer(
+                    Transfer(
+                        from: .ozoneLimit, to: .ozoneIssuance, amount: .noz(Noz(shrink)),
+                        reason: .ozoneLimitShrunk)))
         }
         if rules.depositConstant == .effective { s -= z }
 
@@ -425,8 +478,10 @@ extension Economy {
             throw c.violation("node-not-deactivated", "node \(id) is \(nodes[i].status.rawValue); only a deactivated node shuts down")
         }
         nodes[i].status = .shutDown
-        effects.append(.nodeStatusChanged(node: id, kind: nodes[i].kind, owner: accounts[nodes[i].owner].id,
-                                          from: .deactivated, to: .shutDown, day: c.day))
+        effects.append(
+            .nodeStatusChanged(
+                node: id, kind: nodes[i].kind, owner: accounts[nodes[i].owner].id,
+                from: .deactivated, to: .shutDown, day: c.day))
         guard c.day < nodes[i].deactivationDay + rules.parameters(forEpoch: c.epoch).coolingOffDays else { return }
         // In the cooling-off: the still-locked entries that came from this node go back to their pools.
         for entryID in liveVestingIDs(ofNode: i) {
@@ -447,16 +502,21 @@ extension Economy {
             }
             let ledgerOwner = accounts[a].id
             effects.append(.vestingCancelled(VestingEntryID(entryID), account: ledgerOwner, source: source, amount: Wei(amount)))
-            effects.append(.transfer(Transfer(from: .vesting(owner: ledgerOwner, entry: VestingEntryID(entryID)),
-                                              to: source.pool, amount: .wei(Wei(amount)), reason: .vestingCancelled)))
+            effects.append(
+                .transfer(
+                    Transfer(
+                        from: .vesting(owner: ledgerOwner, entry: VestingEntryID(entryID)),
+                        to: source.pool, amount: .wei(Wei(amount)), reason: .vestingCancelled)))
         }
         nodes[i].vestingEntries = []
     }
 
     // MARK: Staking and gas fees
 
-    mutating func applyValidatorCreated(_ c: EventContext, _ id: ValidatorID, _ op: AccountID, _ selfDelegation: UInt128,
-                                        _ commissionBp: Int64, _ effects: inout [Effect]) throws(RuleViolation) {
+    mutating func applyValidatorCreated(
+        _ c: EventContext, _ id: ValidatorID, _ op: AccountID, _ selfDelegation: UInt128,
+        _ commissionBp: Int64, _ effects: inout [Effect]
+    ) throws(RuleViolation) {
         guard validatorIndex[id] == nil else { throw c.violation("validator-exists", "validator \(id) already exists") }
         try requirePositive(c, selfDelegation, "selfDelegation")
         guard (0...10_000).contains(commissionBp) else {
@@ -466,17 +526,24 @@ extension Economy {
         let o = account(op)
         accounts[o].wallet -= selfDelegation
         accounts[o].bonded += selfDelegation
-        validators.append(ValidatorState(id: id, operatorAccount: o, selfDelegation: selfDelegation,
-                                         commissionBp: UInt128(commissionBp), power: selfDelegation))
+        validators.append(
+            ValidatorState(
+                id: id, operatorAccount: o, selfDelegation: selfDelegation,
+                commissionBp: UInt128(commissionBp), power: selfDelegation))
         validatorIndex[id] = validators.count - 1
         totalDelegation += selfDelegation
         effects.append(.validatorCreated(validator: id, operator: op, commissionBp: commissionBp))
-        effects.append(.transfer(Transfer(from: .wallet(op), to: .selfBonded(operator: op, validator: id),
-                                          amount: .wei(Wei(selfDelegation)), reason: .selfDelegated)))
+        effects.append(
+            .transfer(
+                Transfer(
+                    from: .wallet(op), to: .selfBonded(operator: op, validator: id),
+                    amount: .wei(Wei(selfDelegation)), reason: .selfDelegated)))
     }
 
-    mutating func applyDelegated(_ c: EventContext, _ delegator: AccountID, _ validator: ValidatorID, _ amount: UInt128,
-                                 _ effects: inout [Effect]) throws(RuleViolation) {
+    mutating func applyDelegated(
+        _ c: EventContext, _ delegator: AccountID, _ validator: ValidatorID, _ amount: UInt128,
+        _ effects: inout [Effect]
+    ) throws(RuleViolation) {
         let v = try validatorIdx(c, validator)
         try requirePositive(c, amount, "amount")
         try requireWallet(c, delegator, amount)
@@ -492,22 +559,29 @@ extension Economy {
         }
         validators[v].power += amount
         totalDelegation += amount
-        effects.append(.transfer(Transfer(from: .wallet(delegator), to: .bonded(delegator: delegator, validator: validator),
-                                          amount: .wei(Wei(amount)), reason: .delegated)))
+        effects.append(
+            .transfer(
+                Transfer(
+                    from: .wallet(delegator), to: .bonded(delegator: delegator, validator: validator),
+                    amount: .wei(Wei(amount)), reason: .delegated)))
     }
 
-    mutating func applyUndelegated(_ c: EventContext, _ delegator: AccountID, _ validator: ValidatorID, _ amount: UInt128,
-                                   _ effects: inout [Effect]) throws(RuleViolation) {
+    mutating func applyUndelegated(
+        _ c: EventContext, _ delegator: AccountID, _ validator: ValidatorID, _ amount: UInt128,
+        _ effects: inout [Effect]
+    ) throws(RuleViolation) {
         let v = try validatorIdx(c, validator)
         try requirePositive(c, amount, "amount")
         let d = accountIndex[delegator]
         let k = d.flatMap { delegationIndex[DelegationKey(validator: v, delegator: $0)] }
         let has = k.map { validators[v].delegations[$0].amount } ?? 0
         guard has >= amount else {
-            throw c.violation("delegation-short",
+            throw c.violation(
+                "delegation-short",
                 "\(delegator) has delegated \(has) wei to \(validator) (a self-delegation cannot be undelegated), asks \(amount) wei")
         }
-        let di = d!, ki = k!
+        let di = d!
+        let ki = k!
         validators[v].delegations[ki].amount -= amount
         validators[v].power -= amount
         totalDelegation -= amount
@@ -517,9 +591,12 @@ extension Economy {
         unbondings.append(UnbondingState(account: di, validator: v, amount: amount, releaseDay: releaseDay))
         let uid = UnbondingID(unbondingBaseID + UInt64(unbondings.count - 1))
         effects.append(.unbondingScheduled(uid, delegator: delegator, validator: validator, amount: Wei(amount), releaseDay: releaseDay))
-        effects.append(.transfer(Transfer(from: .bonded(delegator: delegator, validator: validator),
-                                          to: .unbonding(delegator: delegator, entry: uid), amount: .wei(Wei(amount)),
-                                          reason: .undelegated)))
+        effects.append(
+            .transfer(
+                Transfer(
+                    from: .bonded(delegator: delegator, validator: validator),
+                    to: .unbonding(delegator: delegator, entry: uid), amount: .wei(Wei(amount)),
+                    reason: .undelegated)))
     }
 
     /// RULES §7: gas fees are distributed at once by the validator rule; dust (and everything
@@ -537,8 +614,11 @@ extension Economy {
             let a = accounts[pay.account].id
             let v = validators[pay.validator].id
             effects.append(.gasFeeReward(account: a, validator: v, role: pay.role, amount: Wei(pay.amount)))
-            effects.append(.transfer(Transfer(from: .feeCollector, to: .wallet(a), amount: .wei(Wei(pay.amount)),
-                                              reason: .gasFeeReward)))
+            effects.append(
+                .transfer(
+                    Transfer(
+                        from: .feeCollector, to: .wallet(a), amount: .wei(Wei(pay.amount)),
+                        reason: .gasFeeReward)))
         }
     }
 

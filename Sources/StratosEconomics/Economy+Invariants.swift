@@ -20,7 +20,9 @@ extension Economy {
         // supplied ones, then the in-memory ones. Visited in place: concatenating the two
         // sequences would copy millions of entries (~0.4 s and 200 MB at the bench's scale).
         var vestingBy = [UInt128](repeating: 0, count: accounts.count)
-        var escrowBy = vestingBy, bondedBy = vestingBy, unbondingBy = vestingBy
+        var escrowBy = vestingBy
+        var bondedBy = vestingBy
+        var unbondingBy = vestingBy
         var byMaturity: [Int64: UInt128] = [:]
         var byNode: [Int: UInt128] = [:]
         for b in vestingHole?.byMaturity ?? [] { byMaturity[b.epoch, default: 0] += b.wei }
@@ -78,7 +80,8 @@ extension Economy {
             if n.status == .active || (n.kind == .resource && n.status == .suspended) {
                 k = try sum.add(k, n.initialDeposit, "s")
                 guard n.deposit == n.initialDeposit else {
-                    throw InvariantViolation(invariant: "deposit", message: "node \(n.id) is \(n.status.rawValue) but holds \(n.deposit) of \(n.initialDeposit) wei")
+                    throw InvariantViolation(
+                        invariant: "deposit", message: "node \(n.id) is \(n.status.rawValue) but holds \(n.deposit) of \(n.initialDeposit) wei")
                 }
             }
             if n.status == .rejected, n.deposit != 0 {
@@ -124,22 +127,27 @@ extension Economy {
 
         var stos: UInt128 = 0
         var ozone: UInt128 = 0
-        var vestingKept: UInt128 = 0, vestingKnown: UInt128 = 0
+        var vestingKept: UInt128 = 0
+        var vestingKnown: UInt128 = 0
         for (i, a) in accounts.enumerated() {
             vestingKept = try sum.add(vestingKept, a.vesting, "vesting")
             vestingKnown = try sum.add(vestingKnown, vestingBy[i], "vesting")
             // Partial: an account's vesting covers its known entries; the rest is the unsupplied total.
             if vestingHole != nil, a.vesting >= vestingBy[i] { vestingBy[i] = a.vesting }
             guard a.vesting == vestingBy[i], a.escrow == escrowBy[i], a.bonded == bondedBy[i], a.unbonding == unbondingBy[i] else {
-                throw InvariantViolation(invariant: "account-totals",
-                    message: "account \(a.id): vesting \(a.vesting)/\(vestingBy[i]), escrow \(a.escrow)/\(escrowBy[i]), bonded \(a.bonded)/\(bondedBy[i]), unbonding \(a.unbonding)/\(unbondingBy[i]) (kept/actual)")
+                throw InvariantViolation(
+                    invariant: "account-totals",
+                    message:
+                        "account \(a.id): vesting \(a.vesting)/\(vestingBy[i]), escrow \(a.escrow)/\(escrowBy[i]), bonded \(a.bonded)/\(bondedBy[i]), unbonding \(a.unbonding)/\(unbondingBy[i]) (kept/actual)"
+                )
             }
             for part in [a.wallet, a.escrow, a.bonded, a.unbonding, a.vesting] { stos = try sum.add(stos, part, "STOS") }
             ozone = try sum.add(ozone, a.ozone, "Ozone")
         }
 
         guard vestingKept == (try sum.add(vestingKnown, unsupplied, "vesting")) else {
-            throw InvariantViolation(invariant: "account-totals",
+            throw InvariantViolation(
+                invariant: "account-totals",
                 message: "accounts' vesting sums to \(vestingKept) wei, entries to \(vestingKnown) wei + \(unsupplied) wei not supplied")
         }
 
@@ -150,14 +158,16 @@ extension Economy {
         for part in [p, feeCollector, cap - mined] { stos = try sum.add(stos, part, "STOS") }
         let expected = try sum.add(externalIn, cap, "STOS")
         guard expected >= externalOut, stos == expected - externalOut else {
-            throw InvariantViolation(invariant: "stos-conservation",
+            throw InvariantViolation(
+                invariant: "stos-conservation",
                 message: "the books hold \(stos) wei; inflows \(externalIn) − outflows \(externalOut) + cap \(cap) wei")
         }
         // Ozone conservation.
         ozone = try sum.add(ozone, l, "Ozone")
         ozone = try sum.add(ozone, cTotal, "Ozone")
         guard ozone == ozoneIssued else {
-            throw InvariantViolation(invariant: "ozone-conservation",
+            throw InvariantViolation(
+                invariant: "ozone-conservation",
                 message: "l + users' Ozone + Σ C_i = \(ozone) noz, issued \(ozoneIssued) noz")
         }
         guard l > 0 else { throw InvariantViolation(invariant: "ozone-limit-positive", message: "l is 0") }

@@ -29,7 +29,8 @@ extension Economy {
             for entry in order {
                 y += entry.traffic
                 settledCount += 1
-                let sigma = UInt256.product(10_000, y), share = UInt256.product(params.settledShareBp, t)
+                let sigma = UInt256.product(10_000, y)
+                let share = UInt256.product(params.settledShareBp, t)
                 if (sigma.high, sigma.low) >= (share.high, share.low) { break }
             }
         }
@@ -49,8 +50,11 @@ extension Economy {
             let id = nodes[entry.node].id
             nodes[entry.node].unsettled = 0
             settledReport.append(SettledNode(node: id, traffic: Noz(entry.traffic)))
-            effects.append(.transfer(Transfer(from: .nodeTraffic(id), to: .ozoneLimit, amount: .noz(Noz(entry.traffic)),
-                                              reason: .trafficSettled)))
+            effects.append(
+                .transfer(
+                    Transfer(
+                        from: .nodeTraffic(id), to: .ozoneLimit, amount: .noz(Noz(entry.traffic)),
+                        reason: .trafficSettled)))
         }
         l += y
         unsettledNodes = order[settledCount...].map(\.node)
@@ -63,12 +67,14 @@ extension Economy {
         }
         let k = stakeNodes.reduce(0) { $0 + nodes[$1].deposit }
         // At most one reward per recipient and source: reserve once instead of growing.
-        let recipients = settledCount + activeMeta.count + stakeNodes.count
+        let recipients =
+            settledCount + activeMeta.count + stakeNodes.count
             + validators.reduce(2 * validators.count) { $0 + $1.delegations.count }
         var rewards: [SettlementReward] = []
         rewards.reserveCapacity(2 * recipients)
         effects.reserveCapacity(effects.count + settledCount + 4 * recipients)
-        let context = SettlementContext(epoch: epoch, matureEpoch: epoch + params.lockupEpochs, tier: tier, settled: Array(settled), y: y, stakeNodes: stakeNodes, k: k)
+        let context = SettlementContext(
+            epoch: epoch, matureEpoch: epoch + params.lockupEpochs, tier: tier, settled: Array(settled), y: y, stakeNodes: stakeNodes, k: k)
         let trafficCredited = distribute(r, source: .traffic, context, &effects, &rewards)
         let miningCredited = distribute(m, source: .mining, context, &effects, &rewards)
 
@@ -77,15 +83,18 @@ extension Economy {
         p -= trafficCredited
         mined += miningCredited
 
-        return SettlementReport(rules: rules.name, epoch: epoch, T: Noz(t), Y: Noz(y), settled: settledReport,
-                                trafficReward: Wei(r), miningReward: Wei(m), rewards: rewards,
-                                trafficDust: Wei(r - trafficCredited), miningDust: Wei(m - miningCredited))
+        return SettlementReport(
+            rules: rules.name, epoch: epoch, T: Noz(t), Y: Noz(y), settled: settledReport,
+            trafficReward: Wei(r), miningReward: Wei(m), rewards: rewards,
+            trafficDust: Wei(r - trafficCredited), miningDust: Wei(m - miningCredited))
     }
 
     /// Splits one source amount (R or M) by the tier's percentages and credits every share;
     /// returns what was credited.
-    private mutating func distribute(_ amount: UInt128, source: RewardSource, _ c: SettlementContext,
-                                     _ effects: inout [Effect], _ rewards: inout [SettlementReward]) -> UInt128 {
+    private mutating func distribute(
+        _ amount: UInt128, source: RewardSource, _ c: SettlementContext,
+        _ effects: inout [Effect], _ rewards: inout [SettlementReward]
+    ) -> UInt128 {
         guard amount > 0 else { return 0 }
         var credited: UInt128 = 0
         let resourceShare = share(amount, c.tier.resourceBp, 10_000)
@@ -95,14 +104,18 @@ extension Economy {
         // 6. Resource share, pro rata of the settled contribution.
         if c.y > 0 {
             for (traffic, i) in c.settled {
-                credit(&credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: nodes[i].owner, node: i, validator: -1, role: .resource, share(resourceShare, traffic, c.y))
+                credit(
+                    &credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: nodes[i].owner, node: i,
+                    validator: -1, role: .resource, share(resourceShare, traffic, c.y))
             }
         }
         // 7. Meta share, equally among the active meta nodes.
         if !activeMeta.isEmpty {
             let each = metaShare / UInt128(activeMeta.count)
             for i in activeMeta {
-                credit(&credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: nodes[i].owner, node: i, validator: -1, role: .meta, each)
+                credit(
+                    &credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: nodes[i].owner, node: i,
+                    validator: -1, role: .meta, each)
             }
         }
         // 8. Stake share: D (delegations) and K (deposits).
@@ -112,31 +125,40 @@ extension Economy {
             let partK = share(stakeShare, c.k, d + c.k)
             if c.k > 0 {
                 for i in c.stakeNodes {
-                    credit(&credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: nodes[i].owner, node: i, validator: -1, role: .deposit,
-                           share(partK, nodes[i].deposit, c.k))
+                    credit(
+                        &credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: nodes[i].owner, node: i,
+                        validator: -1, role: .deposit,
+                        share(partK, nodes[i].deposit, c.k))
                 }
             }
             for pay in validatorRule(partD) {
-                credit(&credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: pay.account, node: -1, validator: pay.validator, role: pay.role, pay.amount)
+                credit(
+                    &credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: pay.account, node: -1,
+                    validator: pay.validator, role: pay.role, pay.amount)
             }
         }
         return credited
     }
 
     /// Credits one non-zero reward as a vesting entry and adds it to `credited`.
-    private mutating func credit(_ credited: inout UInt128, source: RewardSource, epoch: Int64, matureEpoch: Int64, _ effects: inout [Effect],
-                                 _ rewards: inout [SettlementReward], account: Int, node: Int, validator: Int,
-                                 role: RewardRole, _ value: UInt128) {
+    private mutating func credit(
+        _ credited: inout UInt128, source: RewardSource, epoch: Int64, matureEpoch: Int64, _ effects: inout [Effect],
+        _ rewards: inout [SettlementReward], account: Int, node: Int, validator: Int,
+        role: RewardRole, _ value: UInt128
+    ) {
         guard value > 0 else { return }
         credited += value
-        createVesting(account: account, node: node, validator: validator, role: role, source: source, amount: value,
-                      epoch: epoch, matureEpoch: matureEpoch, &effects, &rewards)
+        createVesting(
+            account: account, node: node, validator: validator, role: role, source: source, amount: value,
+            epoch: epoch, matureEpoch: matureEpoch, &effects, &rewards)
     }
 
     /// Creates one locked reward (RULES §5.9) drawn from `source`'s pool.
-    private mutating func createVesting(account a: Int, node: Int, validator: Int, role: RewardRole, source: RewardSource,
-                                        amount: UInt128, epoch: Int64, matureEpoch: Int64, _ effects: inout [Effect],
-                                        _ rewards: inout [SettlementReward]) {
+    private mutating func createVesting(
+        account a: Int, node: Int, validator: Int, role: RewardRole, source: RewardSource,
+        amount: UInt128, epoch: Int64, matureEpoch: Int64, _ effects: inout [Effect],
+        _ rewards: inout [SettlementReward]
+    ) {
         let rawID = vestingBaseID + UInt64(vesting.count)
         vesting.append(VestingState(account: a, node: node, source: source, amount: amount, matureEpoch: matureEpoch))
         accounts[a].vesting += amount
@@ -159,13 +181,21 @@ extension Economy {
         let id = VestingEntryID(rawID)
         let account = accounts[a].id
         let validatorID = validator >= 0 ? validators[validator].id : nil
-        effects.append(.vestingCreated(VestingEntry(id: id, account: account, node: nodeID, validator: validatorID, role: role,
-                                                    source: source, amount: Wei(amount), epochEarned: epoch,
-                                                    matureEpoch: matureEpoch)))
-        effects.append(.transfer(Transfer(from: source.pool, to: .vesting(owner: account, entry: id), amount: .wei(Wei(amount)),
-                                          reason: .reward)))
-        rewards.append(SettlementReward(account: account, node: nodeID, validator: validatorID, role: role, source: source,
-                                        amount: Wei(amount), matureEpoch: matureEpoch, entry: id))
+        effects.append(
+            .vestingCreated(
+                VestingEntry(
+                    id: id, account: account, node: nodeID, validator: validatorID, role: role,
+                    source: source, amount: Wei(amount), epochEarned: epoch,
+                    matureEpoch: matureEpoch)))
+        effects.append(
+            .transfer(
+                Transfer(
+                    from: source.pool, to: .vesting(owner: account, entry: id), amount: .wei(Wei(amount)),
+                    reason: .reward)))
+        rewards.append(
+            SettlementReward(
+                account: account, node: nodeID, validator: validatorID, role: role, source: source,
+                amount: Wei(amount), matureEpoch: matureEpoch, entry: id))
     }
 
     // MARK: Maturity
@@ -201,8 +231,11 @@ extension Economy {
         let id = VestingEntryID(rawID)
         let owner = accounts[a].id
         effects.append(.vestingReleased(id, account: owner, amount: Wei(entry.amount)))
-        effects.append(.transfer(Transfer(from: .vesting(owner: owner, entry: id), to: .wallet(owner),
-                                          amount: .wei(Wei(entry.amount)), reason: .vestingReleased)))
+        effects.append(
+            .transfer(
+                Transfer(
+                    from: .vesting(owner: owner, entry: id), to: .wallet(owner),
+                    amount: .wei(Wei(entry.amount)), reason: .vestingReleased)))
     }
 
     /// Deactivated nodes' remaining deposits whose release day ≤ `day` move to their owners' wallets.
@@ -222,8 +255,11 @@ extension Economy {
             let owner = accounts[o].id
             let id = nodes[i].id
             effects.append(.depositReleased(node: id, owner: owner, amount: Wei(amount), releaseDay: nodes[i].releaseDay))
-            effects.append(.transfer(Transfer(from: .escrow(owner: owner, node: id), to: .wallet(owner),
-                                              amount: .wei(Wei(amount)), reason: .depositReleased)))
+            effects.append(
+                .transfer(
+                    Transfer(
+                        from: .escrow(owner: owner, node: id), to: .wallet(owner),
+                        amount: .wei(Wei(amount)), reason: .depositReleased)))
         }
         pendingReleases = keep
     }
@@ -237,10 +273,15 @@ extension Economy {
             accounts[u.account].unbonding -= u.amount
             accounts[u.account].wallet += u.amount
             let delegator = accounts[u.account].id
-            effects.append(.unbondingReleased(id, delegator: delegator, validator: validators[u.validator].id,
-                                              amount: Wei(u.amount), releaseDay: u.releaseDay))
-            effects.append(.transfer(Transfer(from: .unbonding(delegator: delegator, entry: id), to: .wallet(delegator),
-                                              amount: .wei(Wei(u.amount)), reason: .unbondingReleased)))
+            effects.append(
+                .unbondingReleased(
+                    id, delegator: delegator, validator: validators[u.validator].id,
+                    amount: Wei(u.amount), releaseDay: u.releaseDay))
+            effects.append(
+                .transfer(
+                    Transfer(
+                        from: .unbonding(delegator: delegator, entry: id), to: .wallet(delegator),
+                        amount: .wei(Wei(u.amount)), reason: .unbondingReleased)))
         }
         if unbondingHead >= 1024, unbondingHead * 2 >= unbondings.count {
             unbondings.removeFirst(unbondingHead)

@@ -52,7 +52,11 @@ public struct LockedVestingEntry: Sendable, Hashable {
     public var matureEpoch: Int64
 
     public init(id: VestingEntryID, account: AccountID, node: NodeID?, source: RewardSource, amount: Wei, matureEpoch: Int64) {
-        self.id = id; self.account = account; self.node = node; self.source = source; self.amount = amount
+        self.id = id
+        self.account = account
+        self.node = node
+        self.source = source
+        self.amount = amount
         self.matureEpoch = matureEpoch
     }
 }
@@ -119,7 +123,8 @@ struct VestingHole: Sendable {
 
     /// The index of the bucket of `epoch` in `buckets` (binary search).
     static func bucket(of epoch: Int64, in buckets: [Bucket]) -> Int? {
-        var low = 0, high = buckets.count
+        var low = 0
+        var high = buckets.count
         while low < high {
             let mid = (low + high) / 2
             if buckets[mid].epoch < epoch { low = mid + 1 } else { high = mid }
@@ -128,7 +133,8 @@ struct VestingHole: Sendable {
     }
 
     func suppliedIndex(of id: UInt64) -> Int? {
-        var low = 0, high = supplied.count
+        var low = 0
+        var high = supplied.count
         while low < high {
             let mid = (low + high) / 2
             if supplied[mid].id < id { low = mid + 1 } else { high = mid }
@@ -176,8 +182,10 @@ extension Economy {
     /// become placeholders that mature when the originals would have, so that the restored
     /// economy moves past them at the same closes as an uninterrupted one — and writes the same
     /// checkpoint heads. Without them a placeholder takes its predecessor's maturity.
-    public mutating func supplyVesting(_ entries: [LockedVestingEntry], for need: VestingNeed,
-                                       doneMaturities: [VestingEntryID: Int64] = [:]) throws(VestingSupplyError) {
+    public mutating func supplyVesting(
+        _ entries: [LockedVestingEntry], for need: VestingNeed,
+        doneMaturities: [VestingEntryID: Int64] = [:]
+    ) throws(VestingSupplyError) {
         guard var hole = vestingHole else {
             guard entries.isEmpty else { throw VestingSupplyError("the economy is complete: it takes no vesting entries") }
             return
@@ -258,12 +266,15 @@ extension Economy {
         } else {
             var merged: [(id: UInt64, state: VestingState)] = []
             merged.reserveCapacity(hole.supplied.count + incoming.count)
-            var i = 0, j = 0
+            var i = 0
+            var j = 0
             while i < hole.supplied.count || j < incoming.count {
                 if j == incoming.count || (i < hole.supplied.count && hole.supplied[i].id < incoming[j].id) {
-                    merged.append(hole.supplied[i]); i += 1
+                    merged.append(hole.supplied[i])
+                    i += 1
                 } else {
-                    merged.append(incoming[j]); j += 1
+                    merged.append(incoming[j])
+                    j += 1
                 }
             }
             for k in merged.indices.dropFirst() where merged[k].state.matureEpoch < merged[k - 1].state.matureEpoch {
@@ -287,8 +298,10 @@ extension Economy {
         func placeholder(upTo end: UInt64) {
             while next < end {
                 let maturity = max(previousMaturity, doneMaturities[VestingEntryID(next)] ?? previousMaturity)
-                filled.append(VestingState(account: 0, node: -1, source: .traffic, amount: 0, matureEpoch: maturity,
-                                           status: .released))
+                filled.append(
+                    VestingState(
+                        account: 0, node: -1, source: .traffic, amount: 0, matureEpoch: maturity,
+                        status: .released))
                 previousMaturity = maturity
                 next += 1
             }
@@ -332,7 +345,10 @@ extension Economy {
     }
 
     mutating func setVestingEntry(_ id: UInt64, _ state: VestingState) {
-        if id >= vestingBaseID { vesting[Int(id - vestingBaseID)] = state; return }
+        if id >= vestingBaseID {
+            vesting[Int(id - vestingBaseID)] = state
+            return
+        }
         let k = vestingHole!.suppliedIndex(of: id)!
         vestingHole!.supplied[k].state = state
     }
@@ -341,8 +357,9 @@ extension Economy {
     /// id; they all come before the in-memory ones. Requires the need to have been met.
     mutating func takeMaturedHoleEntries(upTo epoch: Int64) -> [(id: UInt64, state: VestingState)] {
         guard var hole = vestingHole else { return [] }
-        precondition(hole.byMaturity.first.map { $0.epoch > epoch } ?? true,
-                     "vesting entries maturing at or before epoch \(epoch) were not supplied")
+        precondition(
+            hole.byMaturity.first.map { $0.epoch > epoch } ?? true,
+            "vesting entries maturing at or before epoch \(epoch) were not supplied")
         let count = hole.supplied.prefix { $0.state.matureEpoch <= epoch }.count
         let due = Array(hole.supplied.prefix(count))
         hole.supplied.removeFirst(count)
@@ -369,9 +386,11 @@ extension Economy {
             case .node(let node) where v.node < 0 || nodes[v.node].id != node: continue
             default: break
             }
-            out.append(LockedVestingEntry(id: VestingEntryID(id), account: accounts[v.account].id,
-                                          node: v.node >= 0 ? nodes[v.node].id : nil, source: v.source,
-                                          amount: Wei(v.amount), matureEpoch: v.matureEpoch))
+            out.append(
+                LockedVestingEntry(
+                    id: VestingEntryID(id), account: accounts[v.account].id,
+                    node: v.node >= 0 ? nodes[v.node].id : nil, source: v.source,
+                    amount: Wei(v.amount), matureEpoch: v.matureEpoch))
         }
         return out
     }

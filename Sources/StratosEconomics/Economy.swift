@@ -111,8 +111,9 @@ public struct Economy: Sendable {
 
     func nodeSnapshot(_ i: Int) -> NodeSnapshot {
         let n = nodes[i]
-        return NodeSnapshot(kind: n.kind, owner: accounts[n.owner].id, status: n.status,
-                            deposit: Wei(n.deposit), unsettled: Noz(n.unsettled))
+        return NodeSnapshot(
+            kind: n.kind, owner: accounts[n.owner].id, status: n.status,
+            deposit: Wei(n.deposit), unsettled: Noz(n.unsettled))
     }
 
     /// The economy snapshot of docs/EVENTS.md: every account and node ever seen.
@@ -123,9 +124,10 @@ public struct Economy: Sendable {
         var nodeMap: [NodeID: NodeSnapshot] = [:]
         nodeMap.reserveCapacity(nodes.count)
         for i in nodes.indices { nodeMap[nodes[i].id] = nodeSnapshot(i) }
-        return EconomySnapshot(rules: rules.name, position: position, lastClosedEpoch: lastClosedEpoch,
-                               supply: supply, feeCollector: Wei(feeCollector),
-                               accounts: accountMap, nodes: nodeMap)
+        return EconomySnapshot(
+            rules: rules.name, position: position, lastClosedEpoch: lastClosedEpoch,
+            supply: supply, feeCollector: Wei(feeCollector),
+            accounts: accountMap, nodes: nodeMap)
     }
 
     // MARK: Applying events
@@ -136,27 +138,32 @@ public struct Economy: Sendable {
         let context: EventContext
         if case .genesis = event.payload {
             guard genesisTime == nil else {
-                throw RuleViolation(eventID: event.id, eventType: event.type, rule: "genesis-repeated",
-                                    message: "Genesis was already applied; it comes exactly once, first")
+                throw RuleViolation(
+                    eventID: event.id, eventType: event.type, rule: "genesis-repeated",
+                    message: "Genesis was already applied; it comes exactly once, first")
             }
             context = EventContext(id: event.id, type: event.type, time: event.time, day: 1, epoch: 1)
         } else {
             guard let day = day(of: event.time) else {
                 if genesisTime == nil {
-                    throw RuleViolation(eventID: event.id, eventType: event.type, rule: "no-genesis",
-                                        message: "the first event must be Genesis")
+                    throw RuleViolation(
+                        eventID: event.id, eventType: event.type, rule: "no-genesis",
+                        message: "the first event must be Genesis")
                 }
-                throw RuleViolation(eventID: event.id, eventType: event.type, rule: "time-backwards",
-                                    message: "time \(event.time.microsecondsSinceEpoch) µs is before Genesis")
+                throw RuleViolation(
+                    eventID: event.id, eventType: event.type, rule: "time-backwards",
+                    message: "time \(event.time.microsecondsSinceEpoch) µs is before Genesis")
             }
             context = EventContext(id: event.id, type: event.type, time: event.time, day: day, epoch: openEpoch)
         }
         if vestingHole != nil, let need = vestingNeed(for: event) {
-            throw context.violation("vesting-not-loaded",
+            throw context.violation(
+                "vesting-not-loaded",
                 "this economy was restored from a checkpoint head without its locked vesting entries; supply \(need) first")
         }
         guard event.time >= lastTime else {
-            throw context.violation("time-backwards",
+            throw context.violation(
+                "time-backwards",
                 "time \(event.time.microsecondsSinceEpoch) µs is earlier than the previous event's \(lastTime.microsecondsSinceEpoch) µs")
         }
 
@@ -202,9 +209,10 @@ public struct Economy: Sendable {
         }
         position += 1
         lastTime = event.time
-        return AppliedEvent(position: position, eventID: event.id, type: event.type, time: event.time,
-                            day: context.day, epoch: context.epoch, effects: effects, settlement: settlement,
-                            supply: supply, feeCollector: Wei(feeCollector))
+        return AppliedEvent(
+            position: position, eventID: event.id, type: event.type, time: event.time,
+            day: context.day, epoch: context.epoch, effects: effects, settlement: settlement,
+            supply: supply, feeCollector: Wei(feeCollector))
     }
 }
 
@@ -238,8 +246,12 @@ struct AccountState: Sendable, Equatable {
 
     var balances: AccountBalances {
         var b = AccountBalances()
-        b.wallet = Wei(wallet); b.ozone = Noz(ozone); b.vesting = Wei(vesting)
-        b.bonded = Wei(bonded); b.unbonding = Wei(unbonding); b.escrow = Wei(escrow)
+        b.wallet = Wei(wallet)
+        b.ozone = Noz(ozone)
+        b.vesting = Wei(vesting)
+        b.bonded = Wei(bonded)
+        b.unbonding = Wei(unbonding)
+        b.escrow = Wei(escrow)
         return b
     }
 }
@@ -292,7 +304,9 @@ struct DelegationKey: Hashable, Sendable {
 }
 
 enum VestingStatus: UInt8, Sendable {
-    case locked = 0, released = 1, cancelled = 2
+    case locked = 0
+    case released = 1
+    case cancelled = 2
 }
 
 /// What the engine keeps of a vesting entry: only what maturity, the migration fee and a shutdown

@@ -49,8 +49,8 @@ public enum Amount: Hashable, Sendable, CustomStringConvertible {
 
 /// The two commodities of the double-entry journal.
 public enum Commodity: String, Hashable, Sendable, CaseIterable {
-    case stos = "STOS"   // amounts in wei
-    case ozone = "OZ"    // amounts in noz
+    case stos = "STOS" // amounts in wei
+    case ozone = "OZ" // amounts in noz
 }
 
 /// Identifies one vesting entry (a locked reward). Assigned in creation order, starting at 1, so
@@ -109,7 +109,8 @@ public enum LedgerAccount: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .ozone, .nodeTraffic, .ozoneLimit, .ozoneIssuance: .ozone
         case .wallet, .volumePool, .miningPool, .escrow, .vesting, .selfBonded, .bonded, .unbonding,
-             .feeCollector, .outside: .stos
+            .feeCollector, .outside:
+            .stos
         }
     }
 
@@ -118,7 +119,8 @@ public enum LedgerAccount: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .wallet(let a), .ozone(let a): a
         case .escrow(let a, _), .vesting(let a, _), .selfBonded(let a, _), .bonded(let a, _),
-             .unbonding(let a, _): a
+            .unbonding(let a, _):
+            a
         case .nodeTraffic, .ozoneLimit, .volumePool, .miningPool, .feeCollector, .outside, .ozoneIssuance: nil
         }
     }
@@ -205,10 +207,14 @@ public struct Transfer: Hashable, Sendable, CustomStringConvertible {
     public let amount: Amount
     public let reason: TransferReason
     init(from: LedgerAccount, to: LedgerAccount, amount: Amount, reason: TransferReason) {
-        precondition(from.commodity == amount.commodity && to.commodity == amount.commodity,
-                     "transfer \(from) → \(to) of \(amount) mixes commodities")
+        precondition(
+            from.commodity == amount.commodity && to.commodity == amount.commodity,
+            "transfer \(from) → \(to) of \(amount) mixes commodities")
         precondition(amount.baseUnits > 0, "zero transfer \(from) → \(to)")
-        self.from = from; self.to = to; self.amount = amount; self.reason = reason
+        self.from = from
+        self.to = to
+        self.amount = amount
+        self.reason = reason
     }
     public var description: String { "\(from) → \(to): \(amount) (\(reason.rawValue))" }
 }
@@ -283,8 +289,9 @@ public enum Effect: Hashable, Sendable {
     /// A deactivation's migration fee: `fee` = `fromVesting + fromDeposit + waived`. `fee` and
     /// `waived` are nil when the fee is 2^128 wei or more (more than all STOS in the books): then
     /// everything available was taken and the rest waived.
-    case migrationFeeCharged(node: NodeID, owner: AccountID, storedBytes: UInt128, fee: Wei?,
-                             fromVesting: Wei, fromDeposit: Wei, waived: Wei?)
+    case migrationFeeCharged(
+        node: NodeID, owner: AccountID, storedBytes: UInt128, fee: Wei?,
+        fromVesting: Wei, fromDeposit: Wei, waived: Wei?)
     /// What is left of a deactivated node's deposit will be released at the first epoch close on or
     /// after `releaseDay`. `amount` may be zero when the fee took the whole deposit.
     case depositReleaseScheduled(node: NodeID, owner: AccountID, amount: Wei, releaseDay: Int64)
@@ -322,7 +329,12 @@ public struct Supply: Hashable, Sendable {
     public var l: Noz
     /// STOS issued so far from the mining pool (wei).
     public var mined: Wei
-    public init(s: Wei, p: Wei, l: Noz, mined: Wei) { self.s = s; self.p = p; self.l = l; self.mined = mined }
+    public init(s: Wei, p: Wei, l: Noz, mined: Wei) {
+        self.s = s
+        self.p = p
+        self.l = l
+        self.mined = mined
+    }
 }
 
 /// What `Economy.apply` did with one event.

@@ -12,7 +12,10 @@ public struct RuleViolation: Error, Sendable, Hashable, CustomStringConvertible 
     public let message: String
 
     public init(eventID: EventID, eventType: EventType, rule: String, message: String) {
-        self.eventID = eventID; self.eventType = eventType; self.rule = rule; self.message = message
+        self.eventID = eventID
+        self.eventType = eventType
+        self.rule = rule
+        self.message = message
     }
 
     public var description: String {
@@ -26,7 +29,10 @@ public struct InvariantViolation: Error, Sendable, Hashable, CustomStringConvert
     /// `stos-conservation`, `ozone-conservation`, `ozone-limit-positive`, `index`, ...
     public let invariant: String
     public let message: String
-    public init(invariant: String, message: String) { self.invariant = invariant; self.message = message }
+    public init(invariant: String, message: String) {
+        self.invariant = invariant
+        self.message = message
+    }
     public var description: String { "invariant \(invariant) broken: \(message)" }
 }
 
@@ -35,6 +41,9 @@ public struct CheckpointError: Error, Sendable, Hashable, CustomStringConvertibl
     public let message: String
     /// Byte offset where decoding failed.
     public let offset: Int
-    public init(message: String, offset: Int) { self.message = message; self.offset = offset }
+    public init(message: String, offset: Int) {
+        self.message = message
+        self.offset = offset
+    }
     public var description: String { "bad economy checkpoint at byte \(offset): \(message)" }
 }

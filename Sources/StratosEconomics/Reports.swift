@@ -92,7 +92,10 @@ public struct SettledNode: Hashable, Sendable {
     public var node: NodeID
     /// The contribution `Y_i` it settled.
     public var traffic: Noz
-    public init(node: NodeID, traffic: Noz) { self.node = node; self.traffic = traffic }
+    public init(node: NodeID, traffic: Noz) {
+        self.node = node
+        self.traffic = traffic
+    }
 }
 
 /// One reward of an epoch settlement (docs/EVENTS.md), i.e. one vesting entry created.
@@ -106,10 +109,18 @@ public struct SettlementReward: Hashable, Sendable {
     public var matureEpoch: Int64
     /// The vesting entry that holds it.
     public var entry: VestingEntryID
-    public init(account: AccountID, node: NodeID?, validator: ValidatorID?, role: RewardRole, source: RewardSource,
-                amount: Wei, matureEpoch: Int64, entry: VestingEntryID) {
-        self.account = account; self.node = node; self.validator = validator; self.role = role
-        self.source = source; self.amount = amount; self.matureEpoch = matureEpoch; self.entry = entry
+    public init(
+        account: AccountID, node: NodeID?, validator: ValidatorID?, role: RewardRole, source: RewardSource,
+        amount: Wei, matureEpoch: Int64, entry: VestingEntryID
+    ) {
+        self.account = account
+        self.node = node
+        self.validator = validator
+        self.role = role
+        self.source = source
+        self.amount = amount
+        self.matureEpoch = matureEpoch
+        self.entry = entry
     }
 }
 
@@ -134,11 +145,20 @@ public struct SettlementReport: Hashable, Sendable {
     /// M − mining credited (stays in the mining pool).
     public var miningDust: Wei
 
-    public init(rules: String, epoch: Int64, T: Noz, Y: Noz, settled: [SettledNode], trafficReward: Wei,
-                miningReward: Wei, rewards: [SettlementReward], trafficDust: Wei, miningDust: Wei) {
-        self.rules = rules; self.epoch = epoch; self.T = T; self.Y = Y; self.settled = settled
-        self.trafficReward = trafficReward; self.miningReward = miningReward; self.rewards = rewards
-        self.trafficDust = trafficDust; self.miningDust = miningDust
+    public init(
+        rules: String, epoch: Int64, T: Noz, Y: Noz, settled: [SettledNode], trafficReward: Wei,
+        miningReward: Wei, rewards: [SettlementReward], trafficDust: Wei, miningDust: Wei
+    ) {
+        self.rules = rules
+        self.epoch = epoch
+        self.T = T
+        self.Y = Y
+        self.settled = settled
+        self.trafficReward = trafficReward
+        self.miningReward = miningReward
+        self.rewards = rewards
+        self.trafficDust = trafficDust
+        self.miningDust = miningDust
     }
 
     /// The docs/EVENTS.md JSON: keys sorted (byte order), amounts as decimal strings, no whitespace.
@@ -190,17 +210,40 @@ struct JSONWriter {
     private(set) var output = ""
     private var needsComma = false
 
-    mutating func beginObject() { separate(); output += "{"; needsComma = false }
-    mutating func endObject() { output += "}"; needsComma = true }
-    mutating func beginArray() { separate(); output += "["; needsComma = false }
-    mutating func endArray() { output += "]"; needsComma = true }
-    mutating func key(_ k: String) { separate(); appendString(k); output += ":"; needsComma = false }
+    mutating func beginObject() {
+        separate()
+        output += "{"
+        needsComma = false
+    }
+    mutating func endObject() {
+        output += "}"
+        needsComma = true
+    }
+    mutating func beginArray() {
+        separate()
+        output += "["
+        needsComma = false
+    }
+    mutating func endArray() {
+        output += "]"
+        needsComma = true
+    }
+    mutating func key(_ k: String) {
+        separate()
+        appendString(k)
+        output += ":"
+        needsComma = false
+    }
     mutating func field(_ k: String, _ s: String?) {
         key(k)
         if let s { appendString(s) } else { output += "null" }
         needsComma = true
     }
-    mutating func field(_ k: String, _ v: Int64) { key(k); output += String(v); needsComma = true }
+    mutating func field(_ k: String, _ v: Int64) {
+        key(k)
+        output += String(v)
+        needsComma = true
+    }
     mutating func field(_ k: String, _ w: Wei) { field(k, w.description) }
     mutating func field(_ k: String, _ n: Noz) { field(k, n.description) }
 

@@ -12,7 +12,9 @@ public struct RuleSetError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
 
     public init(file: String?, path: String, message: String) {
-        self.file = file; self.path = path; self.message = message
+        self.file = file
+        self.path = path
+        self.message = message
     }
 
     public var description: String {
@@ -73,8 +75,11 @@ extension RuleSet {
             }
             let r = try build(f, extending: base)
             if let builtIn = builtIns.first(where: { $0.name == r.name }), builtIn != r {
-                throw RuleSetError(file: f.file, path: "name",
-                                   message: "'\(r.name)' is a built-in rule set with other parameters (sha256 \(builtIn.sha256), this file's \(r.sha256)): give it another name")
+                throw RuleSetError(
+                    file: f.file, path: "name",
+                    message:
+                        "'\(r.name)' is a built-in rule set with other parameters (sha256 \(builtIn.sha256), this file's \(r.sha256)): give it another name"
+                )
             }
             done[i] = r
             return r
@@ -96,8 +101,9 @@ extension RuleSet {
         } else {
             guard let p = f.parameters.complete else {
                 let missing = RuleSet.parameterKeys.filter { !f.parameters.has($0) }.joined(separator: ", ")
-                throw RuleSetError(file: f.file, path: "parameters",
-                                   message: "missing \(missing) (a file without \"extends\" sets every parameter)")
+                throw RuleSetError(
+                    file: f.file, path: "parameters",
+                    message: "missing \(missing) (a file without \"extends\" sets every parameter)")
             }
             base = p
         }
@@ -106,7 +112,8 @@ extension RuleSet {
             // Name the key as it is in this file.
             var path = problem.path
             if let i = problem.change {
-                path = i < inherited
+                path =
+                    i < inherited
                     ? "extends (\(parent!.name)): changes[\(i)]" + path
                     : "changes[\(i - inherited)]" + path
             }
@@ -131,8 +138,10 @@ extension RuleSet {
 
     // MARK: Validation
 
-    static let parameterKeys = ["settledShareBp", "tiers", "lockupEpochs", "depositLockDays", "coolingOffDays",
-                                "unbondingDays", "limitGrowthDeposit"]
+    static let parameterKeys = [
+        "settledShareBp", "tiers", "lockupEpochs", "depositLockDays", "coolingOffDays",
+        "unbondingDays", "limitGrowthDeposit",
+    ]
     static let maxEpochs: Int64 = 1_000_000_000
     static let maxDays: Int64 = 10_000_000
 
@@ -151,20 +160,28 @@ extension RuleSet {
             let next = c.set.applied(to: current)
             if let (path, message) = parameterProblem(next) { return (i, ".set." + path, message) }
             if next.mining.cap != current.mining.cap {
-                return (i, ".set.tiers[\(next.mining.tiers.count - 1)].minedBelowWei",
-                        "the cap (the last bound) cannot change: \(current.mining.cap) wei before, \(next.mining.cap) here")
+                return (
+                    i, ".set.tiers[\(next.mining.tiers.count - 1)].minedBelowWei",
+                    "the cap (the last bound) cannot change: \(current.mining.cap) wei before, \(next.mining.cap) here"
+                )
             }
             if next.limitGrowthDeposit != current.limitGrowthDeposit {
-                return (i, ".set.limitGrowthDeposit",
-                        "cannot change from an epoch (s would have to jump): set it in the base parameters")
+                return (
+                    i, ".set.limitGrowthDeposit",
+                    "cannot change from an epoch (s would have to jump): set it in the base parameters"
+                )
             }
             if next.lockupEpochs < current.lockupEpochs {
-                return (i, ".set.lockupEpochs",
-                        "cannot shorten (\(current.lockupEpochs) → \(next.lockupEpochs)): vesting entries mature in the order they were created")
+                return (
+                    i, ".set.lockupEpochs",
+                    "cannot shorten (\(current.lockupEpochs) → \(next.lockupEpochs)): vesting entries mature in the order they were created"
+                )
             }
             if next.unbondingDays < current.unbondingDays {
-                return (i, ".set.unbondingDays",
-                        "cannot shorten (\(current.unbondingDays) → \(next.unbondingDays)): unbondings are released in the order they were made")
+                return (
+                    i, ".set.unbondingDays",
+                    "cannot shorten (\(current.unbondingDays) → \(next.unbondingDays)): unbondings are released in the order they were made"
+                )
             }
             current = next
         }
@@ -222,7 +239,9 @@ extension RuleSet {
         guard let nameValue = top["name"] else { throw fail("name", "missing") }
         let name = try string(nameValue, "name", file)
         guard !name.isEmpty, name.count <= 64,
-              name.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0) })
+            name.unicodeScalars.allSatisfy({
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)
+            })
         else { throw fail("name", "'\(name)': 1–64 letters, digits, '.', '_' or '-'") }
         let extends = try top["extends"].map { v throws(RuleSetError) in try string(v, "extends", file) }
         var parameters = RuleParameterChanges()
@@ -255,8 +274,9 @@ extension RuleSet {
         if let x = o["limitGrowthDeposit"] {
             let s = try string(x, path + ".limitGrowthDeposit", file)
             guard let rule = DepositConstantRule(rawValue: s) else {
-                throw RuleSetError(file: file, path: path + ".limitGrowthDeposit",
-                                   message: "'\(s)' is not one of \(DepositConstantRule.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+                throw RuleSetError(
+                    file: file, path: path + ".limitGrowthDeposit",
+                    message: "'\(s)' is not one of \(DepositConstantRule.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
             }
             c.limitGrowthDeposit = rule
         }
@@ -289,8 +309,9 @@ extension RuleSet {
             throw RuleSetError(file: file, path: path, message: "expected an object, got \(describe(v))")
         }
         if let unknown = o.keys.sorted().first(where: { !allowed.contains($0) }) {
-            throw RuleSetError(file: file, path: path.isEmpty ? unknown : path + "." + unknown,
-                               message: "unknown key (known: \(allowed.sorted().joined(separator: ", ")))")
+            throw RuleSetError(
+                file: file, path: path.isEmpty ? unknown : path + "." + unknown,
+                message: "unknown key (known: \(allowed.sorted().joined(separator: ", ")))")
         }
         return o
     }
@@ -310,7 +331,8 @@ extension RuleSet {
 
     static func amount(_ v: JSONValue, _ path: String, _ file: String?) throws(RuleSetError) -> Wei {
         guard case .string(let text) = v else {
-            throw RuleSetError(file: file, path: path, message: "expected an amount in wei as a decimal string (\"80000000000000000000\"), got \(describe(v))")
+            throw RuleSetError(
+                file: file, path: path, message: "expected an amount in wei as a decimal string (\"80000000000000000000\"), got \(describe(v))")
         }
         guard let w = Wei(decimal: text) else {
             throw RuleSetError(file: file, path: path, message: "'\(text)' is not a decimal amount of wei that fits 128 bits")
@@ -362,9 +384,11 @@ extension RuleSet {
     }
 
     static func json(_ t: MiningSchedule.Tier) -> JSONValue {
-        .object(["minedBelowWei": .string(t.minedBelow.description), "rewardWei": .string(t.rewardPerEpoch.description),
-                 "resourceBp": .number(String(t.resourceBp)), "metaBp": .number(String(t.metaBp)),
-                 "stakeBp": .number(String(t.stakeBp))])
+        .object([
+            "minedBelowWei": .string(t.minedBelow.description), "rewardWei": .string(t.rewardPerEpoch.description),
+            "resourceBp": .number(String(t.resourceBp)), "metaBp": .number(String(t.metaBp)),
+            "stakeBp": .number(String(t.stakeBp)),
+        ])
     }
 
     // MARK: Human forms
@@ -381,7 +405,10 @@ extension RuleSet {
         switch v {
         case .object(let o) where !o.isEmpty:
             // Tiers stay on one line each: a table reads better than a column.
-            if o.keys.contains("minedBelowWei") { out += v.canonicalText; return }
+            if o.keys.contains("minedBelowWei") {
+                out += v.canonicalText
+                return
+            }
             out += "{\n"
             for (i, key) in o.keys.sorted().enumerated() {
                 out += inner + JSONValue.string(key).canonicalText + ": "
@@ -418,12 +445,16 @@ extension RuleSet {
             row("depositLockDays", "\(p.depositLockDays) days", only?.depositLockDays != nil)
             row("coolingOffDays", "\(p.coolingOffDays) days", only?.coolingOffDays != nil)
             row("unbondingDays", "\(p.unbondingDays) days", only?.unbondingDays != nil)
-            row("limitGrowthDeposit", p.limitGrowthDeposit == .genesisOnly ? "genesis (s = the genesis deposits, constant)"
-                                                                          : "effective (s = the effective total deposit)", only?.limitGrowthDeposit != nil)
+            row(
+                "limitGrowthDeposit",
+                p.limitGrowthDeposit == .genesisOnly
+                    ? "genesis (s = the genesis deposits, constant)"
+                    : "effective (s = the effective total deposit)", only?.limitGrowthDeposit != nil)
             if only == nil || only?.mining != nil {
                 out += "  tiers               mined below (wei)            reward per epoch (wei)   resource / meta / stake bp\n"
                 for t in p.mining.tiers {
-                    out += "    " + RuleSet.grouped(t.minedBelow.rawValue).leftPad(38) + "  " + RuleSet.grouped(t.rewardPerEpoch.rawValue).leftPad(26)
+                    out +=
+                        "    " + RuleSet.grouped(t.minedBelow.rawValue).leftPad(38) + "  " + RuleSet.grouped(t.rewardPerEpoch.rawValue).leftPad(26)
                         + "   \(t.resourceBp) / \(t.metaBp) / \(t.stakeBp)\n"
                 }
             }
@@ -443,8 +474,12 @@ extension RuleParameterChanges {
     /// Every parameter of `p`.
     static func all(_ p: RuleParameters) -> RuleParameterChanges {
         var c = RuleParameterChanges()
-        c.settledShareBp = p.settledShareBp; c.mining = p.mining; c.lockupEpochs = p.lockupEpochs
-        c.depositLockDays = p.depositLockDays; c.coolingOffDays = p.coolingOffDays; c.unbondingDays = p.unbondingDays
+        c.settledShareBp = p.settledShareBp
+        c.mining = p.mining
+        c.lockupEpochs = p.lockupEpochs
+        c.depositLockDays = p.depositLockDays
+        c.coolingOffDays = p.coolingOffDays
+        c.unbondingDays = p.unbondingDays
         c.limitGrowthDeposit = p.limitGrowthDeposit
         return c
     }
@@ -452,10 +487,12 @@ extension RuleParameterChanges {
     /// The parameters when every one is set.
     var complete: RuleParameters? {
         guard let settledShareBp, let mining, let lockupEpochs, let depositLockDays, let coolingOffDays,
-              let unbondingDays, let limitGrowthDeposit else { return nil }
-        return RuleParameters(settledShareBp: settledShareBp, mining: mining, lockupEpochs: lockupEpochs,
-                              depositLockDays: depositLockDays, coolingOffDays: coolingOffDays,
-                              unbondingDays: unbondingDays, limitGrowthDeposit: limitGrowthDeposit)
+            let unbondingDays, let limitGrowthDeposit
+        else { return nil }
+        return RuleParameters(
+            settledShareBp: settledShareBp, mining: mining, lockupEpochs: lockupEpochs,
+            depositLockDays: depositLockDays, coolingOffDays: coolingOffDays,
+            unbondingDays: unbondingDays, limitGrowthDeposit: limitGrowthDeposit)
     }
 
     func has(_ key: String) -> Bool {
@@ -472,8 +509,12 @@ extension RuleParameterChanges {
     }
 }
 
-private extension String {
-    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
-    func rightPad(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
-    var trimmingZeros: String { var s = self; while s.hasSuffix("0") { s.removeLast() }; return s }
+extension String {
+    fileprivate func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+    fileprivate func rightPad(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+    fileprivate var trimmingZeros: String {
+        var s = self
+        while s.hasSuffix("0") { s.removeLast() }
+        return s
+    }
 }

@@ -20,12 +20,18 @@ public struct RuleParameters: Sendable, Hashable {
     /// Which deposit `s` is, the deposit the Ozone limit grows with (RULES §2, §6 and §10).
     public var limitGrowthDeposit: DepositConstantRule
 
-    public init(settledShareBp: UInt128 = 8000, mining: MiningSchedule = .paper, lockupEpochs: Int64 = 2016,
-                depositLockDays: Int64 = 180, coolingOffDays: Int64 = 14, unbondingDays: Int64 = 21,
-                limitGrowthDeposit: DepositConstantRule) {
-        self.settledShareBp = settledShareBp; self.mining = mining; self.lockupEpochs = lockupEpochs
-        self.depositLockDays = depositLockDays; self.coolingOffDays = coolingOffDays
-        self.unbondingDays = unbondingDays; self.limitGrowthDeposit = limitGrowthDeposit
+    public init(
+        settledShareBp: UInt128 = 8000, mining: MiningSchedule = .paper, lockupEpochs: Int64 = 2016,
+        depositLockDays: Int64 = 180, coolingOffDays: Int64 = 14, unbondingDays: Int64 = 21,
+        limitGrowthDeposit: DepositConstantRule
+    ) {
+        self.settledShareBp = settledShareBp
+        self.mining = mining
+        self.lockupEpochs = lockupEpochs
+        self.depositLockDays = depositLockDays
+        self.coolingOffDays = coolingOffDays
+        self.unbondingDays = unbondingDays
+        self.limitGrowthDeposit = limitGrowthDeposit
     }
 }
 
@@ -35,7 +41,10 @@ public struct RuleChange: Sendable, Hashable {
     /// `EpochClosed`) and its `EpochClosed` use it.
     public let fromEpoch: Int64
     public let set: RuleParameterChanges
-    public init(fromEpoch: Int64, set: RuleParameterChanges) { self.fromEpoch = fromEpoch; self.set = set }
+    public init(fromEpoch: Int64, set: RuleParameterChanges) {
+        self.fromEpoch = fromEpoch
+        self.set = set
+    }
 }
 
 /// Some of the parameters (nil: unchanged).
@@ -111,7 +120,10 @@ public struct RuleSet: Sendable, Hashable, CustomStringConvertible {
             timeline.append((c.fromEpoch, next))
             current = next
         }
-        self.name = name; self.base = base; self.changes = kept; self.timeline = timeline
+        self.name = name
+        self.base = base
+        self.changes = kept
+        self.timeline = timeline
         if let problem = RuleSet.problem(base: base, changes: kept) {
             preconditionFailure("invalid rule set \(name): \(problem.path): \(problem.message)")
         }
@@ -120,12 +132,17 @@ public struct RuleSet: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A rule set without changes (the form of the sets before rule-set files).
-    public init(name: String, depositConstant: DepositConstantRule, vestingEpochs: Int64 = 2016,
-                unbondingDays: Int64 = 21, depositLockDays: Int64 = 180, coolingOffDays: Int64 = 14,
-                mining: MiningSchedule = .paper) {
-        self.init(name: name, base: RuleParameters(mining: mining, lockupEpochs: vestingEpochs,
-                                                   depositLockDays: depositLockDays, coolingOffDays: coolingOffDays,
-                                                   unbondingDays: unbondingDays, limitGrowthDeposit: depositConstant))
+    public init(
+        name: String, depositConstant: DepositConstantRule, vestingEpochs: Int64 = 2016,
+        unbondingDays: Int64 = 21, depositLockDays: Int64 = 180, coolingOffDays: Int64 = 14,
+        mining: MiningSchedule = .paper
+    ) {
+        self.init(
+            name: name,
+            base: RuleParameters(
+                mining: mining, lockupEpochs: vestingEpochs,
+                depositLockDays: depositLockDays, coolingOffDays: coolingOffDays,
+                unbondingDays: unbondingDays, limitGrowthDeposit: depositConstant))
     }
 
     /// The parameters in force for epoch `epoch`: those of the last change with
@@ -204,8 +221,11 @@ public struct MiningSchedule: Sendable, Hashable {
         public let stakeBp: UInt128
 
         public init(minedBelow: Wei, rewardPerEpoch: Wei, resourceBp: UInt128, metaBp: UInt128, stakeBp: UInt128) {
-            self.minedBelow = minedBelow; self.rewardPerEpoch = rewardPerEpoch
-            self.resourceBp = resourceBp; self.metaBp = metaBp; self.stakeBp = stakeBp
+            self.minedBelow = minedBelow
+            self.rewardPerEpoch = rewardPerEpoch
+            self.resourceBp = resourceBp
+            self.metaBp = metaBp
+            self.stakeBp = stakeBp
         }
     }
     /// Tiers in increasing `minedBelow`; the last one's `minedBelow` is the cap.

@@ -11,7 +11,10 @@ struct UInt256: Hashable, Sendable {
     @usableFromInline var high: UInt128
     @usableFromInline var low: UInt128
 
-    @inlinable init(high: UInt128, low: UInt128) { self.high = high; self.low = low }
+    @inlinable init(high: UInt128, low: UInt128) {
+        self.high = high
+        self.low = low
+    }
 
     /// The exact product of two 128-bit numbers.
     @inlinable static func product(_ a: UInt128, _ b: UInt128) -> UInt256 {

@@ -114,20 +114,23 @@ struct AuditEpochCommand: ParsableCommand {
         case .json: print(r.report.json())
         case .text:
             print(try options.rulesLine())
-            print("Settlement of epoch \(epoch) (rules \(r.report.rules)), recomputed from "
-                  + (r.replayedFrom.epoch == 0 ? "Genesis" : "the state after epoch \(r.replayedFrom.epoch)")
-                  + " by replaying \(r.replayedEvents) events; EpochClosed at position \(r.closeEvent.position)")
+            print(
+                "Settlement of epoch \(epoch) (rules \(r.report.rules)), recomputed from "
+                    + (r.replayedFrom.epoch == 0 ? "Genesis" : "the state after epoch \(r.replayedFrom.epoch)")
+                    + " by replaying \(r.replayedEvents) events; EpochClosed at position \(r.closeEvent.position)")
             // Exact amounts in wei and noz (what the derivation uses), with STOS (18 decimals) and OZ (9).
             func stos(_ w: Wei) -> String { "\(w) wei (\(formatDecimal(w.rawValue, decimals: 18)) STOS)" }
             func oz(_ n: Noz) -> String { "\(n) noz (\(formatDecimal(n.rawValue, decimals: 9)) OZ)" }
             print("  T = \(oz(r.report.T)), Y = \(oz(r.report.Y)), settled \(r.report.settled.count) node(s)")
             for (i, s) in r.report.settled.enumerated() { print("    \(i + 1). \(s.node): \(oz(s.traffic))") }
-            print("  R = \(stos(r.report.trafficReward)), M = \(stos(r.report.miningReward)); "
-                  + "dust traffic \(r.report.trafficDust) wei, mining \(r.report.miningDust) wei")
+            print(
+                "  R = \(stos(r.report.trafficReward)), M = \(stos(r.report.miningReward)); "
+                    + "dust traffic \(r.report.trafficDust) wei, mining \(r.report.miningDust) wei")
             for w in r.report.rewards {
-                print("    \(w.account) \(w.role.rawValue)/\(w.source.rawValue) \(stos(w.amount))"
-                      + (w.node.map { " node \($0)" } ?? "") + (w.validator.map { " validator \($0)" } ?? "")
-                      + " (matures at epoch \(w.matureEpoch))")
+                print(
+                    "    \(w.account) \(w.role.rawValue)/\(w.source.rawValue) \(stos(w.amount))"
+                        + (w.node.map { " node \($0)" } ?? "") + (w.validator.map { " validator \($0)" } ?? "")
+                        + " (matures at epoch \(w.matureEpoch))")
             }
         }
         switch r.matchesProjection {

@@ -1,12 +1,13 @@
 import ArgumentParser
-import Foundation
 import EventStore
+import Foundation
 import PostgresClient
 
 /// `--database-url`, shared by every verb that talks to PostgreSQL.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("database-url"),
-            help: "PostgreSQL URL or libpq conninfo (default: $DATABASE_URL).")
+    @Option(
+        name: .customLong("database-url"),
+        help: "PostgreSQL URL or libpq conninfo (default: $DATABASE_URL).")
     var databaseURL: String?
 
     /// The URL (a libpq multi-host one works everywhere: every reconnect finds the host that is
@@ -25,7 +26,7 @@ struct DatabaseOptions: ParsableArguments {
     func resolvedLogURL() throws -> String {
         let url = try resolvedURL()
         if let connection = try? PostgresConnection(url: url) {
-            do { _ = try connection.query("SELECT position FROM event_log_head LIMIT 1") } catch where error.isUndefinedTable {
+            do { _ = try connection.query("SELECT position FROM event_log_head LIMIT 1") } catch  where error.isUndefinedTable {
                 throw CLIError("the database has no event log: run `stratos-ledger migrate` first")
             } catch {}
         }

@@ -38,8 +38,9 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .customLong("export-days"), help: "Export the journals of the last N days (0: the whole history).")
     var exportDays = 1
 
-    @Option(name: .customLong("database-url"),
-            help: "PostgreSQL URL or libpq conninfo (default: $DATABASE_URL, else the private cluster).")
+    @Option(
+        name: .customLong("database-url"),
+        help: "PostgreSQL URL or libpq conninfo (default: $DATABASE_URL, else the private cluster).")
     var databaseURL: String?
 
     func validate() throws {

@@ -40,8 +40,9 @@ struct ExportCommand: ParsableCommand {
         let model = try ProjectionReadModels(schemas: ProjectionSchemas(serving: schema)).readModel(on: connection)
         let prepared: PreparedExport
         do {
-            prepared = try PreparedExport.prepare(ExportRequest(format: format, from: from, to: last, account: owner),
-                                                  rules: ruleSet, model: model)
+            prepared = try PreparedExport.prepare(
+                ExportRequest(format: format, from: from, to: last, account: owner),
+                rules: ruleSet, model: model)
         } catch let refusal as ExportRefusal { throw CLIError(refusal.description) }
         let handle: FileHandle
         if let output {

@@ -34,23 +34,29 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         let ruleSet = try resolveRules(rules)
-        let reader: JSONLinesReader = file == "-"
+        let reader: JSONLinesReader =
+            file == "-"
             ? JSONLinesReader(fileDescriptor: STDIN_FILENO)
             : try JSONLinesReader(path: file)
         let store = try EventStore(url: try database.resolvedLogURL())
         let showProgress = isatty(STDERR_FILENO) == 1
-        let writer = try LedgerWriter(store: store, rules: Economy(rules: ruleSet), onCheckpoint: { outcome in
-            writeStderr((showProgress ? "\r\u{1B}[K" : "") + "\(outcome)\n")
-        })
+        let writer = try LedgerWriter(
+            store: store, rules: Economy(rules: ruleSet),
+            onCheckpoint: { outcome in
+                writeStderr((showProgress ? "\r\u{1B}[K" : "") + "\(outcome)\n")
+            })
 
         var lastShown = ContinuousClock.now
-        let importer = Importer(writer: writer, commitEvery: commitEvery, progress: { p in
-            guard showProgress, ContinuousClock.now - lastShown > .milliseconds(250) else { return }
-            lastShown = ContinuousClock.now
-            let rate = p.seconds > 0 ? Double(p.appended + p.duplicates) / p.seconds : 0
-            writeStderr("\r\u{1B}[K\(p.lines) lines, \(p.appended) appended, \(p.duplicates) present, "
-                + "\(p.bytesRead / 1_048_576) MiB read, \(Int(rate)) events/s")
-        })
+        let importer = Importer(
+            writer: writer, commitEvery: commitEvery,
+            progress: { p in
+                guard showProgress, ContinuousClock.now - lastShown > .milliseconds(250) else { return }
+                lastShown = ContinuousClock.now
+                let rate = p.seconds > 0 ? Double(p.appended + p.duplicates) / p.seconds : 0
+                writeStderr(
+                    "\r\u{1B}[K\(p.lines) lines, \(p.appended) appended, \(p.duplicates) present, "
+                        + "\(p.bytesRead / 1_048_576) MiB read, \(Int(rate)) events/s")
+            })
         defer { if showProgress { writeStderr("\r\u{1B}[K") } }
         let summary = try importer.run(reader)
         print(summary)

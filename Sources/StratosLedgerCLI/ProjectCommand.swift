@@ -31,7 +31,10 @@ struct ProjectCommand: ParsableCommand {
     @Option(name: .customLong("lock-wait"), help: "Seconds to wait for another worker's lock before giving up.")
     var lockWait: Double = 30
 
-    @Option(help: "Rule set (a built-in name or a rule-set file) of a projection built for the first time (default paper-v1); for an existing one, it must be the one it was built with.")
+    @Option(
+        help:
+            "Rule set (a built-in name or a rule-set file) of a projection built for the first time (default paper-v1); for an existing one, it must be the one it was built with."
+    )
     var rules: String?
 
     @Option(help: "Projection schema to serve.")
@@ -53,10 +56,13 @@ struct ProjectCommand: ParsableCommand {
         if once {
             let worker = try ProjectionWorker(url: url, schema: schema, batchSize: batchSize)
             worker.progress = progressPrinter()
-            try worker.lock(timeout: lockTimeout, onWait: { pid in
-                writeStderr("project: waiting for the lock of schema \(schema)\(pid.map { " (held by backend pid \($0))" } ?? "")\n")
-            })
-            let created = try given.map { try worker.createIfMissing(requiring: $0, checkpointEvery: checkpointEvery) }
+            try worker.lock(
+                timeout: lockTimeout,
+                onWait: { pid in
+                    writeStderr("project: waiting for the lock of schema \(schema)\(pid.map { " (held by backend pid \($0))" } ?? "")\n")
+                })
+            let created =
+                try given.map { try worker.createIfMissing(requiring: $0, checkpointEvery: checkpointEvery) }
                 ?? worker.createIfMissing(rules: ruleSet, checkpointEvery: checkpointEvery)
             if created { writeStderr("project: created schema \(schema) (rules \(ruleSet.name), sha256 \(ruleSet.sha256))\n") }
             let n = try worker.catchUp()
@@ -66,8 +72,9 @@ struct ProjectCommand: ParsableCommand {
         }
         // Live: supervised, until SIGTERM or SIGINT.
         let supervisor = ProjectionSupervisor(
-            configuration: .init(url: url, schema: schema, rules: ruleSet, checkpointEvery: checkpointEvery,
-                                 batchSize: batchSize, lockWait: lockTimeout, retryWhenLocked: false),
+            configuration: .init(
+                url: url, schema: schema, rules: ruleSet, checkpointEvery: checkpointEvery,
+                batchSize: batchSize, lockWait: lockTimeout, retryWhenLocked: false),
             log: { writeStderr("project: \($0)\n") })
         let signals = stopOnSignals { supervisor.stop(timeout: .seconds(5)) }
         defer { signals.forEach { $0.cancel() } }
@@ -96,14 +103,20 @@ func stopOnSignals(_ stop: @escaping @Sendable () -> Void) -> [any DispatchSourc
 /// True for the first caller only.
 final class OnceFlag: Sendable {
     private let claimed = Mutex(false)
-    func claim() -> Bool { claimed.withLock { c in defer { c = true }; return !c } }
+    func claim() -> Bool {
+        claimed.withLock { c in
+            defer { c = true }
+            return !c
+        }
+    }
 }
 
 /// A progress line on stderr (rewritten in place on a terminal, one line every few seconds otherwise).
 func progressPrinter() -> (ProjectionProgress) -> Void {
     let tty = isatty(STDERR_FILENO) == 1
     return { p in
-        let line = "\(p.schema): position \(p.position)/\(p.head), \(p.eventsThisRun) events in \(String(format: "%.1f", p.seconds)) s "
+        let line =
+            "\(p.schema): position \(p.position)/\(p.head), \(p.eventsThisRun) events in \(String(format: "%.1f", p.seconds)) s "
             + "(\(Int(p.eventsPerSecond)) events/s)"
         writeStderr(tty ? "\r\u{1B}[K" + line + (p.position >= p.head ? "\n" : "") : line + "\n")
     }

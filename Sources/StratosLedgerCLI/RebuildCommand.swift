@@ -42,8 +42,9 @@ struct RebuildCommand: ParsableCommand {
     }
 
     func run() throws {
-        var rebuilder = try Rebuilder(url: try database.resolvedLogURL(), schemas: ProjectionSchemas(serving: schema),
-                                      checkpointEvery: checkpointEvery)
+        var rebuilder = try Rebuilder(
+            url: try database.resolvedLogURL(), schemas: ProjectionSchemas(serving: schema),
+            checkpointEvery: checkpointEvery)
         if switchBack {
             try rebuilder.switchBack()
             writeStderr("rebuild: \(schema)_previous is serving again\n")
@@ -55,9 +56,10 @@ struct RebuildCommand: ParsableCommand {
         let report = try rebuilder.run(rules: ruleSet, diff: diff, switchOver: !noSwitch)
         if let d = report.diff { print(d.text(), terminator: "") }
         let phases: String = report.phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", ")
-        writeStderr("rebuild: \(report.events) events under \(report.rules) (sha256 \(ruleSet.sha256))"
-                    + (report.resumedFrom > 0 ? " (resumed from position \(report.resumedFrom))" : "")
-                    + ", \(report.refused) refused, \(String(format: "%.1f", report.seconds)) s (\(phases)); "
-                    + (report.switched ? "switched in (previous kept as \(schema)_previous)\n" : "not switched\n"))
+        writeStderr(
+            "rebuild: \(report.events) events under \(report.rules) (sha256 \(ruleSet.sha256))"
+                + (report.resumedFrom > 0 ? " (resumed from position \(report.resumedFrom))" : "")
+                + ", \(report.refused) refused, \(String(format: "%.1f", report.seconds)) s (\(phases)); "
+                + (report.switched ? "switched in (previous kept as \(schema)_previous)\n" : "not switched\n"))
     }
 }

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
+import PostgresClient
 import StratosEconomics
 import StratosProjections
 import StratosReports
-import PostgresClient
 import StratosService
 
 struct ServeCommand: AsyncParsableCommand {
@@ -30,8 +30,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Rule set of the writer: a built-in name or a rule-set file.") var rules = RuleSet.paperV1.name
     @Option(help: "Projection schema to read.") var schema = "projection"
     @Option(help: "Connections in each read pool (the primary's and each standby's).") var readConnections = 8
-    @Option(name: .customLong("read-database-url"),
-            help: "A hot standby for reads, audits and exports (repeatable; multi-host URLs welcome). Appends and the worker stay on --database-url.")
+    @Option(
+        name: .customLong("read-database-url"),
+        help: "A hot standby for reads, audits and exports (repeatable; multi-host URLs welcome). Appends and the worker stay on --database-url.")
     var readDatabaseURLs: [String] = []
     @Flag(help: "Also run the projection worker in this process.") var project = false
     @OptionGroup var timeouts: ServiceTimeoutOptions
@@ -61,13 +62,15 @@ struct ServeCommand: AsyncParsableCommand {
             var workerSession = ProjectionWorker.defaultSettings
             workerSession.connectTimeout = session.connectTimeout
             worker = ProjectionSupervisor(
-                configuration: .init(url: url, schema: schema, rules: ruleSet, settings: workerSession,
-                                     lockWait: try timeouts.seconds(timeouts.lockWait, "--lock-wait")),
+                configuration: .init(
+                    url: url, schema: schema, rules: ruleSet, settings: workerSession,
+                    lockWait: try timeouts.seconds(timeouts.lockWait, "--lock-wait")),
                 log: { writeStderr("serve: \($0)\n") })
         }
-        let server = try StratosServer(configuration: configuration,
-                                       readModels: try ProjectionReadModels(schemas: ProjectionSchemas(serving: schema)),
-                                       worker: worker)
+        let server = try StratosServer(
+            configuration: configuration,
+            readModels: try ProjectionReadModels(schemas: ProjectionSchemas(serving: schema)),
+            worker: worker)
         try await server.run(gracefulShutdown: true) { port in
             writeStderr("serve: listening on http://\(configuration.host):\(port)\n")
         }

@@ -3,9 +3,9 @@ import LedgerEvents
 import StratosSimulator
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `stratos-ledger simulate`: writes a deterministic, valid history (JSON Lines, canonical
@@ -98,7 +98,8 @@ struct SimulateCommand: ParsableCommand {
     func run() throws {
         let config = try makeConfig()
         let simulator = try Simulator(config)
-        let writer = output == "-"
+        let writer =
+            output == "-"
             ? JSONLinesWriter(fileDescriptor: STDOUT_FILENO, path: "-", hashing: printHash)
             : try JSONLinesWriter(path: output, hashing: printHash)
         let clock = ContinuousClock()

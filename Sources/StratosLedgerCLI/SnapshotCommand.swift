@@ -34,7 +34,10 @@ struct SnapshotCommand: ParsableCommand {
         let queries = try LedgerQueries(url: try database.resolvedLogURL(), schemas: ProjectionSchemas(serving: schema))
         let point: SnapshotPoint = epoch.map { .epoch($0) } ?? position.map { .position($0) } ?? .latest
         let snapshot = try queries.snapshot(at: point)
-        if format == .json { print(snapshot.json()); return }
+        if format == .json {
+            print(snapshot.json())
+            return
+        }
         print(Self.text(snapshot, rulesSha256: try queries.health().rulesSha256), terminator: "")
     }
 
@@ -42,7 +45,8 @@ struct SnapshotCommand: ParsableCommand {
     static func text(_ snapshot: EconomySnapshot, rulesSha256: String? = nil) -> String {
         func stos(_ w: Wei) -> String { formatDecimal(w.rawValue, decimals: 18) + " STOS" }
         func oz(_ n: Noz) -> String { formatDecimal(n.rawValue, decimals: 9) + " OZ" }
-        var out = "Economy (rules \(snapshot.rules)\(rulesSha256.map { ", sha256 \($0)" } ?? "")) after log position \(snapshot.position), "
+        var out =
+            "Economy (rules \(snapshot.rules)\(rulesSha256.map { ", sha256 \($0)" } ?? "")) after log position \(snapshot.position), "
             + "last closed epoch \(snapshot.lastClosedEpoch)\n"
         out += "Supply\n"
         out += "  s (deposit constant)        \(stos(snapshot.supply.s))\n"
@@ -53,13 +57,15 @@ struct SnapshotCommand: ParsableCommand {
         out += "Accounts (\(snapshot.accounts.count))\n"
         for id in snapshot.accounts.keys.sorted() {
             let a = snapshot.accounts[id]!
-            out += "  \(id): wallet \(stos(a.wallet)), ozone \(oz(a.ozone)), vesting \(stos(a.vesting)), "
+            out +=
+                "  \(id): wallet \(stos(a.wallet)), ozone \(oz(a.ozone)), vesting \(stos(a.vesting)), "
                 + "bonded \(stos(a.bonded)), unbonding \(stos(a.unbonding)), escrow \(stos(a.escrow))\n"
         }
         out += "Nodes (\(snapshot.nodes.count))\n"
         for id in snapshot.nodes.keys.sorted() {
             let n = snapshot.nodes[id]!
-            out += "  \(id): \(n.kind.rawValue), owner \(n.owner), \(n.status.rawValue), deposit \(stos(n.deposit)), "
+            out +=
+                "  \(id): \(n.kind.rawValue), owner \(n.owner), \(n.status.rawValue), deposit \(stos(n.deposit)), "
                 + "unsettled traffic \(oz(n.unsettled))\n"
         }
         return out

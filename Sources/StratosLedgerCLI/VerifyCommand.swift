@@ -56,7 +56,8 @@ struct VerifyCommand: ParsableCommand {
             writeStderr("verify: epoch \(epoch) differs at \(d.field): stored \(d.stored), recomputed \(d.recomputed)\n")
             throw ExitCode(2)
         }
-        print("epoch \(epoch): settlement recomputed from the checkpoint matches the stored one "
-              + "(\(String(format: "%.1f", v.recomputeSeconds * 1000)) ms)")
+        print(
+            "epoch \(epoch): settlement recomputed from the checkpoint matches the stored one "
+                + "(\(String(format: "%.1f", v.recomputeSeconds * 1000)) ms)")
     }
 }

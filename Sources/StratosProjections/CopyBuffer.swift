@@ -24,7 +24,11 @@ struct CopyBuffer {
     var isEmpty: Bool { rows == 0 }
 
     mutating func removeAll() {
-        bytes.removeAll(keepingCapacity: true); rows = 0; rowStart = -1; fieldCount = 0; openField = -1
+        bytes.removeAll(keepingCapacity: true)
+        rows = 0
+        rowStart = -1
+        fieldCount = 0
+        openField = -1
     }
 
     /// The 11-byte signature, flags and header extension length of a binary COPY stream.
@@ -43,14 +47,19 @@ struct CopyBuffer {
     /// Appends one field: its length, then `valueBytes` bytes written by `fill`, with the row's
     /// field count placeholder first when the field opens a row; one append of a stack buffer
     /// (fields are a few bytes each, millions per rebuild: small appends were a tenth of it).
-    @inline(__always) private mutating func field(length: Int32, valueBytes: Int = 0,
-                                                  _ fill: (UnsafeMutableRawPointer) -> Void = { _ in }) {
+    @inline(__always) private mutating func field(
+        length: Int32, valueBytes: Int = 0,
+        _ fill: (UnsafeMutableRawPointer) -> Void = { _ in }
+    ) {
         closeField()
         var scratch: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &scratch) { raw in
             let p = raw.baseAddress!
             var o = 0
-            if rowStart < 0 { rowStart = bytes.count; o = 2 } // the count, filled in by endRow
+            if rowStart < 0 {
+                rowStart = bytes.count
+                o = 2
+            } // the count, filled in by endRow
             p.storeBytes(of: UInt32(bitPattern: length).bigEndian, toByteOffset: o, as: UInt32.self)
             o += 4
             fill(p + o)
@@ -79,9 +88,15 @@ struct CopyBuffer {
         field(length: 4, valueBytes: 4) { $0.storeBytes(of: v.bigEndian, as: Int32.self) }
     }
     /// A bytea column.
-    mutating func bytea(_ value: [UInt8]) { field(length: Int32(value.count)); bytes.append(contentsOf: value) }
+    mutating func bytea(_ value: [UInt8]) {
+        field(length: Int32(value.count))
+        bytes.append(contentsOf: value)
+    }
     /// A text column holding a decimal integer.
-    mutating func decimalText(_ v: UInt128) { beginField(); appendDecimal(v) }
+    mutating func decimalText(_ v: UInt128) {
+        beginField()
+        appendDecimal(v)
+    }
 
     /// A numeric column: numeric's binary form is the count of base-10000 digits, the weight
     /// (of the first digit: groups before the point - 1), the sign, the display scale, then the
@@ -97,11 +112,19 @@ struct CopyBuffer {
             while rest > UInt128(UInt64.max) {
                 let (q, r) = rest.quotientAndRemainder(dividingBy: 10_000_000_000_000_000)
                 var low = UInt64(r)
-                for _ in 0..<4 { g[count] = UInt16(low % 10_000); low /= 10_000; count += 1 }
+                for _ in 0..<4 {
+                    g[count] = UInt16(low % 10_000)
+                    low /= 10_000
+                    count += 1
+                }
                 rest = q
             }
             var low = UInt64(rest)
-            while low > 0 { g[count] = UInt16(low % 10_000); low /= 10_000; count += 1 }
+            while low > 0 {
+                g[count] = UInt16(low % 10_000)
+                low /= 10_000
+                count += 1
+            }
             var trailingZeros = 0
             while trailingZeros < count && g[trailingZeros] == 0 { trailingZeros += 1 }
             let digits = count - trailingZeros
@@ -134,8 +157,13 @@ struct CopyBuffer {
         precondition(rowStart >= 0, "a COPY row without fields")
         closeField()
         let count = fieldCount.bigEndian
-        withUnsafeBytes(of: count) { b in bytes[rowStart] = b[0]; bytes[rowStart + 1] = b[1] }
-        rows += 1; rowStart = -1; fieldCount = 0
+        withUnsafeBytes(of: count) { b in
+            bytes[rowStart] = b[0]
+            bytes[rowStart + 1] = b[1]
+        }
+        rows += 1
+        rowStart = -1
+        fieldCount = 0
     }
 
     /// Appends raw bytes to the open `beginField` field.
@@ -145,7 +173,10 @@ struct CopyBuffer {
     }
 
     mutating func appendDecimal(_ v: UInt128) {
-        if v <= UInt128(UInt64.max) { appendDecimal64(UInt64(v), minimumDigits: 1); return }
+        if v <= UInt128(UInt64.max) {
+            appendDecimal64(UInt64(v), minimumDigits: 1)
+            return
+        }
         let (high, low) = v.quotientAndRemainder(dividingBy: 10_000_000_000_000_000_000)
         appendDecimal(high)
         appendDecimal64(UInt64(low), minimumDigits: 19) // low is the last 19 digits, zeros included
@@ -155,22 +186,34 @@ struct CopyBuffer {
     /// division from a table, right to left into a stack buffer, then one append. The journal's
     /// amounts and vesting ids are written this way, millions per rebuild.
     private mutating func appendDecimal64(_ v: UInt64, minimumDigits: Int) {
-        if v < 10 && minimumDigits <= 1 { bytes.append(0x30 + UInt8(v)); return }
+        if v < 10 && minimumDigits <= 1 {
+            bytes.append(0x30 + UInt8(v))
+            return
+        }
         var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &tmp) { buf in
             Self.digitPairs.withUnsafeBufferPointer { pairs in
                 var x = v
                 var i = 24
                 while x >= 100 {
-                    let r = Int(x % 100); x /= 100
-                    i -= 2; buf[i] = pairs[2 * r]; buf[i + 1] = pairs[2 * r + 1]
+                    let r = Int(x % 100)
+                    x /= 100
+                    i -= 2
+                    buf[i] = pairs[2 * r]
+                    buf[i + 1] = pairs[2 * r + 1]
                 }
                 if x >= 10 {
-                    i -= 2; buf[i] = pairs[2 * Int(x)]; buf[i + 1] = pairs[2 * Int(x) + 1]
+                    i -= 2
+                    buf[i] = pairs[2 * Int(x)]
+                    buf[i + 1] = pairs[2 * Int(x) + 1]
                 } else if x > 0 || i == 24 {
-                    i -= 1; buf[i] = 0x30 + UInt8(x)
+                    i -= 1
+                    buf[i] = 0x30 + UInt8(x)
                 }
-                while 24 - i < minimumDigits { i -= 1; buf[i] = 0x30 }
+                while 24 - i < minimumDigits {
+                    i -= 1
+                    buf[i] = 0x30
+                }
                 bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[i..<24]))
             }
         }
@@ -179,7 +222,10 @@ struct CopyBuffer {
     /// "00", "01", ..., "99".
     private static let digitPairs: [UInt8] = {
         var pairs: [UInt8] = []
-        for n in 0..<100 as Range<UInt8> { pairs.append(0x30 + n / 10); pairs.append(0x30 + n % 10) }
+        for n in 0..<100 as Range<UInt8> {
+            pairs.append(0x30 + n / 10)
+            pairs.append(0x30 + n % 10)
+        }
         return pairs
     }()
 }
@@ -197,8 +243,10 @@ struct BinaryCopyReader {
 
     /// Calls `body` with the fields of each row in `chunk` (nil for NULL); the buffers are only
     /// valid during the call.
-    mutating func rows(in chunk: UnsafeRawBufferPointer,
-                       _ body: ([UnsafeRawBufferPointer?]) throws -> Void) throws {
+    mutating func rows(
+        in chunk: UnsafeRawBufferPointer,
+        _ body: ([UnsafeRawBufferPointer?]) throws -> Void
+    ) throws {
         var o = 0
         func corrupt(_ what: String) -> ProjectionError { .corrupt("binary COPY stream: \(what)") }
         func int16() throws -> Int {
@@ -221,12 +269,18 @@ struct BinaryCopyReader {
         while o < chunk.count {
             guard !finished else { throw corrupt("data after the trailer") }
             let count = try int16()
-            if count == -1 { finished = true; continue }
+            if count == -1 {
+                finished = true
+                continue
+            }
             guard count == fieldCount else { throw corrupt("a row of \(count) fields, expected \(fieldCount)") }
             fields.removeAll(keepingCapacity: true)
             for _ in 0..<count {
                 let length = try int32()
-                if length < 0 { fields.append(nil); continue }
+                if length < 0 {
+                    fields.append(nil)
+                    continue
+                }
                 guard o + length <= chunk.count else { throw corrupt("a field is cut short") }
                 fields.append(UnsafeRawBufferPointer(rebasing: chunk[o..<(o + length)]))
                 o += length

@@ -47,7 +47,8 @@ struct DerivedJournalLines {
             return true
         case .reward:
             guard let e = created, t.from == e.source.pool, t.to == .vesting(owner: e.account, entry: e.id),
-                  t.amount == .wei(e.amount) else {
+                t.amount == .wei(e.amount)
+            else {
                 preconditionFailure("epoch close at position \(position): reward \(t) is not the vesting entry just created")
             }
             if let r = rewarded {

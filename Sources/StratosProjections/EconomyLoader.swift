@@ -60,8 +60,10 @@ struct EconomyLoader {
     func complete(_ start: inout Start, _ c: PostgresConnection) throws {
         guard let ids = start.economy.vestingHoleIDs else { return }
         let position = start.position
-        let bounds = [String(ids.lowerBound.rawValue), String(ids.upperBound.rawValue), String(position),
-                      String(start.economy.lastClosedEpoch)]
+        let bounds = [
+            String(ids.lowerBound.rawValue), String(ids.upperBound.rawValue), String(position),
+            String(start.economy.lastClosedEpoch),
+        ]
         var economy = start.economy
         try c.transaction { c in
             try c.query(sql("vesting.live_all_open"), bounds)
@@ -89,8 +91,10 @@ struct EconomyLoader {
 
     /// Meets what `event` needs of a partial economy at log position `position` (the one right
     /// before the event); with `maturingThrough`, one query covers every close up to that epoch.
-    func prepare(_ economy: inout Economy, for event: LedgerEvent, at position: Int64, maturingThrough: Int64? = nil,
-                 _ c: PostgresConnection) throws {
+    func prepare(
+        _ economy: inout Economy, for event: LedgerEvent, at position: Int64, maturingThrough: Int64? = nil,
+        _ c: PostgresConnection
+    ) throws {
         guard let need = economy.vestingNeed(for: event) else { return }
         if case .maturing(let epoch) = need, let later = maturingThrough, later > epoch {
             try supply(.maturing(through: later), to: &economy, at: position, c)
@@ -100,20 +104,28 @@ struct EconomyLoader {
 
     /// Replays events after `start` through `last` (refused events are skipped, as the
     /// projection does), calling `observe` after each applied event; stops when it returns false.
-    func replay(_ c: PostgresConnection, from start: inout Start, through last: Int64,
-                observe: (AppliedEvent, Int64) throws -> Bool = { _, _ in true }) throws {
+    func replay(
+        _ c: PostgresConnection, from start: inout Start, through last: Int64,
+        observe: (AppliedEvent, Int64) throws -> Bool = { _, _ in true }
+    ) throws {
         var events: [LoggedEvent] = []
         while start.position < last {
             let through = min(last, start.position + chunk)
             events.removeAll(keepingCapacity: true)
-            try reader.read(c, from: start.position + 1, through: through) { events.append($0); return true }
+            try reader.read(c, from: start.position + 1, through: through) {
+                events.append($0)
+                return true
+            }
             // One query for every maturity the chunk reaches (instead of one per epoch close).
             let lastClose = events.lazy.compactMap { e -> Int64? in
                 if case .success(let event) = e.event, case .epochClosed(let epoch) = event.payload { return epoch }
                 return nil
             }.max()
             for logged in events {
-                guard case .success(let event) = logged.event else { start.position = logged.position; continue }
+                guard case .success(let event) = logged.event else {
+                    start.position = logged.position
+                    continue
+                }
                 try prepare(&start.economy, for: event, at: start.position, maturingThrough: lastClose, c)
                 start.position = logged.position
                 guard let applied = try? start.economy.apply(event) else { continue }
@@ -137,10 +149,12 @@ struct EconomyLoader {
         case .node(let id): node = id.rawValue
         case .all: preconditionFailure("every entry is supplied by complete(_:_:)")
         }
-        let r = try c.query(sql("vesting.live"), [
-            String(ids.lowerBound.rawValue), String(ids.upperBound.rawValue), String(position), String(closed),
-            String(through), String(closed - lockUp.upperBound), String(through - lockUp.lowerBound), node,
-        ])
+        let r = try c.query(
+            sql("vesting.live"),
+            [
+                String(ids.lowerBound.rawValue), String(ids.upperBound.rawValue), String(position), String(closed),
+                String(through), String(closed - lockUp.upperBound), String(through - lockUp.lowerBound), node,
+            ])
         try give(try lockedEntries(r), for: need, to: &economy, at: position)
     }
 
@@ -149,18 +163,21 @@ struct EconomyLoader {
         var entries: [LockedVestingEntry] = []
         entries.reserveCapacity(r.rowCount)
         for i in 0..<r.rowCount {
-            entries.append(LockedVestingEntry(
-                id: VestingEntryID(UInt64(try r.int64(i, 0))), account: AccountID(unchecked: try r.string(i, 1)),
-                node: r.optionalString(i, 2).map(NodeID.init(unchecked:)), source: try enumValue(r, i, 3),
-                amount: try wei(r, i, 4), matureEpoch: try r.int64(i, 5)))
+            entries.append(
+                LockedVestingEntry(
+                    id: VestingEntryID(UInt64(try r.int64(i, 0))), account: AccountID(unchecked: try r.string(i, 1)),
+                    node: r.optionalString(i, 2).map(NodeID.init(unchecked:)), source: try enumValue(r, i, 3),
+                    amount: try wei(r, i, 4), matureEpoch: try r.int64(i, 5)))
         }
         return entries
     }
 
     /// The economy checks the entries against its head's totals: a mismatch means the tables
     /// and the checkpoint disagree (corrupt, never silently used).
-    private func give(_ entries: [LockedVestingEntry], for need: VestingNeed, to economy: inout Economy,
-                      at position: Int64, doneMaturities: [VestingEntryID: Int64] = [:]) throws {
+    private func give(
+        _ entries: [LockedVestingEntry], for need: VestingNeed, to economy: inout Economy,
+        at position: Int64, doneMaturities: [VestingEntryID: Int64] = [:]
+    ) throws {
         do {
             try economy.supplyVesting(entries, for: need, doneMaturities: doneMaturities)
         } catch {

@@ -60,7 +60,9 @@ extension CopyBuffer {
     /// Starts a `journal` row: position, epoch, then the transfers field (filled by
     /// `journalTransfer`, closed by `endRow`).
     mutating func beginJournalRow(position: Int64, epoch: Int64) {
-        int(position); int(epoch); beginField()
+        int(position)
+        int(epoch)
+        beginField()
     }
 
     /// Appends one transfer line to the open transfers field. `first` is false for every
@@ -76,27 +78,77 @@ extension CopyBuffer {
 
     /// ` kind a b` of one side (a and b empty when the kind has fewer identifiers).
     private mutating func journalSide(_ account: LedgerAccount) {
-        @inline(__always) func kind(_ k: JournalAccountKind) { bytes.append(0x20); bytes.append(contentsOf: k.rawValue.utf8) }
-        @inline(__always) func id(_ s: String) { bytes.append(0x20); appendRaw(s) }
+        @inline(__always) func kind(_ k: JournalAccountKind) {
+            bytes.append(0x20)
+            bytes.append(contentsOf: k.rawValue.utf8)
+        }
+        @inline(__always) func id(_ s: String) {
+            bytes.append(0x20)
+            appendRaw(s)
+        }
         @inline(__always) func numbered(_ prefix: UInt8, _ n: UInt64) {
-            bytes.append(0x20); bytes.append(prefix); appendDecimal(UInt128(n))
+            bytes.append(0x20)
+            bytes.append(prefix)
+            appendDecimal(UInt128(n))
         }
         @inline(__always) func none() { bytes.append(0x20) }
         switch account {
-        case .wallet(let a): kind(.wallet); id(a.rawValue); none()
-        case .ozone(let a): kind(.ozone); id(a.rawValue); none()
-        case .nodeTraffic(let n): kind(.nodeTraffic); id(n.rawValue); none()
-        case .ozoneLimit: kind(.ozoneLimit); none(); none()
-        case .volumePool: kind(.volumePool); none(); none()
-        case .miningPool: kind(.miningPool); none(); none()
-        case .escrow(let a, let n): kind(.escrow); id(a.rawValue); id(n.rawValue)
-        case .vesting(let a, let e): kind(.vesting); id(a.rawValue); numbered(UInt8(ascii: "v"), e.rawValue)
-        case .selfBonded(let a, let v): kind(.selfBonded); id(a.rawValue); id(v.rawValue)
-        case .bonded(let a, let v): kind(.bonded); id(a.rawValue); id(v.rawValue)
-        case .unbonding(let a, let u): kind(.unbonding); id(a.rawValue); numbered(UInt8(ascii: "u"), u.rawValue)
-        case .feeCollector: kind(.feeCollector); none(); none()
-        case .outside: kind(.outside); none(); none()
-        case .ozoneIssuance: kind(.ozoneIssuance); none(); none()
+        case .wallet(let a):
+            kind(.wallet)
+            id(a.rawValue)
+            none()
+        case .ozone(let a):
+            kind(.ozone)
+            id(a.rawValue)
+            none()
+        case .nodeTraffic(let n):
+            kind(.nodeTraffic)
+            id(n.rawValue)
+            none()
+        case .ozoneLimit:
+            kind(.ozoneLimit)
+            none()
+            none()
+        case .volumePool:
+            kind(.volumePool)
+            none()
+            none()
+        case .miningPool:
+            kind(.miningPool)
+            none()
+            none()
+        case .escrow(let a, let n):
+            kind(.escrow)
+            id(a.rawValue)
+            id(n.rawValue)
+        case .vesting(let a, let e):
+            kind(.vesting)
+            id(a.rawValue)
+            numbered(UInt8(ascii: "v"), e.rawValue)
+        case .selfBonded(let a, let v):
+            kind(.selfBonded)
+            id(a.rawValue)
+            id(v.rawValue)
+        case .bonded(let a, let v):
+            kind(.bonded)
+            id(a.rawValue)
+            id(v.rawValue)
+        case .unbonding(let a, let u):
+            kind(.unbonding)
+            id(a.rawValue)
+            numbered(UInt8(ascii: "u"), u.rawValue)
+        case .feeCollector:
+            kind(.feeCollector)
+            none()
+            none()
+        case .outside:
+            kind(.outside)
+            none()
+            none()
+        case .ozoneIssuance:
+            kind(.ozoneIssuance)
+            none()
+            none()
         }
     }
 }
@@ -110,11 +162,16 @@ enum JournalText {
             do throws(ProjectionError) {
                 try forEachLine(raw, position: position) { line in
                     let reason = line.reason.rawValue
-                    let from = line.account(line.from, raw, line.fromIDs), to = line.account(line.to, raw, line.toIDs)
-                    postings.append(JournalPosting(account: from.path, owner: from.owner, commodity: line.from.commodity,
-                                                   amount: line.amount, negative: true, reason: reason))
-                    postings.append(JournalPosting(account: to.path, owner: to.owner, commodity: line.to.commodity,
-                                                   amount: line.amount, negative: false, reason: reason))
+                    let from = line.account(line.from, raw, line.fromIDs)
+                    let to = line.account(line.to, raw, line.toIDs)
+                    postings.append(
+                        JournalPosting(
+                            account: from.path, owner: from.owner, commodity: line.from.commodity,
+                            amount: line.amount, negative: true, reason: reason))
+                    postings.append(
+                        JournalPosting(
+                            account: to.path, owner: to.owner, commodity: line.to.commodity,
+                            amount: line.amount, negative: false, reason: reason))
                 }
             } catch {
                 return .failure(error)
@@ -133,8 +190,10 @@ enum JournalText {
     /// Why bytes and tables rather than `split` and `String`s: the rebuild checks every line of
     /// the journal with it (9.8 M on the bench history) while the keys are built, and an
     /// allocation per field would make that check the slowest part of the rebuild.
-    static func forEachLine(_ text: UnsafeRawBufferPointer, position: Int64,
-                            _ body: (JournalLine) throws(ProjectionError) -> Void) throws(ProjectionError) {
+    static func forEachLine(
+        _ text: UnsafeRawBufferPointer, position: Int64,
+        _ body: (JournalLine) throws(ProjectionError) -> Void
+    ) throws(ProjectionError) {
         guard !text.isEmpty else { return }
         var number = 0
         var start = 0
@@ -147,15 +206,18 @@ enum JournalText {
         }
     }
 
-    private static func line(_ text: UnsafeRawBufferPointer, _ bounds: Range<Int>, position: Int64,
-                             number: Int) throws(ProjectionError) -> JournalLine {
+    private static func line(
+        _ text: UnsafeRawBufferPointer, _ bounds: Range<Int>, position: Int64,
+        number: Int
+    ) throws(ProjectionError) -> JournalLine {
         func fail(_ what: String) -> ProjectionError {
             .corrupt("journal transaction at position \(position), transfer \(number): \(what)")
         }
         func string(_ r: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: text[r]), as: UTF8.self) }
         // The eight fields' ranges, found in one pass.
-        var f: (Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>)
-            = (0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0)
+        var f: (Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>) = (
+            0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0
+        )
         var count = 0
         try withUnsafeMutableBytes(of: &f) { (raw) throws(ProjectionError) in
             let fields = raw.bindMemory(to: Range<Int>.self)
@@ -176,12 +238,14 @@ enum JournalText {
             }
             return kind
         }
-        let from = try kind(f.1, f.2, f.3), to = try kind(f.4, f.5, f.6)
+        let from = try kind(f.1, f.2, f.3)
+        let to = try kind(f.4, f.5, f.6)
         guard let amount = positiveDecimal(text, f.7) else { throw fail("amount '\(string(f.7))' is not a positive integer") }
         let line = JournalLine(reason: reason, from: from, fromIDs: (f.2, f.3), to: to, toIDs: (f.5, f.6), amount: amount)
         guard from.commodity == to.commodity else {
-            throw fail("moves \(from.commodity.rawValue) from \(line.account(from, text, line.fromIDs).path) "
-                       + "to \(to.commodity.rawValue) in \(line.account(to, text, line.toIDs).path)")
+            throw fail(
+                "moves \(from.commodity.rawValue) from \(line.account(from, text, line.fromIDs).path) "
+                    + "to \(to.commodity.rawValue) in \(line.account(to, text, line.toIDs).path)")
         }
         return line
     }
@@ -216,8 +280,10 @@ struct JournalLine {
     var amount: UInt128
 
     /// The account path (`kind[:a[:b]]`, as `LedgerAccount.description`) and owner of one side.
-    func account(_ kind: JournalAccountKind, _ text: UnsafeRawBufferPointer,
-                 _ ids: (a: Range<Int>, b: Range<Int>)) -> (path: String, owner: AccountID?) {
+    func account(
+        _ kind: JournalAccountKind, _ text: UnsafeRawBufferPointer,
+        _ ids: (a: Range<Int>, b: Range<Int>)
+    ) -> (path: String, owner: AccountID?) {
         func string(_ r: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: text[r]), as: UTF8.self) }
         var path = kind.rawValue
         if !ids.a.isEmpty { path += ":" + string(ids.a) }

@@ -190,7 +190,8 @@ public final class LedgerQueries {
 
     public func health() throws -> ProjectionHealth {
         guard try connection.query(sql("schema.exists"), [schema]).rowCount > 0,
-              let st = try ProjectionStatus.decode(connection.query(sql("state.select"))) else {
+            let st = try ProjectionStatus.decode(connection.query(sql("state.select")))
+        else {
             throw ProjectionError.notBuilt(schema: schema)
         }
         try st.requireCurrentLayout(schema: schema)
@@ -198,9 +199,10 @@ public final class LedgerQueries {
             ruleSet = try st.ruleSet()
             ruleSetKey = [st.rules, st.rulesSha256]
         }
-        return ProjectionHealth(schema: schema, rules: st.rules, rulesSha256: st.rulesSha256 ?? ruleSet?.sha256, status: st.status, buildID: st.buildID,
-                                position: st.lastPosition, lastClosedEpoch: st.lastEpoch, head: try reader.head(connection),
-                                appliedEvents: st.applied, refusedEvents: st.refused, indexed: st.indexed)
+        return ProjectionHealth(
+            schema: schema, rules: st.rules, rulesSha256: st.rulesSha256 ?? ruleSet?.sha256, status: st.status, buildID: st.buildID,
+            position: st.lastPosition, lastClosedEpoch: st.lastEpoch, head: try reader.head(connection),
+            appliedEvents: st.applied, refusedEvents: st.refused, indexed: st.indexed)
     }
 
     // MARK: Snapshots and settlements
@@ -247,10 +249,13 @@ public final class LedgerQueries {
     /// Gives a partial economy at log position `position` the vesting entries `event` (the event
     /// at `position + 1`) reads; `maturingThrough` fetches the maturities of later closes up to
     /// that epoch at once. Nothing to do for a complete economy.
-    public func prepare(_ economy: inout Economy, for event: LedgerEvent, at position: Int64,
-                        maturingThrough: Int64? = nil) throws {
-        try EconomyLoader(sql: sql, reader: reader).prepare(&economy, for: event, at: position,
-                                                            maturingThrough: maturingThrough, connection)
+    public func prepare(
+        _ economy: inout Economy, for event: LedgerEvent, at position: Int64,
+        maturingThrough: Int64? = nil
+    ) throws {
+        try EconomyLoader(sql: sql, reader: reader).prepare(
+            &economy, for: event, at: position,
+            maturingThrough: maturingThrough, connection)
     }
 
     /// The stored settlement audit of epoch `epoch` (docs/EVENTS.md JSON through `json()`).
@@ -270,13 +275,14 @@ public final class LedgerQueries {
             }
             let rewards = try c.query(sql("q.settlement_rewards"), [String(epoch)])
             for i in 0..<rewards.rowCount {
-                report.rewards.append(SettlementReward(
-                    account: AccountID(unchecked: try rewards.string(i, 1)),
-                    node: rewards.optionalString(i, 2).map(NodeID.init(unchecked:)),
-                    validator: rewards.optionalString(i, 3).map(ValidatorID.init(unchecked:)),
-                    role: try enumValue(rewards, i, 4), source: try enumValue(rewards, i, 5),
-                    amount: try wei(rewards, i, 6), matureEpoch: try rewards.int64(i, 7),
-                    entry: VestingEntryID(UInt64(try rewards.int64(i, 0)))))
+                report.rewards.append(
+                    SettlementReward(
+                        account: AccountID(unchecked: try rewards.string(i, 1)),
+                        node: rewards.optionalString(i, 2).map(NodeID.init(unchecked:)),
+                        validator: rewards.optionalString(i, 3).map(ValidatorID.init(unchecked:)),
+                        role: try enumValue(rewards, i, 4), source: try enumValue(rewards, i, 5),
+                        amount: try wei(rewards, i, 6), matureEpoch: try rewards.int64(i, 7),
+                        entry: VestingEntryID(UInt64(try rewards.int64(i, 0)))))
             }
             return StoredSettlement(report)
         }
@@ -301,7 +307,10 @@ public final class LedgerQueries {
         var start = try loader.checkpoint(connection, atOrBeforeEpoch: epoch - 1, rules: try rulesOf(h))
         var report: SettlementReport?
         try loader.replay(connection, from: &start, through: try positionOfClose(epoch)) { applied, _ in
-            if let s = applied.settlement, s.epoch == epoch { report = s; return false }
+            if let s = applied.settlement, s.epoch == epoch {
+                report = s
+                return false
+            }
             return true
         }
         guard let report else { throw ProjectionError.corrupt("the log holds no EpochClosed \(epoch)") }
@@ -339,9 +348,10 @@ public final class LedgerQueries {
         let stored = try settlement(epoch: epoch)
         let closeAt = try positionOfClose(epoch)
         let previousClose = epoch > 1 ? try positionOfClose(epoch - 1) : 0
-        return EpochVerification(epoch: epoch, firstDifference: stored.firstDifference(from: recomputed),
-                                 exceptions: try exceptions(after: previousClose, through: closeAt),
-                                 recomputeSeconds: elapsed, chain: chain)
+        return EpochVerification(
+            epoch: epoch, firstDifference: stored.firstDifference(from: recomputed),
+            exceptions: try exceptions(after: previousClose, through: closeAt),
+            recomputeSeconds: elapsed, chain: chain)
     }
 
     // MARK: Balances and vesting
@@ -359,8 +369,12 @@ public final class LedgerQueries {
         }
         guard r.rowCount == 1 else { return nil }
         var b = AccountBalances()
-        b.wallet = try wei(r, 0, 0); b.ozone = try noz(r, 0, 1); b.escrow = try wei(r, 0, 2)
-        b.bonded = try wei(r, 0, 3); b.unbonding = try wei(r, 0, 4); b.vesting = try wei(r, 0, 5)
+        b.wallet = try wei(r, 0, 0)
+        b.ozone = try noz(r, 0, 1)
+        b.escrow = try wei(r, 0, 2)
+        b.bonded = try wei(r, 0, 3)
+        b.unbonding = try wei(r, 0, 4)
+        b.vesting = try wei(r, 0, 5)
         return b
     }
 
@@ -370,21 +384,23 @@ public final class LedgerQueries {
             let v = try c.query(sql("q.vesting_schedule"), [account.rawValue])
             var entries: [VestingScheduleEntry] = []
             for i in 0..<v.rowCount {
-                entries.append(VestingScheduleEntry(
-                    entry: VestingEntryID(UInt64(try v.int64(i, 0))), node: v.optionalString(i, 1).map(NodeID.init(unchecked:)),
-                    validator: v.optionalString(i, 2).map(ValidatorID.init(unchecked:)), role: try enumValue(v, i, 3),
-                    source: try enumValue(v, i, 4), amount: try wei(v, i, 5), epochEarned: try v.int64(i, 6),
-                    matureEpoch: try v.int64(i, 7), status: try v.string(i, 8), feeTaken: try wei(v, i, 9),
-                    closedEpoch: try v.optionalInt64(i, 10)))
+                entries.append(
+                    VestingScheduleEntry(
+                        entry: VestingEntryID(UInt64(try v.int64(i, 0))), node: v.optionalString(i, 1).map(NodeID.init(unchecked:)),
+                        validator: v.optionalString(i, 2).map(ValidatorID.init(unchecked:)), role: try enumValue(v, i, 3),
+                        source: try enumValue(v, i, 4), amount: try wei(v, i, 5), epochEarned: try v.int64(i, 6),
+                        matureEpoch: try v.int64(i, 7), status: try v.string(i, 8), feeTaken: try wei(v, i, 9),
+                        closedEpoch: try v.optionalInt64(i, 10)))
             }
             let r = try c.query(sql("q.releases"), [account.rawValue])
             var releases: [ScheduledRelease] = []
             for i in 0..<r.rowCount {
-                releases.append(ScheduledRelease(
-                    kind: try r.string(i, 0), reference: try r.string(i, 1), node: r.optionalString(i, 2).map(NodeID.init(unchecked:)),
-                    validator: r.optionalString(i, 3).map(ValidatorID.init(unchecked:)), amount: try wei(r, i, 4),
-                    releaseDay: try r.int64(i, 5), scheduledAt: try r.int64(i, 6), releasedAt: try r.optionalInt64(i, 7),
-                    releasedEpoch: try r.optionalInt64(i, 8)))
+                releases.append(
+                    ScheduledRelease(
+                        kind: try r.string(i, 0), reference: try r.string(i, 1), node: r.optionalString(i, 2).map(NodeID.init(unchecked:)),
+                        validator: r.optionalString(i, 3).map(ValidatorID.init(unchecked:)), amount: try wei(r, i, 4),
+                        releaseDay: try r.int64(i, 5), scheduledAt: try r.int64(i, 6), releasedAt: try r.optionalInt64(i, 7),
+                        releasedEpoch: try r.optionalInt64(i, 8)))
             }
             return VestingSchedule(account: account, entries: entries, releases: releases)
         }
@@ -404,34 +420,41 @@ public final class LedgerQueries {
     public func ozoneSupply(epochs: ClosedRange<Int64>) throws -> [OzoneSupplyPoint] {
         let r = try connection.query(sql("q.ozone_supply"), [String(epochs.lowerBound), String(epochs.upperBound)])
         return try (0..<r.rowCount).map { i in
-            OzoneSupplyPoint(epoch: try r.int64(i, 0), position: try r.int64(i, 1),
-                             supply: Supply(s: try wei(r, i, 2), p: try wei(r, i, 3), l: try noz(r, i, 4), mined: try wei(r, i, 5)),
-                             feeCollector: try wei(r, i, 6), priceNumeratorWei: try uint(r, i, 7), priceDenominatorNoz: try uint(r, i, 8),
-                             bought: try noz(r, i, 9), consumed: try noz(r, i, 10), settled: try noz(r, i, 11), carriedOver: try noz(r, i, 12))
+            OzoneSupplyPoint(
+                epoch: try r.int64(i, 0), position: try r.int64(i, 1),
+                supply: Supply(s: try wei(r, i, 2), p: try wei(r, i, 3), l: try noz(r, i, 4), mined: try wei(r, i, 5)),
+                feeCollector: try wei(r, i, 6), priceNumeratorWei: try uint(r, i, 7), priceDenominatorNoz: try uint(r, i, 8),
+                bought: try noz(r, i, 9), consumed: try noz(r, i, 10), settled: try noz(r, i, 11), carriedOver: try noz(r, i, 12))
         }
     }
 
     /// The stake-reward ledger of one recipient (validator operator, delegator or node owner).
     public func stakeRewards(account: AccountID, epochs: ClosedRange<Int64>) throws -> [StakeReward] {
-        try stakeRewards(connection.query(sql("q.stake_rewards_by_account"),
-                                          [account.rawValue, String(epochs.lowerBound), String(epochs.upperBound)]))
+        try stakeRewards(
+            connection.query(
+                sql("q.stake_rewards_by_account"),
+                [account.rawValue, String(epochs.lowerBound), String(epochs.upperBound)]))
     }
 
     /// The stake-reward ledger of everyone paid through one validator (operator, commission, delegators).
     public func stakeRewards(validator: ValidatorID, epochs: ClosedRange<Int64>) throws -> [StakeReward] {
-        try stakeRewards(connection.query(sql("q.stake_rewards_by_validator"),
-                                          [validator.rawValue, String(epochs.lowerBound), String(epochs.upperBound)]))
+        try stakeRewards(
+            connection.query(
+                sql("q.stake_rewards_by_validator"),
+                [validator.rawValue, String(epochs.lowerBound), String(epochs.upperBound)]))
     }
 
     private func stakeRewards(_ r: PostgresResult) throws -> [StakeReward] {
         try (0..<r.rowCount).map { i in
-            StakeReward(epoch: try r.int64(i, 0), account: AccountID(unchecked: try r.string(i, 1)),
-                        validator: r.optionalString(i, 2).map(ValidatorID.init(unchecked:)),
-                        node: r.optionalString(i, 3).map(NodeID.init(unchecked:)), role: try enumValue(r, i, 4),
-                        kind: try r.string(i, 5), source: try r.optionalString(i, 6).map { s in
-                            guard let v = RewardSource(rawValue: s) else { throw ProjectionError.corrupt("reward source '\(s)'") }
-                            return v
-                        }, amount: try wei(r, i, 7))
+            StakeReward(
+                epoch: try r.int64(i, 0), account: AccountID(unchecked: try r.string(i, 1)),
+                validator: r.optionalString(i, 2).map(ValidatorID.init(unchecked:)),
+                node: r.optionalString(i, 3).map(NodeID.init(unchecked:)), role: try enumValue(r, i, 4),
+                kind: try r.string(i, 5),
+                source: try r.optionalString(i, 6).map { s in
+                    guard let v = RewardSource(rawValue: s) else { throw ProjectionError.corrupt("reward source '\(s)'") }
+                    return v
+                }, amount: try wei(r, i, 7))
         }
     }
 
@@ -446,20 +469,24 @@ public final class LedgerQueries {
         try connection.copyOut(sql("q.journal_copy")) { chunk in
             parseCopyTextRow(chunk, into: &fields)
             guard fields.count == 6, let position = text(0).flatMap({ Int64($0) }), let id = text(1), let type = text(2),
-                  let micros = text(3).flatMap({ Int64($0) }), let epoch = text(4).flatMap({ Int64($0) }),
-                  let transfers = fields[5] else {
+                let micros = text(3).flatMap({ Int64($0) }), let epoch = text(4).flatMap({ Int64($0) }),
+                let transfers = fields[5]
+            else {
                 throw ProjectionError.corrupt("journal row is malformed")
             }
-            try body(JournalTransaction(position: position, eventID: EventID(unchecked: id), type: type,
-                                        time: Timestamp(microsecondsSinceEpoch: micros), epoch: epoch,
-                                        postings: try JournalText.postings(transfers, position: position)))
+            try body(
+                JournalTransaction(
+                    position: position, eventID: EventID(unchecked: id), type: type,
+                    time: Timestamp(microsecondsSinceEpoch: micros), epoch: epoch,
+                    postings: try JournalText.postings(transfers, position: position)))
         }
     }
 
     /// Streams the journal transactions of the events applied while epochs `epochs` were open.
     public func journal(epochs: ClosedRange<Int64>, _ body: (JournalTransaction) throws -> Void) throws {
         let r = try connection.query(sql("q.journal_epoch_positions"), [String(epochs.lowerBound), String(epochs.upperBound)])
-        let first = try r.int64(0, 0), last = try r.int64(0, 1)
+        let first = try r.int64(0, 0)
+        let last = try r.int64(0, 1)
         guard first <= last else { return }
         try journal(positions: first...last, body)
     }
@@ -490,8 +517,9 @@ public final class LedgerQueries {
 
 func decodeExceptions(_ r: PostgresResult) throws -> [ProjectionException] {
     try (0..<r.rowCount).map { i in
-        ProjectionException(position: try r.int64(i, 0), eventID: try r.string(i, 1), type: try r.string(i, 2),
-                            rule: try r.string(i, 3), message: try r.string(i, 4))
+        ProjectionException(
+            position: try r.int64(i, 0), eventID: try r.string(i, 1), type: try r.string(i, 2),
+            rule: try r.string(i, 3), message: try r.string(i, 4))
     }
 }
 
@@ -538,8 +566,9 @@ extension LedgerQueries {
             out[out.count - 1].byRole[role] = .init(amount: try wei(r, i, 3), lastEpoch: try r.int64(i, 4))
         }
         for t in out {
-            precondition(t.byRole.values.reduce(UInt128(0)) { $0 + $1.amount.rawValue } == t.total.rawValue,
-                         "a node's total is the sum of its roles")
+            precondition(
+                t.byRole.values.reduce(UInt128(0)) { $0 + $1.amount.rawValue } == t.total.rawValue,
+                "a node's total is the sum of its roles")
         }
         return out
     }

@@ -27,8 +27,10 @@ struct LogReader {
 
     /// Calls `body` for every event with `from <= position <= through`, in order. `body`
     /// returns false to stop early (the rest of the range is still drained from the server).
-    func read(_ connection: PostgresConnection, from: Int64, through: Int64,
-              _ body: (LoggedEvent) throws -> Bool) throws {
+    func read(
+        _ connection: PostgresConnection, from: Int64, through: Int64,
+        _ body: (LoggedEvent) throws -> Bool
+    ) throws {
         guard from <= through else { return }
         try connection.query(sql("log.bounds"), [String(from), String(through)])
         var fields: [[UInt8]?] = []
@@ -92,22 +94,28 @@ private struct LogRow {
         guard let position = Self.integer(bytes[0..<tabs.0]), let micros = Self.integer(bytes[(tabs.2 + 1)..<tabs.3]) else {
             return nil
         }
-        self.init(position: position, id: bytes[(tabs.0 + 1)..<tabs.1], type: bytes[(tabs.1 + 1)..<tabs.2], micros: micros,
-                  data: bytes[(tabs.3 + 1)...])
+        self.init(
+            position: position, id: bytes[(tabs.0 + 1)..<tabs.1], type: bytes[(tabs.1 + 1)..<tabs.2], micros: micros,
+            data: bytes[(tabs.3 + 1)...])
     }
 
     /// The general path, through `parseCopyTextRow`.
     init?(slow chunk: UnsafeRawBufferPointer, fields: inout [[UInt8]?]) {
         parseCopyTextRow(chunk, into: &fields)
         guard fields.count == 5, let p = fields[0], let position = Self.integer(p[...]), let id = fields[1],
-              let type = fields[2], let t = fields[3], let micros = Self.integer(t[...]), let data = fields[4] else {
+            let type = fields[2], let t = fields[3], let micros = Self.integer(t[...]), let data = fields[4]
+        else {
             return nil
         }
         self.init(position: position, id: id[...], type: type[...], micros: micros, data: data[...])
     }
 
     private init(position: Int64, id: ArraySlice<UInt8>, type: ArraySlice<UInt8>, micros: Int64, data: ArraySlice<UInt8>) {
-        self.position = position; self.id = id; self.type = type; self.micros = micros; self.data = data
+        self.position = position
+        self.id = id
+        self.type = type
+        self.micros = micros
+        self.data = data
     }
 
     /// A decimal integer, optionally negative (times before 1970); nil if not one.

@@ -21,17 +21,21 @@ struct ProjectionRows {
 
     /// The insert-only tables and the statement that loads each (in a fixed order).
     var copies: [(statement: String, rows: CopyBuffer)] {
-        [("copy.journal", journal), ("copy.vesting_entries", vestingEntries), ("copy.vesting_changes", vestingChanges),
-         ("copy.release_schedule", releaseSchedule), ("copy.release_done", releaseDone),
-         ("copy.ozone_supply", ozoneSupply), ("copy.settlements", settlements), ("copy.settled_nodes", settledNodes),
-         ("copy.gas_fee_rewards", gasFeeRewards), ("copy.balance_history", balanceHistory),
-         ("copy.exceptions", exceptions), ("copy.epoch_checkpoints", checkpoints)]
+        [
+            ("copy.journal", journal), ("copy.vesting_entries", vestingEntries), ("copy.vesting_changes", vestingChanges),
+            ("copy.release_schedule", releaseSchedule), ("copy.release_done", releaseDone),
+            ("copy.ozone_supply", ozoneSupply), ("copy.settlements", settlements), ("copy.settled_nodes", settledNodes),
+            ("copy.gas_fee_rewards", gasFeeRewards), ("copy.balance_history", balanceHistory),
+            ("copy.exceptions", exceptions), ("copy.epoch_checkpoints", checkpoints),
+        ]
     }
 
     mutating func removeAll() {
-        for k in [\ProjectionRows.journal, \.vestingEntries, \.vestingChanges, \.releaseSchedule, \.releaseDone,
-                  \.ozoneSupply, \.settlements, \.settledNodes, \.gasFeeRewards, \.balanceHistory, \.exceptions,
-                  \.balancesStage, \.nodesStage, \.checkpoints] as [WritableKeyPath<ProjectionRows, CopyBuffer>] {
+        for k in [
+            \ProjectionRows.journal, \.vestingEntries, \.vestingChanges, \.releaseSchedule, \.releaseDone,
+            \.ozoneSupply, \.settlements, \.settledNodes, \.gasFeeRewards, \.balanceHistory, \.exceptions,
+            \.balancesStage, \.nodesStage, \.checkpoints,
+        ] as [WritableKeyPath<ProjectionRows, CopyBuffer>] {
             self[keyPath: k].removeAll()
         }
     }
@@ -49,7 +53,13 @@ final class ProjectionModel {
     var refused: Int64
     let checkpointEvery: Int64
 
-    struct NodeRow { var kind: NodeKind?; var owner: AccountID?; var status: NodeStatus?; var deposit: UInt128 = 0; var unsettled: UInt128 = 0 }
+    struct NodeRow {
+        var kind: NodeKind?
+        var owner: AccountID?
+        var status: NodeStatus?
+        var deposit: UInt128 = 0
+        var unsettled: UInt128 = 0
+    }
 
     // Accounts and nodes by dense index (in order of first appearance), so a change hashes its
     // id once; the changed ones are listed in order of first change (deterministic: it follows
@@ -83,8 +93,9 @@ final class ProjectionModel {
         let snapshot = economy.snapshot()
         for (id, b) in snapshot.accounts.sorted(by: { $0.key < $1.key }) { balances[account(id)] = b }
         for (id, n) in snapshot.nodes.sorted(by: { $0.key < $1.key }) {
-            nodes[node(id)] = NodeRow(kind: n.kind, owner: n.owner, status: n.status, deposit: n.deposit.rawValue,
-                                      unsettled: n.unsettled.rawValue)
+            nodes[node(id)] = NodeRow(
+                kind: n.kind, owner: n.owner, status: n.status, deposit: n.deposit.rawValue,
+                unsettled: n.unsettled.rawValue)
         }
     }
 
@@ -93,7 +104,10 @@ final class ProjectionModel {
         if let i = accountIndex[id] { return i }
         let i = accountIDs.count
         accountIndex[id] = i
-        accountIDs.append(id); balances.append(AccountBalances()); accountDirty.append(0); accountInEpoch.append(false)
+        accountIDs.append(id)
+        balances.append(AccountBalances())
+        accountDirty.append(0)
+        accountInEpoch.append(false)
         return i
     }
 
@@ -101,7 +115,9 @@ final class ProjectionModel {
         if let i = nodeIndex[id] { return i }
         let i = nodeIDs.count
         nodeIndex[id] = i
-        nodeIDs.append(id); nodes.append(NodeRow()); nodeDirty.append(0)
+        nodeIDs.append(id)
+        nodes.append(NodeRow())
+        nodeDirty.append(0)
         return i
     }
 
@@ -156,8 +172,9 @@ final class ProjectionModel {
                 // Both postings of a transfer hold one commodity, so every journal transaction
                 // balances per commodity (the engine's Transfer asserts it too; the journal is
                 // what auditors add up).
-                precondition(t.from.commodity == t.amount.commodity && t.to.commodity == t.amount.commodity
-                             && t.amount.baseUnits > 0, "journal transfer at position \(position) does not balance: \(t)")
+                precondition(
+                    t.from.commodity == t.amount.commodity && t.to.commodity == t.amount.commodity
+                        && t.amount.baseUnits > 0, "journal transfer at position \(position) does not balance: \(t)")
                 if closesEpoch, derived.isDerived(t, position: position) { break }
                 if record { rows.journal.journalTransfer(t, first: transfers == 0) }
                 transfers += 1
@@ -172,9 +189,17 @@ final class ProjectionModel {
                 if closesEpoch { derived.vestingCreated(e) }
                 guard record else { break }
                 edit(&rows.vestingEntries) { r in
-                    r.int(Int64(e.id.rawValue)); r.text(e.account.rawValue); r.text(e.node?.rawValue)
-                    r.text(e.validator?.rawValue); r.text(e.role.rawValue); r.text(e.source.rawValue)
-                    r.amount(e.amount.rawValue); r.int(e.epochEarned); r.int(e.matureEpoch); r.int(position); r.endRow()
+                    r.int(Int64(e.id.rawValue))
+                    r.text(e.account.rawValue)
+                    r.text(e.node?.rawValue)
+                    r.text(e.validator?.rawValue)
+                    r.text(e.role.rawValue)
+                    r.text(e.source.rawValue)
+                    r.amount(e.amount.rawValue)
+                    r.int(e.epochEarned)
+                    r.int(e.matureEpoch)
+                    r.int(position)
+                    r.endRow()
                 }
             case .vestingReleased(let id, _, _):
                 // Not stored: vesting_schedule derives releases from mature_epoch (tables.sql).
@@ -198,8 +223,14 @@ final class ProjectionModel {
                 gasSeq += 1
                 guard record else { break }
                 edit(&rows.gasFeeRewards) { r in
-                    r.int(position); r.int32(Int32(gasSeq)); r.int(epoch); r.text(account.rawValue); r.text(validator.rawValue)
-                    r.text(role.rawValue); r.amount(amount.rawValue); r.endRow()
+                    r.int(position)
+                    r.int32(Int32(gasSeq))
+                    r.int(epoch)
+                    r.text(account.rawValue)
+                    r.text(validator.rawValue)
+                    r.text(role.rawValue)
+                    r.amount(amount.rawValue)
+                    r.endRow()
                 }
             case .metaNodeVoteRecorded, .nodeTaskWeight, .migrationFeeCharged, .validatorCreated, .trafficRecorded:
                 break // in the journal through their transfers; nothing else to project
@@ -254,48 +285,87 @@ final class ProjectionModel {
         }
         if accountDirty[i] == 0 { dirtyAccounts.append(i) }
         accountDirty[i] = position
-        if !accountInEpoch[i] { accountInEpoch[i] = true; epochAccounts.append(i) }
+        if !accountInEpoch[i] {
+            accountInEpoch[i] = true
+            epochAccounts.append(i)
+        }
     }
 
     // MARK: Epoch close
 
-    private func closeEpoch(_ report: SettlementReport, applied: AppliedEvent, derived: DerivedJournalLines, position: Int64,
-                            rows: inout ProjectionRows, record: Bool) {
+    private func closeEpoch(
+        _ report: SettlementReport, applied: AppliedEvent, derived: DerivedJournalLines, position: Int64,
+        rows: inout ProjectionRows, record: Bool
+    ) {
         let epoch = report.epoch
         if record {
             edit(&rows.settlements) { s in
-                s.int(epoch); s.int(position); s.text(report.rules); s.amount(report.T.rawValue); s.amount(report.Y.rawValue)
-                s.amount(report.trafficReward.rawValue); s.amount(report.miningReward.rawValue)
-                s.amount(report.trafficDust.rawValue); s.amount(report.miningDust.rawValue)
+                s.int(epoch)
+                s.int(position)
+                s.text(report.rules)
+                s.amount(report.T.rawValue)
+                s.amount(report.Y.rawValue)
+                s.amount(report.trafficReward.rawValue)
+                s.amount(report.miningReward.rawValue)
+                s.amount(report.trafficDust.rawValue)
+                s.amount(report.miningDust.rawValue)
                 for range in [derived.released, derived.rewarded] {
-                    if let range { s.int(Int64(range.first)); s.int(Int64(range.last)) } else { s.null(); s.null() }
+                    if let range {
+                        s.int(Int64(range.first))
+                        s.int(Int64(range.last))
+                    } else {
+                        s.null()
+                        s.null()
+                    }
                 }
                 s.endRow()
             }
             edit(&rows.settledNodes) { n in
                 for (rank, node) in report.settled.enumerated() {
-                    n.int(epoch); n.int32(Int32(rank + 1)); n.text(node.node.rawValue); n.amount(node.traffic.rawValue); n.endRow()
+                    n.int(epoch)
+                    n.int32(Int32(rank + 1))
+                    n.text(node.node.rawValue)
+                    n.amount(node.traffic.rawValue)
+                    n.endRow()
                 }
             }
             let supply = applied.supply
             edit(&rows.ozoneSupply) { o in
-                o.int(epoch); o.int(position); o.amount(supply.s.rawValue); o.amount(supply.p.rawValue)
-                o.amount(supply.l.rawValue); o.amount(supply.mined.rawValue); o.amount(applied.feeCollector.rawValue)
-                o.decimalText(supply.s.rawValue + supply.p.rawValue); o.decimalText(supply.l.rawValue)
-                o.amount(epochBought); o.amount(epochConsumed); o.amount(report.Y.rawValue)
-                o.amount(report.T.rawValue - report.Y.rawValue); o.endRow()
+                o.int(epoch)
+                o.int(position)
+                o.amount(supply.s.rawValue)
+                o.amount(supply.p.rawValue)
+                o.amount(supply.l.rawValue)
+                o.amount(supply.mined.rawValue)
+                o.amount(applied.feeCollector.rawValue)
+                o.decimalText(supply.s.rawValue + supply.p.rawValue)
+                o.decimalText(supply.l.rawValue)
+                o.amount(epochBought)
+                o.amount(epochConsumed)
+                o.amount(report.Y.rawValue)
+                o.amount(report.T.rawValue - report.Y.rawValue)
+                o.endRow()
             }
             edit(&rows.balanceHistory) { h in
                 for i in epochAccounts {
                     let b = balances[i]
-                    h.text(accountIDs[i].rawValue); h.int(epoch)
-                    h.amount(b.wallet.rawValue); h.amount(b.ozone.rawValue); h.amount(b.escrow.rawValue)
-                    h.amount(b.bonded.rawValue); h.amount(b.unbonding.rawValue); h.amount(b.vesting.rawValue); h.endRow()
+                    h.text(accountIDs[i].rawValue)
+                    h.int(epoch)
+                    h.amount(b.wallet.rawValue)
+                    h.amount(b.ozone.rawValue)
+                    h.amount(b.escrow.rawValue)
+                    h.amount(b.bonded.rawValue)
+                    h.amount(b.unbonding.rawValue)
+                    h.amount(b.vesting.rawValue)
+                    h.endRow()
                 }
             }
             if epoch % checkpointEvery == 0 {
                 edit(&rows.checkpoints) { c in
-                    c.int(epoch); c.int(position); c.bytea(economy.encodeCheckpointHead()); c.endRow()
+                    c.int(epoch)
+                    c.int(position)
+                    c.bytea(economy.encodeCheckpointHead())
+                    c.endRow()
                 }
             }
         }
@@ -312,8 +382,15 @@ final class ProjectionModel {
         for i in dirtyAccounts {
             let b = balances[i]
             edit(&rows.balancesStage) { r in
-                r.text(accountIDs[i].rawValue); r.amount(b.wallet.rawValue); r.amount(b.ozone.rawValue); r.amount(b.escrow.rawValue)
-                r.amount(b.bonded.rawValue); r.amount(b.unbonding.rawValue); r.amount(b.vesting.rawValue); r.int(accountDirty[i]); r.endRow()
+                r.text(accountIDs[i].rawValue)
+                r.amount(b.wallet.rawValue)
+                r.amount(b.ozone.rawValue)
+                r.amount(b.escrow.rawValue)
+                r.amount(b.bonded.rawValue)
+                r.amount(b.unbonding.rawValue)
+                r.amount(b.vesting.rawValue)
+                r.int(accountDirty[i])
+                r.endRow()
             }
         }
         for i in dirtyNodes {
@@ -322,8 +399,14 @@ final class ProjectionModel {
                 preconditionFailure("node \(nodeIDs[i]) moved money before the engine reported its status")
             }
             edit(&rows.nodesStage) { r in
-                r.text(nodeIDs[i].rawValue); r.text(kind.rawValue); r.text(owner.rawValue); r.text(status.rawValue)
-                r.amount(n.deposit); r.amount(n.unsettled); r.int(nodeDirty[i]); r.endRow()
+                r.text(nodeIDs[i].rawValue)
+                r.text(kind.rawValue)
+                r.text(owner.rawValue)
+                r.text(status.rawValue)
+                r.amount(n.deposit)
+                r.amount(n.unsettled)
+                r.int(nodeDirty[i])
+                r.endRow()
             }
         }
         markClean()
@@ -333,29 +416,57 @@ final class ProjectionModel {
 
     private func exception(_ rows: inout ProjectionRows, _ logged: LoggedEvent, rule: String, message: String) {
         edit(&rows.exceptions) { r in
-            r.int(logged.position); r.text(logged.eventID); r.text(logged.type); r.text(rule); r.text(message); r.endRow()
+            r.int(logged.position)
+            r.text(logged.eventID)
+            r.text(logged.type)
+            r.text(rule)
+            r.text(message)
+            r.endRow()
         }
     }
 
-    private func vestingChange(_ rows: inout ProjectionRows, _ id: VestingEntryID, _ position: Int64, _ epoch: Int64,
-                               _ change: String, _ amount: Wei) {
+    private func vestingChange(
+        _ rows: inout ProjectionRows, _ id: VestingEntryID, _ position: Int64, _ epoch: Int64,
+        _ change: String, _ amount: Wei
+    ) {
         edit(&rows.vestingChanges) { r in
-            r.int(Int64(id.rawValue)); r.int(position); r.int(epoch); r.text(change); r.amount(amount.rawValue); r.endRow()
+            r.int(Int64(id.rawValue))
+            r.int(position)
+            r.int(epoch)
+            r.text(change)
+            r.amount(amount.rawValue)
+            r.endRow()
         }
     }
 
-    private func releaseScheduled(_ rows: inout ProjectionRows, _ kind: String, _ ref: String, _ account: AccountID,
-                                  _ node: NodeID?, _ validator: ValidatorID?, _ amount: Wei, _ day: Int64, _ position: Int64) {
+    private func releaseScheduled(
+        _ rows: inout ProjectionRows, _ kind: String, _ ref: String, _ account: AccountID,
+        _ node: NodeID?, _ validator: ValidatorID?, _ amount: Wei, _ day: Int64, _ position: Int64
+    ) {
         edit(&rows.releaseSchedule) { r in
-            r.text(kind); r.text(ref); r.text(account.rawValue); r.text(node?.rawValue); r.text(validator?.rawValue)
-            r.amount(amount.rawValue); r.int(day); r.int(position); r.endRow()
+            r.text(kind)
+            r.text(ref)
+            r.text(account.rawValue)
+            r.text(node?.rawValue)
+            r.text(validator?.rawValue)
+            r.amount(amount.rawValue)
+            r.int(day)
+            r.int(position)
+            r.endRow()
         }
     }
 
-    private func releaseDone(_ rows: inout ProjectionRows, _ kind: String, _ ref: String, _ amount: Wei,
-                             _ position: Int64, _ epoch: Int64) {
+    private func releaseDone(
+        _ rows: inout ProjectionRows, _ kind: String, _ ref: String, _ amount: Wei,
+        _ position: Int64, _ epoch: Int64
+    ) {
         edit(&rows.releaseDone) { r in
-            r.text(kind); r.text(ref); r.amount(amount.rawValue); r.int(position); r.int(epoch); r.endRow()
+            r.text(kind)
+            r.text(ref)
+            r.amount(amount.rawValue)
+            r.int(position)
+            r.int(epoch)
+            r.endRow()
         }
     }
 }
@@ -377,8 +488,9 @@ struct VestingMaturities {
 
     mutating func created(_ e: VestingEntry) {
         if let last = ranges.last, last.matureEpoch == e.matureEpoch { return }
-        precondition(ranges.last.map { $0.firstID < e.id.rawValue && $0.matureEpoch < e.matureEpoch } ?? true,
-                     "vesting entry \(e.id) created out of order")
+        precondition(
+            ranges.last.map { $0.firstID < e.id.rawValue && $0.matureEpoch < e.matureEpoch } ?? true,
+            "vesting entry \(e.id) created out of order")
         if firstKnown == nil { firstKnown = e.id.rawValue }
         ranges.append((e.id.rawValue, e.matureEpoch))
     }
@@ -386,7 +498,8 @@ struct VestingMaturities {
     /// nil when the entry was created before this model started (loaded from a checkpoint).
     func matureEpoch(of id: VestingEntryID) -> Int64? {
         guard let firstKnown, id.rawValue >= firstKnown else { return nil }
-        var lo = start, hi = ranges.count
+        var lo = start
+        var hi = ranges.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if ranges[mid].firstID <= id.rawValue { lo = mid + 1 } else { hi = mid }
@@ -400,6 +513,9 @@ struct VestingMaturities {
             droppedMature = ranges[start].matureEpoch
             start += 1
         }
-        if start >= 1024, start * 2 >= ranges.count { ranges.removeFirst(start); start = 0 }
+        if start >= 1024, start * 2 >= ranges.count {
+            ranges.removeFirst(start)
+            start = 0
+        }
     }
 }

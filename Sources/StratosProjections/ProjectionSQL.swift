@@ -34,8 +34,9 @@ public struct ProjectionSQL: Sendable {
         let keys = try SQLStatements.parse(try read("indexes.sql"), source: dir + "/indexes.sql")
         guard let finish = keys["keys.finish"] else { throw ProjectionError.configuration("indexes.sql has no keys.finish section") }
         let sections = keys.filter { $0.key != "keys.finish" }.sorted { $0.key < $1.key }.map(\.value)
-        return ProjectionSQL(tables: try read("tables.sql"), keySections: sections, keysFinish: finish,
-                             statements: try SQLStatements.parse(try read("queries.sql"), source: dir + "/queries.sql"))
+        return ProjectionSQL(
+            tables: try read("tables.sql"), keySections: sections, keysFinish: finish,
+            statements: try SQLStatements.parse(try read("queries.sql"), source: dir + "/queries.sql"))
     }
 
     /// The version of the tables' layout (tables.sql), recorded in every schema's state row.
@@ -59,14 +60,17 @@ public struct ProjectionSQL: Sendable {
     }
 
     /// The statement with its `{identifier}` markers replaced by quoted identifiers.
-    public func render(_ name: String, on connection: PostgresConnection,
-                       _ identifiers: [String: String]) throws(PostgresError) -> String {
+    public func render(
+        _ name: String, on connection: PostgresConnection,
+        _ identifiers: [String: String]
+    ) throws(PostgresError) -> String {
         var sql = self(name)
         for (key, value) in identifiers {
             sql = sql.replacingOccurrences(of: "{\(key)}", with: try connection.escapeIdentifier(value))
         }
-        precondition(!sql.contains("{schema}") && !sql.contains("{old}") && !sql.contains("{new}") && !sql.contains("{table}"),
-                     "statement \(name) has an unfilled identifier")
+        precondition(
+            !sql.contains("{schema}") && !sql.contains("{old}") && !sql.contains("{new}") && !sql.contains("{table}"),
+            "statement \(name) has an unfilled identifier")
         return sql
     }
 }

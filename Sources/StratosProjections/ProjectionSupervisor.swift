@@ -38,15 +38,24 @@ public final class ProjectionSupervisor: Sendable {
         /// supervisor with `ProjectionError.locked` (the `project` command: it says so and exits).
         public var retryWhenLocked: Bool
 
-        public init(url: String, schema: String, rules: RuleSet = .paperV1,
-                    checkpointEvery: Int64 = ProjectionDefaults.checkpointEvery,
-                    batchSize: Int = ProjectionDefaults.batchSize,
-                    settings: SessionSettings = ProjectionWorker.defaultSettings, lockWait: Duration? = .seconds(30),
-                    backoff: Backoff = Backoff(), slowBackoff: Backoff = Backoff(initial: .seconds(1), cap: .seconds(30)),
-                    pollInterval: Duration = .seconds(1), retryWhenLocked: Bool = true) {
-            self.url = url; self.schema = schema; self.rules = rules; self.checkpointEvery = checkpointEvery
-            self.batchSize = batchSize; self.settings = settings; self.lockWait = lockWait
-            self.backoff = backoff; self.slowBackoff = slowBackoff; self.pollInterval = pollInterval
+        public init(
+            url: String, schema: String, rules: RuleSet = .paperV1,
+            checkpointEvery: Int64 = ProjectionDefaults.checkpointEvery,
+            batchSize: Int = ProjectionDefaults.batchSize,
+            settings: SessionSettings = ProjectionWorker.defaultSettings, lockWait: Duration? = .seconds(30),
+            backoff: Backoff = Backoff(), slowBackoff: Backoff = Backoff(initial: .seconds(1), cap: .seconds(30)),
+            pollInterval: Duration = .seconds(1), retryWhenLocked: Bool = true
+        ) {
+            self.url = url
+            self.schema = schema
+            self.rules = rules
+            self.checkpointEvery = checkpointEvery
+            self.batchSize = batchSize
+            self.settings = settings
+            self.lockWait = lockWait
+            self.backoff = backoff
+            self.slowBackoff = slowBackoff
+            self.pollInterval = pollInterval
             self.retryWhenLocked = retryWhenLocked
         }
     }
@@ -139,7 +148,7 @@ public final class ProjectionSupervisor: Sendable {
         guard started else { return true }
         worker?.worker.cancelRunningStatements()
         let ended = exited.wait(timeout: .now() + timeout.inSeconds) == .success
-        if ended { exited.signal() }  // later stops return at once
+        if ended { exited.signal() } // later stops return at once
         return ended
     }
 
@@ -180,47 +189,57 @@ public final class ProjectionSupervisor: Sendable {
                         if !kept { $0.restarts += 1 }
                     }
                 } else {
-                    w = try ProjectionWorker(url: configuration.url, schema: configuration.schema,
-                                             batchSize: configuration.batchSize, settings: configuration.settings)
+                    w = try ProjectionWorker(
+                        url: configuration.url, schema: configuration.schema,
+                        batchSize: configuration.batchSize, settings: configuration.settings)
                     if attempt > 0 { update { $0.reconnects += 1 } }
                     worker = w
                 }
                 shared.withLock { $0.worker = UncheckedSupervisedWorker(worker: w) }
                 if stopping { break }
                 update { $0.state = .waitingForLock }
-                try w.lock(timeout: configuration.lockWait, shouldStop: { self.stopping },
-                           onWait: { pid in
-                               self.update { $0.lockHolderPID = pid }
-                               self.log("projection worker: waiting for the lock of schema \(self.configuration.schema)"
-                                        + (pid.map { ", held by backend pid \($0)" } ?? "")
-                                        + " (a worker that died leaves its backend running for a few seconds)")
-                           })
+                try w.lock(
+                    timeout: configuration.lockWait, shouldStop: { self.stopping },
+                    onWait: { pid in
+                        self.update { $0.lockHolderPID = pid }
+                        self.log(
+                            "projection worker: waiting for the lock of schema \(self.configuration.schema)"
+                                + (pid.map { ", held by backend pid \($0)" } ?? "")
+                                + " (a worker that died leaves its backend running for a few seconds)")
+                    })
                 update { $0.lockHolderPID = nil }
                 if !created, try w.createIfMissing(rules: configuration.rules, checkpointEvery: configuration.checkpointEvery) {
                     log("projection worker: created schema \(configuration.schema) (rules \(configuration.rules.name))")
                 }
                 created = true
-                w.progress = { [self] p in update { $0.position = p.position; $0.lastProgress = .now } }
-                update { $0.state = .running }
-                var recovered = false
-                try w.follow(pollInterval: configuration.pollInterval, shouldStop: { self.stopping }) { position in
-                    let outage = shared.withLock { s -> ContinuousClock.Instant? in
-                        defer {
-                            s.status.position = position
-                            s.status.lastProgress = .now
-                            s.status.outageSince = nil
-                        }
-                        return s.status.outageSince
-                    }
-                    if !recovered {
-                        recovered = true
-                        attempt = 0
-                        if let outage {
-                            let seconds = String(format: "%.1f", (ContinuousClock.now - outage).inSeconds)
-                            log("projection worker: recovered after \(seconds) s, at log position \(position)")
-                        }
+                w.progress = { [self] p in
+                    update {
+                        $0.position = p.position
+                        $0.lastProgress = .now
                     }
                 }
+                update { $0.state = .running }
+                var recovered = false
+                try w.follow(
+                    pollInterval: configuration.pollInterval, shouldStop: { self.stopping },
+                    onCaughtUp: { position in
+                        let outage = shared.withLock { s -> ContinuousClock.Instant? in
+                            defer {
+                                s.status.position = position
+                                s.status.lastProgress = .now
+                                s.status.outageSince = nil
+                            }
+                            return s.status.outageSince
+                        }
+                        if !recovered {
+                            recovered = true
+                            attempt = 0
+                            if let outage {
+                                let seconds = String(format: "%.1f", (ContinuousClock.now - outage).inSeconds)
+                                log("projection worker: recovered after \(seconds) s, at log position \(position)")
+                            }
+                        }
+                    })
             } catch {
                 if stopping { break }
                 if case ProjectionError.locked = error, !configuration.retryWhenLocked {

@@ -36,11 +36,12 @@ public struct ProjectionStatus: Sendable, Hashable {
 
     static func decode(_ r: PostgresResult) throws -> ProjectionStatus? {
         guard r.rowCount > 0 else { return nil }
-        return ProjectionStatus(buildID: try r.string(0, 0), rules: try r.string(0, 1), status: try r.string(0, 2),
-                                lastPosition: try r.int64(0, 3), lastEpoch: try r.int64(0, 4), applied: try r.int64(0, 5),
-                                refused: try r.int64(0, 6), checkpointEvery: try r.int64(0, 7), indexed: try r.bool(0, 8),
-                                layout: try r.int64(0, 9), textHashUnchanged: try r.bool(0, 10),
-                                rulesJSON: r.optionalString(0, 11), rulesSha256: r.optionalString(0, 12))
+        return ProjectionStatus(
+            buildID: try r.string(0, 0), rules: try r.string(0, 1), status: try r.string(0, 2),
+            lastPosition: try r.int64(0, 3), lastEpoch: try r.int64(0, 4), applied: try r.int64(0, 5),
+            refused: try r.int64(0, 6), checkpointEvery: try r.int64(0, 7), indexed: try r.bool(0, 8),
+            layout: try r.int64(0, 9), textHashUnchanged: try r.bool(0, 10),
+            rulesJSON: r.optionalString(0, 11), rulesSha256: r.optionalString(0, 12))
     }
 
     /// The rule set the schema was built with: from its stored canonical JSON (checked against
@@ -122,8 +123,10 @@ public final class ProjectionWorker {
     /// The store's notification channel (every committed append notifies it).
     public static let notificationChannel = EventStore.notificationChannel
 
-    public init(url: String, schema: String, expectedStatus: String = "serving", sql: ProjectionSQL? = nil,
-                batchSize: Int = 20_000, settings: SessionSettings = ProjectionWorker.defaultSettings) throws {
+    public init(
+        url: String, schema: String, expectedStatus: String = "serving", sql: ProjectionSQL? = nil,
+        batchSize: Int = 20_000, settings: SessionSettings = ProjectionWorker.defaultSettings
+    ) throws {
         self.settings = settings
         self.connection = try PostgresConnection(url: url, settings: settings.named("worker"))
         self.url = url
@@ -158,7 +161,8 @@ public final class ProjectionWorker {
         locked = false
         cancelTargets.withLock { $0 = [UncheckedConnection(fresh)] }
         guard let m = model, let old = state, let st = try readState(),
-              st.buildID == old.buildID, st.lastPosition == m.lastPosition, st.status == old.status else {
+            st.buildID == old.buildID, st.lastPosition == m.lastPosition, st.status == old.status
+        else {
             model = nil
             state = nil
             return false
@@ -186,8 +190,10 @@ public final class ProjectionWorker {
     /// Why wait at all: a worker killed with -9 leaves its backend running until the backend
     /// notices (client_connection_check_interval, 2 s here); a supervisor that restarts the
     /// worker at once must not be refused by its predecessor's ghost.
-    public func lock(timeout: Duration? = .zero, pollInterval: Duration = .milliseconds(250),
-                     shouldStop: () -> Bool = { false }, onWait: ((Int32?) -> Void)? = nil) throws {
+    public func lock(
+        timeout: Duration? = .zero, pollInterval: Duration = .milliseconds(250),
+        shouldStop: () -> Bool = { false }, onWait: ((Int32?) -> Void)? = nil
+    ) throws {
         if locked { return }
         let deadline = timeout.map { ContinuousClock.now + $0 }
         var reported = false
@@ -197,7 +203,10 @@ public final class ProjectionWorker {
             if let deadline, ContinuousClock.now >= deadline || shouldStop() {
                 throw ProjectionError.locked(schema: schema, holderPID: pid)
             }
-            if !reported { onWait?(pid); reported = true }
+            if !reported {
+                onWait?(pid)
+                reported = true
+            }
             Thread.sleep(forTimeInterval: pollInterval.inSeconds)
             if shouldStop() { throw ProjectionError.locked(schema: schema, holderPID: pid) }
         }
@@ -223,8 +232,12 @@ public final class ProjectionWorker {
         try connection.transaction { c in
             try c.execute(try sql.render("schema.create", on: c, ["schema": schema]))
             try c.execute(sql.tables)
-            try c.query(sql("state.insert"), [UUID().uuidString.lowercased(), rules.name, expectedStatus, String(checkpointEvery),
-                                              String(ProjectionSQL.layout), rules.canonicalJSON, rules.sha256])
+            try c.query(
+                sql("state.insert"),
+                [
+                    UUID().uuidString.lowercased(), rules.name, expectedStatus, String(checkpointEvery),
+                    String(ProjectionSQL.layout), rules.canonicalJSON, rules.sha256,
+                ])
         }
         return true
     }
@@ -235,8 +248,9 @@ public final class ProjectionWorker {
     public func createIfMissing(requiring rules: RuleSet, checkpointEvery: Int64) throws -> Bool {
         if try createIfMissing(rules: rules, checkpointEvery: checkpointEvery) { return true }
         if let st = try readState(), !st.isBuilt(with: rules) {
-            throw ProjectionError.rulesMismatch(schema: schema, built: st.rules, builtSha256: st.rulesSha256, given: rules.name,
-                                                givenSha256: rules.sha256)
+            throw ProjectionError.rulesMismatch(
+                schema: schema, built: st.rules, builtSha256: st.rulesSha256, given: rules.name,
+                givenSha256: rules.sha256)
         }
         return false
     }
@@ -261,8 +275,9 @@ public final class ProjectionWorker {
         var start = try loader.checkpoint(connection, atOrBeforePosition: st.lastPosition, rules: rules)
         // The worker keeps every locked entry in memory (it writes their releases): complete the head.
         try loader.complete(&start, connection)
-        let m = ProjectionModel(economy: start.economy, position: start.position,
-                                refused: 0, checkpointEvery: st.checkpointEvery)
+        let m = ProjectionModel(
+            economy: start.economy, position: start.position,
+            refused: 0, checkpointEvery: st.checkpointEvery)
         var scratch = ProjectionRows()
         try reader.read(connection, from: start.position + 1, through: st.lastPosition) { logged in
             m.apply(logged, rows: &scratch, record: false)
@@ -303,7 +318,10 @@ public final class ProjectionWorker {
                 // The model may be ahead of the database: forget it, reload from what is committed.
                 model = nil
                 state = nil
-                if case ProjectionError.buildChanged = error { try load(); continue }
+                if case ProjectionError.buildChanged = error {
+                    try load()
+                    continue
+                }
                 throw error
             }
         }
@@ -326,8 +344,10 @@ public final class ProjectionWorker {
         let writer = BatchWriter { batch in try unchecked.worker.write(batch) }
         writer.start()
         func report(_ position: Int64) {
-            progress?(ProjectionProgress(schema: schema, position: position, head: head, eventsThisRun: processed + position - start,
-                                         seconds: (ContinuousClock.now - started).inSeconds))
+            progress?(
+                ProjectionProgress(
+                    schema: schema, position: position, head: head, eventsThisRun: processed + position - start,
+                    seconds: (ContinuousClock.now - started).inSeconds))
         }
         do {
             while m.lastPosition < head {
@@ -338,9 +358,11 @@ public final class ProjectionWorker {
                     return true
                 }
                 m.flushCurrent(into: &rows)
-                try writer.submit(ProjectionBatch(rows: rows, fromPosition: before, throughPosition: m.lastPosition,
-                                                  lastEpoch: m.economy.lastClosedEpoch, applied: m.economy.position,
-                                                  refused: m.refused))
+                try writer.submit(
+                    ProjectionBatch(
+                        rows: rows, fromPosition: before, throughPosition: m.lastPosition,
+                        lastEpoch: m.economy.lastClosedEpoch, applied: m.economy.position,
+                        refused: m.refused))
                 if progress != nil, ContinuousClock.now - lastReport >= progressInterval, let committed = writer.committed {
                     lastReport = ContinuousClock.now
                     report(committed)
@@ -361,10 +383,12 @@ public final class ProjectionWorker {
         guard let st = state else { throw ProjectionError.notBuilt(schema: schema) }
         let rows = batch.rows
         try connection.transaction { c in
-            let guardResult = try c.query(sql("state.advance"), [
-                st.buildID, String(batch.fromPosition), String(batch.throughPosition), String(batch.lastEpoch),
-                String(batch.applied), String(batch.refused), expectedStatus,
-            ])
+            let guardResult = try c.query(
+                sql("state.advance"),
+                [
+                    st.buildID, String(batch.fromPosition), String(batch.throughPosition), String(batch.lastEpoch),
+                    String(batch.applied), String(batch.refused), expectedStatus,
+                ])
             guard guardResult.affectedRows == 1 else { throw ProjectionError.buildChanged(schema: schema) }
             for (statement, buffer) in rows.copies where !buffer.isEmpty {
                 try c.copyIn(sql(statement)) { try buffer.send(to: $0) }
@@ -423,8 +447,10 @@ public final class ProjectionWorker {
     /// notification it catches up every `pollInterval` anyway (one was missed, or the head moved
     /// by an import that notifies once). `onCaughtUp` is told the position after every catch-up.
     /// Throws what the connection throws: a supervisor (`ProjectionSupervisor`) reconnects.
-    public func follow(pollInterval: Duration = .seconds(1), shouldStop: () -> Bool = { false },
-                       onCaughtUp: (Int64) -> Void = { _ in }) throws {
+    public func follow(
+        pollInterval: Duration = .seconds(1), shouldStop: () -> Bool = { false },
+        onCaughtUp: (Int64) -> Void = { _ in }
+    ) throws {
         try connection.listen(Self.notificationChannel)
         defer { if connection.isOK { try? connection.unlisten(Self.notificationChannel) } }
         while !shouldStop() {

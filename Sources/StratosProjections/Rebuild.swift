@@ -86,9 +86,14 @@ public struct Rebuilder {
     public var phaseStarted: ((String) -> Void)?
     let sql: ProjectionSQL
 
-    public init(url: String, schemas: ProjectionSchemas = ProjectionSchemas(), checkpointEvery: Int64 = ProjectionDefaults.checkpointEvery,
-                batchSize: Int = ProjectionDefaults.batchSize, sql: ProjectionSQL? = nil) throws {
-        self.url = url; self.schemas = schemas; self.checkpointEvery = checkpointEvery; self.batchSize = batchSize
+    public init(
+        url: String, schemas: ProjectionSchemas = ProjectionSchemas(), checkpointEvery: Int64 = ProjectionDefaults.checkpointEvery,
+        batchSize: Int = ProjectionDefaults.batchSize, sql: ProjectionSQL? = nil
+    ) throws {
+        self.url = url
+        self.schemas = schemas
+        self.checkpointEvery = checkpointEvery
+        self.batchSize = batchSize
         self.sql = try sql ?? ProjectionSQL.load()
     }
 
@@ -103,8 +108,10 @@ public struct Rebuilder {
         defer { try? worker.unlock() }
         let c = worker.connection
 
-        if let existing = try worker.readState(), !existing.isBuilt(with: rules) || existing.status != "building"
-            || existing.layout != ProjectionSQL.layout || !existing.textHashUnchanged {
+        if let existing = try worker.readState(),
+            !existing.isBuilt(with: rules) || existing.status != "building"
+                || existing.layout != ProjectionSQL.layout || !existing.textHashUnchanged
+        {
             try c.execute(try sql.render("schema.drop", on: c, ["schema": schemas.next]))
         }
         try worker.createIfMissing(rules: rules, checkpointEvery: checkpointEvery)
@@ -127,14 +134,18 @@ public struct Rebuilder {
             try c.query(sql("search_path.set"), [try c.escapeIdentifier(schema) + ", public"])
             try Self.checkJournal(c, sql: sql)
         }
-        do { try worker.ensureIndexed() } catch { _ = try? journalCheck.wait(); throw error }
+        do { try worker.ensureIndexed() } catch {
+            _ = try? journalCheck.wait()
+            throw error
+        }
         phase("keys")
         do { try worker.economy().checkInvariants() } catch let v as InvariantViolation { throw ProjectionError.invariant(v) }
         try journalCheck.wait()
         phase("checks")
 
-        var report = RebuildReport(rules: rules.name, events: events, refused: try worker.readState()?.refused ?? 0,
-                                   resumedFrom: resumedFrom, seconds: 0, diff: nil, switched: false)
+        var report = RebuildReport(
+            rules: rules.name, events: events, refused: try worker.readState()?.refused ?? 0,
+            resumedFrom: resumedFrom, seconds: 0, diff: nil, switched: false)
         let servingExists = try c.query(sql("schema.exists"), [schemas.serving]).rowCount > 0
         if diff && servingExists {
             phaseStarted?("diff")
@@ -222,15 +233,18 @@ public struct Rebuilder {
         func pairs(_ r: PostgresResult, _ i: Int, _ names: [String]) throws -> [(field: String, old: String, new: String)] {
             var out: [(field: String, old: String, new: String)] = []
             for (k, name) in names.enumerated() {
-                let a = try r.string(i, 1 + 2 * k), b = try r.string(i, 2 + 2 * k)
+                let a = try r.string(i, 1 + 2 * k)
+                let b = try r.string(i, 2 + 2 * k)
                 if a != b { out.append((name, a, b)) }
             }
             return out
         }
         let a = try c.query(try sql.render("diff.accounts", on: c, ids))
         for i in 0..<a.rowCount {
-            d.accounts.append(.init(account: try a.string(i, 0),
-                                    fields: try pairs(a, i, ["wallet", "ozone", "escrow", "bonded", "unbonding", "vesting"])))
+            d.accounts.append(
+                .init(
+                    account: try a.string(i, 0),
+                    fields: try pairs(a, i, ["wallet", "ozone", "escrow", "bonded", "unbonding", "vesting"])))
         }
         let n = try c.query(try sql.render("diff.nodes", on: c, ids))
         for i in 0..<n.rowCount {
@@ -238,8 +252,10 @@ public struct Rebuilder {
         }
         let e = try c.query(try sql.render("diff.epochs", on: c, ids))
         for i in 0..<e.rowCount {
-            d.epochs.append(.init(epoch: try e.int64(i, 0),
-                                  fields: try pairs(e, i, ["Y", "trafficReward", "miningReward", "s", "p", "l"])))
+            d.epochs.append(
+                .init(
+                    epoch: try e.int64(i, 0),
+                    fields: try pairs(e, i, ["Y", "trafficReward", "miningReward", "s", "p", "l"])))
         }
         let t = try c.query(try sql.render("diff.totals", on: c, ids))
         for i in 0..<t.rowCount { d.totals.append((try t.string(i, 0), try t.string(i, 1), try t.string(i, 2))) }

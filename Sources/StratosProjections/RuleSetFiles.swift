@@ -9,8 +9,10 @@ public enum RuleSetFiles {
     public static func resolve(_ spec: String) throws -> RuleSet {
         if let builtIn = RuleSet.named(spec) { return builtIn }
         guard FileManager.default.fileExists(atPath: spec) else {
-            throw RuleSetError(file: nil, path: "", message:
-                "unknown rule set '\(spec)': neither a built-in (\(RuleSet.all.map(\.name).joined(separator: ", "))) nor a rule-set file")
+            throw RuleSetError(
+                file: nil, path: "",
+                message:
+                    "unknown rule set '\(spec)': neither a built-in (\(RuleSet.all.map(\.name).joined(separator: ", "))) nor a rule-set file")
         }
         return try load([spec])[0]
     }
@@ -42,7 +44,8 @@ public enum RuleSetFiles {
                 if FileManager.default.fileExists(atPath: sibling) {
                     let f = try read(sibling)
                     guard f.name == parent else {
-                        throw RuleSetError(file: sibling, path: "name", message: "is '\(f.name)', but \(from) extends '\(parent)' and looked for it here")
+                        throw RuleSetError(
+                            file: sibling, path: "name", message: "is '\(f.name)', but \(from) extends '\(parent)' and looked for it here")
                     }
                     files.append(f)
                     seen.insert(f.name)

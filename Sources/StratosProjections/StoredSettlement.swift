@@ -16,9 +16,11 @@ public struct StoredSettlement: Sendable, Hashable {
 
     /// The first field (as a JSON path) where `recomputed` differs, with both values.
     public func firstDifference(from recomputed: SettlementReport) -> (field: String, stored: String, recomputed: String)? {
-        let mine = report, other = recomputed
+        let mine = report
+        let other = recomputed
         func cmp(_ field: String, _ a: some CustomStringConvertible & Equatable, _ b: some CustomStringConvertible & Equatable)
-            -> (String, String, String)? {
+            -> (String, String, String)?
+        {
             "\(a)" == "\(b)" ? nil : (field, "\(a)", "\(b)")
         }
         let scalar: [(String, String, String)] = [

@@ -63,7 +63,9 @@ public struct Auditor {
     public let cache: RecomputationCache?
 
     public init(connection: PostgresConnection, readModel: any LedgerReadModel, cache: RecomputationCache? = nil) {
-        self.store = EventStore(connection: connection); self.readModel = readModel; self.cache = cache
+        self.store = EventStore(connection: connection)
+        self.readModel = readModel
+        self.cache = cache
     }
 
     /// Recomputes the settlement of `epoch`. With `node`, the replay starts early enough that
@@ -92,7 +94,8 @@ public struct Auditor {
         var fromEpoch = epoch - 1
         var traffic: [AuditedEvent] = []
         if let node, let carried = economy.node(node)?.unsettled.rawValue,
-           let events = try carriedTraffic(of: node, carried: carried, before: epoch, through: position) {
+            let events = try carriedTraffic(of: node, carried: carried, before: epoch, through: position)
+        {
             traffic = events
         } else if let node {
             // The node's contribution may have been carried over from earlier epochs: step back
@@ -136,19 +139,23 @@ public struct Auditor {
                 replayed += 1
                 if let node {
                     for case .trafficRecorded(let e, let n, _, _, let charge) in applied.effects where n == node {
-                        traffic.append(AuditedEvent(position: stored.position, eventID: stored.eventID, type: stored.type,
-                                                    epoch: e, charge: charge))
+                        traffic.append(
+                            AuditedEvent(
+                                position: stored.position, eventID: stored.eventID, type: stored.type,
+                                epoch: e, charge: charge))
                     }
                     if !closesTarget, let s = applied.settlement, s.settled.contains(where: { $0.node == node }) {
                         traffic.removeAll()
                     }
                 }
                 if closesTarget, let inputs, let report = applied.settlement {
-                    let close = AuditedEvent(position: stored.position, eventID: stored.eventID, type: stored.type,
-                                             epoch: epoch, charge: nil)
-                    return EpochRecomputation(epoch: epoch, closeEvent: close, before: inputs, report: report,
-                                              stored: try readModel.settlement(epoch: epoch), replayedFrom: from,
-                                              replayedEvents: replayed, trackedTraffic: traffic)
+                    let close = AuditedEvent(
+                        position: stored.position, eventID: stored.eventID, type: stored.type,
+                        epoch: epoch, charge: nil)
+                    return EpochRecomputation(
+                        epoch: epoch, closeEvent: close, before: inputs, report: report,
+                        stored: try readModel.settlement(epoch: epoch), replayedFrom: from,
+                        replayedEvents: replayed, trackedTraffic: traffic)
                 }
             }
             next = page[page.count - 1].position + 1
@@ -160,20 +167,25 @@ public struct Auditor {
     /// last settlement that included it, read from its stream — without replaying the epochs in
     /// between. nil when their charges do not add up to `carried` exactly (e.g. an event the
     /// rules refused): the caller then replays, which is always right.
-    private func carriedTraffic(of node: NodeID, carried: UInt128, before epoch: Int64,
-                                through position: Int64) throws -> [AuditedEvent]? {
+    private func carriedTraffic(
+        of node: NodeID, carried: UInt128, before epoch: Int64,
+        through position: Int64
+    ) throws -> [AuditedEvent]? {
         let after = try readModel.lastSettlement(of: node, before: epoch)?.position ?? 0
         var events: [AuditedEvent] = []
         var total: UInt128 = 0
         for stored in try store.read(stream: "node/\(node.rawValue)", after: after, through: position)
         where stored.type == EventType.trafficServed.rawValue {
             guard case .trafficServed(let record) = try stored.ledgerEvent().payload,
-                  let charge = Economy.charge(of: record) else { return nil }
+                let charge = Economy.charge(of: record)
+            else { return nil }
             let (sum, overflow) = total.addingReportingOverflow(charge)
             guard !overflow else { return nil }
             total = sum
-            events.append(AuditedEvent(position: stored.position, eventID: stored.eventID, type: stored.type,
-                                       epoch: record.epoch, charge: Noz(charge)))
+            events.append(
+                AuditedEvent(
+                    position: stored.position, eventID: stored.eventID, type: stored.type,
+                    epoch: record.epoch, charge: Noz(charge)))
         }
         return total == carried ? events : nil
     }
@@ -181,10 +193,12 @@ public struct Auditor {
     /// The derivation of every wei `node`'s owner earned from the node at the close of `epoch`.
     public func auditNode(_ node: NodeID, epoch: Int64) throws -> NodeAudit {
         let r = try recompute(epoch: epoch, node: node)
-        guard r.before.unsettled.contains(where: { $0.node == node })
-            || r.before.stakeDeposits.contains(where: { $0.node == node })
-            || r.before.activeMetaNodes.contains(node)
-            || r.report.rewards.contains(where: { $0.node == node }) else {
+        guard
+            r.before.unsettled.contains(where: { $0.node == node })
+                || r.before.stakeDeposits.contains(where: { $0.node == node })
+                || r.before.activeMetaNodes.contains(node)
+                || r.report.rewards.contains(where: { $0.node == node })
+        else {
             // Not a participant of this settlement: known at all?
             if try readModel.snapshot(.now)?.nodes[node] == nil { throw AuditError.unknownNode(node) }
             return NodeAudit(node: node, recomputation: r)

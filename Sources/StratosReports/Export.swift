@@ -22,7 +22,10 @@ public struct ExportRequest: Sendable {
     public var to: Int64
     public var account: AccountID?
     public init(format: ExportFormat, from: Int64 = 1, to: Int64 = Int64.max, account: AccountID? = nil) {
-        self.format = format; self.from = from; self.to = to; self.account = account
+        self.format = format
+        self.from = from
+        self.to = to
+        self.account = account
     }
 }
 
@@ -63,7 +66,8 @@ public struct JournalExporter: Sendable {
     private var headerWritten = false
 
     public init(request: ExportRequest, rules: RuleSet) {
-        self.request = request; self.rules = rules
+        self.request = request
+        self.rules = rules
     }
 
     // MARK: Public API
@@ -75,7 +79,8 @@ public struct JournalExporter: Sendable {
         case .csv:
             return "position,event_id,type,time,epoch,posting,account,ledger_account,commodity,amount,base_units,reason\n"
         case .ledger:
-            return "; stratos-ledger journal export, rules \(rules.name), epochs \(request.from)–\(request.to == Int64.max ? "latest" : String(request.to))\n\n"
+            return
+                "; stratos-ledger journal export, rules \(rules.name), epochs \(request.from)–\(request.to == Int64.max ? "latest" : String(request.to))\n\n"
         case .beancount:
             return "; stratos-ledger journal export, rules \(rules.name)\noption \"operating_currency\" \"STOS\"\n\n"
         }
@@ -117,8 +122,9 @@ public struct JournalExporter: Sendable {
             postings.append((counter, commodity, sum, true))
         }
         guard !postings.isEmpty else { return "" }
-        let tx = Transaction(position: snapshot.position, eventID: "opening-balances", type: "OpeningBalances", time: date,
-                             epoch: request.from, postings: postings.map { ($0.name, $0.commodity, $0.amount, $0.negative, "opening-balance", "opening") })
+        let tx = Transaction(
+            position: snapshot.position, eventID: "opening-balances", type: "OpeningBalances", time: date,
+            epoch: request.from, postings: postings.map { ($0.name, $0.commodity, $0.amount, $0.negative, "opening-balance", "opening") })
         return write(tx)
     }
 
@@ -129,8 +135,10 @@ public struct JournalExporter: Sendable {
         for p in t.postings {
             postings.append((try exportAccount(p), p.commodity, p.amount, p.negative, p.reason, p.account))
         }
-        return write(Transaction(position: t.position, eventID: t.eventID, type: t.type, time: t.time, epoch: t.epoch,
-                                 postings: postings))
+        return write(
+            Transaction(
+                position: t.position, eventID: t.eventID, type: t.type, time: t.time, epoch: t.epoch,
+                postings: postings))
     }
 
     // MARK: Accounts
@@ -178,8 +186,8 @@ public struct JournalExporter: Sendable {
         for b in id.utf8 {
             switch b {
             case UInt8(ascii: ":"), UInt8(ascii: ";"), UInt8(ascii: "#"), UInt8(ascii: "("), UInt8(ascii: ")"),
-                 UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "@"), UInt8(ascii: "*"), UInt8(ascii: "!"),
-                 UInt8(ascii: "\""), UInt8(ascii: "%"), UInt8(ascii: "="), UInt8(ascii: "|"):
+                UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "@"), UInt8(ascii: "*"), UInt8(ascii: "!"),
+                UInt8(ascii: "\""), UInt8(ascii: "%"), UInt8(ascii: "="), UInt8(ascii: "|"):
                 out += "%" + hex(b)
             case 0x21...0x7E: out.unicodeScalars.append(Unicode.Scalar(b))
             default: out += "%" + hex(b)
@@ -230,8 +238,10 @@ public struct JournalExporter: Sendable {
         switch request.format {
         case .csv:
             for (i, p) in t.postings.enumerated() {
-                let fields = [String(t.position), t.eventID, t.type, t.time.rfc3339, String(t.epoch), String(i + 1), p.0, p.5,
-                              p.1.rawValue, Self.amountText(p.1, p.2, negative: p.3), (p.3 ? "-" : "") + String(p.2), p.4]
+                let fields = [
+                    String(t.position), t.eventID, t.type, t.time.rfc3339, String(t.epoch), String(i + 1), p.0, p.5,
+                    p.1.rawValue, Self.amountText(p.1, p.2, negative: p.3), (p.3 ? "-" : "") + String(p.2), p.4,
+                ]
                 out += fields.map(Self.csvField).joined(separator: ",") + "\n"
             }
         case .ledger:

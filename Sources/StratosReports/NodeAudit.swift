@@ -65,12 +65,13 @@ public struct NodeAudit: @unchecked Sendable {
             let stake = mulDiv(a, tier.stakeBp, 10_000)
             let partD = d + k > 0 ? mulDiv(stake, d, d + k) : 0
             let partK = d + k > 0 ? mulDiv(stake, k, d + k) : 0
-            splits.append(SourceSplit(
-                source: source, amount: amount, resourceShare: Wei(resource), metaShare: Wei(meta), stakeShare: Wei(stake),
-                nodeResource: Wei(y > 0 && a > 0 ? mulDiv(resource, settledTraffic.rawValue, y) : 0),
-                nodeMeta: Wei(isActiveMeta && n > 0 && a > 0 ? meta / n : 0),
-                partD: Wei(partD), partK: Wei(partK),
-                nodeDeposit: Wei(a > 0 && k > 0 ? mulDiv(partK, deposit?.rawValue ?? 0, k) : 0)))
+            splits.append(
+                SourceSplit(
+                    source: source, amount: amount, resourceShare: Wei(resource), metaShare: Wei(meta), stakeShare: Wei(stake),
+                    nodeResource: Wei(y > 0 && a > 0 ? mulDiv(resource, settledTraffic.rawValue, y) : 0),
+                    nodeMeta: Wei(isActiveMeta && n > 0 && a > 0 ? meta / n : 0),
+                    partD: Wei(partD), partK: Wei(partK),
+                    nodeDeposit: Wei(a > 0 && k > 0 ? mulDiv(partK, deposit?.rawValue ?? 0, k) : 0)))
         }
         self.splits = splits
     }
@@ -126,33 +127,44 @@ public struct NodeAudit: @unchecked Sendable {
             "before": .object(["s": amt(s.s.rawValue), "p": amt(s.p.rawValue), "l": amt(s.l.rawValue), "mined": amt(s.mined.rawValue)]),
             "trafficReward": amt(r.report.trafficReward.rawValue),
             "miningReward": amt(r.report.miningReward.rawValue),
-            "tier": .object(["rewardPerEpoch": amt(r.before.tier.rewardPerEpoch.rawValue),
-                             "resourceBp": amt(r.before.tier.resourceBp), "metaBp": amt(r.before.tier.metaBp),
-                             "stakeBp": amt(r.before.tier.stakeBp)]),
+            "tier": .object([
+                "rewardPerEpoch": amt(r.before.tier.rewardPerEpoch.rawValue),
+                "resourceBp": amt(r.before.tier.resourceBp), "metaBp": amt(r.before.tier.metaBp),
+                "stakeBp": amt(r.before.tier.stakeBp),
+            ]),
             "activeMetaNodes": num(Int64(r.before.activeMetaNodes.count)),
             "D": amt(r.before.totalDelegation.rawValue),
             "K": amt(r.before.totalStakeDeposits.rawValue),
             "deposit": deposit.map { amt($0.rawValue) } ?? .null,
-            "splits": .array(splits.map { sp in
-                .object(["source": .string(sp.source.rawValue), "amount": amt(sp.amount.rawValue),
-                         "resourceShare": amt(sp.resourceShare.rawValue), "metaShare": amt(sp.metaShare.rawValue),
-                         "stakeShare": amt(sp.stakeShare.rawValue), "partD": amt(sp.partD.rawValue), "partK": amt(sp.partK.rawValue),
-                         "nodeResource": amt(sp.nodeResource.rawValue), "nodeMeta": amt(sp.nodeMeta.rawValue),
-                         "nodeDeposit": amt(sp.nodeDeposit.rawValue)])
-            }),
-            "rewards": .array(rewards.map { w in
-                .object(["account": .string(w.account.rawValue), "role": .string(w.role.rawValue),
-                         "source": .string(w.source.rawValue), "amount": amt(w.amount.rawValue),
-                         "matureEpoch": num(w.matureEpoch), "entry": num(Int64(w.entry.rawValue))])
-            }),
+            "splits": .array(
+                splits.map { sp in
+                    .object([
+                        "source": .string(sp.source.rawValue), "amount": amt(sp.amount.rawValue),
+                        "resourceShare": amt(sp.resourceShare.rawValue), "metaShare": amt(sp.metaShare.rawValue),
+                        "stakeShare": amt(sp.stakeShare.rawValue), "partD": amt(sp.partD.rawValue), "partK": amt(sp.partK.rawValue),
+                        "nodeResource": amt(sp.nodeResource.rawValue), "nodeMeta": amt(sp.nodeMeta.rawValue),
+                        "nodeDeposit": amt(sp.nodeDeposit.rawValue),
+                    ])
+                }),
+            "rewards": .array(
+                rewards.map { w in
+                    .object([
+                        "account": .string(w.account.rawValue), "role": .string(w.role.rawValue),
+                        "source": .string(w.source.rawValue), "amount": amt(w.amount.rawValue),
+                        "matureEpoch": num(w.matureEpoch), "entry": num(Int64(w.entry.rawValue)),
+                    ])
+                }),
             "total": amt(total.rawValue),
             "matureEpoch": num(matureEpoch),
-            "events": .array((r.trackedTraffic + [r.closeEvent]).map { e in
-                var o: [String: JSONValue] = ["position": num(e.position), "id": .string(e.eventID), "type": .string(e.type),
-                                              "epoch": num(e.epoch)]
-                if let c = e.charge { o["charge"] = amt(c.rawValue) }
-                return .object(o)
-            }),
+            "events": .array(
+                (r.trackedTraffic + [r.closeEvent]).map { e in
+                    var o: [String: JSONValue] = [
+                        "position": num(e.position), "id": .string(e.eventID), "type": .string(e.type),
+                        "epoch": num(e.epoch),
+                    ]
+                    if let c = e.charge { o["charge"] = amt(c.rawValue) }
+                    return .object(o)
+                }),
             "replayedFrom": .object(["epoch": num(r.replayedFrom.epoch), "position": num(r.replayedFrom.position)]),
             "consistent": .bool(consistent),
             "matchesProjection": r.matchesProjection.map { .bool($0) } ?? .null,
@@ -165,7 +177,8 @@ public struct NodeAudit: @unchecked Sendable {
         let s = r.before.supply
         let y = r.report.Y
         var out = "Audit of node \(node) at the close of epoch \(epoch) (rules \(r.report.rules))\n"
-        out += "  recomputed from \(r.replayedFrom.epoch == 0 ? "Genesis" : "the checkpoint of epoch \(r.replayedFrom.epoch) (position \(r.replayedFrom.position))"), \(r.replayedEvents) events replayed\n\n"
+        out +=
+            "  recomputed from \(r.replayedFrom.epoch == 0 ? "Genesis" : "the checkpoint of epoch \(r.replayedFrom.epoch) (position \(r.replayedFrom.position))"), \(r.replayedEvents) events replayed\n\n"
         out += "Traffic (RULES §5.2)\n"
         out += "  contribution C_i before the close: \(contributionBefore) noz\n"
         out += "  T = Σ C_i = \(r.report.T) noz; settled set: the top \(r.report.settled.count) node(s), Y = \(y) noz (\(settledRule))\n"
@@ -183,10 +196,12 @@ public struct NodeAudit: @unchecked Sendable {
         out += "  R = floor((s + p) × Y / (l + Y)) = floor((\(s.s) + \(s.p)) × \(y) / (\(s.l) + \(y))) = \(rawR) wei"
         out += rawR > r.report.trafficReward.rawValue ? ", capped at p: R = \(r.report.trafficReward) wei\n" : "\n"
         let tier = r.before.tier
-        out += "  M = min(tier reward, cap − mined) = min(\(tier.rewardPerEpoch), \(r.before.miningCap) − \(s.mined)) = \(r.report.miningReward) wei\n"
+        out +=
+            "  M = min(tier reward, cap − mined) = min(\(tier.rewardPerEpoch), \(r.before.miningCap) − \(s.mined)) = \(r.report.miningReward) wei\n"
         out += "  tier split: resource \(tier.resourceBp) bp, meta \(tier.metaBp) bp, stake \(tier.stakeBp) bp\n"
         let n = r.before.activeMetaNodes.count
-        let d = r.before.totalDelegation, k = r.before.totalStakeDeposits
+        let d = r.before.totalDelegation
+        let k = r.before.totalStakeDeposits
         for sp in splits {
             let name = sp.source == .traffic ? "R" : "M"
             out += "\n\(name) = \(sp.amount) wei (\(sp.source.rawValue))\n"
@@ -197,7 +212,8 @@ public struct NodeAudit: @unchecked Sendable {
             out += "  meta share = floor(\(name) × \(tier.metaBp) / 10000) = \(sp.metaShare)"
             if isActiveMeta { out += "; node (one of n = \(n) active meta nodes): floor(\(sp.metaShare) / \(n)) = \(sp.nodeMeta) wei" }
             out += "\n  stake share = floor(\(name) × \(tier.stakeBp) / 10000) = \(sp.stakeShare); D = \(d), K = \(k)\n"
-            out += "    partD = floor(\(sp.stakeShare) × \(d) / (\(d) + \(k))) = \(sp.partD), partK = floor(\(sp.stakeShare) × \(k) / (\(d) + \(k))) = \(sp.partK)\n"
+            out +=
+                "    partD = floor(\(sp.stakeShare) × \(d) / (\(d) + \(k))) = \(sp.partD), partK = floor(\(sp.stakeShare) × \(k) / (\(d) + \(k))) = \(sp.partK)\n"
             if let deposit {
                 out += "    node deposit share: floor(\(sp.partK) × \(deposit) / \(k)) = \(sp.nodeDeposit) wei\n"
             }

@@ -40,8 +40,9 @@ public struct PreparedExport: Sendable {
         if request.from > 1 {
             guard let snapshot = try model.snapshot(.epoch(request.from - 1)) else {
                 let last = try model.snapshot(.now)?.lastClosedEpoch ?? 0
-                throw request.from - 1 > last ? ExportRefusal.epochNotClosed(epoch: request.from - 1, lastClosed: last)
-                                              : ExportRefusal.epochNotProjected(epoch: request.from - 1)
+                throw request.from - 1 > last
+                    ? ExportRefusal.epochNotClosed(epoch: request.from - 1, lastClosed: last)
+                    : ExportRefusal.epochNotProjected(epoch: request.from - 1)
             }
             opening = snapshot
         }

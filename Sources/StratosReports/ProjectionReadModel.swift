@@ -75,8 +75,10 @@ struct ProjectionReadModel: LedgerReadModel {
     func vesting(_ id: AccountID) throws -> JSONValue? {
         guard try queries.balances(account: id) != nil else { return nil }
         let v = try queries.vestingSchedule(account: id)
-        return .object(["account": .string(id.rawValue), "entries": .array(v.entries.map(Self.json)),
-                        "releases": .array(v.releases.map(Self.json))])
+        return .object([
+            "account": .string(id.rawValue), "entries": .array(v.entries.map(Self.json)),
+            "releases": .array(v.releases.map(Self.json)),
+        ])
     }
 
     static func json(_ e: VestingScheduleEntry) -> JSONValue {
@@ -117,10 +119,13 @@ struct ProjectionReadModel: LedgerReadModel {
             "from": .integer(epochs.lowerBound),
             "to": epochs.upperBound == Int64.max ? .null : .integer(epochs.upperBound),
             "total": .string(String(total)),
-            "rewards": .array(rows.map { r in
-                .object(["epoch": .integer(r.epoch), "role": .string(r.role.rawValue),
-                         "source": .string(r.source.rawValue), "amount": .string(r.amount.description)])
-            }),
+            "rewards": .array(
+                rows.map { r in
+                    .object([
+                        "epoch": .integer(r.epoch), "role": .string(r.role.rawValue),
+                        "source": .string(r.source.rawValue), "amount": .string(r.amount.description),
+                    ])
+                }),
         ])
     }
 
@@ -130,14 +135,24 @@ struct ProjectionReadModel: LedgerReadModel {
             "from": .integer(epochs.lowerBound),
             "to": epochs.upperBound == Int64.max ? .null : .integer(epochs.upperBound),
             "limit": .integer(limit),
-            "nodes": .array(ranked.enumerated().map { i, t in
-                .object(["rank": .integer(i + 1), "node": .string(t.node.rawValue), "total": .string(t.total.description),
-                         "lastEpoch": .integer(t.lastEpoch),
-                         "byRole": .object(Dictionary(uniqueKeysWithValues: t.byRole.map { role, r in
-                             (role.rawValue, JSONValue.object(["amount": .string(r.amount.description),
-                                                               "lastEpoch": .integer(r.lastEpoch)]))
-                         }))])
-            }),
+            "nodes": .array(
+                ranked.enumerated().map { i, t in
+                    .object([
+                        "rank": .integer(i + 1), "node": .string(t.node.rawValue), "total": .string(t.total.description),
+                        "lastEpoch": .integer(t.lastEpoch),
+                        "byRole": .object(
+                            Dictionary(
+                                uniqueKeysWithValues: t.byRole.map { role, r in
+                                    (
+                                        role.rawValue,
+                                        JSONValue.object([
+                                            "amount": .string(r.amount.description),
+                                            "lastEpoch": .integer(r.lastEpoch),
+                                        ])
+                                    )
+                                })),
+                    ])
+                }),
         ])
     }
 
@@ -146,17 +161,22 @@ struct ProjectionReadModel: LedgerReadModel {
         return .object([
             "from": .integer(epochs.lowerBound),
             "to": epochs.upperBound == Int64.max ? .null : .integer(epochs.upperBound),
-            "points": .array(rows.map { p in
-                .object(["epoch": .integer(p.epoch), "position": .integer(p.position),
-                         "s": .string(p.supply.s.description), "p": .string(p.supply.p.description),
-                         "l": .string(p.supply.l.description), "mined": .string(p.supply.mined.description),
-                         "feeCollector": .string(p.feeCollector.description),
-                         "price": .object(["numeratorWei": .string(String(p.priceNumeratorWei)),
-                                           "denominatorNoz": .string(String(p.priceDenominatorNoz)),
-                                           "weiPerOZ": .string(Self.pricePerOZ(p.priceNumeratorWei, p.priceDenominatorNoz))]),
-                         "bought": .string(p.bought.description), "consumed": .string(p.consumed.description),
-                         "settled": .string(p.settled.description), "carriedOver": .string(p.carriedOver.description)])
-            }),
+            "points": .array(
+                rows.map { p in
+                    .object([
+                        "epoch": .integer(p.epoch), "position": .integer(p.position),
+                        "s": .string(p.supply.s.description), "p": .string(p.supply.p.description),
+                        "l": .string(p.supply.l.description), "mined": .string(p.supply.mined.description),
+                        "feeCollector": .string(p.feeCollector.description),
+                        "price": .object([
+                            "numeratorWei": .string(String(p.priceNumeratorWei)),
+                            "denominatorNoz": .string(String(p.priceDenominatorNoz)),
+                            "weiPerOZ": .string(Self.pricePerOZ(p.priceNumeratorWei, p.priceDenominatorNoz)),
+                        ]),
+                        "bought": .string(p.bought.description), "consumed": .string(p.consumed.description),
+                        "settled": .string(p.settled.description), "carriedOver": .string(p.carriedOver.description),
+                    ])
+                }),
         ])
     }
 
@@ -177,24 +197,30 @@ struct ProjectionReadModel: LedgerReadModel {
             return nil
         }
         func rows(_ list: [StakeReward]) -> JSONValue {
-            .array(list.map { r in
-                .object(["epoch": .integer(r.epoch), "account": .string(r.account.rawValue),
-                         "validator": r.validator.map { .string($0.rawValue) } ?? .null,
-                         "node": r.node.map { .string($0.rawValue) } ?? .null, "role": .string(r.role.rawValue),
-                         "kind": .string(r.kind), "source": r.source.map { .string($0.rawValue) } ?? .null,
-                         "amount": .string(r.amount.description)])
-            })
+            .array(
+                list.map { r in
+                    .object([
+                        "epoch": .integer(r.epoch), "account": .string(r.account.rawValue),
+                        "validator": r.validator.map { .string($0.rawValue) } ?? .null,
+                        "node": r.node.map { .string($0.rawValue) } ?? .null, "role": .string(r.role.rawValue),
+                        "kind": .string(r.kind), "source": r.source.map { .string($0.rawValue) } ?? .null,
+                        "amount": .string(r.amount.description),
+                    ])
+                })
         }
         return .object(["id": .string(id), "asValidator": rows(asValidator), "asRecipient": rows(asAccount)])
     }
 
     func journal(epochs: ClosedRange<Int64>, _ body: (JournalRecord) throws -> Void) throws {
         try queries.journal(epochs: epochs) { t in
-            try body(JournalRecord(position: t.position, eventID: t.eventID.rawValue, type: t.type, time: t.time, epoch: t.epoch,
-                                   postings: t.postings.map {
-                                       JournalRecordPosting(account: $0.account, owner: $0.owner?.rawValue, commodity: $0.commodity,
-                                                            negative: $0.negative, amount: $0.amount, reason: $0.reason)
-                                   }))
+            try body(
+                JournalRecord(
+                    position: t.position, eventID: t.eventID.rawValue, type: t.type, time: t.time, epoch: t.epoch,
+                    postings: t.postings.map {
+                        JournalRecordPosting(
+                            account: $0.account, owner: $0.owner?.rawValue, commodity: $0.commodity,
+                            negative: $0.negative, amount: $0.amount, reason: $0.reason)
+                    }))
         }
     }
 }

@@ -57,7 +57,11 @@ public struct JournalRecord: Sendable {
     public var epoch: Int64
     public var postings: [JournalRecordPosting]
     public init(position: Int64, eventID: String, type: String, time: Timestamp, epoch: Int64, postings: [JournalRecordPosting]) {
-        self.position = position; self.eventID = eventID; self.type = type; self.time = time; self.epoch = epoch
+        self.position = position
+        self.eventID = eventID
+        self.type = type
+        self.time = time
+        self.epoch = epoch
         self.postings = postings
     }
 }
@@ -73,8 +77,12 @@ public struct JournalRecordPosting: Sendable, Hashable {
     public var amount: UInt128
     public var reason: String
     public init(account: String, owner: String?, commodity: Commodity, negative: Bool, amount: UInt128, reason: String) {
-        self.account = account; self.owner = owner; self.commodity = commodity; self.negative = negative
-        self.amount = amount; self.reason = reason
+        self.account = account
+        self.owner = owner
+        self.commodity = commodity
+        self.negative = negative
+        self.amount = amount
+        self.reason = reason
     }
 }
 

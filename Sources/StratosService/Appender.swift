@@ -5,7 +5,6 @@ import PostgresClient
 import StratosEconomics
 import Synchronization
 
-
 /// What one appended batch got: per event, in request order, its position and whether it was
 /// new or an idempotent repeat.
 public struct AppendOutcome: Sendable {
@@ -24,10 +23,13 @@ public struct AppendOutcome: Sendable {
             "appended": .integer(appended),
             "duplicates": .integer(duplicates),
             "head": .integer(head),
-            "events": .array(items.map {
-                .object(["id": .string($0.eventID), "position": .integer($0.position),
-                         "status": .string($0.duplicate ? "duplicate" : "appended")])
-            }),
+            "events": .array(
+                items.map {
+                    .object([
+                        "id": .string($0.eventID), "position": .integer($0.position),
+                        "status": .string($0.duplicate ? "duplicate" : "appended"),
+                    ])
+                }),
         ])
     }
 }
@@ -71,9 +73,12 @@ public final class Appender: Sendable {
         public var maxGroupEvents: Int
         /// Backoff between connection attempts while PostgreSQL is unreachable.
         public var reconnectBackoff: Backoff
-        public init(maxQueuedRequests: Int = 1024, maxGroupEvents: Int = 10_000,
-                    reconnectBackoff: Backoff = Backoff(initial: .milliseconds(200), cap: .seconds(2))) {
-            self.maxQueuedRequests = maxQueuedRequests; self.maxGroupEvents = maxGroupEvents
+        public init(
+            maxQueuedRequests: Int = 1024, maxGroupEvents: Int = 10_000,
+            reconnectBackoff: Backoff = Backoff(initial: .milliseconds(200), cap: .seconds(2))
+        ) {
+            self.maxQueuedRequests = maxQueuedRequests
+            self.maxGroupEvents = maxGroupEvents
             self.reconnectBackoff = reconnectBackoff
         }
     }
@@ -102,11 +107,17 @@ public final class Appender: Sendable {
 
     /// `onWriterCheckpoint` is told what became of each writer checkpoint that was due, `log`
     /// of reconnects and of a log that lost events (the service logs both).
-    public init(database: DatabaseConfiguration, rules: RuleSet, metrics: ServiceMetrics? = nil, limits: Limits = Limits(),
-                log: @escaping @Sendable (String) -> Void = { _ in },
-                onWriterCheckpoint: (@Sendable (WriterCheckpointOutcome) -> Void)? = nil) {
-        self.database = database; self.rules = rules; self.metrics = metrics; self.limits = limits
-        self.log = log; self.onWriterCheckpoint = onWriterCheckpoint
+    public init(
+        database: DatabaseConfiguration, rules: RuleSet, metrics: ServiceMetrics? = nil, limits: Limits = Limits(),
+        log: @escaping @Sendable (String) -> Void = { _ in },
+        onWriterCheckpoint: (@Sendable (WriterCheckpointOutcome) -> Void)? = nil
+    ) {
+        self.database = database
+        self.rules = rules
+        self.metrics = metrics
+        self.limits = limits
+        self.log = log
+        self.onWriterCheckpoint = onWriterCheckpoint
     }
 
     /// Opens the writer now (restoring its checkpoint and replaying the log after it into the
@@ -136,14 +147,16 @@ public final class Appender: Sendable {
                 let admitted = state.withLock { s -> Result<Bool, Problem> in
                     if s.closed { return .failure(Problem.unavailable("the service is shutting down; nothing was appended", retryAfterSeconds: 1)) }
                     if let until = s.unreachableUntil, ContinuousClock.now < until, !s.scheduled {
-                        return .failure(Problem.unavailable(
-                            "the event log cannot be reached: \(s.lastConnectError); nothing was appended",
-                            retryAfterSeconds: Self.seconds(until - ContinuousClock.now)))
+                        return .failure(
+                            Problem.unavailable(
+                                "the event log cannot be reached: \(s.lastConnectError); nothing was appended",
+                                retryAfterSeconds: Self.seconds(until - ContinuousClock.now)))
                     }
                     guard s.pending.count < limits.maxQueuedRequests else {
-                        return .failure(Problem.unavailable(
-                            "\(s.pending.count) append requests are queued already (the limit); nothing was appended",
-                            retryAfterSeconds: 1))
+                        return .failure(
+                            Problem.unavailable(
+                                "\(s.pending.count) append requests are queued already (the limit); nothing was appended",
+                                retryAfterSeconds: 1))
                     }
                     s.pending.append(Pending(items: batch.items, metadata: metadata, continuation: continuation))
                     s.pendingEvents += batch.items.count
@@ -170,8 +183,9 @@ public final class Appender: Sendable {
             let (position, duplicate) = positions[id] ?? (0, true)
             return AppendOutcome.Item(eventID: id, position: position, duplicate: duplicate)
         }
-        return AppendOutcome(items: items, appended: result.appended.count, duplicates: result.duplicates.count,
-                             head: result.head.position)
+        return AppendOutcome(
+            items: items, appended: result.appended.count, duplicates: result.duplicates.count,
+            head: result.head.position)
     }
 
     static func seconds(_ d: Duration) -> Int { max(1, Int((d.inSeconds).rounded(.up))) }
@@ -189,9 +203,10 @@ public final class Appender: Sendable {
                     log("appender: reconnected to PostgreSQL; the rules state continues at log position \(old.position)")
                     return old
                 }
-                log("appender: the log on the new connection does not hold the event at position \(old.position) "
-                    + "with the hash this writer saw committed; starting a new writer from that log "
-                    + "(if this followed a failover, the promoted standby lacks acknowledged events: see docs/OPERATIONS.md)")
+                log(
+                    "appender: the log on the new connection does not hold the event at position \(old.position) "
+                        + "with the hash this writer saw committed; starting a new writer from that log "
+                        + "(if this followed a failover, the promoted standby lacks acknowledged events: see docs/OPERATIONS.md)")
                 writer = nil
             }
             // The first replay reads the whole log after the latest checkpoint: longer than any
@@ -226,7 +241,8 @@ public final class Appender: Sendable {
     /// for all; schedules itself again while more are pending.
     private func drain() {
         let group = state.withLock { s -> [Pending] in
-            var taken = 0, events = 0
+            var taken = 0
+            var events = 0
             while taken < s.pending.count, taken == 0 || events + s.pending[taken].items.count <= limits.maxGroupEvents {
                 events += s.pending[taken].items.count
                 taken += 1
@@ -282,8 +298,10 @@ public final class Appender: Sendable {
     /// batch would be refused alone: the group is appended again one savepoint per batch in one
     /// transaction, which refuses exactly those batches (they append nothing) and commits the
     /// others. A lost connection fails every batch of the group.
-    static func commit(_ batches: [(items: [EventToAppend], metadata: AppendMetadata)],
-                       on w: LedgerWriter<Economy>) -> [Result<AppendResult, AppendError>] {
+    static func commit(
+        _ batches: [(items: [EventToAppend], metadata: AppendMetadata)],
+        on w: LedgerWriter<Economy>
+    ) -> [Result<AppendResult, AppendError>] {
         if batches.count == 1 {
             return [Result { () throws(AppendError) in try w.append(batches[0].items, metadata: batches[0].metadata) }]
         }
@@ -359,34 +377,41 @@ public final class Appender: Sendable {
         switch error {
         case .ruleViolation(let v):
             ext["rule"] = .string(v.rule)
-            return Problem("rule-violation", status: 422, title: "Event refused by the rules",
-                           detail: "\(v); nothing was appended", extensions: ext)
+            return Problem(
+                "rule-violation", status: 422, title: "Event refused by the rules",
+                detail: "\(v); nothing was appended", extensions: ext)
         case .timeWentBackwards:
             ext["rule"] = .string("time-backwards")
-            return Problem("rule-violation", status: 422, title: "Event refused by the rules",
-                           detail: "\(error); nothing was appended", extensions: ext)
+            return Problem(
+                "rule-violation", status: 422, title: "Event refused by the rules",
+                detail: "\(error); nothing was appended", extensions: ext)
         case .idConflict:
             ext["rule"] = .string("id-conflict")
-            return Problem("id-conflict", status: 409, title: "Event id already used with other content",
-                           detail: "\(error); nothing was appended", extensions: ext)
+            return Problem(
+                "id-conflict", status: 409, title: "Event id already used with other content",
+                detail: "\(error); nothing was appended", extensions: ext)
         case .positionConflict, .streamVersionConflict:
             ext["rule"] = .string("concurrency-conflict")
-            return Problem("conflict", status: 409, title: "Append conflict", detail: "\(error); nothing was appended",
-                           extensions: ext)
+            return Problem(
+                "conflict", status: 409, title: "Append conflict", detail: "\(error); nothing was appended",
+                extensions: ext)
         case .database(.commitOutcomeUnknown(let m)):
-            return Problem("commit-outcome-unknown", status: 503, title: "Append outcome unknown",
-                           detail: "the connection to PostgreSQL was lost during COMMIT (\(m)): the events may or may not "
-                               + "be in the log. Retrying the same request is safe: an event already appended is "
-                               + "answered as a duplicate at its position",
-                           extensions: ext, retryAfterSeconds: 1)
+            return Problem(
+                "commit-outcome-unknown", status: 503, title: "Append outcome unknown",
+                detail: "the connection to PostgreSQL was lost during COMMIT (\(m)): the events may or may not "
+                    + "be in the log. Retrying the same request is safe: an event already appended is "
+                    + "answered as a duplicate at its position",
+                extensions: ext, retryAfterSeconds: 1)
         case .database(let e) where e.isLockNotAvailable:
-            return Problem.unavailable("the log's head lock was not granted within the lock timeout (another writer, "
-                                       + "e.g. an import, holds it); nothing was appended", retryAfterSeconds: 1)
+            return Problem.unavailable(
+                "the log's head lock was not granted within the lock timeout (another writer, "
+                    + "e.g. an import, holds it); nothing was appended", retryAfterSeconds: 1)
         case .database(let e):
             return Problem.unavailable("the event log cannot be reached: \(e.message); nothing was appended", retryAfterSeconds: 1)
         case .corruptLog:
-            return Problem("corrupt-log", status: 500, title: "The event log cannot be replayed",
-                           detail: "\(error); appends are stopped until an operator runs `stratos-ledger verify`")
+            return Problem(
+                "corrupt-log", status: 500, title: "The event log cannot be replayed",
+                detail: "\(error); appends are stopped until an operator runs `stratos-ledger verify`")
         }
     }
 }

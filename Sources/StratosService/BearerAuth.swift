@@ -34,15 +34,17 @@ struct BearerAuthMiddleware: RouterMiddleware {
         switch access {
         case .write:
             guard let token = tokens.write, !token.isEmpty else {
-                throw Problem("writes-disabled", status: 403, title: "Writes are disabled",
-                              detail: "this server was started without a write token (--write-token or STRATOS_WRITE_TOKEN)")
+                throw Problem(
+                    "writes-disabled", status: 403, title: "Writes are disabled",
+                    detail: "this server was started without a write token (--write-token or STRATOS_WRITE_TOKEN)")
             }
             guard let presented else { throw Problem.unauthorized("appending events needs Authorization: Bearer <write token>") }
             guard constantTimeEqual(presented, token) else { throw Problem.unauthorized("the bearer token is not the write token") }
         case .read:
             guard let token = tokens.read, !token.isEmpty else { return }
             guard let presented else { throw Problem.unauthorized("reads need Authorization: Bearer <read token>") }
-            let ok = constantTimeEqual(presented, token)
+            let ok =
+                constantTimeEqual(presented, token)
                 || (tokens.write.map { !$0.isEmpty && constantTimeEqual(presented, $0) } ?? false)
             guard ok else { throw Problem.unauthorized("the bearer token is not a read token") }
         }
@@ -51,7 +53,8 @@ struct BearerAuthMiddleware: RouterMiddleware {
 
 /// Compares two secrets in time that depends only on their lengths, not on where they differ.
 public func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
+    let x = Array(a.utf8)
+    let y = Array(b.utf8)
     var diff = UInt8(x.count == y.count ? 0 : 1)
     for i in 0..<max(x.count, y.count) {
         diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)

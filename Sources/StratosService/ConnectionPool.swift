@@ -28,9 +28,14 @@ public struct DatabaseConfiguration: Sendable {
         statementTimeout: .seconds(30), lockTimeout: .seconds(5), idleInTransactionTimeout: .seconds(60),
         clientConnectionCheckInterval: .seconds(2))
 
-    public init(url: String, role: String? = "stratos_app", readURLs: [String] = [],
-                session: SessionSettings = DatabaseConfiguration.defaultSession) {
-        self.url = url; self.role = role; self.readURLs = readURLs; self.session = session
+    public init(
+        url: String, role: String? = "stratos_app", readURLs: [String] = [],
+        session: SessionSettings = DatabaseConfiguration.defaultSession
+    ) {
+        self.url = url
+        self.role = role
+        self.readURLs = readURLs
+        self.session = session
     }
 
     /// The settings of the sessions named `stratos-ledger/<name>`, with the role applied.
@@ -88,17 +93,25 @@ public actor ConnectionPool {
     private var unreachableUntil: ContinuousClock.Instant?
     private var lastConnectError = ""
 
-    public init(url: String, settings: SessionSettings, maximum: Int = 8, checkoutTimeout: Duration = .seconds(5),
-                maxWaiters: Int = 256, backoff: Backoff = Backoff(initial: .milliseconds(200), cap: .seconds(2))) {
-        self.url = url; self.settings = settings; self.maximum = max(1, maximum)
-        self.checkoutTimeout = checkoutTimeout; self.maxWaiters = max(0, maxWaiters); self.backoff = backoff
+    public init(
+        url: String, settings: SessionSettings, maximum: Int = 8, checkoutTimeout: Duration = .seconds(5),
+        maxWaiters: Int = 256, backoff: Backoff = Backoff(initial: .milliseconds(200), cap: .seconds(2))
+    ) {
+        self.url = url
+        self.settings = settings
+        self.maximum = max(1, maximum)
+        self.checkoutTimeout = checkoutTimeout
+        self.maxWaiters = max(0, maxWaiters)
+        self.backoff = backoff
     }
 
     /// Runs `body` with exclusive use of one connection, off the cooperative pool. With
     /// `retryOnConnectionLoss` (reads), a body that fails because its connection was lost runs
     /// once more on a fresh connection.
-    public nonisolated func withConnection<T: Sendable>(retryOnConnectionLoss: Bool = true,
-                                                        _ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+    public nonisolated func withConnection<T: Sendable>(
+        retryOnConnectionLoss: Bool = true,
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
         do {
             return try await once(body)
         } catch let error as PostgresError where retryOnConnectionLoss && error.isConnectionLoss {

@@ -35,13 +35,20 @@ public final class DatabaseMonitor: Service, Sendable {
     public let staleAfter: Duration
     private let latest = Mutex<Probe?>(nil)
 
-    public init(name: String, url: String, settings: SessionSettings, schema: String, sql: ProjectionSQL,
-                interval: Duration = .seconds(1), staleAfter: Duration = .seconds(3)) {
+    public init(
+        name: String, url: String, settings: SessionSettings, schema: String, sql: ProjectionSQL,
+        interval: Duration = .seconds(1), staleAfter: Duration = .seconds(3)
+    ) {
         var s = settings
         s.connectTimeout = .seconds(2)
         s.statementTimeout = .seconds(2)
-        self.name = name; self.url = url; self.settings = s; self.schema = schema; self.sql = sql
-        self.interval = interval; self.staleAfter = staleAfter
+        self.name = name
+        self.url = url
+        self.settings = s
+        self.schema = schema
+        self.sql = sql
+        self.interval = interval
+        self.staleAfter = staleAfter
     }
 
     /// The latest probe, with a stale one turned into a failure; nil before the first.

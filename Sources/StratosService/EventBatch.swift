@@ -28,12 +28,14 @@ public struct EventBatch: Sendable {
         case .jsonArray:
             let value: JSONValue
             do { value = try JSONValue.parse(body) } catch {
-                throw Problem("malformed-json", status: 400, title: "Malformed JSON",
-                              detail: "the body is not valid JSON: \(error)", extensions: ["offset": .integer(error.offset)])
+                throw Problem(
+                    "malformed-json", status: 400, title: "Malformed JSON",
+                    detail: "the body is not valid JSON: \(error)", extensions: ["offset": .integer(error.offset)])
             }
             guard case .array(let elements) = value else {
-                throw Problem("malformed-batch", status: 400, title: "Malformed batch",
-                              detail: "an application/json body must be a JSON array of events (send one event as [event])")
+                throw Problem(
+                    "malformed-batch", status: 400, title: "Malformed batch",
+                    detail: "an application/json body must be a JSON array of events (send one event as [event])")
             }
             batch.items.reserveCapacity(elements.count)
             for (index, element) in elements.enumerated() {
@@ -76,7 +78,8 @@ public struct EventBatch: Sendable {
         if !error.field.isEmpty { ext["field"] = .string(error.field) }
         let place = key == "index" ? "event at index \(position)" : "line \(position)"
         let slug = error.jsonError == nil ? "invalid-event" : "malformed-json"
-        return Problem(slug, status: 400, title: error.jsonError == nil ? "Invalid event" : "Malformed JSON",
-                       detail: "\(place): \(error)", extensions: ext)
+        return Problem(
+            slug, status: 400, title: error.jsonError == nil ? "Invalid event" : "Malformed JSON",
+            detail: "\(place): \(error)", extensions: ext)
     }
 }

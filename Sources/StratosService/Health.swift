@@ -50,7 +50,8 @@ extension StratosServer {
             reasons.append("PostgreSQL does not answer: \(probe?.error ?? "not probed yet")")
         }
         if let w = workerStatus, !w.state.isRunning {
-            let why = w.state == .waitingForLock
+            let why =
+                w.state == .waitingForLock
                 ? "waits for the lock of schema \(configuration.schema)" + (w.lockHolderPID.map { " (held by backend pid \($0))" } ?? "")
                 : "is \(w.state.rawValue)" + (w.lastError.map { ": \($0)" } ?? "")
             degrade("the projection worker \(why)", notReady: true)
@@ -88,12 +89,13 @@ extension StratosServer {
             body["worker"] = .object(o)
         }
         if !h.standbys.isEmpty {
-            body["standbys"] = .array(h.standbys.map { name, p in
-                var o: [String: JSONValue] = ["name": .string(name), "reachable": .bool(p?.reachable ?? false)]
-                if let projected = p?.projected { o["projected"] = .integer(projected) }
-                if let e = p?.error { o["detail"] = .string(e) }
-                return .object(o)
-            })
+            body["standbys"] = .array(
+                h.standbys.map { name, p in
+                    var o: [String: JSONValue] = ["name": .string(name), "reachable": .bool(p?.reachable ?? false)]
+                    if let projected = p?.projected { o["projected"] = .integer(projected) }
+                    if let e = p?.error { o["detail"] = .string(e) }
+                    return .object(o)
+                })
         }
         return Reply.json(.object(body)).response(status: h.status == .down ? .serviceUnavailable : .ok)
     }
@@ -109,8 +111,9 @@ extension StratosServer {
 
     func metricsResponse() -> Response {
         let text = metrics.exposition(health: health())
-        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                        body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
     /// Seconds with millisecond precision, as a JSON number (a timing, never money).

@@ -61,36 +61,43 @@ public final class ServiceMetrics: Sendable {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
         }
         metric("stratos_events_appended_total", "counter", "Events appended to the log through the service.", "\(s.appendedEvents)")
-        metric("stratos_events_duplicate_total", "counter",
-               "Events received again with the same id and content (idempotent no-ops).", "\(s.duplicateEvents)")
+        metric(
+            "stratos_events_duplicate_total", "counter",
+            "Events received again with the same id and content (idempotent no-ops).", "\(s.duplicateEvents)")
         metric("stratos_append_requests_total", "counter", "Accepted append requests.", "\(s.appendRequests)")
-        metric("stratos_append_commits_total", "counter",
-               "Transactions of the append queue that committed new events (group commit); refused and duplicate-only requests commit nothing.",
-               "\(s.appendCommits)")
+        metric(
+            "stratos_append_commits_total", "counter",
+            "Transactions of the append queue that committed new events (group commit); refused and duplicate-only requests commit nothing.",
+            "\(s.appendCommits)")
         metric("stratos_append_refused_total", "counter", "Append requests refused (nothing appended).", "\(s.refusedBatches)")
         let probe = health.probe
-        metric("stratos_database_up", "gauge", "1 when the primary answered the last probe (within 3 s).",
-               probe?.reachable == true ? "1" : "0")
+        metric(
+            "stratos_database_up", "gauge", "1 when the primary answered the last probe (within 3 s).",
+            probe?.reachable == true ? "1" : "0")
         metric("stratos_ready", "gauge", "1 when /health/ready answers 200.", health.ready ? "1" : "0")
         if let probe {
             metric("stratos_log_head_position", "gauge", "Position of the last event in the log (last probe).", "\(probe.head)")
             if let lag = probe.lagEvents {
                 metric("stratos_projection_lag_events", "gauge", "Events in the log not yet applied by the projections.", "\(lag)")
-                metric("stratos_projection_lag_seconds", "gauge",
-                       "Seconds since the oldest event not yet projected was appended (0: none waits).",
-                       StratosServer.decimal(probe.lagSeconds))
+                metric(
+                    "stratos_projection_lag_seconds", "gauge",
+                    "Seconds since the oldest event not yet projected was appended (0: none waits).",
+                    StratosServer.decimal(probe.lagSeconds))
             }
         }
         if let w = health.worker {
             metric("stratos_worker_up", "gauge", "1 while the in-process projection worker runs.", w.state.isRunning ? "1" : "0")
-            metric("stratos_worker_reconnects_total", "counter",
-                   "Connections of the projection worker re-established after a loss.", "\(w.reconnects)")
-            metric("stratos_worker_restarts_total", "counter",
-                   "Times the projection worker reloaded its state from a checkpoint.", "\(w.restarts)")
+            metric(
+                "stratos_worker_reconnects_total", "counter",
+                "Connections of the projection worker re-established after a loss.", "\(w.reconnects)")
+            metric(
+                "stratos_worker_restarts_total", "counter",
+                "Times the projection worker reloaded its state from a checkpoint.", "\(w.restarts)")
             if let seconds = w.secondsSinceProgress {
-                metric("stratos_worker_seconds_since_progress", "gauge",
-                       "Seconds since the worker last committed a batch or found itself at the head.",
-                       StratosServer.decimal(seconds))
+                metric(
+                    "stratos_worker_seconds_since_progress", "gauge",
+                    "Seconds since the worker last committed a batch or found itself at the head.",
+                    StratosServer.decimal(seconds))
             }
             out += "# HELP stratos_worker_last_error_info The worker's last error (1 while it is not running).\n"
             out += "# TYPE stratos_worker_last_error_info gauge\n"
@@ -102,7 +109,8 @@ public final class ServiceMetrics: Sendable {
         out += "# TYPE stratos_http_requests_total counter\n"
         for key in s.requests.keys.sorted() {
             let parts = key.split(separator: " ", maxSplits: 2).map(String.init)
-            out += "stratos_http_requests_total{method=\"\(parts[0])\",route=\"\(Self.escape(parts[1]))\",status=\"\(parts[2])\"} \(s.requests[key]!)\n"
+            out +=
+                "stratos_http_requests_total{method=\"\(parts[0])\",route=\"\(Self.escape(parts[1]))\",status=\"\(parts[2])\"} \(s.requests[key]!)\n"
         }
         out += "# HELP stratos_http_request_duration_seconds HTTP request latency by route.\n"
         out += "# TYPE stratos_http_request_duration_seconds histogram\n"

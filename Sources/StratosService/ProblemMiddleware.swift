@@ -27,7 +27,8 @@ struct ProblemMiddleware: RouterMiddleware {
             response = Self.response(.unavailable("\(error)", retryAfterSeconds: retry))
         } catch let error as PostgresError where error.isTransient {
             context.logger.notice("\(request.method) \(request.uri.path): \(error)")
-            let detail = error.isQueryCanceled
+            let detail =
+                error.isQueryCanceled
                 ? "the query took longer than the service allows (statement timeout); narrow the request"
                 : "PostgreSQL cannot answer now: \(error.message)"
             response = Self.response(.unavailable(detail, retryAfterSeconds: 1))
@@ -35,8 +36,12 @@ struct ProblemMiddleware: RouterMiddleware {
             let problem: Problem
             switch error.status.code {
             case 404: problem = .noRoute(request.method.rawValue, request.uri.path)
-            case 413: problem = Problem("body-too-large", status: 413, title: "Request body too large", detail: error.body ?? "the request body is too large")
-            default: problem = Problem("http", status: error.status.code, title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
+            case 413:
+                problem = Problem(
+                    "body-too-large", status: 413, title: "Request body too large", detail: error.body ?? "the request body is too large")
+            default:
+                problem = Problem(
+                    "http", status: error.status.code, title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
             }
             response = Self.response(problem)
         } catch {
@@ -45,8 +50,9 @@ struct ProblemMiddleware: RouterMiddleware {
         }
         let d = ContinuousClock.now - start
         let seconds = d.inSeconds
-        metrics.recordRequest(route: context.endpointPath ?? "unmatched", method: request.method.rawValue,
-                              status: response.status.code, seconds: seconds)
+        metrics.recordRequest(
+            route: context.endpointPath ?? "unmatched", method: request.method.rawValue,
+            status: response.status.code, seconds: seconds)
         return response
     }
 
@@ -54,8 +60,9 @@ struct ProblemMiddleware: RouterMiddleware {
         var headers: HTTPFields = [.contentType: Problem.contentType]
         if let allow = problem.allow { headers[.allow] = allow }
         if let seconds = problem.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
-        return Response(status: problem.status, headers: headers,
-                        body: ResponseBody(byteBuffer: ByteBuffer(string: problem.json.canonicalText)))
+        return Response(
+            status: problem.status, headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(string: problem.json.canonicalText)))
     }
 }
 

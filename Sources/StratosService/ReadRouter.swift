@@ -22,9 +22,14 @@ public final class ReadRouter: Sendable {
     private let minPositionWait: Duration
     private let nextStandby = Atomic<Int>(0)
 
-    public init(primary: ConnectionPool, standbys: [ConnectionPool], schema: String, sql: ProjectionSQL,
-                minPositionWait: Duration = .seconds(2)) {
-        self.primary = primary; self.standbys = standbys; self.schema = schema; self.sql = sql
+    public init(
+        primary: ConnectionPool, standbys: [ConnectionPool], schema: String, sql: ProjectionSQL,
+        minPositionWait: Duration = .seconds(2)
+    ) {
+        self.primary = primary
+        self.standbys = standbys
+        self.schema = schema
+        self.sql = sql
         self.minPositionWait = minPositionWait
     }
 
@@ -40,9 +45,11 @@ public final class ReadRouter: Sendable {
     /// Runs `body` in a snapshot on a standby or the primary (see the type). `onPosition` is
     /// told the snapshot's position before `body` runs (a streamed response needs it for its
     /// headers before its body).
-    public func read<T: Sendable>(minPosition: Int64? = nil,
-                                  onPosition: (@Sendable (Int64) -> Void)? = nil,
-                                  _ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> Positioned<T> {
+    public func read<T: Sendable>(
+        minPosition: Int64? = nil,
+        onPosition: (@Sendable (Int64) -> Void)? = nil,
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> Positioned<T> {
         if !standbys.isEmpty {
             let start = nextStandby.wrappingAdd(1, ordering: .relaxed).oldValue
             let deadline = ContinuousClock.now + minPositionWait
@@ -52,26 +59,31 @@ public final class ReadRouter: Sendable {
                     if let value = try await attempt(pool, minPosition: minPosition, until: deadline, onPosition, body) {
                         return value
                     }
-                    break  // reachable but behind: the primary is the only one surely ahead of it
+                    break // reachable but behind: the primary is the only one surely ahead of it
                 } catch {
                     // Unreachable, busy or in recovery conflict: the next standby, then the primary.
                     guard error is PoolError || (error as? PostgresError)?.isTransient == true else { throw error }
                 }
             }
         }
-        if let value = try await attempt(primary, minPosition: minPosition, until: ContinuousClock.now + minPositionWait,
-                                         onPosition, body) {
+        if let value = try await attempt(
+            primary, minPosition: minPosition, until: ContinuousClock.now + minPositionWait,
+            onPosition, body)
+        {
             return value
         }
         let projected = (try? await primary.withConnection { [sql, schema] c in try Self.position(c, sql, schema) }) ?? 0
-        throw Problem.unavailable("position \(minPosition ?? 0) is not projected yet (the projections are at \(projected)); try again",
-                                  retryAfterSeconds: 1)
+        throw Problem.unavailable(
+            "position \(minPosition ?? 0) is not projected yet (the projections are at \(projected)); try again",
+            retryAfterSeconds: 1)
     }
 
     /// One database: nil when it has not projected `minPosition` by `deadline`.
-    private func attempt<T: Sendable>(_ pool: ConnectionPool, minPosition: Int64?, until deadline: ContinuousClock.Instant,
-                                      _ onPosition: (@Sendable (Int64) -> Void)?,
-                                      _ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> Positioned<T>? {
+    private func attempt<T: Sendable>(
+        _ pool: ConnectionPool, minPosition: Int64?, until deadline: ContinuousClock.Instant,
+        _ onPosition: (@Sendable (Int64) -> Void)?,
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> Positioned<T>? {
         let (sql, schema) = (self.sql, self.schema)
         while true {
             do {

@@ -16,8 +16,9 @@ extension StratosServer {
     static let topNodesLimit = 1000
     static func epochProblem(_ epoch: Int64, _ model: any LedgerReadModel) throws -> Problem {
         let last = try model.snapshot(.now)?.lastClosedEpoch ?? 0
-        return epoch > last ? Problem.epochNotClosed(epoch, lastClosed: last)
-                            : Problem.notFound("Epoch", "epoch \(epoch) is not in the projections yet")
+        return epoch > last
+            ? Problem.epochNotClosed(epoch, lastClosed: last)
+            : Problem.notFound("Epoch", "epoch \(epoch) is not in the projections yet")
     }
 
     static func epochValue(_ text: String, _ name: String) throws -> Int64 {

@@ -25,7 +25,9 @@ final class RouteTable {
     }
 
     fileprivate func record(_ method: HTTPRequest.Method, _ path: String) {
-        if let i = methods.firstIndex(where: { $0.path == path }) { methods[i].methods.append(method) } else {
+        if let i = methods.firstIndex(where: { $0.path == path }) {
+            methods[i].methods.append(method)
+        } else {
             methods.append((path, [method]))
         }
     }

@@ -41,8 +41,10 @@ extension StratosServer {
             }
         }
         let name = "stratos-journal.\(format == .csv ? "csv" : format == .ledger ? "journal" : "beancount")"
-        return try await streamed(request, contentType: format.contentType,
-                                  headers: [.contentDisposition: "attachment; filename=\"\(name)\""]) { c, emit in
+        return try await streamed(
+            request, contentType: format.contentType,
+            headers: [.contentDisposition: "attachment; filename=\"\(name)\""]
+        ) { c, emit in
             try prepared.write(model: try models.readModel(on: c), emit)
         }
     }

@@ -45,12 +45,13 @@ extension StratosServer {
         }
         routes.get("/nodes/top") { request, context in
             let range = try Self.epochRange(request)
-            let limit = try request.uri.queryParameters.get("limit").map { text in
-                guard let v = Int(text), (1...Self.topNodesLimit).contains(v) else {
-                    throw Problem.badParameter("limit", "limit must be an integer from 1 to \(Self.topNodesLimit), got \"\(text)\"")
-                }
-                return v
-            } ?? 10
+            let limit =
+                try request.uri.queryParameters.get("limit").map { text in
+                    guard let v = Int(text), (1...Self.topNodesLimit).contains(v) else {
+                        throw Problem.badParameter("limit", "limit must be an integer from 1 to \(Self.topNodesLimit), got \"\(text)\"")
+                    }
+                    return v
+                } ?? 10
             return try await self.read(request) { model in .json(try model.topNodes(epochs: range, limit: limit)) }
         }
         routes.get("/ozone") { request, context in
@@ -62,7 +63,9 @@ extension StratosServer {
                 throw Problem.badParameter("id", "the validator or delegator id must be 1–128 printable ASCII characters without spaces")
             }
             return try await self.read(request) { model in
-                guard let v = try model.stake(raw) else { throw Problem.notFound("Validator or delegator", "\(raw) is neither a validator nor a delegator") }
+                guard let v = try model.stake(raw) else {
+                    throw Problem.notFound("Validator or delegator", "\(raw) is neither a validator nor a delegator")
+                }
                 return .json(v)
             }
         }
@@ -122,11 +125,14 @@ extension StratosServer {
         JSONValue.object([
             "position": .integer(t.position), "id": .string(t.eventID), "type": .string(t.type),
             "time": .string(t.time.rfc3339), "epoch": .integer(t.epoch),
-            "postings": .array(t.postings.map { p in
-                .object(["account": .string(p.account), "owner": p.owner.map { .string($0) } ?? .null,
-                         "commodity": .string(p.commodity.rawValue),
-                         "amount": .string((p.negative ? "-" : "") + String(p.amount)), "reason": .string(p.reason)])
-            }),
+            "postings": .array(
+                t.postings.map { p in
+                    .object([
+                        "account": .string(p.account), "owner": p.owner.map { .string($0) } ?? .null,
+                        "commodity": .string(p.commodity.rawValue),
+                        "amount": .string((p.negative ? "-" : "") + String(p.amount)), "reason": .string(p.reason),
+                    ])
+                }),
         ]).canonicalText
     }
 }

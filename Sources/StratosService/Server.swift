@@ -31,8 +31,10 @@ public final class StratosServer: Sendable {
 
     /// `worker`: the projection worker to run in this process (started and stopped with the
     /// server; its state is part of `/health`).
-    public init(configuration: ServiceConfiguration, readModels: any ReadModelFactory,
-                worker: ProjectionSupervisor? = nil) throws {
+    public init(
+        configuration: ServiceConfiguration, readModels: any ReadModelFactory,
+        worker: ProjectionSupervisor? = nil
+    ) throws {
         self.configuration = configuration
         self.readModels = readModels
         self.worker = worker
@@ -42,27 +44,32 @@ public final class StratosServer: Sendable {
         logger.logLevel = .notice
         self.logger = logger
         let database = configuration.database
-        self.appender = Appender(database: database, rules: configuration.rules, metrics: metrics,
-                                 limits: configuration.appendLimits, log: { [logger] in logger.notice("\($0)") },
-                                 onWriterCheckpoint: { [logger] outcome in
-            switch outcome {
-            case .written: logger.notice("\(outcome)")
-            case .failed: logger.error("\(outcome)")
-            }
-        })
+        self.appender = Appender(
+            database: database, rules: configuration.rules, metrics: metrics,
+            limits: configuration.appendLimits, log: { [logger] in logger.notice("\($0)") },
+            onWriterCheckpoint: { [logger] outcome in
+                switch outcome {
+                case .written: logger.notice("\(outcome)")
+                case .failed: logger.error("\(outcome)")
+                }
+            })
         let sql = try ProjectionSQL.load()
         func pool(_ url: String, _ name: String) -> ConnectionPool {
-            ConnectionPool(url: url, settings: database.settings(name), maximum: configuration.readConnections,
-                           checkoutTimeout: configuration.poolCheckoutTimeout)
+            ConnectionPool(
+                url: url, settings: database.settings(name), maximum: configuration.readConnections,
+                checkoutTimeout: configuration.poolCheckoutTimeout)
         }
-        self.router = ReadRouter(primary: pool(database.url, "reader"),
-                                 standbys: database.readURLs.map { pool($0, "standby-reader") },
-                                 schema: configuration.schema, sql: sql, minPositionWait: configuration.minPositionWait)
-        self.monitor = DatabaseMonitor(name: "primary", url: database.url, settings: database.settings("monitor"),
-                                       schema: configuration.schema, sql: sql)
+        self.router = ReadRouter(
+            primary: pool(database.url, "reader"),
+            standbys: database.readURLs.map { pool($0, "standby-reader") },
+            schema: configuration.schema, sql: sql, minPositionWait: configuration.minPositionWait)
+        self.monitor = DatabaseMonitor(
+            name: "primary", url: database.url, settings: database.settings("monitor"),
+            schema: configuration.schema, sql: sql)
         self.standbyMonitors = database.readURLs.enumerated().map { i, url in
-            DatabaseMonitor(name: "standby \(i + 1)", url: url, settings: database.settings("standby-monitor"),
-                            schema: configuration.schema, sql: sql)
+            DatabaseMonitor(
+                name: "standby \(i + 1)", url: url, settings: database.settings("standby-monitor"),
+                schema: configuration.schema, sql: sql)
         }
     }
 
@@ -80,7 +87,9 @@ public final class StratosServer: Sendable {
             let rulesState = try await appender.prepare()
             let from = rulesState.restoredFrom > 0 ? "the writer checkpoint at \(rulesState.restoredFrom)" : "Genesis"
             let milliseconds = Int((ContinuousClock.now - started) / .milliseconds(1))
-            logger.notice("rules state at log position \(rulesState.position) in \(milliseconds) ms: from \(from), \(rulesState.position - rulesState.restoredFrom) events replayed")
+            logger.notice(
+                "rules state at log position \(rulesState.position) in \(milliseconds) ms: from \(from), \(rulesState.position - rulesState.restoredFrom) events replayed"
+            )
         } catch let error where Self.isUnreachable(error) {
             // A service that starts before its database must not exit: it answers /health/live,
             // says `down` on /health, and opens the writer on the first append once PostgreSQL answers.
@@ -102,8 +111,9 @@ public final class StratosServer: Sendable {
         // The group shuts its services down last to first: the watch (which arms the watchdog
         // and refuses new appends) at once, then the application (HTTP drain, then the worker).
         let watch = ShutdownWatch(appender: appender, grace: configuration.shutdownGrace, logger: logger)
-        var group = ServiceGroupConfiguration(services: [.init(service: app), .init(service: watch)],
-                                              gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var group = ServiceGroupConfiguration(
+            services: [.init(service: app), .init(service: watch)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = configuration.shutdownGrace
         group.maximumCancellationDuration = .seconds(3)
         try await ServiceGroup(configuration: group).run()
@@ -187,8 +197,10 @@ public final class StratosServer: Sendable {
     }
 
     /// `X-Stratos-Position` is the snapshot's position.
-    func streamed(_ request: Request, contentType: String, headers extra: HTTPFields = [:],
-                          _ produce: @escaping @Sendable (PostgresConnection, (String) throws -> Void) throws -> Void) async throws -> Response {
+    func streamed(
+        _ request: Request, contentType: String, headers extra: HTTPFields = [:],
+        _ produce: @escaping @Sendable (PostgresConnection, (String) throws -> Void) throws -> Void
+    ) async throws -> Response {
         let (chunks, handoff, position) = try await ChunkHandoff.stream(
             router: router, minPosition: try Self.minPosition(request),
             statementTimeout: configuration.exportStatementTimeout, produce)

@@ -29,15 +29,27 @@ public struct ServiceConfiguration: Sendable {
     /// On SIGTERM: how long in-flight requests may take to finish before they are cancelled.
     public var shutdownGrace: Duration
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, database: DatabaseConfiguration, rules: RuleSet = .paperV1,
-                writeToken: String? = nil, readToken: String? = nil, maxBodyBytes: Int = 16 << 20, readConnections: Int = 8,
-                schema: String = "projection", appendLimits: Appender.Limits = Appender.Limits(),
-                poolCheckoutTimeout: Duration = .seconds(5), maxLag: Int64 = 10_000, minPositionWait: Duration = .seconds(2),
-                exportStatementTimeout: Duration = .seconds(1800), shutdownGrace: Duration = .seconds(10)) {
-        self.host = host; self.port = port; self.database = database; self.rules = rules
-        self.writeToken = writeToken; self.readToken = readToken; self.maxBodyBytes = maxBodyBytes
-        self.readConnections = readConnections; self.schema = schema; self.appendLimits = appendLimits
-        self.poolCheckoutTimeout = poolCheckoutTimeout; self.maxLag = maxLag; self.minPositionWait = minPositionWait
-        self.exportStatementTimeout = exportStatementTimeout; self.shutdownGrace = shutdownGrace
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, database: DatabaseConfiguration, rules: RuleSet = .paperV1,
+        writeToken: String? = nil, readToken: String? = nil, maxBodyBytes: Int = 16 << 20, readConnections: Int = 8,
+        schema: String = "projection", appendLimits: Appender.Limits = Appender.Limits(),
+        poolCheckoutTimeout: Duration = .seconds(5), maxLag: Int64 = 10_000, minPositionWait: Duration = .seconds(2),
+        exportStatementTimeout: Duration = .seconds(1800), shutdownGrace: Duration = .seconds(10)
+    ) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.rules = rules
+        self.writeToken = writeToken
+        self.readToken = readToken
+        self.maxBodyBytes = maxBodyBytes
+        self.readConnections = readConnections
+        self.schema = schema
+        self.appendLimits = appendLimits
+        self.poolCheckoutTimeout = poolCheckoutTimeout
+        self.maxLag = maxLag
+        self.minPositionWait = minPositionWait
+        self.exportStatementTimeout = exportStatementTimeout
+        self.shutdownGrace = shutdownGrace
     }
 }

@@ -42,9 +42,12 @@ final class ChunkHandoff: Sendable {
 
     /// Runs `produce` in a read snapshot (`ReadRouter`) and returns the chunks it sends and the
     /// log position the snapshot reflects, once `produce` has started.
-    static func stream(router: ReadRouter, minPosition: Int64?, statementTimeout: Duration,
-                       _ produce: @escaping @Sendable (PostgresConnection, (String) throws -> Void) throws -> Void)
-        async throws -> (chunks: AsyncThrowingStream<String, any Error>, handoff: ChunkHandoff, position: Int64) {
+    static func stream(
+        router: ReadRouter, minPosition: Int64?, statementTimeout: Duration,
+        _ produce: @escaping @Sendable (PostgresConnection, (String) throws -> Void) throws -> Void
+    )
+        async throws -> (chunks: AsyncThrowingStream<String, any Error>, handoff: ChunkHandoff, position: Int64)
+    {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: String.self, throwing: (any Error).self)
         let handoff = ChunkHandoff(continuation)
         continuation.onTermination = { _ in handoff.cancel() }

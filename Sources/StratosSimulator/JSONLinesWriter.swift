@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import LedgerEvents
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Writes events as JSON Lines in their canonical encoding (`LedgerEvent.canonicalUTF8`), one
 /// per line, through a fixed-size buffer to a file descriptor: memory stays flat however long

@@ -26,7 +26,10 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
 
     public init(seed: UInt64) {
         var mix = SplitMix64(seed: seed)
-        s0 = mix.next(); s1 = mix.next(); s2 = mix.next(); s3 = mix.next()
+        s0 = mix.next()
+        s1 = mix.next()
+        s2 = mix.next()
+        s3 = mix.next()
     }
 
     @inline(__always)
@@ -36,7 +39,10 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
     public mutating func next() -> UInt64 {
         let result = Self.rotl(s1 &* 5, 7) &* 9
         let t = s1 << 17
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
         s2 ^= t
         s3 = Self.rotl(s3, 45)
         return result
@@ -123,7 +129,8 @@ public struct WeightedPicker: Sendable {
     public func pick(_ rng: inout Xoshiro256StarStar) -> Int {
         precondition(!items.isEmpty, "pick from an empty set")
         let target = rng.below(cumulative[cumulative.count - 1])
-        var lo = 0, hi = cumulative.count - 1
+        var lo = 0
+        var hi = cumulative.count - 1
         while lo < hi {
             let mid = (lo + hi) / 2
             if cumulative[mid] > target { hi = mid } else { lo = mid + 1 }

@@ -69,8 +69,9 @@ public struct SimulationConfig: Sendable, Hashable {
         if epochs < 1 { throw .invalid(field: "epochs", value: epochs, rule: "must be at least 1") }
         if users < 1 { throw .invalid(field: "users", value: users, rule: "must be at least 1") }
         if resourceNodes < 1 {
-            throw .invalid(field: "resourceNodes", value: resourceNodes,
-                           rule: "must be at least 1 (traffic needs an active resource node)")
+            throw .invalid(
+                field: "resourceNodes", value: resourceNodes,
+                rule: "must be at least 1 (traffic needs an active resource node)")
         }
         if metaNodes < 0 { throw .invalid(field: "metaNodes", value: metaNodes, rule: "must not be negative") }
         if validators < 0 { throw .invalid(field: "validators", value: validators, rule: "must not be negative") }
@@ -81,8 +82,10 @@ public struct SimulationConfig: Sendable, Hashable {
         if trafficPerEpoch < 0 {
             throw .invalid(field: "trafficPerEpoch", value: trafficPerEpoch, rule: "must not be negative")
         }
-        for (field, value) in [("users", users), ("resourceNodes", resourceNodes), ("metaNodes", metaNodes),
-                               ("validators", validators), ("delegators", delegators)] where value > 1_000_000 {
+        for (field, value) in [
+            ("users", users), ("resourceNodes", resourceNodes), ("metaNodes", metaNodes),
+            ("validators", validators), ("delegators", delegators),
+        ] where value > 1_000_000 {
             throw .invalid(field: field, value: value, rule: "must be at most 1,000,000")
         }
         if trafficPerEpoch > 1_000_000 {
@@ -96,7 +99,7 @@ public enum SimulationConfigError: Error, CustomStringConvertible, Sendable, Equ
     case invalid(field: String, value: Int, rule: String)
     public var description: String {
         switch self {
-        case let .invalid(field, value, rule): "simulation option \(field) = \(value): \(rule)"
+        case .invalid(let field, let value, let rule): "simulation option \(field) = \(value): \(rule)"
         }
     }
 }

@@ -396,8 +396,9 @@ private final class Generator {
 
     /// Applies the event to the economy; what it did (and queued for emission) if accepted.
     private func proposeReturningEffects(_ payload: EventPayload) -> AppliedEvent? {
-        let event = LedgerEvent(id: EventID(unchecked: idPrefix + String(eventCounter + 1)),
-                                time: now, payload: payload)
+        let event = LedgerEvent(
+            id: EventID(unchecked: idPrefix + String(eventCounter + 1)),
+            time: now, payload: payload)
         let applied: AppliedEvent
         do {
             applied = try economy.apply(event)
@@ -468,7 +469,8 @@ private final class Generator {
         let typicalNoz = UInt128(512 << 20) * UInt128(userScale[user])
         let stockNoz = needNoz + typicalNoz * UInt128(rng.inRange(10...100))
         let weiPerNoz = supply.l.isZero ? 1 : (supply.s.rawValue + supply.p.rawValue) / supply.l.rawValue + 1
-        let amount = max(weiPerSTOS / 100, weiPerNoz * stockNoz / 100 * UInt128(rng.inRange(100...150)))
+        let amount =
+            max(weiPerSTOS / 100, weiPerNoz * stockNoz / 100 * UInt128(rng.inRange(100...150)))
             + rng.below128(weiPerSTOS / 1000)
         if userWallet[user] < amount { fund(user: user, atLeast: amount - userWallet[user]) }
         guard userWallet[user] >= amount else { return false }
@@ -535,8 +537,9 @@ private final class Generator {
             }
         }
         guard bytes > 0 else { return }
-        let record = TrafficRecord(epoch: Int64(epoch), node: resourceIDs[node], account: userIDs[user],
-                                   kind: kind, bytes: bytes, replicas: replicas, records: records)
+        let record = TrafficRecord(
+            epoch: Int64(epoch), node: resourceIDs[node], account: userIDs[user],
+            kind: kind, bytes: bytes, replicas: replicas, records: records)
         let cost = charge()
         if propose(.trafficServed(record)) {
             userOzone[user] -= cost
@@ -570,9 +573,10 @@ private final class Generator {
     // MARK: Resource nodes
 
     private func rebuildActivePicker() {
-        activePicker = WeightedPicker(resourceStatus.indices.compactMap {
-            resourceStatus[$0] == .active ? ($0, resourceWeight[$0]) : nil
-        })
+        activePicker = WeightedPicker(
+            resourceStatus.indices.compactMap {
+                resourceStatus[$0] == .active ? ($0, resourceWeight[$0]) : nil
+            })
         activePickerStale = false
         precondition(!activePicker.isEmpty, "resource node 0 is never suspended or deactivated")
     }
@@ -619,7 +623,8 @@ private final class Generator {
         activePickerStale = true
         // Inside the cooling-off: at most 12 days later, so that day(t) < d + 14 wherever in
         // its epoch either event falls. After it: at least 15 days later.
-        let delay = shutdownAfterCoolingOff
+        let delay =
+            shutdownAfterCoolingOff
             ? 15 * epochsPerDay + rng.index(epochsPerDay)
             : 1 + rng.index(max(1, min(12 * epochsPerDay, config.epochs - epoch)))
         if epoch + delay <= config.epochs { add(.shutDown(node), at: epoch + delay) }
@@ -637,12 +642,12 @@ private final class Generator {
         let owner = metaOwners[candidate]
         let deposit = min(stos(atLeast: 10_000, octaves: 1), max(1, genesisDeposit / 2))
         guard propose(.funded(account: owner, amount: Wei(deposit))),
-              propose(.metaNodeRegistrationRequested(node: metaIDs[candidate], owner: owner, deposit: Wei(deposit)))
+            propose(.metaNodeRegistrationRequested(node: metaIDs[candidate], owner: owner, deposit: Wei(deposit)))
         else { return }
         nextCandidate += 1
         let voters = metaStatus.indices.filter { metaStatus[$0] == .active }
         if voters.isEmpty {
-            metaStatus[candidate] = .active  // nobody to vote: approved at once (RULES §9)
+            metaStatus[candidate] = .active // nobody to vote: approved at once (RULES §9)
             return
         }
         metaStatus[candidate] = .pending
@@ -676,8 +681,10 @@ private final class Generator {
         let selfDelegation = stos(atLeast: 1_000, octaves: 6)
         let commission = rng.below(5) == 0 ? 0 : Int64(rng.inRange(100...2_000))
         guard propose(.funded(account: operatorIDs[v], amount: Wei(selfDelegation + weiPerSTOS))),
-              propose(.validatorCreated(validator: validatorIDs[v], operator: operatorIDs[v],
-                                        selfDelegation: Wei(selfDelegation), commissionBp: commission))
+            propose(
+                .validatorCreated(
+                    validator: validatorIDs[v], operator: operatorIDs[v],
+                    selfDelegation: Wei(selfDelegation), commissionBp: commission))
         else { return }
         createdValidators.append(v)
         validatorPicker = WeightedPicker(createdValidators.map { ($0, validatorWeight[$0]) })
@@ -687,7 +694,10 @@ private final class Generator {
         guard config.delegators > 0 else { return }
         if first {
             // A validator may not exist yet this early; try again next epoch.
-            if validatorPicker.isEmpty { add(.firstDelegation(d), at: epoch + 1); return }
+            if validatorPicker.isEmpty {
+                add(.firstDelegation(d), at: epoch + 1)
+                return
+            }
             delegatorStarted[d] = true
         } else if !delegatorStarted[d] || validatorPicker.isEmpty {
             return

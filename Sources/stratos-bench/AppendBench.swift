@@ -77,21 +77,30 @@ enum AppendBench: BenchSuite {
 
         // The physical limit: the very same rows, COPYed into a table of the same columns with no
         // index, constraint or trigger. The rows are fetched to a client-side file first (not timed).
-        try store.connection.execute("""
+        try store.connection.execute(
+            """
             CREATE TABLE bare_event_log (position bigint, stream text, stream_version bigint, event_id text,
               type text, time timestamptz, data jsonb, metadata jsonb, appended_at timestamptz, hash bytea)
             """)
-        guard let out = FileHandle(forWritingAtPath: copyPath) ?? {
-            _ = FileManager.default.createFile(atPath: copyPath, contents: nil)
-            return FileHandle(forWritingAtPath: copyPath)
-        }() else { throw BenchError("cannot write \(copyPath)") }
+        guard
+            let out = FileHandle(forWritingAtPath: copyPath)
+                ?? {
+                    _ = FileManager.default.createFile(atPath: copyPath, contents: nil)
+                    return FileHandle(forWritingAtPath: copyPath)
+                }()
+        else { throw BenchError("cannot write \(copyPath)") }
         try store.connection.query("SELECT set_config('stratos.bench_from', $1, false)", [String(headBefore + Int64(warmupImportEvents))])
         var pending = Data()
-        try store.connection.copyOut("""
+        try store.connection.copyOut(
+            """
             COPY (SELECT * FROM event_log WHERE position > current_setting('stratos.bench_from')::bigint ORDER BY position) TO STDOUT
-            """) { chunk in
+            """
+        ) { chunk in
             pending.append(contentsOf: chunk)
-            if pending.count > 1 << 20 { out.write(pending); pending.removeAll(keepingCapacity: true) }
+            if pending.count > 1 << 20 {
+                out.write(pending)
+                pending.removeAll(keepingCapacity: true)
+            }
         }
         out.write(pending)
         try out.close()
@@ -140,7 +149,8 @@ enum AppendBench: BenchSuite {
     /// User + system CPU time of another local process (the PostgreSQL backend), 0 if unreadable.
     static func cpuSeconds(ofPID pid: Int32) -> Double {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 13, let utime = Double(fields[11]), let stime = Double(fields[12]) else { return 0 }
         return (utime + stime) / Double(sysconf(Int32(_SC_CLK_TCK)))
@@ -187,8 +197,9 @@ struct EventGenerator {
         case 1: payload = .transferred(from: account, to: AccountID(unchecked: "st1bench\(random() % 10_000)"), amount: amount)
         default: payload = .prepaid(account: account, amount: amount)
         }
-        return LedgerEvent(id: EventID(unchecked: "bench-\(n)"), time: Timestamp(microsecondsSinceEpoch: Self.start + Int64(n) * 1_000_000),
-                           payload: payload)
+        return LedgerEvent(
+            id: EventID(unchecked: "bench-\(n)"), time: Timestamp(microsecondsSinceEpoch: Self.start + Int64(n) * 1_000_000),
+            payload: payload)
     }
 
     /// Writes `events` lines of JSON; returns the file size. Streams, so memory stays small.
@@ -200,9 +211,14 @@ struct EventGenerator {
         for _ in 0..<events {
             buffer.append(contentsOf: next().canonicalUTF8)
             buffer.append(UInt8(ascii: "\n"))
-            if buffer.count > 1 << 20 { h.write(Data(buffer)); total += buffer.count; buffer.removeAll(keepingCapacity: true) }
+            if buffer.count > 1 << 20 {
+                h.write(Data(buffer))
+                total += buffer.count
+                buffer.removeAll(keepingCapacity: true)
+            }
         }
-        h.write(Data(buffer)); total += buffer.count
+        h.write(Data(buffer))
+        total += buffer.count
         try h.close()
         return total
     }

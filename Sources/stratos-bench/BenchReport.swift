@@ -27,28 +27,32 @@ struct MachineDescription: Codable, Sendable {
 
     static func current(databaseURL: String?) -> MachineDescription {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let model = cpuinfo.split(separator: "\n")
+        let model =
+            cpuinfo.split(separator: "\n")
             .first { $0.hasPrefix("model name") }
             .flatMap { $0.split(separator: ":", maxSplits: 1).last }
             .map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
         let meminfo = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
-        let memKiB = meminfo.split(separator: "\n").first { $0.hasPrefix("MemTotal:") }
+        let memKiB =
+            meminfo.split(separator: "\n").first { $0.hasPrefix("MemTotal:") }
             .flatMap { $0.split(separator: " ").compactMap { Double($0) }.first } ?? 0
         let osRelease = (try? String(contentsOfFile: "/etc/os-release", encoding: .utf8)) ?? ""
-        let os = osRelease.split(separator: "\n").first { $0.hasPrefix("PRETTY_NAME=") }
+        let os =
+            osRelease.split(separator: "\n").first { $0.hasPrefix("PRETTY_NAME=") }
             .map { $0.dropFirst("PRETTY_NAME=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
             ?? ProcessInfo.processInfo.operatingSystemVersionString
         let env = ProcessInfo.processInfo.environment
         var postgres: String?
         if let databaseURL, let c = try? PostgresConnection(url: databaseURL),
-           let r = try? c.query("SHOW server_version"), let v = try? r.string(0, 0) {
+            let r = try? c.query("SHOW server_version"), let v = try? r.string(0, 0)
+        {
             postgres = "PostgreSQL " + v
         }
         let formatter = ISO8601DateFormatter()
         #if DEBUG
-        let configuration = "debug"
+            let configuration = "debug"
         #else
-        let configuration = "release"
+            let configuration = "release"
         #endif
         return MachineDescription(
             cpuModel: model, logicalCPUs: ProcessInfo.processInfo.activeProcessorCount,
@@ -61,13 +65,13 @@ struct MachineDescription: Codable, Sendable {
     /// The compiler that built this binary, when `swift --version` was not passed in.
     private static var compilerVersion: String {
         #if compiler(>=6.3)
-        "Swift 6.3 or later"
+            "Swift 6.3 or later"
         #elseif compiler(>=6.2)
-        "Swift 6.2"
+            "Swift 6.2"
         #elseif compiler(>=6.1)
-        "Swift 6.1"
+            "Swift 6.1"
         #else
-        "Swift 6.0"
+            "Swift 6.0"
         #endif
     }
 

@@ -1,7 +1,7 @@
-import LoopbackHTTP
 import Foundation
-import StratosService
+import LoopbackHTTP
 import StratosReports
+import StratosService
 import Synchronization
 
 /// Runs blocking client work (the loopback HTTP client) on a thread of its own and waits for it
@@ -40,8 +40,9 @@ func getLatencies(port: Int, _ paths: [String]) async throws -> [Double] {
 /// stratos_app role, the projections of `url`). Cancel `task` to stop it.
 func startBenchServer(url: String, writeToken: String) async throws -> (port: Int, task: Task<Void, any Error>) {
     let server = try StratosServer(
-        configuration: ServiceConfiguration(host: "127.0.0.1", port: 0, database: DatabaseConfiguration(url: url, role: "stratos_app"),
-                                            writeToken: writeToken, readConnections: 4),
+        configuration: ServiceConfiguration(
+            host: "127.0.0.1", port: 0, database: DatabaseConfiguration(url: url, role: "stratos_app"),
+            writeToken: writeToken, readConnections: 4),
         readModels: try ProjectionReadModels())
     let bound = Mutex<Int?>(nil)
     let task = Task.detached { try await server.run { port in bound.withLock { $0 = port } } }

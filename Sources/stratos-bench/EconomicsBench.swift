@@ -27,10 +27,14 @@ enum EconomicsBench: BenchSuite {
         }
         precondition(checksum > 0)
         let mixName = "apply, \(mix.count / 1000)k mix (\(Int(trafficShare * 100))% traffic, rest prepay/transfer/fund)"
-        figures.append(BenchFigure(suite: name, name: mixName + ", CPU time", value: Double(mix.count) / mixCPU,
-                                   unit: "events/s", target: ">= 1000000"))
-        figures.append(BenchFigure(suite: name, name: mixName + ", wall time", value: Double(mix.count) / mixWall,
-                                   unit: "events/s", target: nil))
+        figures.append(
+            BenchFigure(
+                suite: name, name: mixName + ", CPU time", value: Double(mix.count) / mixCPU,
+                unit: "events/s", target: ">= 1000000"))
+        figures.append(
+            BenchFigure(
+                suite: name, name: mixName + ", wall time", value: Double(mix.count) / mixWall,
+                unit: "events/s", target: nil))
         let trafficOnly = mix.filter { $0.type == .trafficServed }
         copy = economy
         let (_, trafficCPU, _) = try measureBoth { () throws(RuleViolation) -> Int64 in
@@ -38,8 +42,10 @@ enum EconomicsBench: BenchSuite {
             for e in trafficOnly { sum &+= try copy.apply(e).position }
             return sum
         }
-        figures.append(BenchFigure(suite: name, name: "apply, traffic only, CPU time", value: Double(trafficOnly.count) / trafficCPU,
-                                   unit: "events/s", target: ">= 1000000"))
+        figures.append(
+            BenchFigure(
+                suite: name, name: "apply, traffic only, CPU time", value: Double(trafficOnly.count) / trafficCPU,
+                unit: "events/s", target: ">= 1000000"))
 
         // 2. Settling one epoch: every resource node served traffic; 10 meta nodes, 100 validators,
         // 10,000 delegators. Traffic is applied untimed before each close; the median close is reported.
@@ -48,9 +54,13 @@ enum EconomicsBench: BenchSuite {
         var rewards = 0
         for _ in 0..<BenchScale.size(15, quick: 5) {
             for i in 0..<resourceNodes {
-                _ = try economy.apply(clock.next(.trafficServed(TrafficRecord(
-                    epoch: economy.openEpoch, node: NodeID(unchecked: "stsds1res\(i)"), account: AccountID(unchecked: "st1user\(i % users)"),
-                    kind: .download, bytes: UInt128(1_000_000 + i * 1_000)))))
+                _ = try economy.apply(
+                    clock.next(
+                        .trafficServed(
+                            TrafficRecord(
+                                epoch: economy.openEpoch, node: NodeID(unchecked: "stsds1res\(i)"),
+                                account: AccountID(unchecked: "st1user\(i % users)"),
+                                kind: .download, bytes: UInt128(1_000_000 + i * 1_000)))))
             }
             let close = clock.next(.epochClosed(epoch: economy.openEpoch), advance: 600_000_000)
             let (wall, cpu, report) = try measureBoth { () throws(RuleViolation) -> SettlementReport? in
@@ -63,14 +73,20 @@ enum EconomicsBench: BenchSuite {
         closes.sort()
         closesCPU.sort()
         let settleName = "settle one epoch (1,000 resource, 10 meta, 100 validators, 10,000 delegators; \(rewards) rewards), median"
-        figures.append(BenchFigure(suite: name, name: settleName + ", CPU time", value: closesCPU[closesCPU.count / 2] * 1_000,
-                                   unit: "ms", target: "<= 5"))
-        figures.append(BenchFigure(suite: name, name: settleName + ", wall time", value: closes[closes.count / 2] * 1_000,
-                                   unit: "ms", target: nil))
+        figures.append(
+            BenchFigure(
+                suite: name, name: settleName + ", CPU time", value: closesCPU[closesCPU.count / 2] * 1_000,
+                unit: "ms", target: "<= 5"))
+        figures.append(
+            BenchFigure(
+                suite: name, name: settleName + ", wall time", value: closes[closes.count / 2] * 1_000,
+                unit: "ms", target: nil))
         let checkpoint = economy.encodeCheckpoint()
         let (decodeTime, _) = try measure { try Economy(checkpoint: checkpoint) }
-        figures.append(BenchFigure(suite: name, name: "checkpoint decode + verify (\(checkpoint.count / 1024) KiB)",
-                                   value: decodeTime * 1_000, unit: "ms", target: nil))
+        figures.append(
+            BenchFigure(
+                suite: name, name: "checkpoint decode + verify (\(checkpoint.count / 1024) KiB)",
+                value: decodeTime * 1_000, unit: "ms", target: nil))
         return figures
     }
 
@@ -110,25 +126,35 @@ enum EconomicsBench: BenchSuite {
     /// Genesis with the resource and meta nodes, validators with delegators, users holding STOS and Ozone.
     static func network(_ clock: inout EventClock) throws -> Economy {
         var e = Economy(rules: .paperV1)
-        let nodes = (0..<resourceNodes).map {
-            GenesisNode(node: NodeID(unchecked: "stsds1res\($0)"), kind: .resource, owner: AccountID(unchecked: "st1owner\($0)"),
-                        deposit: Wei(UInt128(1_000 + $0) * stos))
-        } + (0..<metaNodes).map {
-            GenesisNode(node: NodeID(unchecked: "stsds1meta\($0)"), kind: .meta, owner: AccountID(unchecked: "st1metaowner\($0)"),
-                        deposit: Wei(10_000 * stos))
-        }
+        let nodes =
+            (0..<resourceNodes).map {
+                GenesisNode(
+                    node: NodeID(unchecked: "stsds1res\($0)"), kind: .resource, owner: AccountID(unchecked: "st1owner\($0)"),
+                    deposit: Wei(UInt128(1_000 + $0) * stos))
+            }
+            + (0..<metaNodes).map {
+                GenesisNode(
+                    node: NodeID(unchecked: "stsds1meta\($0)"), kind: .meta, owner: AccountID(unchecked: "st1metaowner\($0)"),
+                    deposit: Wei(10_000 * stos))
+            }
         _ = try e.apply(clock.next(.genesis(ozoneLimit: Noz(100_000_000 * 1_000_000_000), nodes: nodes)))
         for v in 0..<validators {
             let op = AccountID(unchecked: "st1operator\(v)")
             _ = try e.apply(clock.next(.funded(account: op, amount: Wei(100_000 * stos))))
-            _ = try e.apply(clock.next(.validatorCreated(validator: ValidatorID(unchecked: "stvaloper1v\(v)"), operator: op,
-                                                         selfDelegation: Wei(UInt128(10_000 + v) * stos), commissionBp: Int64(v * 50 % 2_000))))
+            _ = try e.apply(
+                clock.next(
+                    .validatorCreated(
+                        validator: ValidatorID(unchecked: "stvaloper1v\(v)"), operator: op,
+                        selfDelegation: Wei(UInt128(10_000 + v) * stos), commissionBp: Int64(v * 50 % 2_000))))
         }
         for d in 0..<delegators {
             let a = AccountID(unchecked: "st1delegator\(d)")
             _ = try e.apply(clock.next(.funded(account: a, amount: Wei(1_000 * stos))))
-            _ = try e.apply(clock.next(.delegated(delegator: a, validator: ValidatorID(unchecked: "stvaloper1v\(d % validators)"),
-                                                  amount: Wei(UInt128(100 + d % 500) * stos))))
+            _ = try e.apply(
+                clock.next(
+                    .delegated(
+                        delegator: a, validator: ValidatorID(unchecked: "stvaloper1v\(d % validators)"),
+                        amount: Wei(UInt128(100 + d % 500) * stos))))
         }
         for u in 0..<users {
             let a = AccountID(unchecked: "st1user\(u)")
@@ -156,9 +182,11 @@ enum EconomicsBench: BenchSuite {
             switch roll {
             case 0..<80:
                 let kind: TrafficKind = [.upload, .download, .download, .query][random(4)]
-                payload = .trafficServed(TrafficRecord(epoch: epoch, node: nodeIDs[random(resourceNodes)], account: user, kind: kind,
-                                                       bytes: UInt128(1_000 + random(1_000_000)),
-                                                       replicas: kind == .upload ? 3 : nil, records: kind == .query ? UInt128(random(50)) : nil))
+                payload = .trafficServed(
+                    TrafficRecord(
+                        epoch: epoch, node: nodeIDs[random(resourceNodes)], account: user, kind: kind,
+                        bytes: UInt128(1_000 + random(1_000_000)),
+                        replicas: kind == .upload ? 3 : nil, records: kind == .query ? UInt128(random(50)) : nil))
             case 80..<95:
                 payload = .prepaid(account: user, amount: Wei(UInt128(1 + random(1_000)) * stos / 100))
             case 95..<98:

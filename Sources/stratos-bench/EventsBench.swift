@@ -47,7 +47,10 @@ enum EventsBench: BenchSuite {
 
         let path = NSTemporaryDirectory() + "stratos-bench-events-\(getpid()).jsonl"
         var file = Data(capacity: totalBytes + lines.count)
-        for line in lines { file.append(contentsOf: line); file.append(0x0A) }
+        for line in lines {
+            file.append(contentsOf: line)
+            file.append(0x0A)
+        }
         try file.write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let read = try bestRate(file.count) {
@@ -86,20 +89,27 @@ enum EventsBench: BenchSuite {
         lines.reserveCapacity(count)
         for i in 0..<count {
             let seconds = 1_767_225_600 + i * 3
-            let day = 1 + seconds / 86_400 % 28, hour = seconds / 3_600 % 24, minute = seconds / 60 % 60, second = seconds % 60
+            let day = 1 + seconds / 86_400 % 28
+            let hour = seconds / 3_600 % 24
+            let minute = seconds / 60 % 60
+            let second = seconds % 60
             func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
             let time = "2026-01-\(two(day))T\(two(hour)):\(two(minute)):\(two(second)).\(100_000 + next() % 900_000)Z"
             let epoch = 1 + i / 1_000
             let line: String
             switch next() % 10 {
             case 0..<6:
-                line = #"{"id": "traffic-\#(i)-\#(next())", "type": "TrafficServed", "time": "\#(time)", "data": {"epoch": \#(epoch), "node": "stsds1node\#(next() % 50)", "account": "st1user\#(next() % 1000)", "kind": "upload", "bytes": "\#(next())", "replicas": 3}}"#
+                line =
+                    #"{"id": "traffic-\#(i)-\#(next())", "type": "TrafficServed", "time": "\#(time)", "data": {"epoch": \#(epoch), "node": "stsds1node\#(next() % 50)", "account": "st1user\#(next() % 1000)", "kind": "upload", "bytes": "\#(next())", "replicas": 3}}"#
             case 6, 7:
-                line = #"{"id": "prepay-\#(i)", "type": "Prepaid", "time": "\#(time)", "data": {"account": "st1user\#(next() % 1000)", "amount": "\#(next())\#(next())"}}"#
+                line =
+                    #"{"id": "prepay-\#(i)", "type": "Prepaid", "time": "\#(time)", "data": {"account": "st1user\#(next() % 1000)", "amount": "\#(next())\#(next())"}}"#
             case 8:
-                line = #"{"id": "tx-\#(i)", "type": "Transferred", "time": "\#(time)", "data": {"from": "st1user\#(next() % 1000)", "to": "st1user\#(next() % 1000)", "amount": "\#(next())000000000"}, "metadata": {"correlationId": "c-\#(i)"}}"#
+                line =
+                    #"{"id": "tx-\#(i)", "type": "Transferred", "time": "\#(time)", "data": {"from": "st1user\#(next() % 1000)", "to": "st1user\#(next() % 1000)", "amount": "\#(next())000000000"}, "metadata": {"correlationId": "c-\#(i)"}}"#
             default:
-                line = #"{"id": "query-\#(i)", "type": "TrafficServed", "time": "\#(time)", "data": {"epoch": \#(epoch), "node": "stsds1node\#(next() % 50)", "account": "st1user\#(next() % 1000)", "kind": "query", "bytes": "\#(next())", "records": "\#(next() % 100)"}}"#
+                line =
+                    #"{"id": "query-\#(i)", "type": "TrafficServed", "time": "\#(time)", "data": {"epoch": \#(epoch), "node": "stsds1node\#(next() % 50)", "account": "st1user\#(next() % 1000)", "kind": "query", "bytes": "\#(next())", "records": "\#(next() % 100)"}}"#
             }
             lines.append(Array(line.utf8))
         }

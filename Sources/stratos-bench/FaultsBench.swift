@@ -10,9 +10,15 @@ enum FaultsBench: BenchSuite {
 
     static func run(databaseURL: String?) async throws -> [BenchFigure] {
         let binary = try ledgerBinary()
-        var acknowledged = 0, lost = 0, duplicates = 0, misplaced = 0, injected = 0
-        var ready: [FaultDrill.Fault: [Double]] = [:], append: [FaultDrill.Fault: [Double]] = [:]
-        var faultFree: [Double] = [], during: [Double] = []
+        var acknowledged = 0
+        var lost = 0
+        var duplicates = 0
+        var misplaced = 0
+        var injected = 0
+        var ready: [FaultDrill.Fault: [Double]] = [:]
+        var append: [FaultDrill.Fault: [Double]] = [:]
+        var faultFree: [Double] = []
+        var during: [Double] = []
         var allPassed = true
         let rounds = BenchScale.size(3, quick: 1)
         for round in 1...rounds {
@@ -23,7 +29,10 @@ enum FaultsBench: BenchSuite {
             c.log = { FileHandle.standardError.write(Data("faults: round \(round): \($0)\n".utf8)) }
             let r = try FaultDrill.run(c)
             FileHandle.standardError.write(Data("faults: round \(round):\n\(r.description)\n".utf8))
-            acknowledged += r.acknowledged; lost += r.lost; duplicates += r.duplicates; misplaced += r.misplaced
+            acknowledged += r.acknowledged
+            lost += r.lost
+            duplicates += r.duplicates
+            misplaced += r.misplaced
             injected += r.faults.count
             for f in r.faults {
                 ready[f.fault, default: []].append(f.secondsToReady ?? .infinity)
@@ -38,25 +47,33 @@ enum FaultsBench: BenchSuite {
             BenchFigure(suite: name, name: "acknowledged but lost", value: Double(lost), unit: "events", target: "0"),
             BenchFigure(suite: name, name: "duplicates or misplaced", value: Double(duplicates + misplaced), unit: "events", target: "0"),
             BenchFigure(suite: name, name: "faults injected", value: Double(injected), unit: "faults", target: nil),
-            BenchFigure(suite: name, name: "every check passed (gap-free, verify, projections = rebuild, ready, SIGTERM)",
-                        value: allPassed ? 1 : 0, unit: "bool", target: "1"),
+            BenchFigure(
+                suite: name, name: "every check passed (gap-free, verify, projections = rebuild, ready, SIGTERM)",
+                value: allPassed ? 1 : 0, unit: "bool", target: "1"),
         ]
         for fault in FaultDrill.Fault.allCases {
             let times = (ready[fault] ?? []).sorted()
             guard !times.isEmpty else { continue }
             let target = fault == .promoteStandby ? "<= 10" : "<= 5"
-            figures.append(BenchFigure(suite: name, name: "\(fault.rawValue): to ready, p50", value: times[times.count / 2],
-                                       unit: "s", target: target))
+            figures.append(
+                BenchFigure(
+                    suite: name, name: "\(fault.rawValue): to ready, p50", value: times[times.count / 2],
+                    unit: "s", target: target))
             figures.append(BenchFigure(suite: name, name: "\(fault.rawValue): to ready, max", value: times.last!, unit: "s", target: target))
             let appends = (append[fault] ?? []).sorted()
-            figures.append(BenchFigure(suite: name, name: "\(fault.rawValue): to the next acknowledged append, max",
-                                       value: appends.last ?? .infinity, unit: "s", target: nil))
+            figures.append(
+                BenchFigure(
+                    suite: name, name: "\(fault.rawValue): to the next acknowledged append, max",
+                    value: appends.last ?? .infinity, unit: "s", target: nil))
         }
-        let free = faultFree.reduce(0, +) / Double(faultFree.count), drill = during.reduce(0, +) / Double(during.count)
+        let free = faultFree.reduce(0, +) / Double(faultFree.count)
+        let drill = during.reduce(0, +) / Double(during.count)
         figures.append(BenchFigure(suite: name, name: "appends/s fault-free (1 event/request)", value: free, unit: "events/s", target: nil))
         figures.append(BenchFigure(suite: name, name: "appends/s during the drill", value: drill, unit: "events/s", target: nil))
-        figures.append(BenchFigure(suite: name, name: "drill rate / fault-free rate", value: free > 0 ? drill / free : 0,
-                                   unit: "ratio", target: ">= 0.5"))
+        figures.append(
+            BenchFigure(
+                suite: name, name: "drill rate / fault-free rate", value: free > 0 ? drill / free : 0,
+                unit: "ratio", target: ">= 0.5"))
         return figures
     }
 

@@ -1,11 +1,11 @@
+import EventStore
+import Foundation
+import LedgerEvents
 // The HTTP service: appends over HTTP (1 and 100 events per request, 1 and several concurrent
 // clients, loopback) and read latency (p50/p99) of the audit and snapshot endpoints on a long
 // simulated history. The server runs in this process on a free loopback port, as in production
 // (real PostgreSQL, the stratos_app role, projections built by the real worker).
 import LoopbackHTTP
-import EventStore
-import Foundation
-import LedgerEvents
 import PostgresClient
 import StratosEconomics
 import StratosProjections
@@ -70,16 +70,24 @@ enum HTTPBench: BenchSuite {
         func percentiles(_ name: String, _ values: [Double], target p99Target: String? = nil) {
             let sorted = values.sorted()
             figure("\(name) p50, \(values.count) samples, \(historyEpochs)-epoch history", sorted[sorted.count / 2], "ms")
-            figure("\(name) p99, \(values.count) samples, \(historyEpochs)-epoch history", sorted[min(sorted.count - 1, sorted.count * 99 / 100)], "ms", p99Target)
+            figure(
+                "\(name) p99, \(values.count) samples, \(historyEpochs)-epoch history", sorted[min(sorted.count - 1, sorted.count * 99 / 100)], "ms",
+                p99Target)
         }
         // Cold: each epoch audited for the first time (checkpoint load + replay); warm: again
         // (the server keeps recent recomputations; the stored side is read each time).
         percentiles("audit node, cold (distinct random epochs)", try await getLatencies(port: port, audits), target: "<= 50")
-        percentiles("audit node, warm (same epochs again)", try await getLatencies(port: port, (0..<readSamples).map { audits[$0 % audits.count] }),
-                    target: "<= 50")
+        percentiles(
+            "audit node, warm (same epochs again)", try await getLatencies(port: port, (0..<readSamples).map { audits[$0 % audits.count] }),
+            target: "<= 50")
         percentiles("audit epoch, cold (distinct random epochs)", try await getLatencies(port: port, settled.map { "/v1/audit/epochs/\($0.0)" }))
-        percentiles("snapshot at a random epoch", try await getLatencies(port: port, (0..<readSamples).map { _ in
-            "/v1/snapshot?epoch=\(Int.random(in: 1...historyEpochs, using: &rng))" }))
+        percentiles(
+            "snapshot at a random epoch",
+            try await getLatencies(
+                port: port,
+                (0..<readSamples).map { _ in
+                    "/v1/snapshot?epoch=\(Int.random(in: 1...historyEpochs, using: &rng))"
+                }))
         percentiles("snapshot now", try await getLatencies(port: port, Array(repeating: "/v1/snapshot", count: 100)))
 
         // 4. Appends: Funded events to fresh accounts, all at the log's last time (valid in any
@@ -91,7 +99,8 @@ enum HTTPBench: BenchSuite {
             for i in 0..<count {
                 let n = counter.add(1, ordering: .relaxed).newValue
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                out += Array(#"{"id":"bench-\#(n)","type":"Funded","time":"\#(time)","data":{"account":"st1bench\#(n % 5000)","amount":"1000"}}"#.utf8)
+                out += Array(
+                    #"{"id":"bench-\#(n)","type":"Funded","time":"\#(time)","data":{"account":"st1bench\#(n % 5000)","amount":"1000"}}"#.utf8)
             }
             return out + Array("]".utf8)
         }
@@ -107,8 +116,12 @@ enum HTTPBench: BenchSuite {
                     defer { done.leave() }
                     let client = LoopbackHTTPClient(port: port)
                     for _ in 0..<requestsPerClient {
-                        let r = try? client.request("POST", "/v1/events", headers: [("Authorization", "Bearer \(token)"),
-                                                                                ("Content-Type", "application/json")], body: body(perRequest))
+                        let r = try? client.request(
+                            "POST", "/v1/events",
+                            headers: [
+                                ("Authorization", "Bearer \(token)"),
+                                ("Content-Type", "application/json"),
+                            ], body: body(perRequest))
                         if r?.status != 201 { failures.add(1, ordering: .relaxed) }
                     }
                 }
@@ -129,21 +142,25 @@ enum HTTPBench: BenchSuite {
             return (value("stratos_append_requests_total"), value("stratos_append_commits_total"))
         }
         let before = try appendCounters()
-        figure("append 1 event/request, \(clients) clients", try await appendRate(perRequest: 1, clients: clients, requestsPerClient: 250), "events/s")
+        figure(
+            "append 1 event/request, \(clients) clients", try await appendRate(perRequest: 1, clients: clients, requestsPerClient: 250), "events/s")
         let after = try appendCounters()
-        figure("append 1 event/request, \(clients) clients: requests per commit (group commit)",
-               (after.requests - before.requests) / max(1, after.commits - before.commits), "requests")
+        figure(
+            "append 1 event/request, \(clients) clients: requests per commit (group commit)",
+            (after.requests - before.requests) / max(1, after.commits - before.commits), "requests")
         figure("append 100 events/request, 1 client", try await appendRate(perRequest: 100, clients: 1, requestsPerClient: 200), "events/s")
-        figure("append 100 events/request, \(clients) clients", try await appendRate(perRequest: 100, clients: clients, requestsPerClient: 60),
-               "events/s", ">= 20000")
-        figure("append 1000 events/request, \(clients) clients", try await appendRate(perRequest: 1000, clients: clients, requestsPerClient: 8),
-               "events/s")
+        figure(
+            "append 100 events/request, \(clients) clients", try await appendRate(perRequest: 100, clients: clients, requestsPerClient: 60),
+            "events/s", ">= 20000")
+        figure(
+            "append 1000 events/request, \(clients) clients", try await appendRate(perRequest: 1000, clients: clients, requestsPerClient: 8),
+            "events/s")
         return figures
     }
 }
 
-private extension JSONValue {
-    var settledNodes: [String] {
+extension JSONValue {
+    fileprivate var settledNodes: [String] {
         guard case .object(let o) = self, case .array(let list)? = o["settled"] else { return [] }
         return list.compactMap { if case .object(let n) = $0, case .string(let id)? = n["node"] { id } else { nil } }
     }

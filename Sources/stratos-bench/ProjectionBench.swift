@@ -48,7 +48,10 @@ enum ProjectionBench: BenchSuite {
         batch.reserveCapacity(10_000)
         let summary = try Simulator(config).run { event in
             batch.append(event)
-            if batch.count == 10_000 { try store.append(batch); batch.removeAll(keepingCapacity: true) }
+            if batch.count == 10_000 {
+                try store.append(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
         }
         if !batch.isEmpty { try store.append(batch) }
         let events = Int64(summary.eventsWritten)
@@ -76,7 +79,8 @@ enum ProjectionBench: BenchSuite {
         let sizes = try c.query(sql("checkpoint.sizes"))
         let queries = try LedgerQueries(connection: c, sql: sql)
         let last = try queries.health().lastClosedEpoch
-        var worst = 0.0, best = Double.infinity
+        var worst = 0.0
+        var best = Double.infinity
         // The epoch right after a checkpoint (one epoch to replay) up to the one just before the next.
         let base = (last - 1) / checkpointEvery * checkpointEvery
         var probes = Set([last, max(1, base + 1), max(1, last - 1)])
@@ -91,17 +95,22 @@ enum ProjectionBench: BenchSuite {
         let reads = try await longHistoryReads(url: url, queries: queries, lastEpoch: last)
         return [
             BenchFigure(suite: name, name: "history size", value: Double(events), unit: "events", target: ">= 2000000"),
-            BenchFigure(suite: name, name: "full rebuild, log to committed rows (catch-up)", value: catchUpRate,
-                        unit: "events/s", target: ">= 200000"),
-            BenchFigure(suite: name, name: "full rebuild incl. indexes, checks and switch", value: Double(report.events) / rebuildSeconds,
-                        unit: "events/s", target: nil),
+            BenchFigure(
+                suite: name, name: "full rebuild, log to committed rows (catch-up)", value: catchUpRate,
+                unit: "events/s", target: ">= 200000"),
+            BenchFigure(
+                suite: name, name: "full rebuild incl. indexes, checks and switch", value: Double(report.events) / rebuildSeconds,
+                unit: "events/s", target: nil),
             BenchFigure(suite: name, name: "full rebuild wall time", value: rebuildSeconds, unit: "s", target: nil),
-            BenchFigure(suite: name, name: "peak memory during rebuild (VmHWM)", value: peak / 1_048_576, unit: "MiB",
-                        target: "bounded by live state"),
+            BenchFigure(
+                suite: name, name: "peak memory during rebuild (VmHWM)", value: peak / 1_048_576, unit: "MiB",
+                target: "bounded by live state"),
             BenchFigure(suite: name, name: "resident memory before rebuild", value: rssBefore / 1_048_576, unit: "MiB", target: nil),
-            BenchFigure(suite: name, name: "economy checkpoint heads stored (every \(checkpointEvery) epochs)", value: Double(try sizes.int64(0, 0)),
-                        unit: "checkpoints", target: nil),
-            BenchFigure(suite: name, name: "largest economy checkpoint head", value: Double(try sizes.int64(0, 2)) / 1_048_576, unit: "MiB", target: nil),
+            BenchFigure(
+                suite: name, name: "economy checkpoint heads stored (every \(checkpointEvery) epochs)", value: Double(try sizes.int64(0, 0)),
+                unit: "checkpoints", target: nil),
+            BenchFigure(
+                suite: name, name: "largest economy checkpoint head", value: Double(try sizes.int64(0, 2)) / 1_048_576, unit: "MiB", target: nil),
             BenchFigure(suite: name, name: "recompute one late epoch (verify), best", value: best * 1000, unit: "ms", target: "<= 200"),
             BenchFigure(suite: name, name: "recompute one late epoch (verify), worst", value: worst * 1000, unit: "ms", target: "<= 200"),
         ] + reads

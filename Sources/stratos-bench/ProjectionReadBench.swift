@@ -3,9 +3,9 @@
 // and the recomputation of random epochs. The server runs in this process on a loopback port,
 // as in production (the stratos_app role, the projection the suite just rebuilt).
 import Foundation
-import StratosSimulator
 import LedgerEvents
 import StratosProjections
+import StratosSimulator
 
 extension ProjectionBench {
     static func longHistoryReads(url: String, queries: LedgerQueries, lastEpoch: Int64) async throws -> [BenchFigure] {
@@ -14,8 +14,10 @@ extension ProjectionBench {
             let sorted = values.sorted()
             let label = "\(what), \(values.count) samples, \(lastEpoch)-epoch history"
             figures.append(BenchFigure(suite: name, name: "\(label), p50", value: sorted[sorted.count / 2], unit: "ms", target: nil))
-            figures.append(BenchFigure(suite: name, name: "\(label), p99", value: sorted[min(sorted.count - 1, sorted.count * 99 / 100)],
-                                       unit: "ms", target: target))
+            figures.append(
+                BenchFigure(
+                    suite: name, name: "\(label), p99", value: sorted[min(sorted.count - 1, sorted.count * 99 / 100)],
+                    unit: "ms", target: target))
         }
         // Distinct random epochs over the whole history (seeded: the same epochs every run).
         var rng = SplitMix64(seed: 2026)
@@ -46,8 +48,9 @@ extension ProjectionBench {
             }
         }
         percentiles("HTTP audit node, cold (distinct random epochs)", try await getLatencies(port: port, audits), target: "<= 50")
-        percentiles("HTTP audit epoch, cold (distinct random epochs)", try await getLatencies(port: port, epochs(200).map { "/v1/audit/epochs/\($0)" }),
-                    target: "<= 50")
+        percentiles(
+            "HTTP audit epoch, cold (distinct random epochs)", try await getLatencies(port: port, epochs(200).map { "/v1/audit/epochs/\($0)" }),
+            target: "<= 50")
         percentiles("HTTP snapshot at a random epoch", try await getLatencies(port: port, epochs(60).map { "/v1/snapshot?epoch=\($0)" }))
         return figures
     }

@@ -21,13 +21,19 @@ enum SimulatorBench: BenchSuite {
             try sink.finish()
             let elapsed = clock.now - start
             let seconds = elapsed.inSeconds
-            figures.append(BenchFigure(suite: name, name: "\(label): events generated", value: Double(summary.eventsWritten),
-                                       unit: "events", target: preset == "bench" ? ">= 2000000" : nil))
-            figures.append(BenchFigure(suite: name, name: "\(label): generation rate (validated + encoded)",
-                                       value: Double(summary.eventsWritten) / seconds, unit: "events/s",
-                                       target: ">= 200000"))
-            figures.append(BenchFigure(suite: name, name: "\(label): bytes per event", value: Double(sink.bytesWritten) / Double(summary.eventsWritten),
-                                       unit: "bytes", target: nil))
+            figures.append(
+                BenchFigure(
+                    suite: name, name: "\(label): events generated", value: Double(summary.eventsWritten),
+                    unit: "events", target: preset == "bench" ? ">= 2000000" : nil))
+            figures.append(
+                BenchFigure(
+                    suite: name, name: "\(label): generation rate (validated + encoded)",
+                    value: Double(summary.eventsWritten) / seconds, unit: "events/s",
+                    target: ">= 200000"))
+            figures.append(
+                BenchFigure(
+                    suite: name, name: "\(label): bytes per event", value: Double(sink.bytesWritten) / Double(summary.eventsWritten),
+                    unit: "bytes", target: nil))
         }
         return figures
     }

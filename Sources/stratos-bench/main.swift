@@ -7,7 +7,7 @@ import Foundation
 struct BenchFigure: Codable, Sendable {
     var suite: String
     var name: String
-    var value: Double      // a measurement (time, rate, bytes), never money
+    var value: Double // a measurement (time, rate, bytes), never money
     var unit: String
     var target: String?
 }
@@ -51,7 +51,10 @@ while let arg = args.popFirst() {
 }
 let databaseURL = ProcessInfo.processInfo.environment["DATABASE_URL"]
 var report = BenchReport(machine: MachineDescription.current(databaseURL: databaseURL), suitesRun: [], suitesFailed: [:], figures: [])
-FileHandle.standardError.write(Data("bench: \(report.machine.cpuModel), \(report.machine.logicalCPUs) CPUs, \(report.machine.memoryGiB) GiB; \(report.machine.mode) sizes\n".utf8))
+FileHandle.standardError.write(
+    Data(
+        "bench: \(report.machine.cpuModel), \(report.machine.logicalCPUs) CPUs, \(report.machine.memoryGiB) GiB; \(report.machine.mode) sizes\n".utf8)
+)
 for suite in suites where selected.isEmpty || selected.contains(suite.name) {
     FileHandle.standardError.write(Data("bench: running \(suite.name)\n".utf8))
     let start = ContinuousClock.now

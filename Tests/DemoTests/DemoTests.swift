@@ -1,7 +1,8 @@
 import Foundation
 import PostgresTestSupport
-@testable import StratosDemo
 import XCTest
+
+@testable import StratosDemo
 
 /// The demo end to end on the tiny network, against a real PostgreSQL (each test its own
 /// database), in-process through the library entry point the CLI calls.
@@ -21,7 +22,8 @@ final class DemoTests: XCTestCase {
 
     /// Runs the demo and returns its report (progress lines are collected apart).
     func runDemo(_ target: DemoDatabase, seed: UInt64 = 1, fresh: Bool = false) throws -> (DemoResult, String) {
-        var report = "", progress = ""
+        var report = ""
+        var progress = ""
         let console = DemoConsole(report: { report += $0 }, progress: { progress += $0 }, interactive: false)
         var options = DemoOptions(size: .tiny, seed: seed, outputDirectory: outputDirectory, fresh: fresh)
         options.topNodes = 3
@@ -48,7 +50,8 @@ final class DemoTests: XCTestCase {
         XCTAssertTrue(report.range(of: "[▁▂▃▄▅▆▇█]", options: .regularExpression) != nil)
         // The top nodes and the full audit of the first one.
         XCTAssertTrue(report.contains("Top 3 nodes by reward"))
-        let node = try XCTUnwrap(result.auditedNode), epoch = try XCTUnwrap(result.auditedEpoch)
+        let node = try XCTUnwrap(result.auditedNode)
+        let epoch = try XCTUnwrap(result.auditedEpoch)
         XCTAssertTrue(report.contains("Audit of node \(node) at the close of epoch \(epoch) (rules paper-v1)"), report)
         XCTAssertTrue(report.contains("R = floor((s + p) × Y / (l + Y))"))
         XCTAssertTrue(report.contains("derivation = engine report: yes"))
@@ -61,8 +64,9 @@ final class DemoTests: XCTestCase {
             let text = try String(contentsOfFile: path, encoding: .utf8)
             XCTAssertFalse(text.isEmpty, "\(format)")
         }
-        XCTAssertTrue(try String(contentsOfFile: result.exports[.ledger]!, encoding: .utf8).contains("OpeningBalances")
-                      || result.lastClosedEpoch <= 144)
+        XCTAssertTrue(
+            try String(contentsOfFile: result.exports[.ledger]!, encoding: .utf8).contains("OpeningBalances")
+                || result.lastClosedEpoch <= 144)
         XCTAssertTrue(report.contains("Hash chain: intact"))
         XCTAssertTrue(report.contains("(reused)"), "the test's database existed already")
 

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import StratosEconomics
 
 final class ArithmeticTests: XCTestCase {
@@ -11,7 +12,8 @@ final class ArithmeticTests: XCTestCase {
         // Check q = floor(sp × y / l) exactly: q × l ≤ sp × y < (q + 1) × l, in 256 bits.
         func wide(_ a: UInt128, _ b: UInt128) -> (UInt128, UInt128) { a.multipliedFullWidth(by: b) }
         let product = wide(sp, y)
-        let low = wide(q, l), high = wide(q + 1, l)
+        let low = wide(q, l)
+        let high = wide(q + 1, l)
         XCTAssertTrue(low <= product && product < high)
         XCTAssertEqual(mulDivCeil(sp, y, l), q + 1)
         XCTAssertEqual(mulDivCeil(10, 10, 4), 25)

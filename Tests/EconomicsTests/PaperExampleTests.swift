@@ -1,5 +1,6 @@
-import XCTest
 import LedgerEvents
+import XCTest
+
 @testable import StratosEconomics
 
 /// The paper's worked examples, each as its own test.
@@ -13,16 +14,20 @@ final class PaperExampleTests: XCTestCase {
         // s = 10 STOS, l = 4,000 OZ. A prepay of 30 STOS buys 3,000 OZ and leaves l = 1,000 OZ,
         // so after settling Y = 1,000 OZ: (s + p) / (l + Y) = 40 STOS / 2,000 OZ = 1/50 STOS per OZ.
         let resource = ["n1", "n2", "n3", "n4", "n5"]
-        try d.genesis(ozoneLimit: 4_000 * oz,
-                      resource.map { ($0, .resource, "owner-\($0)", 16 * stos / 10) }
-                      + [("m1", .meta, "owner-m1", stos), ("m2", .meta, "owner-m2", stos)])
+        try d.genesis(
+            ozoneLimit: 4_000 * oz,
+            resource.map { ($0, .resource, "owner-\($0)", 16 * stos / 10) }
+                + [("m1", .meta, "owner-m1", stos), ("m2", .meta, "owner-m2", stos)])
         try d.fund("alice", 30 * stos)
         try d.apply(.prepaid(account: acct("alice"), amount: Wei(30 * stos)))
         XCTAssertEqual(d.ozone("alice"), 3_000 * oz)
         XCTAssertEqual(d.economy.supply.l, Noz(1_000 * oz))
         for (node, amount) in zip(resource, [500, 300, 200, 80, 20] as [UInt128]) {
-            try d.apply(.trafficServed(TrafficRecord(epoch: 1, node: nodeID(node), account: acct("alice"),
-                                                     kind: .download, bytes: amount * oz)))
+            try d.apply(
+                .trafficServed(
+                    TrafficRecord(
+                        epoch: 1, node: nodeID(node), account: acct("alice"),
+                        kind: .download, bytes: amount * oz)))
         }
         let report = try d.closeEpoch()
         XCTAssertEqual(report.T, Noz(1_100 * oz))
@@ -64,8 +69,10 @@ final class PaperExampleTests: XCTestCase {
         try d.genesis(ozoneLimit: 1_000 * oz, [("n1", .resource, "o1", stos)])
         for i in 0..<10 {
             try d.fund("op\(i)", 20 * stos)
-            try d.apply(.validatorCreated(validator: val("val\(i)"), operator: acct("op\(i)"),
-                                          selfDelegation: Wei(20 * stos), commissionBp: 100))
+            try d.apply(
+                .validatorCreated(
+                    validator: val("val\(i)"), operator: acct("op\(i)"),
+                    selfDelegation: Wei(20 * stos), commissionBp: 100))
             for k in 0..<4 {
                 let delegator = "del\(i)-\(k)"
                 try d.fund(delegator, 20 * stos)
@@ -96,8 +103,11 @@ final class PaperExampleTests: XCTestCase {
             try d.apply(.resourceNodeActivated(node: nodeID("bob-node"), owner: acct("bob"), deposit: Wei(1_000 * stos)))
             d.goTo(day: deactivationDay)
             let applied = try d.apply(.nodeDeactivated(node: nodeID("bob-node"), storedBytes: 0))
-            XCTAssertTrue(applied.effects.contains(.depositReleaseScheduled(node: nodeID("bob-node"), owner: acct("bob"),
-                                                                           amount: Wei(1_000 * stos), releaseDay: releaseDay)))
+            XCTAssertTrue(
+                applied.effects.contains(
+                    .depositReleaseScheduled(
+                        node: nodeID("bob-node"), owner: acct("bob"),
+                        amount: Wei(1_000 * stos), releaseDay: releaseDay)))
             d.goTo(day: releaseDay - 1, seconds: 86_399)
             _ = try d.closeEpoch()
             XCTAssertEqual(d.wallet("bob"), 0, "not before day \(releaseDay)")
@@ -160,10 +170,16 @@ final class PaperExampleTests: XCTestCase {
         explicit.replicas = 5
         XCTAssertEqual(Economy.charge(of: explicit), 50_000_000)
         XCTAssertEqual(Economy.charge(of: TrafficRecord(epoch: 1, node: nodeID("n1"), account: acct("a"), kind: .download, bytes: 7)), 7)
-        XCTAssertEqual(Economy.charge(of: TrafficRecord(epoch: 1, node: nodeID("n1"), account: acct("a"), kind: .query,
-                                                        bytes: 7, records: 3)), 3_007)
-        XCTAssertEqual(Economy.charge(of: TrafficRecord(epoch: 1, node: nodeID("n1"), account: acct("a"), kind: .replication,
-                                                        bytes: 7)), 0)
+        XCTAssertEqual(
+            Economy.charge(
+                of: TrafficRecord(
+                    epoch: 1, node: nodeID("n1"), account: acct("a"), kind: .query,
+                    bytes: 7, records: 3)), 3_007)
+        XCTAssertEqual(
+            Economy.charge(
+                of: TrafficRecord(
+                    epoch: 1, node: nodeID("n1"), account: acct("a"), kind: .replication,
+                    bytes: 7)), 0)
 
         var d = Driver()
         try d.genesis(ozoneLimit: 1_000 * oz, [("n1", .resource, "o1", 100 * stos)])

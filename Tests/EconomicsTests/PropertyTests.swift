@@ -1,8 +1,8 @@
-import XCTest
 import LedgerEvents
-@testable import StratosEconomics
 import StratosSimulator
+import XCTest
 
+@testable import StratosEconomics
 
 /// Generates long random histories that are mostly valid, by looking at the economy's state.
 struct HistoryGenerator {
@@ -22,9 +22,11 @@ struct HistoryGenerator {
 
     /// The genesis of every history: 4 resource nodes and 2 meta nodes.
     func genesis() -> EventPayload {
-        .genesis(ozoneLimit: Noz(1_000_000 * oz), nodes: (0..<6).map {
-            GenesisNode(node: nodeID("g\($0)"), kind: $0 < 4 ? .resource : .meta, owner: acct("u\($0)"), deposit: Wei(1_000 * stos))
-        })
+        .genesis(
+            ozoneLimit: Noz(1_000_000 * oz),
+            nodes: (0..<6).map {
+                GenesisNode(node: nodeID("g\($0)"), kind: $0 < 4 ? .resource : .meta, owner: acct("u\($0)"), deposit: Wei(1_000 * stos))
+            })
     }
 
     /// The next event (and how far time moves before it, in seconds).
@@ -40,9 +42,14 @@ struct HistoryGenerator {
                 let has = e.balances(of: acct(user))!.ozone.rawValue
                 let kind = pick([TrafficKind.upload, .download, .query, .replication])!
                 let bytes = amount(has / 5)
-                return (advance, .trafficServed(TrafficRecord(epoch: e.openEpoch, node: node.id, account: acct(user), kind: kind,
-                                                              bytes: bytes, replicas: kind == .upload ? Int64.random(in: 3...4, using: &rng) : nil,
-                                                              records: kind == .query ? amount(100) : nil)))
+                return (
+                    advance,
+                    .trafficServed(
+                        TrafficRecord(
+                            epoch: e.openEpoch, node: node.id, account: acct(user), kind: kind,
+                            bytes: bytes, replicas: kind == .upload ? Int64.random(in: 3...4, using: &rng) : nil,
+                            records: kind == .query ? amount(100) : nil))
+                )
             }
             fallthrough
         case 40..<55:
@@ -71,8 +78,12 @@ struct HistoryGenerator {
         case 78..<79:
             if let user = pick(rich) {
                 nodeCount += 1
-                return (advance, .metaNodeRegistrationRequested(node: nodeID("m\(nodeCount)"), owner: acct(user),
-                                                                deposit: Wei(amount(wallet(user) / 2))))
+                return (
+                    advance,
+                    .metaNodeRegistrationRequested(
+                        node: nodeID("m\(nodeCount)"), owner: acct(user),
+                        deposit: Wei(amount(wallet(user) / 2)))
+                )
             }
             fallthrough
         case 79..<83:
@@ -98,8 +109,12 @@ struct HistoryGenerator {
         case 87..<89:
             if let user = pick(rich) {
                 validatorCount += 1
-                return (advance, .validatorCreated(validator: val("v\(validatorCount)"), operator: acct(user),
-                                                   selfDelegation: Wei(amount(wallet(user) / 3)), commissionBp: Int64.random(in: 0...10_000, using: &rng)))
+                return (
+                    advance,
+                    .validatorCreated(
+                        validator: val("v\(validatorCount)"), operator: acct(user),
+                        selfDelegation: Wei(amount(wallet(user) / 3)), commissionBp: Int64.random(in: 0...10_000, using: &rng))
+                )
             }
             fallthrough
         case 89..<93:

@@ -1,5 +1,6 @@
-import XCTest
 import LedgerEvents
+import XCTest
+
 @testable import StratosEconomics
 
 /// Every refusal of RULES §9 (and the implicit ones) fires with its rule code and changes nothing
@@ -17,10 +18,14 @@ final class RefusalTests: XCTestCase {
         return d
     }
 
-    func traffic(_ node: String = "r1", epoch: Int64 = 1, bytes: UInt128 = 1_000, kind: TrafficKind = .download,
-                 account: String = "alice", replicas: Int64? = nil) -> EventPayload {
-        .trafficServed(TrafficRecord(epoch: epoch, node: nodeID(node), account: acct(account), kind: kind, bytes: bytes,
-                                     replicas: replicas))
+    func traffic(
+        _ node: String = "r1", epoch: Int64 = 1, bytes: UInt128 = 1_000, kind: TrafficKind = .download,
+        account: String = "alice", replicas: Int64? = nil
+    ) -> EventPayload {
+        .trafficServed(
+            TrafficRecord(
+                epoch: epoch, node: nodeID(node), account: acct(account), kind: kind, bytes: bytes,
+                replicas: replicas))
     }
 
     func testBeforeGenesis() {
@@ -31,12 +36,16 @@ final class RefusalTests: XCTestCase {
 
     func testGenesisRules() throws {
         var d = Driver()
-        d.expectRefusal(.genesis(ozoneLimit: .zero, nodes: [GenesisNode(node: nodeID("n"), kind: .resource, owner: acct("o"), deposit: Wei(1))]), "zero-amount")
+        d.expectRefusal(
+            .genesis(ozoneLimit: .zero, nodes: [GenesisNode(node: nodeID("n"), kind: .resource, owner: acct("o"), deposit: Wei(1))]), "zero-amount")
         d.expectRefusal(.genesis(ozoneLimit: Noz(1), nodes: []), "genesis-no-nodes")
-        d.expectRefusal(.genesis(ozoneLimit: Noz(1), nodes: [GenesisNode(node: nodeID("n"), kind: .resource, owner: acct("o"), deposit: .zero)]), "zero-amount")
+        d.expectRefusal(
+            .genesis(ozoneLimit: Noz(1), nodes: [GenesisNode(node: nodeID("n"), kind: .resource, owner: acct("o"), deposit: .zero)]), "zero-amount")
         let twice = GenesisNode(node: nodeID("n"), kind: .resource, owner: acct("o"), deposit: Wei(1))
         d.expectRefusal(.genesis(ozoneLimit: Noz(1), nodes: [twice, twice]), "node-exists")
-        d.expectRefusal(.genesis(ozoneLimit: Noz(1), nodes: [GenesisNode(node: nodeID("n"), kind: .resource, owner: acct("o"), deposit: Wei(1 << 112))]), "supply-out-of-range")
+        d.expectRefusal(
+            .genesis(ozoneLimit: Noz(1), nodes: [GenesisNode(node: nodeID("n"), kind: .resource, owner: acct("o"), deposit: Wei(1 << 112))]),
+            "supply-out-of-range")
         d.expectRefusal(.genesis(ozoneLimit: Noz(1 << 125), nodes: [twice]), "ozone-out-of-range")
         try d.apply(.genesis(ozoneLimit: Noz(1), nodes: [twice]))
         d.expectRefusal(.genesis(ozoneLimit: Noz(1), nodes: [twice]), "genesis-repeated")
@@ -73,7 +82,8 @@ final class RefusalTests: XCTestCase {
         d.expectRefusal(.prepaid(account: acct("nobody"), amount: Wei(1)), "wallet-short")
         d.expectRefusal(.resourceNodeActivated(node: nodeID("r9"), owner: acct("alice"), deposit: Wei(has + 1)), "wallet-short")
         d.expectRefusal(.metaNodeRegistrationRequested(node: nodeID("m9"), owner: acct("alice"), deposit: Wei(has + 1)), "wallet-short")
-        d.expectRefusal(.validatorCreated(validator: val("v9"), operator: acct("alice"), selfDelegation: Wei(has + 1), commissionBp: 0), "wallet-short")
+        d.expectRefusal(
+            .validatorCreated(validator: val("v9"), operator: acct("alice"), selfDelegation: Wei(has + 1), commissionBp: 0), "wallet-short")
         d.expectRefusal(.delegated(delegator: acct("alice"), validator: val("v1"), amount: Wei(has + 1)), "wallet-short")
     }
 
@@ -169,8 +179,10 @@ final class RefusalTests: XCTestCase {
     func testStakingRules() throws {
         var d = try base()
         d.expectRefusal(.validatorCreated(validator: val("v1"), operator: acct("alice"), selfDelegation: Wei(1), commissionBp: 0), "validator-exists")
-        d.expectRefusal(.validatorCreated(validator: val("v2"), operator: acct("alice"), selfDelegation: Wei(1), commissionBp: 10_001), "commission-out-of-range")
-        d.expectRefusal(.validatorCreated(validator: val("v2"), operator: acct("alice"), selfDelegation: Wei(1), commissionBp: -1), "commission-out-of-range")
+        d.expectRefusal(
+            .validatorCreated(validator: val("v2"), operator: acct("alice"), selfDelegation: Wei(1), commissionBp: 10_001), "commission-out-of-range")
+        d.expectRefusal(
+            .validatorCreated(validator: val("v2"), operator: acct("alice"), selfDelegation: Wei(1), commissionBp: -1), "commission-out-of-range")
         d.expectRefusal(.delegated(delegator: acct("alice"), validator: val("v9"), amount: Wei(1)), "unknown-validator")
         d.expectRefusal(.undelegated(delegator: acct("alice"), validator: val("v9"), amount: Wei(1)), "unknown-validator")
         // The self-delegation cannot be undelegated.

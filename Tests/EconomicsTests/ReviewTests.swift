@@ -1,5 +1,6 @@
-import XCTest
 import LedgerEvents
+import XCTest
+
 @testable import StratosEconomics
 
 /// An independent review of the engine against docs/RULES.md: tricky cases computed by hand
@@ -10,8 +11,12 @@ final class ReviewTests: XCTestCase {
     func testSettlementWithDustInBothPools() throws {
         var d = Driver()
         // s = 100 + 200 + 200 + 200 + 300 = 1000 wei, l = 1000 noz.
-        try d.genesis(ozoneLimit: 1_000, [("r1", .resource, "o1", 100), ("r2", .resource, "o2", 200),
-                                          ("m1", .meta, "om1", 200), ("m2", .meta, "om2", 200), ("m3", .meta, "om3", 300)])
+        try d.genesis(
+            ozoneLimit: 1_000,
+            [
+                ("r1", .resource, "o1", 100), ("r2", .resource, "o2", 200),
+                ("m1", .meta, "om1", 200), ("m2", .meta, "om2", 200), ("m3", .meta, "om3", 300),
+            ])
         try d.fund("u", 1_000)
         try d.fund("op", 500)
         try d.fund("alice", 250)
@@ -127,11 +132,17 @@ final class ReviewTests: XCTestCase {
         }
         XCTAssertEqual(taken.map(\.0), [1, 3])
         XCTAssertEqual(taken.map(\.1), [4 * stos, 4 * stos])
-        XCTAssertTrue(applied.effects.contains(.migrationFeeCharged(node: nodeID("r1"), owner: acct("o1"), storedBytes: bytes,
-                                                                    fee: Wei(8 * stos + 113), fromVesting: Wei(8 * stos),
-                                                                    fromDeposit: Wei(100), waived: Wei(13))))
-        XCTAssertTrue(applied.effects.contains(.depositReleaseScheduled(node: nodeID("r1"), owner: acct("o1"), amount: .zero,
-                                                                       releaseDay: 194)))
+        XCTAssertTrue(
+            applied.effects.contains(
+                .migrationFeeCharged(
+                    node: nodeID("r1"), owner: acct("o1"), storedBytes: bytes,
+                    fee: Wei(8 * stos + 113), fromVesting: Wei(8 * stos),
+                    fromDeposit: Wei(100), waived: Wei(13))))
+        XCTAssertTrue(
+            applied.effects.contains(
+                .depositReleaseScheduled(
+                    node: nodeID("r1"), owner: acct("o1"), amount: .zero,
+                    releaseDay: 194)))
         // l = 267 − floor(267 × 100 / 400) = 267 − 66 = 201; p = 200 + 8 STOS + 100.
         XCTAssertEqual(d.economy.supply, Supply(s: Wei(400), p: Wei(8 * stos + 300), l: Noz(201), mined: Wei(mined)))
         XCTAssertEqual(d.balances("o1"), AccountBalances())
@@ -162,8 +173,11 @@ final class ReviewTests: XCTestCase {
         d.goTo(day: 20)
         // fee = ceil(30 × 1000 / 1100) = ceil(27.27) = 28 from the deposit; l = 1100 − floor(1100 × 100 / 1000) = 990.
         let applied = try d.apply(.nodeDeactivated(node: nodeID("b"), storedBytes: 30))
-        XCTAssertTrue(applied.effects.contains(.depositReleaseScheduled(node: nodeID("b"), owner: acct("bob"), amount: Wei(72),
-                                                                       releaseDay: 198)))
+        XCTAssertTrue(
+            applied.effects.contains(
+                .depositReleaseScheduled(
+                    node: nodeID("b"), owner: acct("bob"), amount: Wei(72),
+                    releaseDay: 198)))
         XCTAssertEqual(d.economy.supply, Supply(s: Wei(1_000), p: Wei(28), l: Noz(990), mined: .zero))
         // Undelegated on day 177: released on day 177 + 21 = 198 too.
         d.goTo(day: 177)
@@ -176,8 +190,11 @@ final class ReviewTests: XCTestCase {
         d.goTo(day: 198, seconds: 86_399)
         let onTheDay = try d.apply(.epochClosed(epoch: 2))
         XCTAssertTrue(onTheDay.effects.contains(.depositReleased(node: nodeID("b"), owner: acct("bob"), amount: Wei(72), releaseDay: 198)))
-        XCTAssertTrue(onTheDay.effects.contains(.unbondingReleased(UnbondingID(1), delegator: acct("alice"), validator: val("v1"),
-                                                                   amount: Wei(5), releaseDay: 198)))
+        XCTAssertTrue(
+            onTheDay.effects.contains(
+                .unbondingReleased(
+                    UnbondingID(1), delegator: acct("alice"), validator: val("v1"),
+                    amount: Wei(5), releaseDay: 198)))
         XCTAssertEqual(d.wallet("bob"), 72)
         XCTAssertEqual(d.balances("bob").escrow, .zero)
         XCTAssertEqual(d.wallet("alice"), 5)
@@ -204,10 +221,11 @@ final class ReviewTests: XCTestCase {
         // v1: validator floor(500 × 300 / 1000) = 150, commission floor(500 × 700 × 500 / 10^7) = 17,
         //     alice floor(500 × 700 × 9500 / 10^7) = 332; v2: 500. Paid 999, 2 stay.
         let first = try d.apply(.gasFeesCollected(amount: Wei(1_001)))
-        XCTAssertEqual(first.effects.compactMap { e -> String? in
-            if case .gasFeeReward(let a, let v, let role, let amount) = e { return "\(a) \(v) \(role.rawValue) \(amount)" }
-            return nil
-        }, ["op1 v1 validator 150", "op1 v1 commission 17", "alice v1 delegator 332", "op2 v2 validator 500"])
+        XCTAssertEqual(
+            first.effects.compactMap { e -> String? in
+                if case .gasFeeReward(let a, let v, let role, let amount) = e { return "\(a) \(v) \(role.rawValue) \(amount)" }
+                return nil
+            }, ["op1 v1 validator 150", "op1 v1 commission 17", "alice v1 delegator 332", "op2 v2 validator 500"])
         XCTAssertEqual(d.economy.feeCollectorBalance, Wei(2))
         // partD = 1000 + 2 = 1002: pool 501 each. v1: floor(150.3) = 150, floor(17.535) = 17,
         // alice floor(333.165) = 333; v2: 501. Paid 1001, 1 stays.
@@ -235,9 +253,12 @@ final class ReviewTests: XCTestCase {
         try d.apply(.prepaid(account: acct("u"), amount: Wei(400)))
         // fee = (2^128 − 1) × 4 > 2^128: take 4 STOS from #1 and the 100 wei deposit, waive the rest.
         let applied = try d.apply(.nodeDeactivated(node: nodeID("r1"), storedBytes: UInt128.max))
-        XCTAssertTrue(applied.effects.contains(.migrationFeeCharged(node: nodeID("r1"), owner: acct("o1"), storedBytes: UInt128.max,
-                                                                    fee: nil, fromVesting: Wei(4 * stos),
-                                                                    fromDeposit: Wei(100), waived: nil)))
+        XCTAssertTrue(
+            applied.effects.contains(
+                .migrationFeeCharged(
+                    node: nodeID("r1"), owner: acct("o1"), storedBytes: UInt128.max,
+                    fee: nil, fromVesting: Wei(4 * stos),
+                    fromDeposit: Wei(100), waived: nil)))
         // p = 400 + 4 STOS + 100; l = 200 − floor(200 × 100 / 400) = 150.
         XCTAssertEqual(d.economy.supply, Supply(s: Wei(400), p: Wei(4 * stos + 500), l: Noz(150), mined: Wei(16 * stos)))
         XCTAssertEqual(d.balances("o1"), AccountBalances())

@@ -1,3 +1,5 @@
+// swift-format-ignore-file
+// (raw-string literals with interpolated closures, the error-message table, are mangled by the formatter)
 import XCTest
 import LedgerEvents
 @testable import StratosEconomics

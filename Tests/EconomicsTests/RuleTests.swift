@@ -1,5 +1,6 @@
-import XCTest
 import LedgerEvents
+import XCTest
+
 @testable import StratosEconomics
 
 /// The rules of RULES §3–§10 beyond the paper's examples, one behaviour per test.
@@ -8,13 +9,15 @@ final class RuleTests: XCTestCase {
         var d = Driver()
         try d.genesis(ozoneLimit: 1_000, [("r1", .resource, "o1", 100)])
         try d.fund("alice", 5)
-        XCTAssertEqual(d.economy.snapshot().json(), #"""
-        {"accounts":{"alice":{"bonded":"0","escrow":"0","ozone":"0","unbonding":"0","vesting":"0","wallet":"5"},\#
-        "o1":{"bonded":"0","escrow":"100","ozone":"0","unbonding":"0","vesting":"0","wallet":"0"}},\#
-        "feeCollector":"0","lastClosedEpoch":0,\#
-        "nodes":{"r1":{"deposit":"100","kind":"resource","owner":"o1","status":"active","unsettled":"0"}},\#
-        "position":2,"rules":"paper-v1","supply":{"l":"1000","mined":"0","p":"0","s":"100"}}
-        """#)
+        XCTAssertEqual(
+            d.economy.snapshot().json(),
+            #"""
+            {"accounts":{"alice":{"bonded":"0","escrow":"0","ozone":"0","unbonding":"0","vesting":"0","wallet":"5"},\#
+            "o1":{"bonded":"0","escrow":"100","ozone":"0","unbonding":"0","vesting":"0","wallet":"0"}},\#
+            "feeCollector":"0","lastClosedEpoch":0,\#
+            "nodes":{"r1":{"deposit":"100","kind":"resource","owner":"o1","status":"active","unsettled":"0"}},\#
+            "position":2,"rules":"paper-v1","supply":{"l":"1000","mined":"0","p":"0","s":"100"}}
+            """#)
     }
 
     /// An epoch without traffic still mines: the resource share (no one settled) and the meta share
@@ -23,12 +26,14 @@ final class RuleTests: XCTestCase {
         var d = Driver()
         try d.genesis(ozoneLimit: 1_000, [("r1", .resource, "o1", 100)])
         let report = try d.closeEpoch()
-        XCTAssertEqual(report.json(), #"""
-        {"T":"0","Y":"0","dust":{"mining":"64000000000000000000","traffic":"0"},"epoch":1,\#
-        "miningReward":"80000000000000000000",\#
-        "rewards":[{"account":"o1","amount":"16000000000000000000","matureEpoch":2017,"node":"r1","role":"deposit",\#
-        "source":"mining","validator":null}],"rules":"paper-v1","settled":[],"trafficReward":"0"}
-        """#)
+        XCTAssertEqual(
+            report.json(),
+            #"""
+            {"T":"0","Y":"0","dust":{"mining":"64000000000000000000","traffic":"0"},"epoch":1,\#
+            "miningReward":"80000000000000000000",\#
+            "rewards":[{"account":"o1","amount":"16000000000000000000","matureEpoch":2017,"node":"r1","role":"deposit",\#
+            "source":"mining","validator":null}],"rules":"paper-v1","settled":[],"trafficReward":"0"}
+            """#)
         XCTAssertEqual(d.economy.supply.mined, Wei(16 * stos))
     }
 
@@ -73,8 +78,11 @@ final class RuleTests: XCTestCase {
         let applied = try d.apply(.metaNodeVoted(node: nodeID("m3"), voter: nodeID("m1"), approve: true))
         XCTAssertEqual(d.economy.node(nodeID("m3"))?.status, .active)
         XCTAssertEqual(d.economy.supply.l.rawValue, l + l * 50 / 100)
-        XCTAssertTrue(applied.effects.contains(.nodeStatusChanged(node: nodeID("m3"), kind: .meta, owner: acct("carol"),
-                                                                  from: .pending, to: .active, day: 5)))
+        XCTAssertTrue(
+            applied.effects.contains(
+                .nodeStatusChanged(
+                    node: nodeID("m3"), kind: .meta, owner: acct("carol"),
+                    from: .pending, to: .active, day: 5)))
         // One rejection refunds the deposit.
         let wallet = d.wallet("carol")
         try d.apply(.metaNodeRegistrationRequested(node: nodeID("m4"), owner: acct("carol"), deposit: Wei(5)))
@@ -118,9 +126,9 @@ final class RuleTests: XCTestCase {
         }
         XCTAssertEqual(amount(.deposit, "o1"), 8 * stos)
         XCTAssertEqual(amount(.deposit, "om"), 4 * stos)
-        XCTAssertEqual(amount(.validator, "op"), 16 * stos / 10)               // 4 × 40%
-        XCTAssertEqual(amount(.commission, "op"), 24 * stos / 100)             // 4 × 60% × 10%
-        XCTAssertEqual(amount(.delegator, "alice"), 216 * stos / 100)          // 4 × 60% × 90%
+        XCTAssertEqual(amount(.validator, "op"), 16 * stos / 10) // 4 × 40%
+        XCTAssertEqual(amount(.commission, "op"), 24 * stos / 100) // 4 × 60% × 10%
+        XCTAssertEqual(amount(.delegator, "alice"), 216 * stos / 100) // 4 × 60% × 90%
         XCTAssertEqual(amount(.meta, "om"), 16 * stos)
         XCTAssertTrue(report.rewards.filter { $0.role == .delegator }.allSatisfy { $0.validator == val("v1") && $0.node == nil })
     }
@@ -162,9 +170,12 @@ final class RuleTests: XCTestCase {
         XCTAssertEqual(d.economy.node(nodeID("r1"))?.deposit, Wei(100 * stos - (fee - 16 * stos)))
         XCTAssertEqual(d.economy.supply.p.rawValue, pBefore + fee)
         XCTAssertEqual(d.balances("o1").vesting, .zero)
-        XCTAssertTrue(applied.effects.contains(.migrationFeeCharged(node: nodeID("r1"), owner: acct("o1"), storedBytes: bytes,
-                                                                    fee: Wei(fee), fromVesting: Wei(16 * stos),
-                                                                    fromDeposit: Wei(fee - 16 * stos), waived: .zero)))
+        XCTAssertTrue(
+            applied.effects.contains(
+                .migrationFeeCharged(
+                    node: nodeID("r1"), owner: acct("o1"), storedBytes: bytes,
+                    fee: Wei(fee), fromVesting: Wei(16 * stos),
+                    fromDeposit: Wei(fee - 16 * stos), waived: .zero)))
         // A fee larger than everything is partly waived.
         let huge = try d.apply(.nodeDeactivated(node: nodeID("r2"), storedBytes: 1_000_000 * oz))
         let waived = huge.effects.compactMap { e -> UInt128? in
@@ -221,8 +232,11 @@ final class RuleTests: XCTestCase {
         try d.apply(.delegated(delegator: acct("alice"), validator: val("v1"), amount: Wei(4)))
         d.goTo(day: 2)
         let applied = try d.apply(.undelegated(delegator: acct("alice"), validator: val("v1"), amount: Wei(7)))
-        XCTAssertTrue(applied.effects.contains(.unbondingScheduled(UnbondingID(1), delegator: acct("alice"), validator: val("v1"),
-                                                                   amount: Wei(7), releaseDay: 23)))
+        XCTAssertTrue(
+            applied.effects.contains(
+                .unbondingScheduled(
+                    UnbondingID(1), delegator: acct("alice"), validator: val("v1"),
+                    amount: Wei(7), releaseDay: 23)))
         XCTAssertEqual(d.balances("alice").bonded, Wei(3))
         XCTAssertEqual(d.balances("alice").unbonding, Wei(7))
         d.goTo(day: 22, seconds: 86_399)

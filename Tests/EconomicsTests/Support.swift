@@ -1,5 +1,6 @@
-import XCTest
 import LedgerEvents
+import XCTest
+
 @testable import StratosEconomics
 
 /// 2026-01-01T00:00:00Z in µs: the genesis time of the test histories.
@@ -29,8 +30,9 @@ struct Driver {
     init(rules: RuleSet = .paperV1) { economy = Economy(rules: rules) }
 
     func event(_ payload: EventPayload, id: String? = nil) -> LedgerEvent {
-        LedgerEvent(id: EventID(unchecked: id ?? "e\(counter + 1)"),
-                    time: Timestamp(microsecondsSinceEpoch: genesisMicros + now * 1_000_000), payload: payload)
+        LedgerEvent(
+            id: EventID(unchecked: id ?? "e\(counter + 1)"),
+            time: Timestamp(microsecondsSinceEpoch: genesisMicros + now * 1_000_000), payload: payload)
     }
 
     /// Applies an event at `now`, then checks the invariants and the journal.
@@ -48,8 +50,10 @@ struct Driver {
     }
 
     /// Expects a refusal with `rule` that leaves the economy byte for byte as it was.
-    mutating func expectRefusal(_ payload: EventPayload, _ rule: String, time: Int64? = nil,
-                                file: StaticString = #filePath, line: UInt = #line) {
+    mutating func expectRefusal(
+        _ payload: EventPayload, _ rule: String, time: Int64? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let before = economy.encodeCheckpoint()
         let snapshotBefore = economy.snapshot()
         var e = event(payload, id: "bad")
@@ -93,14 +97,22 @@ struct Journal {
     /// Every balance of the snapshot follows from the transfers; each commodity sums to zero.
     func verify(against economy: Economy, file: StaticString = #filePath, line: UInt = #line) {
         var sums: [Commodity: Int128] = [:]
-        var wallet: [AccountID: Int128] = [:], ozone = wallet, escrow = wallet, vesting = wallet, bonded = wallet, unbonding = wallet
-        var nodeEscrow: [NodeID: Int128] = [:], traffic = nodeEscrow
+        var wallet: [AccountID: Int128] = [:]
+        var ozone = wallet
+        var escrow = wallet
+        var vesting = wallet
+        var bonded = wallet
+        var unbonding = wallet
+        var nodeEscrow: [NodeID: Int128] = [:]
+        var traffic = nodeEscrow
         for (account, v) in balances {
             sums[account.commodity, default: 0] += v
             switch account {
             case .wallet(let a): wallet[a, default: 0] += v
             case .ozone(let a): ozone[a, default: 0] += v
-            case .escrow(let a, let n): escrow[a, default: 0] += v; nodeEscrow[n, default: 0] += v
+            case .escrow(let a, let n):
+                escrow[a, default: 0] += v
+                nodeEscrow[n, default: 0] += v
             case .vesting(let a, _): vesting[a, default: 0] += v
             case .selfBonded(let a, _), .bonded(let a, _): bonded[a, default: 0] += v
             case .unbonding(let a, _): unbonding[a, default: 0] += v
@@ -138,8 +150,10 @@ extension Driver {
     /// A genesis with the given nodes: (id, kind, owner, deposit wei).
     @discardableResult
     mutating func genesis(ozoneLimit: UInt128, _ nodes: [(String, NodeKind, String, UInt128)]) throws -> AppliedEvent {
-        try apply(.genesis(ozoneLimit: Noz(ozoneLimit),
-                       nodes: nodes.map { GenesisNode(node: nodeID($0.0), kind: $0.1, owner: acct($0.2), deposit: Wei($0.3)) }))
+        try apply(
+            .genesis(
+                ozoneLimit: Noz(ozoneLimit),
+                nodes: nodes.map { GenesisNode(node: nodeID($0.0), kind: $0.1, owner: acct($0.2), deposit: Wei($0.3)) }))
     }
 
     mutating func fund(_ a: String, _ amount: UInt128) throws { try apply(.funded(account: acct(a), amount: Wei(amount))) }

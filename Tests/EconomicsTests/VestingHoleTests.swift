@@ -1,5 +1,6 @@
-import XCTest
 import LedgerEvents
+import XCTest
+
 @testable import StratosEconomics
 
 /// Checkpoint heads (format 2) and partial economies: restored without their locked vesting
@@ -10,7 +11,9 @@ final class VestingHoleTests: XCTestCase {
 
     /// Replays `d.log[cut...]` on a partial economy decoded from the head at `cut`, meeting each
     /// need from `oracle` (the complete economy in lockstep); every result must equal the original.
-    func replayPartially(_ d: Driver, rules: RuleSet, cut: Int, file: StaticString = #filePath, line: UInt = #line) throws -> (needs: Int, partial: Economy) {
+    func replayPartially(_ d: Driver, rules: RuleSet, cut: Int, file: StaticString = #filePath, line: UInt = #line) throws -> (
+        needs: Int, partial: Economy
+    ) {
         var oracle = Economy(rules: rules)
         for event in d.log[..<cut] { _ = try oracle.apply(event) }
         let head = oracle.encodeCheckpointHead()
@@ -95,7 +98,11 @@ final class VestingHoleTests: XCTestCase {
         for event in d.log {
             if oracle.lastClosedEpoch > 20, case .epochClosed = event.payload {
                 let candidate = try Economy(checkpoint: oracle.encodeCheckpointHead(), ruleSets: [fast])
-                if candidate.vestingNeed(for: event) != nil { partial = candidate; cutEvent = event; break }
+                if candidate.vestingNeed(for: event) != nil {
+                    partial = candidate
+                    cutEvent = event
+                    break
+                }
             }
             _ = try oracle.apply(event)
         }
@@ -118,16 +125,21 @@ final class VestingHoleTests: XCTestCase {
             XCTAssertNotNil(economy.vestingNeed(for: event), why)
         }
         refused(Array(entries.dropLast()), "an entry missing")
-        var more = entries; more[0].amount = Wei(more[0].amount.rawValue + 1)
+        var more = entries
+        more[0].amount = Wei(more[0].amount.rawValue + 1)
         refused(more, "an amount too large")
-        var less = entries; less[0].amount = Wei(less[0].amount.rawValue - 1)
+        var less = entries
+        less[0].amount = Wei(less[0].amount.rawValue - 1)
         refused(less, "an amount too small")
         refused(entries + [entries[0]], "an entry twice")
-        var outside = entries; outside[0].id = VestingEntryID(ids.upperBound.rawValue)
+        var outside = entries
+        outside[0].id = VestingEntryID(ids.upperBound.rawValue)
         refused(outside, "an id outside the hole")
-        var stranger = entries; stranger[0].account = acct("nobody")
+        var stranger = entries
+        stranger[0].account = acct("nobody")
         refused(stranger, "an unknown account")
-        var late = entries; late[0].matureEpoch = economy.lastClosedEpoch + 100
+        var late = entries
+        late[0].matureEpoch = economy.lastClosedEpoch + 100
         refused(late, "not one of the need")
 
         try economy.supplyVesting(entries, for: need)

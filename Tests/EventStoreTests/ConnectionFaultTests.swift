@@ -14,11 +14,14 @@ final class ConnectionFaultTests: XCTestCase {
 
     /// Every session says who it is and carries its timeouts.
     func testSessionSettingsAreApplied() throws {
-        let settings = SessionSettings(statementTimeout: .seconds(7), lockTimeout: .milliseconds(1500),
-                                       idleInTransactionTimeout: .seconds(60), clientConnectionCheckInterval: .seconds(2))
-            .named("tester")
+        let settings = SessionSettings(
+            statementTimeout: .seconds(7), lockTimeout: .milliseconds(1500),
+            idleInTransactionTimeout: .seconds(60), clientConnectionCheckInterval: .seconds(2)
+        )
+        .named("tester")
         let c = try PostgresConnection(url: database.url, settings: settings)
-        let r = try c.query("""
+        let r = try c.query(
+            """
             SELECT current_setting('application_name'), current_setting('statement_timeout'), current_setting('lock_timeout'),
                    current_setting('idle_in_transaction_session_timeout'), current_setting('client_connection_check_interval')
             """)
@@ -40,7 +43,7 @@ final class ConnectionFaultTests: XCTestCase {
     func testCancelStopsTheRunningStatement() throws {
         let c = try database.connect()
         let started = Date()
-        nonisolated(unsafe) let target = c  // cancel() is the one call safe from another thread
+        nonisolated(unsafe) let target = c // cancel() is the one call safe from another thread
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { _ = target.cancel() }
         XCTAssertThrowsError(try c.query("SELECT pg_sleep(10)")) { error in
             XCTAssertTrue((error as? PostgresError)?.isQueryCanceled ?? false, "\(error)")
@@ -70,7 +73,8 @@ final class ConnectionFaultTests: XCTestCase {
     /// A backend ended while COMMIT runs: `commitOutcomeUnknown`, never a plain connection error.
     func testAConnectionLostDuringCommitIsAnUnknownOutcome() throws {
         let c = try database.connect()
-        try c.execute("""
+        try c.execute(
+            """
             CREATE TABLE t (x int);
             CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(5); RETURN NULL; END $$;
             CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON t DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow();
@@ -121,8 +125,11 @@ final class ConnectionFaultTests: XCTestCase {
         let c = try PostgresConnection(url: multi)
         XCTAssertEqual(try c.query("SELECT 1").int64(0, 0), 1)
         let started = Date()
-        XCTAssertThrowsError(try PostgresConnection(url: "postgresql://postgres@127.0.0.1:1/x",
-                                                    settings: SessionSettings(connectTimeout: .seconds(2)))) { error in
+        XCTAssertThrowsError(
+            try PostgresConnection(
+                url: "postgresql://postgres@127.0.0.1:1/x",
+                settings: SessionSettings(connectTimeout: .seconds(2)))
+        ) { error in
             XCTAssertTrue((error as? PostgresError)?.isConnectionLoss ?? false)
             XCTAssertFalse("\(error)".contains("\n"), "one line: \(error)")
         }

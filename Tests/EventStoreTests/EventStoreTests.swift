@@ -3,14 +3,15 @@ import Foundation
 import LedgerEvents
 import PostgresClient
 import PostgresTestSupport
-import XCTest
 import StratosSimulator
+import XCTest
 
 final class EventStoreTests: StoreTestCase {
     func testAppendReadAndReplayRoundTrip() throws {
         let events = (1...5).map { funded("e\($0)", second: Int64($0)) }
-        let r = try store.append(events.map { EventToAppend($0, clientMetadata: ["source": "test"]) },
-                                 metadata: AppendMetadata(appendedBy: "tests", correlationID: "corr-1"))
+        let r = try store.append(
+            events.map { EventToAppend($0, clientMetadata: ["source": "test"]) },
+            metadata: AppendMetadata(appendedBy: "tests", correlationID: "corr-1"))
         XCTAssertEqual(r.appended.map(\.position), [1, 2, 3, 4, 5])
         XCTAssertEqual(r.head.position, 5)
         let read = try store.read(from: 2, limit: 2)
@@ -39,8 +40,9 @@ final class EventStoreTests: StoreTestCase {
         // Printable ASCII may hold quotes, backslashes and text that looks like JSON keys.
         let ids = [#"q","time":"1999-01-01T00:00:00Z"#, #"back\slash\"#, #"{"data":}"#, "tab\\t"]
         let events = ids.enumerated().map { i, id in
-            LedgerEvent(id: EventID(id)!, time: Timestamp(microsecondsSinceEpoch: t0 + Int64(i) * 1_500_001),
-                        payload: .transferred(from: AccountID(#"st1"\"#)!, to: AccountID("st1}")!, amount: Wei(UInt128.max)))
+            LedgerEvent(
+                id: EventID(id)!, time: Timestamp(microsecondsSinceEpoch: t0 + Int64(i) * 1_500_001),
+                payload: .transferred(from: AccountID(#"st1"\"#)!, to: AccountID("st1}")!, amount: Wei(UInt128.max)))
         }
         try store.append(events)
         var back: [LedgerEvent] = []
@@ -52,7 +54,9 @@ final class EventStoreTests: StoreTestCase {
     }
 
     func testIdempotentReappend() throws {
-        let a = funded("a"), b = funded("b", second: 1), c = funded("c", second: 2)
+        let a = funded("a")
+        let b = funded("b", second: 1)
+        let c = funded("c", second: 2)
         try store.append([a, b])
         let again = try store.append([a, b])
         XCTAssertTrue(again.appended.isEmpty)
@@ -121,11 +125,13 @@ final class EventStoreTests: StoreTestCase {
     func testUpdateDeleteTruncateAreRefused() throws {
         try store.append([funded("a"), funded("b")])
         let c = store.connection
-        for sql in ["UPDATE event_log SET type = 'Withdrawn' WHERE position = 1",
-                    "DELETE FROM event_log WHERE position = 2",
-                    "TRUNCATE event_log",
-                    "DELETE FROM event_log_head",
-                    "UPDATE event_log_head SET position = 0"] {
+        for sql in [
+            "UPDATE event_log SET type = 'Withdrawn' WHERE position = 1",
+            "DELETE FROM event_log WHERE position = 2",
+            "TRUNCATE event_log",
+            "DELETE FROM event_log_head",
+            "UPDATE event_log_head SET position = 0",
+        ] {
             XCTAssertThrowsError(try c.execute(sql), sql) { error in
                 XCTAssertTrue("\(error)".contains("append-only") || "\(error)".contains("only move forward"), "\(error)")
             }
@@ -188,7 +194,8 @@ final class EventStoreTests: StoreTestCase {
     /// while a reader tails `position > last`; it must see 1, 2, 3, … with no gap, no
     /// duplicate, no reordering, and every appender's events in the order it appended them.
     func testConcurrentAppendersAndTailingReaderNeverSkip() throws {
-        let appenders = 4, batchesPerAppender = 60
+        let appenders = 4
+        let batchesPerAppender = 60
         var totalExpected = 0
         var generator = SplitMix64(seed: 42)
         var plans: [[[LedgerEvent]]] = []
@@ -202,7 +209,8 @@ final class EventStoreTests: StoreTestCase {
             plans.append(batches)
         }
         let url = database.url
-        let plansCopy = plans, total = totalExpected
+        let plansCopy = plans
+        let total = totalExpected
         let failures = Locked<[String]>([])
         let done = Locked(0)
 
@@ -247,8 +255,9 @@ final class EventStoreTests: StoreTestCase {
         for a in 0..<appenders {
             let mine = seen.filter { $0.eventID.hasPrefix("w\(a)-") }.map(\.eventID)
             XCTAssertEqual(mine, plans[a].flatMap { $0 }.map(\.id.rawValue), "appender \(a)'s order")
-            XCTAssertEqual(seen.filter { $0.stream == "account/st1acct\(a)" }.map(\.streamVersion),
-                           (1...Int64(mine.count)).map { $0 })
+            XCTAssertEqual(
+                seen.filter { $0.stream == "account/st1acct\(a)" }.map(\.streamVersion),
+                (1...Int64(mine.count)).map { $0 })
         }
         XCTAssertTrue(try store.verify().isIntact)
     }
@@ -259,10 +268,17 @@ final class Locked<T>: @unchecked Sendable {
     private var v: T
     private let lock = NSLock()
     init(_ v: T) { self.v = v }
-    var value: T { lock.lock(); defer { lock.unlock() }; return v }
-    func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
+    var value: T {
+        lock.lock()
+        defer { lock.unlock() }
+        return v
+    }
+    func mutate(_ f: (inout T) -> Void) {
+        lock.lock()
+        f(&v)
+        lock.unlock()
+    }
 }
-
 
 /// The simulator's seeded generator, for every test of this target (one implementation, tested against published outputs in SimulatorTests).
 typealias SplitMix64 = StratosSimulator.SplitMix64

@@ -27,12 +27,15 @@ class StoreTestCase: XCTestCase {
 let t0: Int64 = 1_767_225_600_000_000 // 2026-01-01T00:00:00Z in µs
 
 func funded(_ id: String, _ account: String = "st1alice", amount: UInt128 = 100, second: Int64 = 0) -> LedgerEvent {
-    LedgerEvent(id: EventID(id)!, time: Timestamp(microsecondsSinceEpoch: t0 + second * 1_000_000),
-                payload: .funded(account: AccountID(account)!, amount: Wei(amount)))
+    LedgerEvent(
+        id: EventID(id)!, time: Timestamp(microsecondsSinceEpoch: t0 + second * 1_000_000),
+        payload: .funded(account: AccountID(account)!, amount: Wei(amount)))
 }
 
-func line(_ id: String, type: String = "Funded", time: String = "2026-01-01T00:00:00Z",
-          data: String = #"{"account":"st1alice","amount":"100"}"#) -> String {
+func line(
+    _ id: String, type: String = "Funded", time: String = "2026-01-01T00:00:00Z",
+    data: String = #"{"account":"st1alice","amount":"100"}"#
+) -> String {
     #"{"id":"\#(id)","type":"\#(type)","time":"\#(time)","data":\#(data)}"#
 }
 

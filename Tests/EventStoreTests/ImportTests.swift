@@ -5,8 +5,10 @@ import PostgresClient
 import XCTest
 
 final class ImportTests: StoreTestCase {
-    func importFile(_ lines: [String], commitEvery: Int? = nil, batchSize: Int = 2000,
-                    rules: CappedRules = CappedRules()) throws -> ImportSummary {
+    func importFile(
+        _ lines: [String], commitEvery: Int? = nil, batchSize: Int = 2000,
+        rules: CappedRules = CappedRules()
+    ) throws -> ImportSummary {
         let path = try writeTempFile(lines)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let writer = try LedgerWriter(store: store, rules: rules)
@@ -43,8 +45,9 @@ final class ImportTests: StoreTestCase {
     }
 
     func testJSONNumberWhereAnAmountBelongsIsRefused() throws {
-        try assertRefused([line("a"), line("b"), line("c", data: #"{"account":"st1alice","amount":100}"#)],
-                          line: 3, mentions: ["\"c\"", "data.amount", "JSON number"])
+        try assertRefused(
+            [line("a"), line("b"), line("c", data: #"{"account":"st1alice","amount":100}"#)],
+            line: 3, mentions: ["\"c\"", "data.amount", "JSON number"])
     }
 
     func testUnknownTypeIsRefused() throws {
@@ -53,8 +56,10 @@ final class ImportTests: StoreTestCase {
 
     func testTimeGoingBackwardsIsRefusedWithLine() throws {
         // The refusal comes at append time, in a later batch than the first event.
-        let lines = [line("a", time: "2026-01-01T00:00:05Z"), line("b", time: "2026-01-01T00:00:06Z"),
-                     line("c", time: "2026-01-01T00:00:07Z"), line("d", time: "2026-01-01T00:00:04Z")]
+        let lines = [
+            line("a", time: "2026-01-01T00:00:05Z"), line("b", time: "2026-01-01T00:00:06Z"),
+            line("c", time: "2026-01-01T00:00:07Z"), line("d", time: "2026-01-01T00:00:04Z"),
+        ]
         XCTAssertThrowsError(try importFile(lines, batchSize: 3)) { error in
             let e = error as! ImportError
             XCTAssertEqual(e.lineNumber, 4)
@@ -67,8 +72,9 @@ final class ImportTests: StoreTestCase {
     }
 
     func testTimeGoingBackwardsNamesThePreviousLineOrTheLog() throws {
-        try assertRefused([line("a", time: "2026-01-01T00:00:05Z"), line("b", time: "2026-01-01T00:00:04Z")], line: 2,
-                          mentions: ["\"b\"", "goes backwards", "the previous event in the file, \"a\" at line 1, is at 2026-01-01T00:00:05Z"])
+        try assertRefused(
+            [line("a", time: "2026-01-01T00:00:05Z"), line("b", time: "2026-01-01T00:00:04Z")], line: 2,
+            mentions: ["\"b\"", "goes backwards", "the previous event in the file, \"a\" at line 1, is at 2026-01-01T00:00:05Z"])
         _ = try importFile([line("a", time: "2026-01-01T00:00:05Z")])
         XCTAssertThrowsError(try importFile([line("z", time: "2026-01-01T00:00:01Z")])) { error in
             XCTAssertEqual((error as? ImportError)?.lineNumber, 1)
@@ -78,8 +84,9 @@ final class ImportTests: StoreTestCase {
 
     func testDuplicateIDInOneFileNamesTheConflictingLineAndTheFirst() throws {
         let other = line("x", data: #"{"account":"st1bob","amount":"7"}"#)
-        try assertRefused([line("a"), line("x"), line("b"), line("x"), other, line("c")], line: 5,
-                          mentions: ["\"x\"", "already used at line 2 of this file", "other content"])
+        try assertRefused(
+            [line("a"), line("x"), line("b"), line("x"), other, line("c")], line: 5,
+            mentions: ["\"x\"", "already used at line 2 of this file", "other content"])
         // In a later batch than the first use: still the later line, and not mistaken for the log.
         XCTAssertThrowsError(try importFile([line("x"), line("a"), line("b"), other], batchSize: 2)) { error in
             XCTAssertEqual((error as? ImportError)?.lineNumber, 4)
@@ -126,7 +133,9 @@ final class ImportTests: StoreTestCase {
     }
 
     func testClientMetadataIsKept() throws {
-        _ = try importFile([#"{"id":"m","type":"Funded","time":"2026-01-01T00:00:00Z","data":{"account":"st1a","amount":"1"},"metadata":{"correlationId":"c-9"}}"#])
+        _ = try importFile([
+            #"{"id":"m","type":"Funded","time":"2026-01-01T00:00:00Z","data":{"account":"st1a","amount":"1"},"metadata":{"correlationId":"c-9"}}"#
+        ])
         let e = try XCTUnwrap(store.read(from: 1, limit: 1).first)
         XCTAssertEqual(e.clientMetadata, ["correlationId": "c-9"])
     }
@@ -168,10 +177,11 @@ final class LedgerWriterTests: StoreTestCase {
     func testFailedTransactionRestoresState() throws {
         let writer = try LedgerWriter(store: store, rules: CappedRules())
         struct Abort: Error {}
-        XCTAssertThrowsError(try writer.transaction { w in
-            try w.append([funded("a")])
-            throw Abort()
-        })
+        XCTAssertThrowsError(
+            try writer.transaction { w in
+                try w.append([funded("a")])
+                throw Abort()
+            })
         XCTAssertEqual(writer.position, 0)
         XCTAssertEqual(writer.rules.accepted, 0)
         XCTAssertEqual(try store.head().position, 0)

@@ -75,15 +75,19 @@ final class PostgresClientTests: XCTestCase {
     func testTransactionRollsBackOnThrow() throws {
         struct Boom: Error {}
         try connection.execute("CREATE TABLE v (n int)")
-        XCTAssertThrowsError(try connection.transaction { c in
-            try c.query("INSERT INTO v VALUES (1)")
-            throw Boom()
-        })
+        XCTAssertThrowsError(
+            try connection.transaction { c in
+                try c.query("INSERT INTO v VALUES (1)")
+                throw Boom()
+            })
         XCTAssertFalse(connection.isInTransaction)
         try connection.transaction { c in
             try c.query("INSERT INTO v VALUES (2)")
             // A nested transaction is a savepoint: its failure leaves the outer work intact.
-            _ = try? c.transaction { c2 in try c2.query("INSERT INTO v VALUES (3)"); throw Boom() }
+            _ = try? c.transaction { c2 in
+                try c2.query("INSERT INTO v VALUES (3)")
+                throw Boom()
+            }
         }
         let r = try connection.query("SELECT n FROM v")
         XCTAssertEqual(r.rowCount, 1)
@@ -119,13 +123,22 @@ final class PostgresClientTests: XCTestCase {
         XCTAssertEqual(try connection.query("SELECT count(*) FROM c").int64(0, 0), 10_000)
         // A client-side abort also copies nothing.
         struct Stop: Error {}
-        XCTAssertThrowsError(try connection.copyIn("COPY c (n, s) FROM STDIN") { w in try w.write("1\tok\n"); throw Stop() }) {
+        XCTAssertThrowsError(
+            try connection.copyIn("COPY c (n, s) FROM STDIN") { w in
+                try w.write("1\tok\n")
+                throw Stop()
+            }
+        ) {
             XCTAssertTrue($0 is Stop)
         }
         XCTAssertEqual(try connection.query("SELECT count(*) FROM c").int64(0, 0), 10_000)
         // Stopping a COPY TO early.
         var taken = 0
-        XCTAssertThrowsError(try connection.copyOut("COPY c TO STDOUT") { _ in taken += 1; if taken == 5 { throw Stop() } })
+        XCTAssertThrowsError(
+            try connection.copyOut("COPY c TO STDOUT") { _ in
+                taken += 1
+                if taken == 5 { throw Stop() }
+            })
         XCTAssertEqual(try connection.query("SELECT 1").int64(0, 0), 1)
     }
 
@@ -160,10 +173,12 @@ final class PostgresClientTests: XCTestCase {
     }
 
     func testConnectionStringReplacement() {
-        XCTAssertEqual(connectionString("postgresql://postgres@127.0.0.1:54329/postgres", replacingDatabaseWith: "x_1"),
-                       "postgresql://postgres@127.0.0.1:54329/x_1")
-        XCTAssertEqual(connectionString("postgres://u:p@h/db?sslmode=disable", replacingDatabaseWith: "a b"),
-                       "postgres://u:p@h/a%20b?sslmode=disable")
+        XCTAssertEqual(
+            connectionString("postgresql://postgres@127.0.0.1:54329/postgres", replacingDatabaseWith: "x_1"),
+            "postgresql://postgres@127.0.0.1:54329/x_1")
+        XCTAssertEqual(
+            connectionString("postgres://u:p@h/db?sslmode=disable", replacingDatabaseWith: "a b"),
+            "postgres://u:p@h/a%20b?sslmode=disable")
         XCTAssertEqual(connectionString("postgresql://h:1", replacingDatabaseWith: "d"), "postgresql://h:1/d")
         XCTAssertEqual(connectionString("host=h port=1", replacingDatabaseWith: "it's"), "host=h port=1 dbname='it\\'s'")
     }

@@ -74,8 +74,10 @@ final class StatementKeyTests: XCTestCase {
     /// The SQL of the event store and the migrator lives in Schema/statements, not in Swift.
     func testNoSQLStringsInTheEventStoreSources() throws {
         let keywords = try NSRegularExpression(pattern: #""(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|COPY|WITH) "#)
-        for (path, text) in try swiftSources() where path.hasPrefix("Sources/EventStore/") || path.hasPrefix("Sources/StratosDemo/")
-            || path.hasPrefix("Sources/FaultDrill/") {
+        for (path, text) in try swiftSources()
+        where path.hasPrefix("Sources/EventStore/") || path.hasPrefix("Sources/StratosDemo/")
+            || path.hasPrefix("Sources/FaultDrill/")
+        {
             let hits = keywords.numberOfMatches(in: text, range: NSRange(text.startIndex..., in: text))
             XCTAssertEqual(hits, 0, "\(path) holds SQL text: move it to Schema/statements/")
         }

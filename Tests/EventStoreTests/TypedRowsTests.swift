@@ -9,10 +9,12 @@ final class TypedRowsTests: XCTestCase {
         defer { try? db.drop() }
         let c = try db.connect()
         let none: Int64? = nil
-        let r = try c.query("SELECT $1::bigint, $2::text, $3::bytea, $4::bigint, $5::text[]",
-                            binding: Int64.max, "o'quote", [0, 255] as [UInt8], none, PostgresTextArray(["a\"b", "c\\d"]))
-        let (big, text, bytes, missing, array) = try r.decode(row: 0, as: Int64.self, String.self, [UInt8].self, Int64?.self,
-                                                             String.self)
+        let r = try c.query(
+            "SELECT $1::bigint, $2::text, $3::bytea, $4::bigint, $5::text[]",
+            binding: Int64.max, "o'quote", [0, 255] as [UInt8], none, PostgresTextArray(["a\"b", "c\\d"]))
+        let (big, text, bytes, missing, array) = try r.decode(
+            row: 0, as: Int64.self, String.self, [UInt8].self, Int64?.self,
+            String.self)
         XCTAssertEqual(big, Int64.max)
         XCTAssertEqual(text, "o'quote")
         XCTAssertEqual(bytes, [0, 255])

@@ -86,12 +86,13 @@ final class WriterCheckpointTests: StoreTestCase {
             return e.encodeCheckpoint()
         }()
         func insert(_ rules: String, _ position: Int64, _ hash: [UInt8], _ state: [UInt8]) throws {
-            try c.query("INSERT INTO writer_checkpoints (rules, position, hash, state) VALUES ($1, $2, $3::bytea, $4::bytea)",
-                        [rules, String(position), encodeByteaHex(hash), encodeByteaHex(state)])
+            try c.query(
+                "INSERT INTO writer_checkpoints (rules, position, hash, state) VALUES ($1, $2, $3::bytea, $4::bytea)",
+                [rules, String(position), encodeByteaHex(hash), encodeByteaHex(state)])
         }
         // The good one, at 100, then three newer ones a writer must not use.
         try insert(key, 100, hashAt100, stateAt100)
-        try insert(key, 200, Array(repeating: 7, count: 32), stateAt100)              // another log's prefix
+        try insert(key, 200, Array(repeating: 7, count: 32), stateAt100) // another log's prefix
         try insert("paper-v1-effective-s/economy-v1", 300, try c.query("SELECT hash FROM event_log WHERE position = 300").bytea(0, 0), stateAt100)
         var cut = stateAt100
         cut.removeLast(5)
@@ -100,8 +101,10 @@ final class WriterCheckpointTests: StoreTestCase {
         let w = try writer(every: 0)
         XCTAssertEqual(w.restoredFrom, 0, "checkpointEvery 0 never restores")
         let restored = try writer(every: 1_000_000)
-        XCTAssertEqual(restored.restoredFrom, 100, "the newest usable one: 300 is another rule set's, 200 another log's, "
-                       + "101 does not decode")
+        XCTAssertEqual(
+            restored.restoredFrom, 100,
+            "the newest usable one: 300 is another rule set's, 200 another log's, "
+                + "101 does not decode")
         XCTAssertEqual(restored.rules.encodeCheckpoint(), reference)
 
         try c.query("DELETE FROM writer_checkpoints WHERE position = 100")
@@ -114,11 +117,12 @@ final class WriterCheckpointTests: StoreTestCase {
         let events = try Self.history()
         let w = try writer(every: 400)
         struct Abort: Error {}
-        XCTAssertThrowsError(try w.transaction { w in
-            try self.append(events.prefix(1_000), with: w)
-            XCTAssertFalse(try self.checkpoints(on: w.store.connection).isEmpty, "written inside the transaction")
-            throw Abort()
-        })
+        XCTAssertThrowsError(
+            try w.transaction { w in
+                try self.append(events.prefix(1_000), with: w)
+                XCTAssertFalse(try self.checkpoints(on: w.store.connection).isEmpty, "written inside the transaction")
+                throw Abort()
+            })
         XCTAssertEqual(try checkpoints(), [])
         XCTAssertEqual(w.position, 0)
         try append(events.prefix(1_000), with: w)

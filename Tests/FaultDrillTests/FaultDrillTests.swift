@@ -1,7 +1,8 @@
-@testable import FaultDrill
 import Foundation
 import PostgresTestSupport
 import XCTest
+
+@testable import FaultDrill
 
 /// The fault drill at CI size (docs/OPERATIONS.md): a primary and a synchronous standby on
 /// 127.0.0.1, the service as a child process over a multi-host URL, four clients appending, and
@@ -59,19 +60,23 @@ final class ProjectKillTests: XCTestCase {
         let history = directory + "/history.jsonl"
         func run(_ arguments: [String], log: String) throws -> ServiceProcess {
             let url = arguments[0] == "simulate" ? [] : ["--database-url", database.url]
-            let p = ServiceProcess(binary: binary, arguments: arguments + url,
-                                   logPath: directory + "/" + log, port: 0)
+            let p = ServiceProcess(
+                binary: binary, arguments: arguments + url,
+                logPath: directory + "/" + log, port: 0)
             try p.start()
             return p
         }
-        for (arguments, log) in [(["migrate"], "migrate.log"), (["simulate", "--days", "3", "--output", history], "simulate.log"),
-                                 (["import", history], "import.log")] {
+        for (arguments, log) in [
+            (["migrate"], "migrate.log"), (["simulate", "--days", "3", "--output", history], "simulate.log"),
+            (["import", history], "import.log"),
+        ] {
             let p = try run(arguments, log: log)
             XCTAssertEqual(p.waitForExit(timeout: 120), 0, "\(arguments[0]): \(p.log)")
         }
         let owner = try database.connect()
         let head = try owner.query("SELECT position FROM event_log_head").int64(0, 0)
-        var killed = 0, waited = 0
+        var killed = 0
+        var waited = 0
         for round in 0..<5 {
             // Small batches so that the kill lands inside a statement.
             let p = try run(["project", "--batch-size", "50"], log: "project-\(round).log")

@@ -1,11 +1,16 @@
 import XCTest
+
 @testable import LedgerEvents
 
 final class CanonicalTests: XCTestCase {
     func testSpecExampleCanonicalForm() throws {
-        let e = try LedgerEvent.parse(line: #"{"id": "tx-8f1c", "type": "Prepaid", "time": "2026-01-01T00:10:00+00:00", "data": {"amount": "0002500000000000000000", "account": "st1alice"}}"#)
-        XCTAssertEqual(e.canonicalJSON,
-                       #"{"data":{"account":"st1alice","amount":"2500000000000000000"},"id":"tx-8f1c","time":"2026-01-01T00:10:00Z","type":"Prepaid"}"#)
+        let e = try LedgerEvent.parse(
+            line:
+                #"{"id": "tx-8f1c", "type": "Prepaid", "time": "2026-01-01T00:10:00+00:00", "data": {"amount": "0002500000000000000000", "account": "st1alice"}}"#
+        )
+        XCTAssertEqual(
+            e.canonicalJSON,
+            #"{"data":{"account":"st1alice","amount":"2500000000000000000"},"id":"tx-8f1c","time":"2026-01-01T00:10:00Z","type":"Prepaid"}"#)
         XCTAssertEqual(e.canonicalDataJSON, #"{"account":"st1alice","amount":"2500000000000000000"}"#)
         XCTAssertEqual(e.canonicalUTF8, Array(e.canonicalJSON.utf8))
         XCTAssertEqual(e.contentHash, SHA256.hash(e.canonicalUTF8))
@@ -40,7 +45,8 @@ final class CanonicalTests: XCTestCase {
     /// `,`) re-canonicalizes to the stored bytes.
     func testJsonbStyleDataRecanonicalizes() throws {
         let e = Samples.oneOfEachType().first { $0.type == .genesis }!
-        let jsonb = #"{"nodes": [{"kind": "resource", "node": "stsds1a", "owner": "st1o", "deposit": "5000"}, {"kind": "meta", "node": "stsds1m", "owner": "st1o", "deposit": "7"}], "ozoneLimit": "1000000000000"}"#
+        let jsonb =
+            #"{"nodes": [{"kind": "resource", "node": "stsds1a", "owner": "st1o", "deposit": "5000"}, {"kind": "meta", "node": "stsds1m", "owner": "st1o", "deposit": "7"}], "ozoneLimit": "1000000000000"}"#
         XCTAssertEqual(try JSONValue.parse(jsonb).canonicalText, e.canonicalDataJSON)
         let spaced = "{\n  \"type\" : \"Genesis\",\r\n \"time\":\"2026-01-01T00:00:00Z\", \"id\":\"genesis\",\t\"data\": \(jsonb) }"
         XCTAssertEqual(try LedgerEvent.parse(line: spaced).canonicalJSON, e.canonicalJSON)
@@ -57,10 +63,12 @@ final class CanonicalTests: XCTestCase {
     }
 
     func testIdentifiersWithQuotesAndBackslashes() throws {
-        let event = LedgerEvent(id: EventID(#"a"b\c"#)!, time: Timestamp(microsecondsSinceEpoch: 1),
-                                payload: .nodeShutDown(node: NodeID(#"n\"#)!))
-        XCTAssertEqual(event.canonicalJSON,
-                       #"{"data":{"node":"n\\"},"id":"a\"b\\c","time":"1970-01-01T00:00:00.000001Z","type":"NodeShutDown"}"#)
+        let event = LedgerEvent(
+            id: EventID(#"a"b\c"#)!, time: Timestamp(microsecondsSinceEpoch: 1),
+            payload: .nodeShutDown(node: NodeID(#"n\"#)!))
+        XCTAssertEqual(
+            event.canonicalJSON,
+            #"{"data":{"node":"n\\"},"id":"a\"b\\c","time":"1970-01-01T00:00:00.000001Z","type":"NodeShutDown"}"#)
         XCTAssertEqual(try LedgerEvent.parse(line: event.canonicalJSON), event)
     }
 
@@ -70,15 +78,21 @@ final class CanonicalTests: XCTestCase {
         XCTAssertEqual(plain.canonicalDataJSON, #"{"account":"a","bytes":"5","epoch":7,"kind":"upload","node":"n"}"#)
         var withReplicas = base
         withReplicas.replicas = 5
-        XCTAssertNotEqual(LedgerEvent(id: EventID("t")!, time: Timestamp(microsecondsSinceEpoch: 0),
-                                      payload: .trafficServed(withReplicas)).contentHash, plain.contentHash)
+        XCTAssertNotEqual(
+            LedgerEvent(
+                id: EventID("t")!, time: Timestamp(microsecondsSinceEpoch: 0),
+                payload: .trafficServed(withReplicas)
+            ).contentHash, plain.contentHash)
     }
 
     func testLargeAmountsAreWrittenExactly() {
-        for value: UInt128 in [0, 9, 10, 18_446_744_073_709_551_615, 18_446_744_073_709_551_616,
-                               10_000_000_000_000_000_000, 99_999_999_999_999_999_999_999, UInt128.max] {
-            let e = LedgerEvent(id: EventID("g")!, time: Timestamp(microsecondsSinceEpoch: 0),
-                                payload: .gasFeesCollected(amount: Wei(value)))
+        for value: UInt128 in [
+            0, 9, 10, 18_446_744_073_709_551_615, 18_446_744_073_709_551_616,
+            10_000_000_000_000_000_000, 99_999_999_999_999_999_999_999, UInt128.max,
+        ] {
+            let e = LedgerEvent(
+                id: EventID("g")!, time: Timestamp(microsecondsSinceEpoch: 0),
+                payload: .gasFeesCollected(amount: Wei(value)))
             XCTAssertEqual(e.canonicalDataJSON, #"{"amount":"\#(value)"}"#)
         }
     }
@@ -88,10 +102,17 @@ final class CanonicalTests: XCTestCase {
 enum Samples {
     static func oneOfEachType() -> [LedgerEvent] {
         let t = Timestamp(rfc3339: "2026-01-01T00:00:00Z")!
-        let n = NodeID("stsds1a")!, m = NodeID("stsds1m")!, o = AccountID("st1o")!, v = ValidatorID("stvaloper1v")!
+        let n = NodeID("stsds1a")!
+        let m = NodeID("stsds1m")!
+        let o = AccountID("st1o")!
+        let v = ValidatorID("stvaloper1v")!
         let payloads: [EventPayload] = [
-            .genesis(ozoneLimit: Noz(1_000_000_000_000), nodes: [GenesisNode(node: n, kind: .resource, owner: o, deposit: Wei(5000)),
-                                                                 GenesisNode(node: m, kind: .meta, owner: o, deposit: Wei(7))]),
+            .genesis(
+                ozoneLimit: Noz(1_000_000_000_000),
+                nodes: [
+                    GenesisNode(node: n, kind: .resource, owner: o, deposit: Wei(5000)),
+                    GenesisNode(node: m, kind: .meta, owner: o, deposit: Wei(7)),
+                ]),
             .funded(account: o, amount: Wei(1)),
             .withdrawn(account: o, amount: Wei(2)),
             .transferred(from: o, to: AccountID("st1p")!, amount: Wei(3)),
@@ -133,20 +154,26 @@ enum Samples {
         let payload: EventPayload
         switch rng.next() % 8 {
         case 0:
-            payload = .genesis(ozoneLimit: Noz(amount()), nodes: (0..<Int(rng.next() % 4 + 1)).map { _ in
-                GenesisNode(node: ident(NodeID.self), kind: rng.next() % 2 == 0 ? .meta : .resource,
-                            owner: ident(AccountID.self), deposit: Wei(amount()))
-            })
+            payload = .genesis(
+                ozoneLimit: Noz(amount()),
+                nodes: (0..<Int(rng.next() % 4 + 1)).map { _ in
+                    GenesisNode(
+                        node: ident(NodeID.self), kind: rng.next() % 2 == 0 ? .meta : .resource,
+                        owner: ident(AccountID.self), deposit: Wei(amount()))
+                })
         case 1: payload = .transferred(from: ident(AccountID.self), to: ident(AccountID.self), amount: Wei(amount()))
         case 2:
             let kind = [TrafficKind.upload, .download, .query, .replication][Int(rng.next() % 4)]
-            payload = .trafficServed(TrafficRecord(
-                epoch: Int64(rng.next() % 1_000_000 + 1), node: ident(NodeID.self), account: ident(AccountID.self), kind: kind,
-                bytes: amount(), replicas: kind == .upload && rng.next() % 2 == 0 ? Int64(rng.next() % 10) : nil,
-                records: kind == .query && rng.next() % 2 == 0 ? amount() : nil))
+            payload = .trafficServed(
+                TrafficRecord(
+                    epoch: Int64(rng.next() % 1_000_000 + 1), node: ident(NodeID.self), account: ident(AccountID.self), kind: kind,
+                    bytes: amount(), replicas: kind == .upload && rng.next() % 2 == 0 ? Int64(rng.next() % 10) : nil,
+                    records: kind == .query && rng.next() % 2 == 0 ? amount() : nil))
         case 3: payload = .metaNodeVoted(node: ident(NodeID.self), voter: ident(NodeID.self), approve: rng.next() % 2 == 0)
-        case 4: payload = .validatorCreated(validator: ident(ValidatorID.self), operator: ident(AccountID.self),
-                                            selfDelegation: Wei(amount()), commissionBp: Int64(rng.next() % 10_001))
+        case 4:
+            payload = .validatorCreated(
+                validator: ident(ValidatorID.self), operator: ident(AccountID.self),
+                selfDelegation: Wei(amount()), commissionBp: Int64(rng.next() % 10_001))
         case 5: payload = .nodeDeactivated(node: ident(NodeID.self), storedBytes: amount())
         case 6: payload = .epochClosed(epoch: Int64(rng.next() % UInt64(Int64.max)) + 1)
         default: payload = .undelegated(delegator: ident(AccountID.self), validator: ident(ValidatorID.self), amount: Wei(amount()))

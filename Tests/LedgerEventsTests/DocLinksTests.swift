@@ -35,20 +35,24 @@ final class DocLinksTests: XCTestCase {
                     target = file
                 } else {
                     let decoded = pathPart.removingPercentEncoding ?? pathPart
-                    target = URL(fileURLWithPath: decoded, relativeTo: file.deletingLastPathComponent())
+                    target =
+                        URL(fileURLWithPath: decoded, relativeTo: file.deletingLastPathComponent())
                         .standardizedFileURL
                 }
                 let where_ = "\(from):\(link.line): (\(link.target))"
                 let rel = Self.relative(target)
                 guard target.path == Self.root.path || target.path.hasPrefix(Self.root.path + "/") else {
-                    problems.append("\(where_) points outside the repository"); continue
+                    problems.append("\(where_) points outside the repository")
+                    continue
                 }
                 var isDirectory: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: target.path, isDirectory: &isDirectory) else {
-                    problems.append("\(where_) does not exist"); continue
+                    problems.append("\(where_) does not exist")
+                    continue
                 }
                 if let present, !isDirectory.boolValue, !present.contains(rel) {
-                    problems.append("\(where_) is not in a clone (ignored by git)"); continue
+                    problems.append("\(where_) is not in a clone (ignored by git)")
+                    continue
                 }
                 if let anchor, target.pathExtension.lowercased() == "md" {
                     let anchors = Self.anchors(in: try String(contentsOf: target, encoding: .utf8))
@@ -79,7 +83,8 @@ final class DocLinksTests: XCTestCase {
             let text = try String(contentsOf: file, encoding: .utf8)
             for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 if line.contains("shared/spec") || line.contains("ECONOMICS.md")
-                    || line.range(of: #"ECONOMICS [0-9]"#, options: .regularExpression) != nil {
+                    || line.range(of: #"ECONOMICS [0-9]"#, options: .regularExpression) != nil
+                {
                     problems.append("\(Self.relative(file)):\(n + 1): \(line)")
                 }
             }
@@ -99,7 +104,10 @@ final class DocLinksTests: XCTestCase {
 
     // MARK: - Markdown scanning
 
-    struct Link { var target: String; var line: Int }
+    struct Link {
+        var target: String
+        var line: Int
+    }
 
     /// Inline links and images `[text](target "title")` and reference definitions `[x]: target`,
     /// outside fenced code blocks and inline code spans.
@@ -118,12 +126,16 @@ final class DocLinksTests: XCTestCase {
             var i = 0
             while i + 1 < chars.count {
                 if chars[i] == "]" && chars[i + 1] == "(" {
-                    var j = i + 2, depth = 1
+                    var j = i + 2
+                    var depth = 1
                     var target = ""
                     while j < chars.count {
                         let c = chars[j]
                         if c == "(" { depth += 1 }
-                        if c == ")" { depth -= 1; if depth == 0 { break } }
+                        if c == ")" {
+                            depth -= 1
+                            if depth == 0 { break }
+                        }
                         target.append(c)
                         j += 1
                     }
@@ -152,8 +164,14 @@ final class DocLinksTests: XCTestCase {
                 if trimmed.hasPrefix(f) { fence = nil }
                 continue
             }
-            if trimmed.hasPrefix("```") { fence = "```"; continue }
-            if trimmed.hasPrefix("~~~") { fence = "~~~"; continue }
+            if trimmed.hasPrefix("```") {
+                fence = "```"
+                continue
+            }
+            if trimmed.hasPrefix("~~~") {
+                fence = "~~~"
+                continue
+            }
             out.append((n + 1, stripCodeSpans(line)))
         }
         return out
@@ -163,7 +181,10 @@ final class DocLinksTests: XCTestCase {
         var out = ""
         var inCode = false
         for c in line {
-            if c == "`" { inCode.toggle(); continue }
+            if c == "`" {
+                inCode.toggle()
+                continue
+            }
             if !inCode { out.append(c) }
         }
         return out
@@ -182,7 +203,8 @@ final class DocLinksTests: XCTestCase {
 
     /// `path#anchor` → (path, anchor); a query string is dropped.
     static func split(_ target: String) -> (String, String?) {
-        var path = target, anchor: String? = nil
+        var path = target
+        var anchor: String? = nil
         if let hash = path.firstIndex(of: "#") {
             anchor = String(path[path.index(after: hash)...])
             path = String(path[..<hash])
@@ -204,8 +226,14 @@ final class DocLinksTests: XCTestCase {
                 if trimmed.hasPrefix(f) { fence = nil }
                 continue
             }
-            if trimmed.hasPrefix("```") { fence = "```"; continue }
-            if trimmed.hasPrefix("~~~") { fence = "~~~"; continue }
+            if trimmed.hasPrefix("```") {
+                fence = "```"
+                continue
+            }
+            if trimmed.hasPrefix("~~~") {
+                fence = "~~~"
+                continue
+            }
             for attr in ["name=\"", "id=\""] {
                 var rest = Substring(line)
                 while let r = rest.range(of: attr), line.contains("<") {
@@ -247,23 +275,29 @@ final class DocLinksTests: XCTestCase {
             let c = chars[i]
             if c == "]" && i + 1 < chars.count && chars[i + 1] == "(" {
                 // Skip the link target.
-                var j = i + 2, depth = 1
+                var j = i + 2
+                var depth = 1
                 while j < chars.count {
                     if chars[j] == "(" { depth += 1 }
-                    if chars[j] == ")" { depth -= 1; if depth == 0 { break } }
+                    if chars[j] == ")" {
+                        depth -= 1
+                        if depth == 0 { break }
+                    }
                     j += 1
                 }
                 i = j + 1
                 continue
             }
-            if c == "`" || c == "*" || c == "[" || c == "]" { i += 1; continue }
+            if c == "`" || c == "*" || c == "[" || c == "]" {
+                i += 1
+                continue
+            }
             text.append(c)
             i += 1
         }
         var out = ""
         for c in text.lowercased() {
-            if c == " " { out.append("-") }
-            else if c == "-" || c == "_" || c.isLetter || c.isNumber { out.append(c) }
+            if c == " " { out.append("-") } else if c == "-" || c == "_" || c.isLetter || c.isNumber { out.append(c) }
         }
         return out
     }

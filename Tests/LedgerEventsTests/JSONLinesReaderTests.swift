@@ -1,8 +1,10 @@
 import XCTest
-#if canImport(Glibc)
-import Glibc
-#endif
+
 @testable import LedgerEvents
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 final class JSONLinesReaderTests: XCTestCase {
     func temporaryFile(_ bytes: [UInt8]) throws -> String {

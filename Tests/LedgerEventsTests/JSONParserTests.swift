@@ -1,11 +1,14 @@
 import XCTest
+
 @testable import LedgerEvents
 
 final class JSONParserTests: XCTestCase {
     func parse(_ text: String) throws -> JSONValue { try JSONValue.parse(text) }
 
-    func assertRefused(_ text: String, _ kind: JSONParseError.Kind, at offset: Int,
-                       file: StaticString = #filePath, line: UInt = #line) {
+    func assertRefused(
+        _ text: String, _ kind: JSONParseError.Kind, at offset: Int,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         do {
             let v = try JSONValue.parse(text)
             XCTFail("accepted \(text) as \(v)", file: file, line: line)
@@ -21,14 +24,17 @@ final class JSONParserTests: XCTestCase {
         XCTAssertEqual(try parse("false"), .bool(false))
         XCTAssertEqual(try parse("[]"), .array([]))
         XCTAssertEqual(try parse("{}"), .object([:]))
-        XCTAssertEqual(try parse(#"[1, "a", {"b": [null]}]"#),
-                       .array([.number("1"), .string("a"), .object(["b": .array([.null])])]))
+        XCTAssertEqual(
+            try parse(#"[1, "a", {"b": [null]}]"#),
+            .array([.number("1"), .string("a"), .object(["b": .array([.null])])]))
         XCTAssertEqual(try parse("\t\r\n{ \"a\" :\n1 }\n"), .object(["a": .number("1")]))
     }
 
     func testNumbersKeepTheirLiteralText() throws {
-        for literal in ["0", "-0", "12", "-12", "1.5", "1.50", "1e3", "1E+3", "2.5e-10",
-                        "340282366920938463463374607431768211456123456789"] {
+        for literal in [
+            "0", "-0", "12", "-12", "1.5", "1.50", "1e3", "1E+3", "2.5e-10",
+            "340282366920938463463374607431768211456123456789",
+        ] {
             XCTAssertEqual(try parse(literal), .number(literal))
         }
     }
@@ -58,10 +64,10 @@ final class JSONParserTests: XCTestCase {
         assertRefused(#""\x""#, .invalidEscape, at: 1)
         assertRefused(#""\u12""#, .invalidUnicodeEscape, at: 1)
         assertRefused(#""\u12G4""#, .invalidUnicodeEscape, at: 1)
-        assertRefused(#""\ud83d""#, .invalidUnicodeEscape, at: 1)          // lone high surrogate
+        assertRefused(#""\ud83d""#, .invalidUnicodeEscape, at: 1) // lone high surrogate
         assertRefused(#""\ud83dx""#, .invalidUnicodeEscape, at: 1)
-        assertRefused(#""\ud83d\u0041""#, .invalidUnicodeEscape, at: 1)    // high + non-low
-        assertRefused(#""\ude00""#, .invalidUnicodeEscape, at: 1)          // lone low surrogate
+        assertRefused(#""\ud83d\u0041""#, .invalidUnicodeEscape, at: 1) // high + non-low
+        assertRefused(#""\ude00""#, .invalidUnicodeEscape, at: 1) // lone low surrogate
         assertRefused("\"a\tb\"", .controlCharacterInString, at: 2)
         assertRefused("\"abc", .unexpectedEnd, at: 4)
     }
@@ -74,10 +80,10 @@ final class JSONParserTests: XCTestCase {
             }
         }
         refused([0x22, 0xFF, 0x22], at: 1)
-        refused([0x22, 0x61, 0xC3, 0x22], at: 2)             // truncated 2-byte sequence
-        refused([0x22, 0xC0, 0xAF, 0x22], at: 1)             // overlong "/"
-        refused([0x22, 0xE0, 0x80, 0xAF, 0x22], at: 1)       // overlong 3-byte
-        refused([0x22, 0xED, 0xA0, 0x80, 0x22], at: 1)       // encoded surrogate
+        refused([0x22, 0x61, 0xC3, 0x22], at: 2) // truncated 2-byte sequence
+        refused([0x22, 0xC0, 0xAF, 0x22], at: 1) // overlong "/"
+        refused([0x22, 0xE0, 0x80, 0xAF, 0x22], at: 1) // overlong 3-byte
+        refused([0x22, 0xED, 0xA0, 0x80, 0x22], at: 1) // encoded surrogate
         refused([0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], at: 1) // above U+10FFFF
         XCTAssertEqual(try JSONValue.parse([0x22, 0xF0, 0x9F, 0x98, 0x80, 0x22]), .string("😀"))
     }
@@ -114,8 +120,9 @@ final class JSONParserTests: XCTestCase {
     func testErrorDescriptionNamesTheOffset() {
         XCTAssertEqual(JSONParseError(.duplicateKey("a"), at: 9).description, #"duplicate key "a" at byte 9"#)
         XCTAssertEqual(JSONParseError(.unexpectedByte(0x01), at: 3).description, "unexpected byte 0x01 at byte 3")
-        XCTAssertEqual(JSONParseError(.unexpectedByte(UInt8(ascii: "x")), at: 3).description,
-                       "unexpected character 'x' at byte 3")
+        XCTAssertEqual(
+            JSONParseError(.unexpectedByte(UInt8(ascii: "x")), at: 3).description,
+            "unexpected character 'x' at byte 3")
     }
 
     func testNonContiguousInputIsParsedToo() throws {

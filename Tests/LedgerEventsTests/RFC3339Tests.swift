@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import LedgerEvents
 
 final class RFC3339Tests: XCTestCase {
@@ -31,8 +32,9 @@ final class RFC3339Tests: XCTestCase {
         XCTAssertEqual(micros("1970-01-01T00:00:00.123456Z"), 123_456)
         XCTAssertEqual(micros("1969-12-31T23:59:59.5Z"), -500_000)
         XCTAssertThrowsError(try Timestamp.parse(rfc3339: "1970-01-01T00:00:00.1234567Z")) { error in
-            XCTAssertEqual((error as? RFC3339Error)?.reason,
-                           "has 7 fractional digits; at most 6 (microseconds) are kept, so it is refused rather than rounded")
+            XCTAssertEqual(
+                (error as? RFC3339Error)?.reason,
+                "has 7 fractional digits; at most 6 (microseconds) are kept, so it is refused rather than rounded")
         }
         XCTAssertNil(micros("1970-01-01T00:00:00.Z"))
     }
@@ -54,9 +56,11 @@ final class RFC3339Tests: XCTestCase {
     }
 
     func testMalformed() {
-        for text in ["", "2025-01-01", "2025-01-01T00:00:00", "2025-01-01 00:00:00Z", "2025-1-01T00:00:00Z",
-                     "2025-01-01T00:00:00ZZ", "2025-01-01T00:00:00+0000", "+2025-01-01T00:00:00Z",
-                     "2025-01-01T00:00:00.Z", "２０２５-01-01T00:00:00Z", "2025-01-01T00:00:00 Z"] {
+        for text in [
+            "", "2025-01-01", "2025-01-01T00:00:00", "2025-01-01 00:00:00Z", "2025-1-01T00:00:00Z",
+            "2025-01-01T00:00:00ZZ", "2025-01-01T00:00:00+0000", "+2025-01-01T00:00:00Z",
+            "2025-01-01T00:00:00.Z", "２０２５-01-01T00:00:00Z", "2025-01-01T00:00:00 Z",
+        ] {
             XCTAssertNil(micros(text), text)
         }
     }
@@ -83,7 +87,9 @@ final class RFC3339Tests: XCTestCase {
             let (y, m, d) = civilFromDays(day)
             XCTAssertEqual(daysFromCivil(year: y, month: m, day: d), day)
             if let (py, pm, pd) = previous {
-                let next = pd < daysInMonth(year: py, month: pm) ? (py, pm, pd + 1)
+                let next =
+                    pd < daysInMonth(year: py, month: pm)
+                    ? (py, pm, pd + 1)
                     : pm < 12 ? (py, pm + 1, 1) : (py + 1, 1, 1)
                 XCTAssertTrue(next == (y, m, d), "after \(py)-\(pm)-\(pd) came \(y)-\(m)-\(d)")
             }

@@ -22,7 +22,8 @@ func runLedger(_ arguments: [String], databaseURL: String) throws -> (status: In
     var environment = ProcessInfo.processInfo.environment
     environment["DATABASE_URL"] = databaseURL
     p.environment = environment
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     p.standardOutput = out
     p.standardError = err
     try p.run()
@@ -44,8 +45,11 @@ final class CLITests: ProjectionTestCase {
         try project(checkpointEvery: 50)
         let q = try LedgerQueries(connection: database.connect(), sql: sql)
         let segment = try q.replaySegment(epoch: 160)
-        XCTAssertEqual(segment.after, try store.connection.query(
-            "SELECT position FROM projection.epoch_checkpoints WHERE epoch <= 159 ORDER BY epoch DESC LIMIT 1").int64(0, 0))
+        XCTAssertEqual(
+            segment.after,
+            try store.connection.query(
+                "SELECT position FROM projection.epoch_checkpoints WHERE epoch <= 159 ORDER BY epoch DESC LIMIT 1"
+            ).int64(0, 0))
         XCTAssertLessThan(segment.after + 2, segment.through)
         XCTAssertEqual(try q.verify(epoch: 160).chain?.isIntact, true)
 
@@ -90,9 +94,11 @@ final class CLITests: ProjectionTestCase {
         try #"{"id":"a","type":"Funded","time":"2026-01-01T00:00:00Z","data":{"account":"st1a","amount":"1"}}"#
             .write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        for verb in [["import", file], ["verify"], ["verify", "--epoch", "1"], ["project", "--once"], ["snapshot"],
-                     ["audit", "epoch", "1"], ["audit", "node", "stsds1x", "--epoch", "1"], ["export", "--format", "csv"],
-                     ["rebuild", "--rules", "paper-v1"], ["serve", "--port", "0"]] {
+        for verb in [
+            ["import", file], ["verify"], ["verify", "--epoch", "1"], ["project", "--once"], ["snapshot"],
+            ["audit", "epoch", "1"], ["audit", "node", "stsds1x", "--epoch", "1"], ["export", "--format", "csv"],
+            ["rebuild", "--rules", "paper-v1"], ["serve", "--port", "0"],
+        ] {
             let r = try runLedger(verb, databaseURL: bare.url)
             XCTAssertNotEqual(r.status, 0, "\(verb)")
             XCTAssertTrue(r.stderr.contains("the database has no event log: run `stratos-ledger migrate` first"), "\(verb): \(r.stderr)")
@@ -121,7 +127,8 @@ final class CLITests: ProjectionTestCase {
         let fraction = String(w % scale)
         let wallet = "\(w / scale).\(String(repeating: "0", count: 18 - fraction.count))\(fraction) STOS"
         XCTAssertTrue(r.stdout.contains("  \(id): wallet \(wallet), ozone "), r.stdout)
-        let stos = try NSRegularExpression(pattern: #"(\S+) STOS"#), oz = try NSRegularExpression(pattern: #"(\S+) OZ\b"#)
+        let stos = try NSRegularExpression(pattern: #"(\S+) STOS"#)
+        let oz = try NSRegularExpression(pattern: #"(\S+) OZ\b"#)
         let text = r.stdout as NSString
         for (re, decimals) in [(stos, 18), (oz, 9)] {
             let matches = re.matches(in: r.stdout, range: NSRange(location: 0, length: text.length))

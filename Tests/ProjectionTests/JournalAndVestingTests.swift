@@ -2,10 +2,11 @@ import EventStore
 import LedgerEvents
 import PostgresClient
 import PostgresTestSupport
-@testable import StratosEconomics
-@testable import StratosProjections
 import StratosSimulator
 import XCTest
+
+@testable import StratosEconomics
+@testable import StratosProjections
 
 /// The stored forms that are not one row per fact: the journal's transfer text (read back by
 /// `LedgerQueries.journal` and by the `journal_postings` view) and the vesting releases that
@@ -23,7 +24,8 @@ final class JournalAndVestingTests: ProjectionTestCase {
         // The derived lines' hard cases (the view journal): entries of a release range that were
         // cancelled or had migration fees taken before they matured.
         var matureEpoch: [VestingEntryID: Int64] = [:]
-        var cancelledInRange = 0, feeTakenInRange = 0
+        var cancelledInRange = 0
+        var feeTakenInRange = 0
         for (i, event) in events.enumerated() {
             let applied = try e.apply(event)
             for effect in applied.effects {
@@ -37,8 +39,10 @@ final class JournalAndVestingTests: ProjectionTestCase {
             var postings: [JournalPosting] = []
             for case .transfer(let t) in applied.effects {
                 for (account, negative) in [(t.from, true), (t.to, false)] {
-                    postings.append(JournalPosting(account: account.description, owner: account.owner, commodity: account.commodity,
-                                                   amount: t.amount.baseUnits, negative: negative, reason: t.reason.rawValue))
+                    postings.append(
+                        JournalPosting(
+                            account: account.description, owner: account.owner, commodity: account.commodity,
+                            amount: t.amount.baseUnits, negative: negative, reason: t.reason.rawValue))
                 }
             }
             expected[Int64(i + 1)] = postings
@@ -58,7 +62,8 @@ final class JournalAndVestingTests: ProjectionTestCase {
         XCTAssertEqual(seen, events.count)
 
         let c = try database.connect()
-        let r = try c.query("""
+        let r = try c.query(
+            """
             SELECT position, posting, account, owner, commodity, amount::text, reason
             FROM projection.journal_postings ORDER BY position, posting
             """)
@@ -69,10 +74,11 @@ final class JournalAndVestingTests: ProjectionTestCase {
             var amount = try r.string(i, 5)
             let negative = amount.hasPrefix("-")
             if negative { amount.removeFirst() }
-            viewPostings[position, default: []].append(JournalPosting(
-                account: try r.string(i, 2), owner: r.optionalString(i, 3).map(AccountID.init(unchecked:)),
-                commodity: Commodity(rawValue: try r.string(i, 4))!, amount: parseDecimalUInt128(amount)!, negative: negative,
-                reason: try r.string(i, 6)))
+            viewPostings[position, default: []].append(
+                JournalPosting(
+                    account: try r.string(i, 2), owner: r.optionalString(i, 3).map(AccountID.init(unchecked:)),
+                    commodity: Commodity(rawValue: try r.string(i, 4))!, amount: parseDecimalUInt128(amount)!, negative: negative,
+                    reason: try r.string(i, 6)))
         }
         XCTAssertEqual(viewPostings, expected.filter { !$0.value.isEmpty })
     }
@@ -82,15 +88,19 @@ final class JournalAndVestingTests: ProjectionTestCase {
     func testJournalTextKeepsOddIdentifiers() throws {
         let w = try worker()
         try w.createIfMissing(rules: .paperV1, checkpointEvery: 100)
-        let owner = AccountID(unchecked: #"a:b\c"#), node = NodeID(unchecked: "n:1"), validator = ValidatorID(unchecked: #"v\"#)
+        let owner = AccountID(unchecked: #"a:b\c"#)
+        let node = NodeID(unchecked: "n:1")
+        let validator = ValidatorID(unchecked: #"v\"#)
         let transfers = [
             Transfer(from: .wallet(owner), to: .escrow(owner: owner, node: node), amount: .wei(Wei(5)), reason: .depositEscrowed),
-            Transfer(from: .miningPool, to: .vesting(owner: owner, entry: VestingEntryID(17)),
-                     amount: .wei(Wei(1_000_000_000_000_000_000_000_000_000_000)), reason: .reward),
+            Transfer(
+                from: .miningPool, to: .vesting(owner: owner, entry: VestingEntryID(17)),
+                amount: .wei(Wei(1_000_000_000_000_000_000_000_000_000_000)), reason: .reward),
             Transfer(from: .ozone(owner), to: .nodeTraffic(node), amount: .noz(Noz(3)), reason: .trafficCharged),
             Transfer(from: .wallet(owner), to: .bonded(delegator: owner, validator: validator), amount: .wei(Wei(2)), reason: .delegated),
-            Transfer(from: .bonded(delegator: owner, validator: validator), to: .unbonding(delegator: owner, entry: UnbondingID(4)),
-                     amount: .wei(Wei(1)), reason: .undelegated),
+            Transfer(
+                from: .bonded(delegator: owner, validator: validator), to: .unbonding(delegator: owner, entry: UnbondingID(4)),
+                amount: .wei(Wei(1)), reason: .undelegated),
         ]
         var rows = CopyBuffer()
         rows.beginJournalRow(position: 1, epoch: 1)
@@ -104,8 +114,9 @@ final class JournalAndVestingTests: ProjectionTestCase {
 
         let expected = transfers.flatMap { t in
             [(t.from, true), (t.to, false)].map { account, negative in
-                JournalPosting(account: account.description, owner: account.owner, commodity: account.commodity,
-                               amount: t.amount.baseUnits, negative: negative, reason: t.reason.rawValue)
+                JournalPosting(
+                    account: account.description, owner: account.owner, commodity: account.commodity,
+                    amount: t.amount.baseUnits, negative: negative, reason: t.reason.rawValue)
             }
         }
         let stored = try c.query("SELECT transfers FROM journal ORDER BY position")
@@ -124,8 +135,10 @@ final class JournalAndVestingTests: ProjectionTestCase {
         // A transfer whose sides hold different commodities is found by the check and refused by the decoder.
         try c.execute("INSERT INTO journal_stored VALUES (3, 1, E'funded outside   wallet st1a  7\\nreward mining-pool   ozone x  5')")
         XCTAssertThrowsError(try Rebuilder.checkJournal(c, sql: sql)) { error in
-            XCTAssertEqual("\(error)", "journal check failed: journal transaction at position 3, transfer 2: "
-                           + "moves STOS from mining-pool to OZ in ozone:x")
+            XCTAssertEqual(
+                "\(error)",
+                "journal check failed: journal transaction at position 3, transfer 2: "
+                    + "moves STOS from mining-pool to OZ in ozone:x")
         }
         XCTAssertThrowsError(try JournalText.postings(Array("reward mining-pool   ozone x  5".utf8), position: 3)) { error in
             XCTAssertTrue("\(error)".contains("position 3, transfer 1: moves STOS from mining-pool to OZ in ozone:x"), "\(error)")
@@ -168,7 +181,12 @@ final class JournalAndVestingTests: ProjectionTestCase {
         try append(events)
         try project()
 
-        struct Expected: Equatable { var status = "locked"; var feeTaken: UInt128 = 0; var closedEpoch: Int64?; var amount: UInt128 = 0 }
+        struct Expected: Equatable {
+            var status = "locked"
+            var feeTaken: UInt128 = 0
+            var closedEpoch: Int64?
+            var amount: UInt128 = 0
+        }
         var expected: [UInt64: Expected] = [:]
         var e = Economy(rules: .paperV1)
         for event in events {
@@ -177,9 +195,11 @@ final class JournalAndVestingTests: ProjectionTestCase {
                 switch effect {
                 case .vestingCreated(let v): expected[v.id.rawValue] = Expected(amount: v.amount.rawValue)
                 case .vestingReleased(let id, _, _):
-                    expected[id.rawValue]!.status = "released"; expected[id.rawValue]!.closedEpoch = applied.epoch
+                    expected[id.rawValue]!.status = "released"
+                    expected[id.rawValue]!.closedEpoch = applied.epoch
                 case .vestingCancelled(let id, _, _, _):
-                    expected[id.rawValue]!.status = "cancelled"; expected[id.rawValue]!.closedEpoch = applied.epoch
+                    expected[id.rawValue]!.status = "cancelled"
+                    expected[id.rawValue]!.closedEpoch = applied.epoch
                 case .vestingFeeTaken(let id, _, _, let amount):
                     expected[id.rawValue]!.feeTaken += amount.rawValue
                     if expected[id.rawValue]!.feeTaken == expected[id.rawValue]!.amount { expected[id.rawValue]!.status = "taken-for-fee" }
@@ -193,8 +213,9 @@ final class JournalAndVestingTests: ProjectionTestCase {
         var statuses: Set<String> = []
         for i in 0..<r.rowCount {
             let id = UInt64(try r.int64(i, 0))
-            let row = Expected(status: try r.string(i, 1), feeTaken: parseDecimalUInt128(try r.string(i, 2))!,
-                               closedEpoch: try r.optionalInt64(i, 3), amount: parseDecimalUInt128(try r.string(i, 4))!)
+            let row = Expected(
+                status: try r.string(i, 1), feeTaken: parseDecimalUInt128(try r.string(i, 2))!,
+                closedEpoch: try r.optionalInt64(i, 3), amount: parseDecimalUInt128(try r.string(i, 4))!)
             XCTAssertEqual(row, expected[id], "vesting entry \(id)")
             statuses.insert(row.status)
         }
@@ -221,7 +242,8 @@ final class KeysTests: ProjectionTestCase {
 
         try w.ensureIndexed()
         XCTAssertEqual(try c.query("SELECT indexed FROM projection_state").string(0, 0), "t")
-        let keys = try c.query("""
+        let keys = try c.query(
+            """
             SELECT conrelid::regclass::text FROM pg_constraint -- names unqualified: projection is on the search path
             WHERE contype = 'p' AND connamespace = 'projection'::regnamespace ORDER BY 1
             """)
@@ -229,7 +251,8 @@ final class KeysTests: ProjectionTestCase {
         for table in ["balance_history", "vesting_entries", "journal_stored", "gas_fee_rewards", "settlements", "exceptions"] {
             XCTAssertTrue(keyed.contains(table), "\(table) has no primary key: \(keyed)")
         }
-        let autovacuumOff = try c.query("""
+        let autovacuumOff = try c.query(
+            """
             SELECT count(*) FROM pg_class WHERE relnamespace = 'projection'::regnamespace
               AND reloptions::text LIKE '%autovacuum_enabled=false%'
             """)
@@ -243,10 +266,12 @@ final class CopyBufferTests: XCTestCase {
     /// 10,000), the UInt64 and 10^16 boundaries the encoders split at, and a seeded sweep of
     /// every magnitude.
     static let amounts: [UInt128] = {
-        var values: [UInt128] = [0, 7, 10, 99, 100, 9_999, 10_000, 10_001, 1_000_000_000_000_000_000,
-                                 UInt128(UInt64.max), UInt128(UInt64.max) + 1, 10_000_000_000_000_000,
-                                 10_000_000_000_000_000_000, 10_000_000_000_000_000_005,
-                                 100_000_000_000_000_000_000_000_000_000, 123_456_789_012_345_678_901_234_567, UInt128.max]
+        var values: [UInt128] = [
+            0, 7, 10, 99, 100, 9_999, 10_000, 10_001, 1_000_000_000_000_000_000,
+            UInt128(UInt64.max), UInt128(UInt64.max) + 1, 10_000_000_000_000_000,
+            10_000_000_000_000_000_000, 10_000_000_000_000_000_005,
+            100_000_000_000_000_000_000_000_000_000, 123_456_789_012_345_678_901_234_567, UInt128.max,
+        ]
         var rng = SplitMix64(seed: 42)
         for _ in 0..<1_000 {
             let bits = Int(rng.next() % 129)
@@ -280,8 +305,13 @@ final class CopyBufferTests: XCTestCase {
         var rows = CopyBuffer()
         let notes: [String?] = ["plain", nil, "tab\there\nnewline\\backslash", "", "ünïcode"]
         for (k, v) in Self.amounts.enumerated() {
-            rows.int32(Int32(k)); rows.int(Int64(k) - 500); rows.amount(v); rows.text(notes[k % notes.count])
-            rows.decimalText(v); rows.bytea([UInt8(k & 0xFF), 0, 0x5C, 0x0A]); rows.endRow()
+            rows.int32(Int32(k))
+            rows.int(Int64(k) - 500)
+            rows.amount(v)
+            rows.text(notes[k % notes.count])
+            rows.decimalText(v)
+            rows.bytea([UInt8(k & 0xFF), 0, 0x5C, 0x0A])
+            rows.endRow()
         }
         try c.copyIn("COPY t (k, big, amount, note, digits, raw) FROM STDIN (FORMAT binary)") { try rows.send(to: $0) }
         let r = try c.query("SELECT k, big, amount::text, note, digits, encode(raw, 'hex') FROM t ORDER BY k")

@@ -121,8 +121,9 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         XCTAssertEqual(try fingerprint("projection"), original)
         XCTAssertEqual(try q.health().rules, "paper-v1")
         try assertServiceRoleCanRead("projection")
-        XCTAssertEqual(try LedgerQueries(connection: database.connect(), schema: "projection_previous", sql: sql).health().rules,
-                       "paper-v1-effective-s")
+        XCTAssertEqual(
+            try LedgerQueries(connection: database.connect(), schema: "projection_previous", sql: sql).health().rules,
+            "paper-v1-effective-s")
     }
 
     /// A schema built by a release with another table layout, or whose keys were built with a
@@ -138,14 +139,17 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         // As if the server's text hash function had changed since the build (the vesting keys' function).
         try c.execute("UPDATE projection.projection_state SET text_hash = text_hash + 1")
         XCTAssertThrowsError(try LedgerQueries(connection: database.connect(), sql: sql).health()) {
-            XCTAssertEqual("\($0)", "projection schema projection has keys on PostgreSQL's text hash, which this server computes "
-                           + "differently (a major-version upgrade?): rebuild it with `stratos-ledger rebuild --rules paper-v1`")
+            XCTAssertEqual(
+                "\($0)",
+                "projection schema projection has keys on PostgreSQL's text hash, which this server computes "
+                    + "differently (a major-version upgrade?): rebuild it with `stratos-ledger rebuild --rules paper-v1`")
         }
         try c.execute("UPDATE projection.projection_state SET text_hash = text_hash - 1")
         XCTAssertNoThrow(try LedgerQueries(connection: database.connect(), sql: sql).health())
         // As built before layouts were recorded (layout 1).
         try c.execute("ALTER TABLE projection.projection_state DROP COLUMN layout")
-        let refusal = "projection schema projection has table layout 1, this stratos-ledger reads layout \(ProjectionSQL.layout): "
+        let refusal =
+            "projection schema projection has table layout 1, this stratos-ledger reads layout \(ProjectionSQL.layout): "
             + "rebuild it with `stratos-ledger rebuild --rules paper-v1` (the serving schema keeps its place until the switch)"
         XCTAssertThrowsError(try LedgerQueries(connection: database.connect(), sql: sql).health()) { XCTAssertEqual("\($0)", refusal) }
         XCTAssertThrowsError(try project()) { XCTAssertEqual("\($0)", refusal) }
@@ -185,4 +189,3 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         XCTAssertTrue(try result.bool(0, 0), "stratos_app cannot read \(schema)", file: file, line: line)
     }
 }
-

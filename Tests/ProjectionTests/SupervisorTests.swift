@@ -6,17 +6,21 @@ import XCTest
 /// The supervised live worker (`project`, `serve --project`) through faults.
 final class SupervisorTests: ProjectionTestCase {
     func supervisor(_ schema: String, lockWait: Duration? = .seconds(10)) -> ProjectionSupervisor {
-        ProjectionSupervisor(configuration: .init(url: database.url, schema: schema, checkpointEvery: 100, batchSize: 300,
-                                                  lockWait: lockWait,
-                                                  backoff: Backoff(initial: .milliseconds(20), cap: .milliseconds(200))),
-                             log: { _ in })
+        ProjectionSupervisor(
+            configuration: .init(
+                url: database.url, schema: schema, checkpointEvery: 100, batchSize: 300,
+                lockWait: lockWait,
+                backoff: Backoff(initial: .milliseconds(20), cap: .milliseconds(200))),
+            log: { _ in })
     }
 
     func terminate(_ pattern: String) throws -> Int64 {
-        try database.connect().query("""
+        try database.connect().query(
+            """
             SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
             WHERE datname = current_database() AND application_name LIKE $1
-            """, [pattern]).int64(0, 0)
+            """, [pattern]
+        ).int64(0, 0)
     }
 
     func waitFor(_ seconds: Double, _ what: String, _ condition: () throws -> Bool) rethrows {

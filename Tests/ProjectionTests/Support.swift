@@ -36,7 +36,10 @@ class ProjectionTestCase: XCTestCase {
         var chunk: [LedgerEvent] = []
         for e in events {
             chunk.append(e)
-            if chunk.count == 5_000 { try store.append(chunk); chunk.removeAll() }
+            if chunk.count == 5_000 {
+                try store.append(chunk)
+                chunk.removeAll()
+            }
         }
         if !chunk.isEmpty { try store.append(chunk) }
     }
@@ -47,8 +50,10 @@ class ProjectionTestCase: XCTestCase {
 
     /// Creates the schema if needed and catches up to the head.
     @discardableResult
-    func project(_ schema: String = "projection", rules: RuleSet = .paperV1, batchSize: Int = 2_000,
-                 checkpointEvery: Int64 = 100) throws -> ProjectionWorker {
+    func project(
+        _ schema: String = "projection", rules: RuleSet = .paperV1, batchSize: Int = 2_000,
+        checkpointEvery: Int64 = 100
+    ) throws -> ProjectionWorker {
         let w = try worker(schema, batchSize: batchSize)
         try w.lock(wait: false)
         try w.createIfMissing(rules: rules, checkpointEvery: checkpointEvery)

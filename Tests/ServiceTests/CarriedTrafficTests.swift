@@ -4,10 +4,11 @@ import PostgresClient
 import PostgresTestSupport
 import StratosEconomics
 import StratosProjections
-@testable import StratosReports
-@testable import StratosService
 import StratosSimulator
 import XCTest
+
+@testable import StratosReports
+@testable import StratosService
 
 /// A node audit lists the traffic events that built the contribution settled at the epoch,
 /// including what the node carried from earlier epochs (read from its stream, not replayed).
@@ -48,8 +49,9 @@ final class CarriedTrafficTests: XCTestCase {
                 }
             }
         }
-        let auditor = Auditor(connection: try database.connect(),
-                              readModel: try ProjectionReadModels().readModel(on: try database.connect()))
+        let auditor = Auditor(
+            connection: try database.connect(),
+            readModel: try ProjectionReadModels().readModel(on: try database.connect()))
         var carried = 0
         for (epoch, node, traffic) in expected where epoch > 1 {
             let r = try auditor.recompute(epoch: epoch, node: node)

@@ -1,8 +1,8 @@
-import LoopbackHTTP
 import Dispatch
 import EventStore
 import Foundation
 import LedgerEvents
+import LoopbackHTTP
 import PostgresClient
 import PostgresTestSupport
 import StratosProjections
@@ -58,7 +58,8 @@ final class FaultTests: XCTestCase {
         // A deferred constraint trigger runs inside COMMIT: it holds the commit open for the
         // event "slow-commit" long enough to end the backend there.
         let owner = try h.database.connect()
-        try owner.execute("""
+        try owner.execute(
+            """
             CREATE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN IF NEW.event_id = 'slow-commit' THEN PERFORM pg_sleep(3); END IF; RETURN NULL; END $$;
             CREATE CONSTRAINT TRIGGER test_slow_commit AFTER INSERT ON event_log
@@ -68,7 +69,8 @@ final class FaultTests: XCTestCase {
         let killer = Thread {
             let c = try? database.connect()
             for _ in 0..<200 {
-                let r = try? c?.query("""
+                let r = try? c?.query(
+                    """
                     SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
                     WHERE datname = current_database() AND application_name = 'stratos-ledger/appender'
                       AND state = 'active' AND wait_event = 'PgSleep'
@@ -109,7 +111,8 @@ final class FaultTests: XCTestCase {
         try holder.execute("BEGIN")
         try holder.execute("SELECT position FROM event_log_head FOR UPDATE")
         let results = Mutex<[Int: (status: Int, retryAfter: String?, type: String?)]>([:])
-        let port = h.port, auth = h.auth
+        let port = h.port
+        let auth = h.auth
         let started = Date()
         let group = DispatchGroup()
         for i in 0..<3 {
@@ -118,8 +121,9 @@ final class FaultTests: XCTestCase {
             Thread {
                 Thread.sleep(forTimeInterval: Double(i) * 0.3)
                 let client = LoopbackHTTPClient(port: port)
-                let r = try? client.request("POST", "/v1/events", headers: auth + [("Content-Type", "application/json")],
-                                            body: Self.funded("queued-\(i)", after: genesis))
+                let r = try? client.request(
+                    "POST", "/v1/events", headers: auth + [("Content-Type", "application/json")],
+                    body: Self.funded("queued-\(i)", after: genesis))
                 results.withLock { $0[i] = (r?.status ?? 0, r?.headers["retry-after"], (try? r?.object["detail"]?.string) ?? nil) }
                 group.leave()
             }.start()
@@ -142,8 +146,10 @@ final class FaultTests: XCTestCase {
         let h = try ServiceHarness(maxBodyBytes: 1 << 20)
         defer { h.stop() }
         let chunk = Array(repeating: UInt8(ascii: " "), count: 64 * 1024)
-        var request = Array("POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(ServiceHarness.writeToken)\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
-        for _ in 0..<56 {  // 3.5 MiB
+        var request = Array(
+            "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(ServiceHarness.writeToken)\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                .utf8)
+        for _ in 0..<56 { // 3.5 MiB
             request += Array((String(chunk.count, radix: 16) + "\r\n").utf8) + chunk + Array("\r\n".utf8)
         }
         request += Array("0\r\n\r\n".utf8)

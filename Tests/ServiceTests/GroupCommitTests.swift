@@ -1,12 +1,13 @@
-import LoopbackHTTP
 import EventStore
 import Foundation
 import LedgerEvents
+import LoopbackHTTP
 import PostgresTestSupport
 import StratosEconomics
-@testable import StratosService
 import Synchronization
 import XCTest
+
+@testable import StratosService
 
 /// Group commit: concurrent requests appended as one batch must answer exactly what each
 /// request would have got alone, in the same order.
@@ -19,8 +20,10 @@ final class GroupCommitTests: XCTestCase {
     }
 
     static func event(_ id: String, _ type: String, time: Timestamp, account: String, amount: String) throws -> LedgerEvent {
-        try LedgerEvent(validating: EventEnvelope(id: id, type: type, time: time.rfc3339,
-                                                  data: .object(["account": .string(account), "amount": .string(amount)])))
+        try LedgerEvent(
+            validating: EventEnvelope(
+                id: id, type: type, time: time.rfc3339,
+                data: .object(["account": .string(account), "amount": .string(amount)])))
     }
 
     /// A writer over a fresh, migrated database holding `prelude`.
@@ -70,8 +73,10 @@ final class GroupCommitTests: XCTestCase {
             [[fund1], [fund1, overdraw], [fund2, fund1, fund2], [logged, fund3], [conflict], [fund4]],
             // Everything commits (the fast path): a balance funded by an earlier request of the
             // group is spent by a later one; repeats of the group's and of the log's events.
-            [[try Self.event("g-fund-5", "Funded", time: t, account: "st1group5", amount: "7")], [fund7],
-             [spend7, fund7, fund1], [logged, logged], [fund6, fund6], [fund6]],
+            [
+                [try Self.event("g-fund-5", "Funded", time: t, account: "st1group5", amount: "7")], [fund7],
+                [spend7, fund7, fund1], [logged, logged], [fund6, fund6], [fund6],
+            ],
             // Only duplicates.
             [[fund1], [logged], [fund2, fund3]],
         ]
@@ -102,9 +107,11 @@ final class GroupCommitTests: XCTestCase {
         XCTAssertEqual(try h.post(prelude).status, 201)
         let start = try h.head()
         let time = prelude.last!.time
-        let clients = 8, perClient = 25
+        let clients = 8
+        let perClient = 25
         let answers = Mutex<[(id: String, status: Int, body: JSONValue?)]>([])
-        let port = h.port, auth = h.auth
+        let port = h.port
+        let auth = h.auth
         let done = DispatchGroup()
         for c in 0..<clients {
             done.enter()
@@ -116,8 +123,9 @@ final class GroupCommitTests: XCTestCase {
                     // Client 3's tenth request is refused by the rules (nothing to withdraw).
                     let refused = c == 3 && i == 10
                     let id = refused ? "c-refused" : "c\(c)-\(i)"
-                    let event = try! Self.event(id, refused ? "Withdrawn" : "Funded", time: time,
-                                                account: "st1client\(c)", amount: refused ? "999999999" : "\(i + 1)")
+                    let event = try! Self.event(
+                        id, refused ? "Withdrawn" : "Funded", time: time,
+                        account: "st1client\(c)", amount: refused ? "999999999" : "\(i + 1)")
                     let body = [UInt8(ascii: "[")] + event.canonicalUTF8 + [UInt8(ascii: "]")]
                     let r = try? client.request("POST", "/v1/events", headers: auth + [("Content-Type", "application/json")], body: body)
                     answers.withLock { $0.append((id, r?.status ?? -1, r.flatMap { try? JSONValue.parse($0.body) })) }

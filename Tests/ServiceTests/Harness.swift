@@ -1,7 +1,7 @@
-import LoopbackHTTP
 import EventStore
 import Foundation
 import LedgerEvents
+import LoopbackHTTP
 import PostgresClient
 import PostgresTestSupport
 import StratosEconomics
@@ -27,8 +27,10 @@ final class ServiceHarness {
 
     /// `configure` adjusts the service's configuration (limits, timeouts); with `worker`, the
     /// server runs its own supervised projection worker (as `serve --project`).
-    init(readToken: String? = nil, maxBodyBytes: Int = 16 << 20, worker withWorker: Bool = false,
-         configure: (inout ServiceConfiguration) -> Void = { _ in }) throws {
+    init(
+        readToken: String? = nil, maxBodyBytes: Int = 16 << 20, worker withWorker: Bool = false,
+        configure: (inout ServiceConfiguration) -> Void = { _ in }
+    ) throws {
         database = try TestDatabase.create(prefix: "svc")
         let owner = try database.connect()
         try Migrator.load().migrate(owner)
@@ -40,10 +42,13 @@ final class ServiceHarness {
             host: "127.0.0.1", port: 0, database: DatabaseConfiguration(url: database.url, role: "stratos_app"),
             writeToken: Self.writeToken, readToken: readToken, maxBodyBytes: maxBodyBytes, readConnections: 4)
         configure(&configuration)
-        supervisor = withWorker
-            ? ProjectionSupervisor(configuration: .init(url: database.url, schema: "projection", lockWait: .seconds(10),
-                                                        backoff: Backoff(initial: .milliseconds(50), cap: .milliseconds(500))),
-                                   log: { _ in })
+        supervisor =
+            withWorker
+            ? ProjectionSupervisor(
+                configuration: .init(
+                    url: database.url, schema: "projection", lockWait: .seconds(10),
+                    backoff: Backoff(initial: .milliseconds(50), cap: .milliseconds(500))),
+                log: { _ in })
             : nil
         let server = try StratosServer(configuration: configuration, readModels: try ProjectionReadModels(), worker: supervisor)
         self.server = server
@@ -75,7 +80,8 @@ final class ServiceHarness {
     /// restart would end them); returns how many.
     @discardableResult
     func terminateSessions(named role: String) throws -> Int {
-        let r = try database.connect().query("""
+        let r = try database.connect().query(
+            """
             SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
             WHERE datname = current_database() AND application_name = $1
             """, ["stratos-ledger/\(role)"])
@@ -104,7 +110,10 @@ final class ServiceHarness {
         if jsonLines {
             body = events.flatMap { $0.canonicalUTF8 + [UInt8(ascii: "\n")] }
         } else {
-            body = [UInt8(ascii: "[")] + events.enumerated().flatMap { ($0.offset > 0 ? [UInt8(ascii: ",")] : []) + $0.element.canonicalUTF8 } + [UInt8(ascii: "]")]
+            body =
+                [UInt8(ascii: "[")] + events.enumerated().flatMap { ($0.offset > 0 ? [UInt8(ascii: ",")] : []) + $0.element.canonicalUTF8 } + [
+                    UInt8(ascii: "]")
+                ]
         }
         return try postRaw(body, contentType: jsonLines ? "application/x-ndjson" : "application/json", headers: headers ?? auth)
     }
@@ -149,7 +158,8 @@ extension JSONValue {
 
 /// Runs a command; nil when the tool is not installed.
 func runTool(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String)? {
-    let candidates = ["/usr/bin/\(tool)", "/usr/local/bin/\(tool)", "/root/.pyenv/shims/\(tool)"]
+    let candidates =
+        ["/usr/bin/\(tool)", "/usr/local/bin/\(tool)", "/root/.pyenv/shims/\(tool)"]
         + (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/\(tool)" }
     guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
     let p = Process()

@@ -70,7 +70,10 @@ indirect enum YAML: Equatable {
                 }
             } else if rest == ">-" || rest == ">" || rest == "|" {
                 var parts: [String] = []
-                while i < lines.count, lines[i].indent > indent { parts.append(lines[i].text); i += 1 }
+                while i < lines.count, lines[i].indent > indent {
+                    parts.append(lines[i].text)
+                    i += 1
+                }
                 entries.append((key, .scalar(parts.joined(separator: " "))))
             } else {
                 entries.append((key, flow(rest)))
@@ -84,7 +87,11 @@ indirect enum YAML: Equatable {
         var i = s.startIndex
         while i < s.endIndex {
             let c = s[i]
-            if let q = inQuote { if c == q { inQuote = nil } } else if c == "\"" || c == "'" { inQuote = c } else if c == ":" {
+            if let q = inQuote {
+                if c == q { inQuote = nil }
+            } else if c == "\"" || c == "'" {
+                inQuote = c
+            } else if c == ":" {
                 let next = s.index(after: i)
                 if next == s.endIndex || s[next] == " " { return i }
             }

@@ -1,6 +1,6 @@
-import LoopbackHTTP
 import Foundation
 import LedgerEvents
+import LoopbackHTTP
 import StratosService
 import XCTest
 
@@ -44,8 +44,10 @@ final class OpenAPIChecker {
     }
 
     /// Fails the test (naming the operation) when `response` is not what the document says.
-    func check(_ method: String, _ template: String, _ response: LoopbackHTTPClient.Response,
-               file: StaticString = #filePath, line: UInt = #line) {
+    func check(
+        _ method: String, _ template: String, _ response: LoopbackHTTPClient.Response,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let operation = "\(method) \(template)"
         exercised.insert(operation)
         guard let op = document["paths"]?[template]?[method.lowercased()] else {
@@ -53,7 +55,8 @@ final class OpenAPIChecker {
             return
         }
         guard let documented = op["responses"]?[String(response.status)] else {
-            XCTFail("\(operation) answered \(response.status), which the document does not list: \(response.text.prefix(300))", file: file, line: line)
+            XCTFail(
+                "\(operation) answered \(response.status), which the document does not list: \(response.text.prefix(300))", file: file, line: line)
             return
         }
         let spec = resolve(documented)

@@ -1,10 +1,10 @@
-import LoopbackHTTP
 import EventStore
 import Foundation
 import LedgerEvents
+import LoopbackHTTP
 import StratosEconomics
-import StratosService
 import StratosReports
+import StratosService
 import StratosSimulator
 import XCTest
 
@@ -83,8 +83,10 @@ final class ServiceTests: XCTestCase {
         api.check("GET", "/v1/snapshot", r)
         let lastClosed = economy.lastClosedEpoch
         XCTAssertGreaterThan(lastClosed, 10)
-        for path in ["/v1/snapshot?epoch=5", "/v1/snapshot?position=50", "/v1/snapshot?epoch=\(lastClosed + 5)",
-                     "/v1/snapshot?epoch=abc", "/v1/snapshot?epoch=1&position=2", "/v1/snapshot?position=999999"] {
+        for path in [
+            "/v1/snapshot?epoch=5", "/v1/snapshot?position=50", "/v1/snapshot?epoch=\(lastClosed + 5)",
+            "/v1/snapshot?epoch=abc", "/v1/snapshot?epoch=1&position=2", "/v1/snapshot?position=999999",
+        ] {
             r = try h.get(path)
             api.check("GET", "/v1/snapshot", r)
         }
@@ -133,10 +135,11 @@ final class ServiceTests: XCTestCase {
         api.check("GET", "/v1/ozone", r)
         api.check("GET", "/v1/ozone", try h.get("/v1/ozone?from=x"))
 
-        let validator = try XCTUnwrap(events.lazy.compactMap { e -> String? in
-            if case .validatorCreated(let v, _, _, _) = e.payload { return v.rawValue }
-            return nil
-        }.first)
+        let validator = try XCTUnwrap(
+            events.lazy.compactMap { e -> String? in
+                if case .validatorCreated(let v, _, _, _) = e.payload { return v.rawValue }
+                return nil
+            }.first)
         r = try h.get("/v1/stake/\(validator)")
         XCTAssertEqual(r.status, 200)
         XCTAssertFalse(try r.json["asValidator"]?.array?.isEmpty ?? true)
@@ -181,11 +184,15 @@ final class ServiceTests: XCTestCase {
         XCTAssertEqual(try h.post(Array(events.prefix(10))).status, 201)
         XCTAssertEqual(try metric("stratos_append_commits_total"), "1")
         XCTAssertEqual(try h.post(Array(events.prefix(10))).status, 200, "duplicates only")
-        let conflicting = try LedgerEvent(validating: EventEnvelope(id: events[5].id.rawValue, type: "Funded", time: events[9].time.rfc3339,
-                                                                    data: .object(["account": .string("st1x"), "amount": .string("1")])))
+        let conflicting = try LedgerEvent(
+            validating: EventEnvelope(
+                id: events[5].id.rawValue, type: "Funded", time: events[9].time.rfc3339,
+                data: .object(["account": .string("st1x"), "amount": .string("1")])))
         XCTAssertEqual(try h.post([conflicting]).status, 409)
-        let bad = try LedgerEvent(validating: EventEnvelope(id: "bad-withdraw", type: "Withdrawn", time: events[9].time.rfc3339,
-                                                            data: .object(["account": .string("st1late"), "amount": .string("999999")])))
+        let bad = try LedgerEvent(
+            validating: EventEnvelope(
+                id: "bad-withdraw", type: "Withdrawn", time: events[9].time.rfc3339,
+                data: .object(["account": .string("st1late"), "amount": .string("999999")])))
         XCTAssertEqual(try h.post([bad]).status, 422)
         XCTAssertEqual(try metric("stratos_append_commits_total"), "1", "refused and duplicate-only requests commit nothing")
         XCTAssertEqual(try metric("stratos_append_refused_total"), "2")
@@ -198,10 +205,14 @@ final class ServiceTests: XCTestCase {
     func refusals(_ h: ServiceHarness, _ api: OpenAPIChecker, events: [LedgerEvent]) throws {
         let head = try h.head()
         let last = events.last!
-        let good = try LedgerEvent(validating: EventEnvelope(id: "ok-late-\(head)", type: "Funded", time: last.time.rfc3339,
-                                                             data: .object(["account": .string("st1late"), "amount": .string("5")])))
-        let bad = try LedgerEvent(validating: EventEnvelope(id: "bad-withdraw-\(head)", type: "Withdrawn", time: last.time.rfc3339,
-                                                            data: .object(["account": .string("st1late"), "amount": .string("999999")])))
+        let good = try LedgerEvent(
+            validating: EventEnvelope(
+                id: "ok-late-\(head)", type: "Funded", time: last.time.rfc3339,
+                data: .object(["account": .string("st1late"), "amount": .string("5")])))
+        let bad = try LedgerEvent(
+            validating: EventEnvelope(
+                id: "bad-withdraw-\(head)", type: "Withdrawn", time: last.time.rfc3339,
+                data: .object(["account": .string("st1late"), "amount": .string("999999")])))
         var r = try h.post([good, bad])
         XCTAssertEqual(r.status, 422, r.text)
         XCTAssertEqual(r.headers["content-type"], "application/problem+json")
@@ -213,8 +224,10 @@ final class ServiceTests: XCTestCase {
         XCTAssertEqual(try r.json["line"]?.int, 2)
 
         // Same id, other content.
-        let conflicting = try LedgerEvent(validating: EventEnvelope(id: events[5].id.rawValue, type: "Funded", time: last.time.rfc3339,
-                                                                    data: .object(["account": .string("st1x"), "amount": .string("1")])))
+        let conflicting = try LedgerEvent(
+            validating: EventEnvelope(
+                id: events[5].id.rawValue, type: "Funded", time: last.time.rfc3339,
+                data: .object(["account": .string("st1x"), "amount": .string("1")])))
         r = try h.post([conflicting])
         XCTAssertEqual(r.status, 409, r.text)
         api.check("POST", "/v1/events", r)
@@ -240,7 +253,8 @@ final class ServiceTests: XCTestCase {
     /// The ranking equals the one computed from every settlement report's reward rows, and each
     /// node's total equals its own rewards endpoint.
     func topNodes(_ h: ServiceHarness, _ api: OpenAPIChecker, lastClosed: Int64) throws {
-        let from: Int64 = 3, to = lastClosed - 2
+        let from: Int64 = 3
+        let to = lastClosed - 2
         var expected: [String: UInt128] = [:]
         for epoch in from...to {
             for row in try h.get("/v1/epochs/\(epoch)/settlement").json["rewards"]?.array ?? [] {
@@ -260,8 +274,9 @@ final class ServiceTests: XCTestCase {
         XCTAssertEqual(all.map { $0["rank"]?.int ?? 0 }, Array(1...Int64(all.count)))
         for n in all {
             let byRole = n["byRole"]?.entries ?? []
-            XCTAssertEqual(String(byRole.reduce(UInt128(0)) { $0 + UInt128($1.1["amount"]?.string ?? "")! }), n["total"]?.string,
-                           "the roles add up to the total")
+            XCTAssertEqual(
+                String(byRole.reduce(UInt128(0)) { $0 + UInt128($1.1["amount"]?.string ?? "")! }), n["total"]?.string,
+                "the roles add up to the total")
         }
         for n in all.prefix(3) {
             let node = n["node"]?.string ?? ""
@@ -307,8 +322,10 @@ final class ServiceTests: XCTestCase {
         let charged = fed.dropLast().reduce(UInt128(0)) { $0 + UInt128($1["charge"]?.string ?? "0")! }
         XCTAssertEqual(String(charged), audit["settledTraffic"]?.string, "the listed traffic adds up to the settled contribution")
 
-        for path in ["/v1/audit/nodes/\(settledNode)", "/v1/audit/nodes/\(settledNode)?epoch=\(lastClosed + 3)",
-                     "/v1/audit/nodes/stsds1nobody?epoch=3"] {
+        for path in [
+            "/v1/audit/nodes/\(settledNode)", "/v1/audit/nodes/\(settledNode)?epoch=\(lastClosed + 3)",
+            "/v1/audit/nodes/stsds1nobody?epoch=3",
+        ] {
             r = try h.get(path)
             XCTAssertEqual(r.headers["content-type"], "application/problem+json", path)
             api.check("GET", "/v1/audit/nodes/{id}", r)
@@ -354,20 +371,28 @@ final class ServiceTests: XCTestCase {
                         XCTAssertEqual(status, 0, "hledger check \(query): \(out)")
                         let (s2, bal) = try runTool("hledger", ["-f", file.path, "balance", "--no-total"])!
                         XCTAssertEqual(s2, 0, bal)
-                    } else { skipped.append("hledger") }
+                    } else {
+                        skipped.append("hledger")
+                    }
                     if let (status, out) = try runTool("ledger", ["-f", file.path, "balance"]) {
                         XCTAssertEqual(status, 0, "ledger balance \(query): \(out)")
                         XCTAssertFalse(out.contains("rror"), out)
-                    } else { skipped.append("ledger") }
+                    } else {
+                        skipped.append("ledger")
+                    }
                 case .beancount:
                     if let (status, out) = try runTool("bean-check", [file.path]) {
                         XCTAssertEqual(status, 0, "bean-check \(query): \(out)")
-                    } else { skipped.append("bean-check") }
+                    } else {
+                        skipped.append("bean-check")
+                    }
                 }
             }
         }
-        for path in ["/v1/export", "/v1/export?format=xls", "/v1/export?format=csv&from=\(lastClosed + 4)",
-                     "/v1/export?format=csv&account=st1nobody"] {
+        for path in [
+            "/v1/export", "/v1/export?format=xls", "/v1/export?format=csv&from=\(lastClosed + 4)",
+            "/v1/export?format=csv&account=st1nobody",
+        ] {
             let r = try h.get(path)
             XCTAssertEqual(r.headers["content-type"], "application/problem+json", path)
             api.check("GET", "/v1/export", r)
@@ -391,8 +416,9 @@ final class ServiceTests: XCTestCase {
             for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] where !methods.contains(method) {
                 let r = try h.client.request(method, path, headers: h.auth)
                 XCTAssertEqual(r.status, 405, "\(method) \(path): \(r.text)")
-                XCTAssertEqual(r.headers["allow"].map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) },
-                               methods, "\(method) \(path)")
+                XCTAssertEqual(
+                    r.headers["allow"].map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) },
+                    methods, "\(method) \(path)")
                 XCTAssertEqual(r.headers["content-type"], "application/problem+json", "\(method) \(path)")
                 if method != "HEAD" {
                     XCTAssertEqual(try r.json["status"]?.int, 405)
@@ -433,12 +459,15 @@ final class ServiceTests: XCTestCase {
         let first = events.firstIndex { if case .epochClosed = $0.payload { true } else { false } }!
         XCTAssertEqual(try h.post(Array(events[...first])).status, 201)
         let rest = Array(events[(first + 1)...])
-        let port = h.port, auth = h.auth
+        let port = h.port
+        let auth = h.auth
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
             let client = LoopbackHTTPClient(port: port)
             for start in stride(from: 0, to: rest.count, by: 50) {
                 let batch = rest[start..<min(start + 50, rest.count)]
-                let body = Array("[".utf8) + batch.enumerated().flatMap { ($0.offset > 0 ? Array(",".utf8) : []) + $0.element.canonicalUTF8 } + Array("]".utf8)
+                let body =
+                    Array("[".utf8) + batch.enumerated().flatMap { ($0.offset > 0 ? Array(",".utf8) : []) + $0.element.canonicalUTF8 }
+                    + Array("]".utf8)
                 _ = try? client.request("POST", "/v1/events", headers: auth + [("Content-Type", "application/json")], body: body)
             }
             _ = worker

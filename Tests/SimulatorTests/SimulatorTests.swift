@@ -12,9 +12,11 @@ final class SimulatorTests: XCTestCase {
     /// event; invariants are checked every `invariantEvery` events, at every 144th epoch close
     /// and at the end. Returns the events, the summary and the SHA-256 of the JSON Lines bytes.
     @discardableResult
-    private func simulateAndReplay(_ config: SimulationConfig, invariantEvery: Int = 997,
-                                   keepEvents: Bool = true,
-                                   file: StaticString = #filePath, line: UInt = #line)
+    private func simulateAndReplay(
+        _ config: SimulationConfig, invariantEvery: Int = 997,
+        keepEvents: Bool = true,
+        file: StaticString = #filePath, line: UInt = #line
+    )
         throws -> (events: [LedgerEvent], summary: SimulationSummary, sha256: String)
     {
         var economy = Economy(rules: .paperV1)
@@ -25,8 +27,9 @@ final class SimulatorTests: XCTestCase {
             do {
                 _ = try economy.apply(event)
             } catch {
-                XCTFail("seed \(config.seed): event \(event.id) (\(event.type.rawValue)) refused on replay: \(error)",
-                        file: file, line: line)
+                XCTFail(
+                    "seed \(config.seed): event \(event.id) (\(event.type.rawValue)) refused on replay: \(error)",
+                    file: file, line: line)
                 throw error
             }
             applied += 1
@@ -45,8 +48,10 @@ final class SimulatorTests: XCTestCase {
         return (events, summary, SHA256.hex(hasher.finalize()))
     }
 
-    private func config(seed: UInt64, days: Int = 0, epochs: Int = 0, users: Int = 8, resource: Int = 5,
-                        meta: Int = 3, validators: Int = 3, delegators: Int = 10, traffic: Int = 6) -> SimulationConfig {
+    private func config(
+        seed: UInt64, days: Int = 0, epochs: Int = 0, users: Int = 8, resource: Int = 5,
+        meta: Int = 3, validators: Int = 3, delegators: Int = 10, traffic: Int = 6
+    ) -> SimulationConfig {
         var c = SimulationConfig()
         c.seed = seed
         c.epochs = days > 0 ? days * 144 : epochs
@@ -70,8 +75,9 @@ final class SimulatorTests: XCTestCase {
         try simulateAndReplay(config(seed: 7, epochs: 50, users: 1, resource: 1, meta: 1, validators: 1, delegators: 1, traffic: 0))
         try simulateAndReplay(config(seed: 9, epochs: 200, users: 2, resource: 2, meta: 2, validators: 1, delegators: 0, traffic: 30))
         // A busy epoch-dense network.
-        try simulateAndReplay(config(seed: 11, epochs: 60, users: 200, resource: 40, meta: 7, validators: 10, delegators: 100, traffic: 200),
-                              keepEvents: false)
+        try simulateAndReplay(
+            config(seed: 11, epochs: 60, users: 200, resource: 40, meta: 7, validators: 10, delegators: 100, traffic: 200),
+            keepEvents: false)
     }
 
     func testEventsAreInLogOrder() throws {
@@ -123,13 +129,18 @@ final class SimulatorTests: XCTestCase {
         }
     }
 
-    private func checkLifecycleStories(_ events: [LedgerEvent], _ c: SimulationConfig,
-                                       file: StaticString = #filePath, line: UInt = #line) throws {
+    private func checkLifecycleStories(
+        _ events: [LedgerEvent], _ c: SimulationConfig,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         func day(_ t: Timestamp) -> Int64 {
             (t.microsecondsSinceEpoch - c.genesisTime.microsecondsSinceEpoch) / 86_400_000_000 + 1
         }
         var deactivatedDay: [NodeID: Int64] = [:]
-        var shutdownsInside = 0, shutdownsAfter = 0, rejections = 0, approvals = 0
+        var shutdownsInside = 0
+        var shutdownsAfter = 0
+        var rejections = 0
+        var approvals = 0
         var traffic: [TrafficKind: Int] = [:]
         for event in events {
             switch event.payload {
@@ -146,8 +157,9 @@ final class SimulatorTests: XCTestCase {
         XCTAssertGreaterThan(shutdownsInside, 0, "\(seed): no shutdown inside the cooling-off", file: file, line: line)
         XCTAssertGreaterThan(shutdownsAfter, 0, "\(seed): no shutdown after the cooling-off", file: file, line: line)
         XCTAssertEqual(rejections, 1, "\(seed): exactly one meta node is voted down", file: file, line: line)
-        XCTAssertGreaterThanOrEqual(approvals, 2, "\(seed): a meta node voted in unanimously by several voters",
-                                    file: file, line: line)
+        XCTAssertGreaterThanOrEqual(
+            approvals, 2, "\(seed): a meta node voted in unanimously by several voters",
+            file: file, line: line)
         for kind in [TrafficKind.upload, .download, .query, .replication] {
             XCTAssertGreaterThan(traffic[kind] ?? 0, 0, "\(seed): no \(kind) traffic", file: file, line: line)
         }
@@ -212,12 +224,13 @@ final class SimulatorTests: XCTestCase {
         var c = SimulationConfig()
         c.resourceNodes = 0
         XCTAssertThrowsError(try Simulator(c)) { error in
-            XCTAssertEqual(error as? SimulationConfigError,
-                           .invalid(field: "resourceNodes", value: 0, rule: "must be at least 1 (traffic needs an active resource node)"))
+            XCTAssertEqual(
+                error as? SimulationConfigError,
+                .invalid(field: "resourceNodes", value: 0, rule: "must be at least 1 (traffic needs an active resource node)"))
         }
         c = SimulationConfig()
         c.validators = 0
-        XCTAssertThrowsError(try Simulator(c))  // delegators need a validator
+        XCTAssertThrowsError(try Simulator(c)) // delegators need a validator
         c.delegators = 0
         XCTAssertNoThrow(try Simulator(c))
         c.epochs = 0
@@ -231,12 +244,16 @@ final class SimulatorTests: XCTestCase {
     /// change, or every seed's history would.
     func testRandomNumberGeneratorsMatchReferenceOutputs() {
         var mix = SplitMix64(seed: 0)
-        XCTAssertEqual([mix.next(), mix.next(), mix.next()],
-                       [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F])
+        XCTAssertEqual(
+            [mix.next(), mix.next(), mix.next()],
+            [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F])
         var rng = Xoshiro256StarStar(seed: 42)
-        XCTAssertEqual((0..<5).map { _ in rng.next() },
-                       [0x1578_0B2E_0C2E_C716, 0x6104_D986_6D11_3A7E, 0xAE17_5332_39E4_99A1,
-                        0xECB8_AD47_03B3_60A1, 0xFDE6_DC7F_E2EC_5E64])
+        XCTAssertEqual(
+            (0..<5).map { _ in rng.next() },
+            [
+                0x1578_0B2E_0C2E_C716, 0x6104_D986_6D11_3A7E, 0xAE17_5332_39E4_99A1,
+                0xECB8_AD47_03B3_60A1, 0xFDE6_DC7F_E2EC_5E64,
+            ])
     }
 
     func testDrawsStayInRange() {

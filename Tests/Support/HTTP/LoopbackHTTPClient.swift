@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A minimal blocking HTTP/1.1 client for the service's own tests and benchmark, on loopback.
@@ -34,7 +34,9 @@ public final class LoopbackHTTPClient {
     public let timeoutSeconds: Int
 
     public init(host: String = "127.0.0.1", port: Int, timeoutSeconds: Int = 60) {
-        self.host = host; self.port = port; self.timeoutSeconds = timeoutSeconds
+        self.host = host
+        self.port = port
+        self.timeoutSeconds = timeoutSeconds
     }
 
     deinit { if fd >= 0 { close(fd) } }
@@ -117,7 +119,10 @@ public final class LoopbackHTTPClient {
 
     /// Reads more bytes into the buffer; throws at end of stream.
     private func fill() throws {
-        if start > 0 && start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
+        if start > 0 && start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        }
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         guard n > 0 else { throw Failure(description: n == 0 ? "connection closed by the server" : "recv failed: errno \(errno)") }
@@ -178,8 +183,8 @@ public final class LoopbackHTTPClient {
     }
 }
 
-private extension Substring {
-    func trimmingCharacters(in set: String) -> String {
+extension Substring {
+    fileprivate func trimmingCharacters(in set: String) -> String {
         var s = self
         while let f = s.first, set.contains(f) { s = s.dropFirst() }
         while let l = s.last, set.contains(l) { s = s.dropLast() }

@@ -1,8 +1,9 @@
 import PostgresClient
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A fresh, uniquely named database for one test, on the server named by `DATABASE_URL`
@@ -37,8 +38,9 @@ public struct TestDatabase: Sendable {
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let name = "stratos_\(cleanPrefix)_\(getpid())_\(suffix)"
         try admin.execute("CREATE DATABASE \(try admin.escapeIdentifier(name))")
-        return TestDatabase(serverURL: serverURL, name: name,
-                            url: connectionString(serverURL, replacingDatabaseWith: name))
+        return TestDatabase(
+            serverURL: serverURL, name: name,
+            url: connectionString(serverURL, replacingDatabaseWith: name))
     }
 
     /// A new connection to this database.
