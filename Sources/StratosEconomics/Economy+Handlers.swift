@@ -22,13 +22,13 @@ extension Economy {
     }
 
     func requirePositive(_ c: EventContext, _ amount: UInt128, _ what: String) throws(RuleViolation) {
-        guard amount > 0 else { throw c.violation("zero-amount", "\(what) must be > 0") }
+        guard amount > 0 else { throw c.violation(.zeroAmount, "\(what) must be > 0") }
     }
 
     func requireWallet(_ c: EventContext, _ id: AccountID, _ amount: UInt128) throws(RuleViolation) {
         let has = walletBalance(id)
         guard has >= amount else {
-            throw c.violation("wallet-short", "wallet of \(id) holds \(has) wei, needs \(amount) wei")
+            throw c.violation(.walletShort, "wallet of \(id) holds \(has) wei, needs \(amount) wei")
         }
     }
 
@@ -37,26 +37,26 @@ extension Economy {
         let total = genesisTime == nil ? rules.miningCap.rawValue : booksTotalWei
         guard amount <= Self.maxTotalWei, total <= Self.maxTotalWei - amount else {
             throw c.violation(
-                "supply-out-of-range",
+                .supplyOutOfRange,
                 "\(amount) wei more would take the STOS in the books over 2^112 wei")
         }
     }
 
     func nodeIdx(_ c: EventContext, _ id: NodeID) throws(RuleViolation) -> Int {
-        guard let i = nodeIndex[id] else { throw c.violation("unknown-node", "node \(id) is unknown") }
+        guard let i = nodeIndex[id] else { throw c.violation(.unknownNode, "node \(id) is unknown") }
         return i
     }
 
     func validatorIdx(_ c: EventContext, _ id: ValidatorID) throws(RuleViolation) -> Int {
         guard let i = validatorIndex[id] else {
-            throw c.violation("unknown-validator", "validator \(id) is unknown")
+            throw c.violation(.unknownValidator, "validator \(id) is unknown")
         }
         return i
     }
 
     func requireNewNode(_ c: EventContext, _ id: NodeID) throws(RuleViolation) {
         if let i = nodeIndex[id] {
-            throw c.violation("node-exists", "node \(id) already exists (status \(nodes[i].status.rawValue))")
+            throw c.violation(.nodeExists, "node \(id) already exists (status \(nodes[i].status.rawValue))")
         }
     }
 
@@ -66,7 +66,7 @@ extension Economy {
             delta <= Self.maxTotalNoz - ozoneIssued
         else {
             throw c.violation(
-                "ozone-out-of-range",
+                .ozoneOutOfRange,
                 "activating node \(node) with deposit \(z) wei would grow the Ozone limit \(l) noz beyond 2^124 noz")
         }
         return delta
@@ -125,18 +125,18 @@ extension Economy {
     ) throws(RuleViolation) {
         try requirePositive(c, ozoneLimit, "ozoneLimit")
         guard ozoneLimit <= Self.maxTotalNoz else {
-            throw c.violation("ozone-out-of-range", "ozoneLimit \(ozoneLimit) noz exceeds 2^124 noz")
+            throw c.violation(.ozoneOutOfRange, "ozoneLimit \(ozoneLimit) noz exceeds 2^124 noz")
         }
-        guard !genesisNodes.isEmpty else { throw c.violation("genesis-no-nodes", "Genesis needs at least one node") }
+        guard !genesisNodes.isEmpty else { throw c.violation(.genesisNoNodes, "Genesis needs at least one node") }
         var total: UInt128 = 0
         var seen = Set<NodeID>()
         for n in genesisNodes {
             try requirePositive(c, n.deposit.rawValue, "deposit of genesis node \(n.node)")
             guard seen.insert(n.node).inserted else {
-                throw c.violation("node-exists", "genesis node \(n.node) is listed twice")
+                throw c.violation(.nodeExists, "genesis node \(n.node) is listed twice")
             }
             let (sum, overflow) = total.addingReportingOverflow(n.deposit.rawValue)
-            guard !overflow else { throw c.violation("supply-out-of-range", "genesis deposits exceed 2^112 wei") }
+            guard !overflow else { throw c.violation(.supplyOutOfRange, "genesis deposits exceed 2^112 wei") }
             total = sum
         }
         try requireInflowFits(c, total)
@@ -214,7 +214,7 @@ extension Economy {
         let delta = mulDivFloor(l, x, s + p + x) ?? 0
         guard delta > 0 else {
             throw c.violation(
-                "prepay-too-small",
+                .prepayTooSmall,
                 "prepaying \(x) wei buys 0 noz at the price (s + p) / l = \(s + p) / \(l) wei per noz")
         }
         let a = account(id)
@@ -247,26 +247,26 @@ extension Economy {
 
     mutating func applyTraffic(_ c: EventContext, _ r: TrafficRecord, _ effects: inout [Effect]) throws(RuleViolation) {
         guard r.epoch == c.epoch else {
-            throw c.violation("epoch-not-open", "traffic names epoch \(r.epoch), the open epoch is \(c.epoch)")
+            throw c.violation(.epochNotOpen, "traffic names epoch \(r.epoch), the open epoch is \(c.epoch)")
         }
         try requirePositive(c, r.bytes, "bytes")
         if r.kind == .upload, let replicas = r.replicas, replicas < 3 {
-            throw c.violation("replicas-too-few", "upload with \(replicas) replicas; at least 3")
+            throw c.violation(.replicasTooFew, "upload with \(replicas) replicas; at least 3")
         }
         let n = try nodeIdx(c, r.node)
         guard nodes[n].kind == .resource else {
-            throw c.violation("wrong-kind", "traffic is served by resource nodes; \(r.node) is a meta node")
+            throw c.violation(.wrongKind, "traffic is served by resource nodes; \(r.node) is a meta node")
         }
         guard nodes[n].status == .active else {
-            throw c.violation("node-not-active", "resource node \(r.node) is \(nodes[n].status.rawValue), not active")
+            throw c.violation(.nodeNotActive, "resource node \(r.node) is \(nodes[n].status.rawValue), not active")
         }
         guard let charge = Self.charge(of: r) else {
-            throw c.violation("amount-out-of-range", "the charge of this traffic does not fit 128 bits")
+            throw c.violation(.amountOutOfRange, "the charge of this traffic does not fit 128 bits")
         }
         let a = accountIndex[r.account]
         let has = a.map { accounts[$0].ozone } ?? 0
         guard has >= charge else {
-            throw c.violation("ozone-short", "Ozone of \(r.account) holds \(has) noz, the traffic costs \(charge) noz")
+            throw c.violation(.ozoneShort, "Ozone of \(r.account) holds \(has) noz, the traffic costs \(charge) noz")
         }
         effects.reserveCapacity(2)
         effects.append(.trafficRecorded(epoch: r.epoch, node: r.node, account: r.account, kind: r.kind, charge: Noz(charge)))
@@ -324,17 +324,17 @@ extension Economy {
     ) throws(RuleViolation) {
         let i = try nodeIdx(c, id)
         guard nodes[i].kind == .meta else {
-            throw c.violation("wrong-kind", "node \(id) is a resource node; votes are for meta node registrations")
+            throw c.violation(.wrongKind, "node \(id) is a resource node; votes are for meta node registrations")
         }
         guard nodes[i].status == .pending else {
-            throw c.violation("not-pending", "meta node \(id) is \(nodes[i].status.rawValue), not pending")
+            throw c.violation(.notPending, "meta node \(id) is \(nodes[i].status.rawValue), not pending")
         }
         let v = try nodeIdx(c, voterID)
         guard nodes[i].voters.contains(v) else {
-            throw c.violation("not-a-voter", "node \(voterID) is not a voter of the registration of \(id)")
+            throw c.violation(.notAVoter, "node \(voterID) is not a voter of the registration of \(id)")
         }
         guard !nodes[i].approvals.contains(v) else {
-            throw c.violation("already-voted", "node \(voterID) already voted on the registration of \(id)")
+            throw c.violation(.alreadyVoted, "node \(voterID) already voted on the registration of \(id)")
         }
         let owner = accounts[nodes[i].owner].id
         if approve {
@@ -368,13 +368,13 @@ extension Economy {
     mutating func applySuspension(_ c: EventContext, _ id: NodeID, suspend: Bool, _ effects: inout [Effect]) throws(RuleViolation) {
         let i = try nodeIdx(c, id)
         guard nodes[i].kind == .resource else {
-            throw c.violation("wrong-kind", "node \(id) is a meta node; only resource nodes are suspended and resumed")
+            throw c.violation(.wrongKind, "node \(id) is a meta node; only resource nodes are suspended and resumed")
         }
         let from: NodeStatus = suspend ? .active : .suspended
         let to: NodeStatus = suspend ? .suspended : .active
         guard nodes[i].status == from else {
             throw c.violation(
-                suspend ? "node-not-active" : "node-not-suspended",
+                suspend ? .nodeNotActive : .nodeNotSuspended,
                 "resource node \(id) is \(nodes[i].status.rawValue), not \(from.rawValue)")
         }
         nodes[i].status = to
@@ -392,7 +392,7 @@ extension Economy {
         let i = try nodeIdx(c, id)
         let old = nodes[i].status
         guard old == .active || old == .suspended else {
-            throw c.violation("node-not-active", "node \(id) is \(old.rawValue); only active or suspended nodes deactivate")
+            throw c.violation(.nodeNotActive, "node \(id) is \(old.rawValue); only active or suspended nodes deactivate")
         }
         // (a) the fee, with the state before this event. nil: beyond 2^128 wei, more than all STOS in
         // the books (≤ 2^112), so everything available is taken and the rest waived (RULES §9 (b)).
@@ -402,7 +402,7 @@ extension Economy {
         let shrink = mulDivFloor(l, z, s) ?? .max // does not fit 128 bits: certainly ≥ l
         guard shrink < l else {
             throw c.violation(
-                "ozone-limit-exhausted",
+                .ozoneLimitExhausted,
                 "deactivating \(id) (deposit \(z) wei, s = \(s) wei) would take the Ozone limit \(l) noz to ≤ 0")
         }
         let o = nodes[i].owner
@@ -475,7 +475,7 @@ extension Economy {
     mutating func applyNodeShutDown(_ c: EventContext, _ id: NodeID, _ effects: inout [Effect]) throws(RuleViolation) {
         let i = try nodeIdx(c, id)
         guard nodes[i].status == .deactivated else {
-            throw c.violation("node-not-deactivated", "node \(id) is \(nodes[i].status.rawValue); only a deactivated node shuts down")
+            throw c.violation(.nodeNotDeactivated, "node \(id) is \(nodes[i].status.rawValue); only a deactivated node shuts down")
         }
         nodes[i].status = .shutDown
         effects.append(
@@ -517,10 +517,10 @@ extension Economy {
         _ c: EventContext, _ id: ValidatorID, _ op: AccountID, _ selfDelegation: UInt128,
         _ commissionBp: Int64, _ effects: inout [Effect]
     ) throws(RuleViolation) {
-        guard validatorIndex[id] == nil else { throw c.violation("validator-exists", "validator \(id) already exists") }
+        guard validatorIndex[id] == nil else { throw c.violation(.validatorExists, "validator \(id) already exists") }
         try requirePositive(c, selfDelegation, "selfDelegation")
         guard (0...10_000).contains(commissionBp) else {
-            throw c.violation("commission-out-of-range", "commissionBp \(commissionBp) is not within 0…10000")
+            throw c.violation(.commissionOutOfRange, "commissionBp \(commissionBp) is not within 0…10000")
         }
         try requireWallet(c, op, selfDelegation)
         let o = account(op)
@@ -577,7 +577,7 @@ extension Economy {
         let has = k.map { validators[v].delegations[$0].amount } ?? 0
         guard has >= amount else {
             throw c.violation(
-                "delegation-short",
+                .delegationShort,
                 "\(delegator) has delegated \(has) wei to \(validator) (a self-delegation cannot be undelegated), asks \(amount) wei")
         }
         let di = d!

@@ -5,7 +5,7 @@ import LedgerEvents
 extension Economy {
     mutating func applyEpochClosed(_ c: EventContext, _ epoch: Int64, _ effects: inout [Effect]) throws(RuleViolation) -> SettlementReport {
         guard epoch == lastClosedEpoch + 1 else {
-            throw c.violation("epoch-out-of-order", "closing epoch \(epoch), but the open epoch is \(lastClosedEpoch + 1)")
+            throw c.violation(.epochOutOfOrder, "closing epoch \(epoch), but the open epoch is \(lastClosedEpoch + 1)")
         }
         // Nothing below can fail: the event is accepted.
         lastClosedEpoch = epoch

@@ -139,7 +139,7 @@ public struct Economy: Sendable {
         if case .genesis = event.payload {
             guard genesisTime == nil else {
                 throw RuleViolation(
-                    eventID: event.id, eventType: event.type, rule: "genesis-repeated",
+                    eventID: event.id, eventType: event.type, code: .genesisRepeated,
                     message: "Genesis was already applied; it comes exactly once, first")
             }
             context = EventContext(id: event.id, type: event.type, time: event.time, day: 1, epoch: 1)
@@ -147,23 +147,23 @@ public struct Economy: Sendable {
             guard let day = day(of: event.time) else {
                 if genesisTime == nil {
                     throw RuleViolation(
-                        eventID: event.id, eventType: event.type, rule: "no-genesis",
+                        eventID: event.id, eventType: event.type, code: .noGenesis,
                         message: "the first event must be Genesis")
                 }
                 throw RuleViolation(
-                    eventID: event.id, eventType: event.type, rule: "time-backwards",
+                    eventID: event.id, eventType: event.type, code: .timeBackwards,
                     message: "time \(event.time.microsecondsSinceEpoch) µs is before Genesis")
             }
             context = EventContext(id: event.id, type: event.type, time: event.time, day: day, epoch: openEpoch)
         }
         if vestingHole != nil, let need = vestingNeed(for: event) {
             throw context.violation(
-                "vesting-not-loaded",
+                .vestingNotLoaded,
                 "this economy was restored from a checkpoint head without its locked vesting entries; supply \(need) first")
         }
         guard event.time >= lastTime else {
             throw context.violation(
-                "time-backwards",
+                .timeBackwards,
                 "time \(event.time.microsecondsSinceEpoch) µs is earlier than the previous event's \(lastTime.microsecondsSinceEpoch) µs")
         }
 
@@ -224,8 +224,8 @@ struct EventContext {
     let day: Int64
     let epoch: Int64
 
-    func violation(_ rule: String, _ message: String) -> RuleViolation {
-        RuleViolation(eventID: id, eventType: type, rule: rule, message: message)
+    func violation(_ code: RuleViolation.Code, _ message: String) -> RuleViolation {
+        RuleViolation(eventID: id, eventType: type, code: code, message: message)
     }
 }
 

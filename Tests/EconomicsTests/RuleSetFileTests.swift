@@ -333,3 +333,24 @@ final class RuleSetFileTests: XCTestCase {
 private extension Result {
     var failure: Failure? { if case .failure(let f) = self { f } else { nil } }
 }
+
+/// The rule codes are a closed, documented set: every code is in docs/RULES.md's table, and the
+/// codes' texts (what reports, problems and stored exceptions carry) never change.
+final class RuleCodeTests: XCTestCase {
+    func testEveryRuleCodeIsDocumentedAndStable() throws {
+        let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/RULES.md")
+        let text = try String(contentsOf: rules, encoding: .utf8)
+        for code in RuleViolation.Code.allCases {
+            XCTAssertTrue(text.contains("`\(code.rawValue)`"), "docs/RULES.md does not document the rule code \(code.rawValue)")
+        }
+        XCTAssertEqual(RuleViolation.Code.allCases.map(\.rawValue).sorted(), [
+            "already-voted", "amount-out-of-range", "commission-out-of-range", "delegation-short", "epoch-not-open",
+            "epoch-out-of-order", "genesis-no-nodes", "genesis-repeated", "no-genesis", "node-exists", "node-not-active",
+            "node-not-deactivated", "node-not-suspended", "not-a-voter", "not-pending", "ozone-limit-exhausted",
+            "ozone-out-of-range", "ozone-short", "prepay-too-small", "replicas-too-few", "supply-out-of-range",
+            "time-backwards", "unknown-node", "unknown-validator", "validator-exists", "vesting-not-loaded",
+            "wallet-short", "wrong-kind", "zero-amount",
+        ])
+    }
+}

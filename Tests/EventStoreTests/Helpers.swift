@@ -52,7 +52,7 @@ struct CappedRules: LedgerRules {
     var accepted = 0
     mutating func check(_ event: LedgerEvent) throws(RuleViolation) {
         if case .funded(_, let amount) = event.payload, amount.rawValue > cap {
-            throw RuleViolation(eventID: event.id, eventType: event.type, rule: "test-cap", message: "amount above \(cap)")
+            throw RuleViolation(eventID: event.id, eventType: event.type, code: .amountOutOfRange, message: "amount above the test cap \(cap)")
         }
         accepted += 1
     }

@@ -110,7 +110,7 @@ final class ImportTests: StoreTestCase {
         XCTAssertThrowsError(try importFile(lines, batchSize: 2)) { error in
             let e = error as! ImportError
             XCTAssertEqual(e.lineNumber, 3)
-            XCTAssertTrue("\(e)".contains("big") && "\(e)".contains("test-cap"), "\(e)")
+            XCTAssertTrue("\(e)".contains("big") && "\(e)".contains("amount-out-of-range"), "\(e)")
         }
         XCTAssertEqual(try store.head().position, 0)
     }
