@@ -273,7 +273,9 @@ extension RuleSet {
         if let x = o["unbondingDays"] { c.unbondingDays = try integer(x, path + ".unbondingDays", file, 0...maxDays) }
         if let x = o["limitGrowthDeposit"] {
             let s = try string(x, path + ".limitGrowthDeposit", file)
-            guard let rule = DepositConstantRule(rawValue: s) else {
+            // "total" is accepted for "genesis" (the name the rule-fix issue used): paper-v1's `s` is
+            // the total of the genesis deposits. Files are written with "genesis".
+            guard let rule = DepositConstantRule(rawValue: s == "total" ? "genesis" : s) else {
                 throw RuleSetError(
                     file: file, path: path + ".limitGrowthDeposit",
                     message: "'\(s)' is not one of \(DepositConstantRule.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")

@@ -96,8 +96,10 @@ final class RuleSetFileTests: XCTestCase {
                        "fix.json: changes[0].set.lockupEpochs: cannot shorten (2016 → 1008): vesting entries mature in the order they were created")
         XCTAssertEqual(error(#"{"name": "fix-1", "extends": "paper-v1", "changes": [{"fromEpoch": 9, "set": {"limitGrowthDeposit": "effective"}}]}"#),
                        "fix.json: changes[0].set.limitGrowthDeposit: cannot change from an epoch (s would have to jump): set it in the base parameters")
-        XCTAssertEqual(error(#"{"name": "fix-1", "extends": "paper-v1", "parameters": {"limitGrowthDeposit": "total"}}"#),
-                       #"fix.json: parameters.limitGrowthDeposit: 'total' is not one of "genesis", "effective""#)
+        XCTAssertEqual(error(#"{"name": "fix-1", "extends": "paper-v1", "parameters": {"limitGrowthDeposit": "sum"}}"#),
+                       #"fix.json: parameters.limitGrowthDeposit: 'sum' is not one of "genesis", "effective""#)
+        // "total" (the issue's name) is read as "genesis".
+        XCTAssertEqual(try RuleSet.load([(nil, #"{"name": "paper-v1", "extends": "paper-v1", "parameters": {"limitGrowthDeposit": "total"}}"#)])[0], .paperV1)
         XCTAssertEqual(error(#"{"name": "fix-1", "extends": "paper-v1", "changes": [{"fromEpoch": 9, "set": {}}]}"#),
                        "fix.json: changes[0].set: sets nothing")
         XCTAssertEqual(error(#"{"name": "fix-1", "extends": "paper-v2"}"#),
