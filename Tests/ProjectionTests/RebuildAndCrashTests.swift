@@ -126,6 +126,42 @@ final class RebuildAndCrashTests: ProjectionTestCase {
             "paper-v1-effective-s")
     }
 
+    /// The user's sequence (issue 15): `rebuild --rules paper-v1-effective-s` twice, then
+    /// `--switch-back`. The second rebuild used to drop `_previous`, the original paper-v1 build,
+    /// and the switch-back returned to the first effective-s build. Now no build is dropped: the
+    /// original is still there and the switch-back returns to it.
+    func testRebuildTwiceUnderTheSameRulesThenSwitchBackReturnsToTheOriginal() throws {
+        let events = try Self.history(epochs: 60, seed: 11)
+        try append(events)
+        try project(checkpointEvery: 10).unlock()
+        let original = try fingerprint("projection")
+
+        let rebuilder = try Rebuilder(url: database.url, checkpointEvery: 10, batchSize: 500, sql: sql)
+        XCTAssertTrue(try rebuilder.run(rules: .paperV1EffectiveS, diff: false).switched)
+        let first = try fingerprint("projection")
+        XCTAssertTrue(try rebuilder.run(rules: .paperV1EffectiveS, diff: false).switched)
+        XCTAssertEqual(try fingerprint("projection"), first, "the same rules build the same rows")
+
+        func rules(_ schema: String) throws -> String? { try worker(schema).readState()?.rules }
+        func status(_ schema: String) throws -> String? { try worker(schema).readState()?.status }
+        XCTAssertEqual(try rules("projection_previous"), "paper-v1", "the original build is still there")
+        XCTAssertEqual(try fingerprint("projection_previous"), original)
+        XCTAssertEqual(try rules("projection_kept_1"), "paper-v1-effective-s", "the replaced build is kept, not dropped")
+        XCTAssertEqual(try status("projection_kept_1"), "previous")
+
+        try rebuilder.switchBack()
+        let q = try LedgerQueries(connection: database.connect(), sql: sql)
+        XCTAssertEqual(try q.health().rules, "paper-v1")
+        XCTAssertEqual(try fingerprint("projection"), original)
+        XCTAssertEqual(try rules("projection_previous"), "paper-v1-effective-s")
+
+        // A rebuild under other rules again keeps the older _previous rather than dropping it.
+        XCTAssertTrue(try rebuilder.run(rules: .paperV1EffectiveS, diff: false).switched)
+        XCTAssertEqual(try rules("projection_previous"), "paper-v1")
+        XCTAssertEqual(try rules("projection_kept_2"), "paper-v1-effective-s")
+        XCTAssertEqual(try status("projection_kept_2"), "previous")
+    }
+
     /// A schema built by a release with another table layout, or whose keys were built with a
     /// text hash the server no longer computes, is refused, with the way out, by the worker and
     /// the queries; a rebuild starts such a `_next` over instead of resuming
