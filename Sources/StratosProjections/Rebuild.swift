@@ -52,6 +52,20 @@ public struct RebuildDiff: Sendable {
     }
 }
 
+/// One build of the projections (a schema with a state row), as `stratos-ledger builds` lists it.
+public struct BuildInfo: Sendable, Hashable, Codable {
+    public var name: String
+    public var rules: String
+    /// Absent in schemas built before it was recorded.
+    public var rulesSha256: String?
+    /// building, serving or previous.
+    public var status: String
+    public var position: Int64
+    public var serving: Bool
+    /// ISO 8601, UTC.
+    public var createdAt: String
+}
+
 /// The outcome of `Rebuilder.run`.
 public struct RebuildReport: Sendable {
     public var rules: String
@@ -199,6 +213,23 @@ public struct Rebuilder {
         try c.execute(try sql.render("schema.rename", on: c, ["from": schema, "to": schemas.kept(n)]))
         try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.kept(n)]), ["previous"])
         return schemas.kept(n)
+    }
+
+    /// The builds of this serving schema side by side (see `builds.schemas`), by schema name.
+    public func builds() throws -> [BuildInfo] {
+        let c = try PostgresConnection(url: url)
+        let names = try c.query(sql("builds.schemas"), [schemas.serving])
+        var out: [BuildInfo] = []
+        for i in 0..<names.rowCount {
+            let name = try names.string(i, 0)
+            let r = try c.query(try sql.render("builds.state_in", on: c, ["schema": name]))
+            guard r.rowCount > 0 else { continue }
+            out.append(
+                BuildInfo(
+                    name: name, rules: try r.string(0, 0), rulesSha256: r.optionalString(0, 1), status: try r.string(0, 2),
+                    position: try r.int64(0, 3), serving: name == schemas.serving, createdAt: try r.string(0, 4)))
+        }
+        return out
     }
 
     /// Makes `_previous` serving again and the current serving one `_previous`, atomically.

@@ -160,6 +160,22 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         XCTAssertEqual(try rules("projection_previous"), "paper-v1")
         XCTAssertEqual(try rules("projection_kept_2"), "paper-v1-effective-s")
         XCTAssertEqual(try status("projection_kept_2"), "previous")
+
+        // `builds` lists them side by side; the CLI prints the same as JSON.
+        let builds = try rebuilder.builds()
+        XCTAssertEqual(builds.map(\.name), ["projection", "projection_kept_1", "projection_kept_2", "projection_previous"])
+        XCTAssertEqual(builds.filter(\.serving).map(\.name), ["projection"])
+        XCTAssertEqual(builds.map(\.rules), ["paper-v1-effective-s", "paper-v1-effective-s", "paper-v1-effective-s", "paper-v1"])
+        XCTAssertEqual(builds.first?.rulesSha256, RuleSet.paperV1EffectiveS.sha256)
+        XCTAssertTrue(builds.allSatisfy { $0.position == Int64(events.count) && $0.createdAt.hasSuffix("Z") })
+        let cli = try runLedger(["builds", "--format", "json"], databaseURL: database.url)
+        XCTAssertEqual(cli.status, 0, cli.stderr)
+        let listed = try JSONSerialization.jsonObject(with: Data(cli.stdout.utf8)) as? [[String: Any]]
+        XCTAssertEqual(listed?.map { $0["name"] as? String }, builds.map(\.name))
+        XCTAssertEqual(listed?.compactMap { $0["serving"] as? Bool }, [true, false, false, false])
+        for key in ["name", "rules", "rulesSha256", "position", "serving", "createdAt"] {
+            XCTAssertNotNil(listed?.first?[key], key)
+        }
     }
 
     /// A schema built by a release with another table layout, or whose keys were built with a
