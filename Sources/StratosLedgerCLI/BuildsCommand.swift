@@ -5,7 +5,31 @@ import StratosProjections
 struct BuildsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "builds",
-        abstract: "List the projection builds kept side by side (serving, previous, kept, next).")
+        abstract: "The projection builds kept side by side (serving, previous, kept, next).",
+        subcommands: [BuildsListCommand.self, BuildsDropCommand.self],
+        defaultSubcommand: BuildsListCommand.self)
+}
+
+struct BuildsDropCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "drop", abstract: "Drop a build; refuses the serving one.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Argument(help: "The build (schema) to drop, as `builds` lists it.")
+    var build: String
+
+    @Option(help: "Serving projection schema.")
+    var schema: String = ProjectionSchemas().serving
+
+    func run() throws {
+        let rebuilder = try Rebuilder(url: try database.resolvedLogURL(), schemas: ProjectionSchemas(serving: schema))
+        try rebuilder.drop(build: build)
+        writeStderr("builds: dropped \(build)\n")
+    }
+}
+
+struct BuildsListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the builds (the default).")
 
     @OptionGroup var database: DatabaseOptions
 

@@ -232,6 +232,18 @@ public struct Rebuilder {
         return out
     }
 
+    /// Drops the build `name` (one `builds()` lists); refuses the serving one.
+    public func drop(build name: String) throws {
+        guard name != schemas.serving else {
+            throw ProjectionError.configuration("\(name) is the serving build: switch to another one before dropping it")
+        }
+        guard try builds().contains(where: { $0.name == name }) else {
+            throw ProjectionError.configuration("there is no build \(name) (see `stratos-ledger builds`)")
+        }
+        let c = try PostgresConnection(url: url)
+        try c.execute(try sql.render("schema.drop", on: c, ["schema": name]))
+    }
+
     /// Makes `_previous` serving again and the current serving one `_previous`, atomically.
     public func switchBack() throws {
         let c = try PostgresConnection(url: url)

@@ -176,6 +176,15 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         for key in ["name", "rules", "rulesSha256", "position", "serving", "createdAt"] {
             XCTAssertNotNil(listed?.first?[key], key)
         }
+
+        // `builds drop` refuses the serving build and drops another one only when asked.
+        let refused = try runLedger(["builds", "drop", "projection"], databaseURL: database.url)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("serving build"), refused.stderr)
+        let dropped = try runLedger(["builds", "drop", "projection_kept_1"], databaseURL: database.url)
+        XCTAssertEqual(dropped.status, 0, dropped.stderr)
+        XCTAssertEqual(try rebuilder.builds().map(\.name), ["projection", "projection_kept_2", "projection_previous"])
+        XCTAssertNotEqual(try runLedger(["builds", "drop", "nonesuch"], databaseURL: database.url).status, 0)
     }
 
     /// A schema built by a release with another table layout, or whose keys were built with a
