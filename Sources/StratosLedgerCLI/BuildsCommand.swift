@@ -6,8 +6,27 @@ struct BuildsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "builds",
         abstract: "The projection builds kept side by side (serving, previous, kept, next).",
-        subcommands: [BuildsListCommand.self, BuildsDropCommand.self],
+        subcommands: [BuildsListCommand.self, BuildsSwitchCommand.self, BuildsDropCommand.self],
         defaultSubcommand: BuildsListCommand.self)
+}
+
+struct BuildsSwitchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switch", abstract: "Make a build serving, atomically (the serving one becomes <schema>_previous).")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Argument(help: "The build (schema) to serve, as `builds` lists it.")
+    var build: String
+
+    @Option(help: "Serving projection schema.")
+    var schema: String = ProjectionSchemas().serving
+
+    func run() throws {
+        let rebuilder = try Rebuilder(url: try database.resolvedLogURL(), schemas: ProjectionSchemas(serving: schema))
+        try rebuilder.switchTo(build: build)
+        writeStderr("builds: \(build) is serving (as \(schema))\n")
+    }
 }
 
 struct BuildsDropCommand: ParsableCommand {

@@ -232,6 +232,30 @@ public struct Rebuilder {
         return out
     }
 
+    /// Makes the build `name` serving, atomically: the serving one becomes `_previous` and an
+    /// older `_previous` is kept as `_kept_<n>` (`_previous` itself: the same as `switchBack`).
+    /// Refuses `_next` (not yet checked: `rebuild` switches it in).
+    public func switchTo(build name: String) throws {
+        guard name != schemas.serving else { throw ProjectionError.configuration("\(name) is already serving") }
+        guard name != schemas.next else {
+            throw ProjectionError.configuration("\(name) is an unfinished rebuild: run rebuild to check and switch it in")
+        }
+        guard try builds().contains(where: { $0.name == name }) else {
+            throw ProjectionError.configuration("there is no build \(name) (see `stratos-ledger builds`)")
+        }
+        if name == schemas.previous { return try switchBack() }
+        let c = try PostgresConnection(url: url)
+        try c.transaction { c in
+            _ = try c.query(try sql.render("state.lock_in", on: c, ["schema": schemas.serving]))
+            _ = try c.query(try sql.render("state.lock_in", on: c, ["schema": name]))
+            if try c.query(sql("schema.exists"), [schemas.previous]).rowCount > 0 { try keep(c, schemas.previous) }
+            try c.execute(try sql.render("schema.rename", on: c, ["from": schemas.serving, "to": schemas.previous]))
+            try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.previous]), ["previous"])
+            try c.execute(try sql.render("schema.rename", on: c, ["from": name, "to": schemas.serving]))
+            try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.serving]), ["serving"])
+        }
+    }
+
     /// Drops the build `name` (one `builds()` lists); refuses the serving one.
     public func drop(build name: String) throws {
         guard name != schemas.serving else {

@@ -185,6 +185,17 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         XCTAssertEqual(dropped.status, 0, dropped.stderr)
         XCTAssertEqual(try rebuilder.builds().map(\.name), ["projection", "projection_kept_2", "projection_previous"])
         XCTAssertNotEqual(try runLedger(["builds", "drop", "nonesuch"], databaseURL: database.url).status, 0)
+
+        // `builds switch` serves another build; the serving one becomes _previous, the older
+        // _previous is kept.
+        let switched = try runLedger(["builds", "switch", "projection_kept_2"], databaseURL: database.url)
+        XCTAssertEqual(switched.status, 0, switched.stderr)
+        XCTAssertEqual(try rebuilder.builds().map(\.name), ["projection", "projection_kept_1", "projection_previous"])
+        XCTAssertEqual(try rules("projection_kept_1"), "paper-v1")
+        XCTAssertEqual(try q.health().rules, "paper-v1-effective-s")
+        try rebuilder.switchTo(build: "projection_kept_1")
+        XCTAssertEqual(try q.health().rules, "paper-v1")
+        XCTAssertEqual(try fingerprint("projection"), original)
     }
 
     /// A schema built by a release with another table layout, or whose keys were built with a
