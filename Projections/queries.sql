@@ -446,3 +446,16 @@ LEFT JOIN event_log e ON e.position = s.last_position + 1
 -- snapshot (ReadRouter). `{schema}` is the serving projection schema.
 -- name: state.position_in
 SELECT last_position FROM {schema}.projection_state
+
+-- The builds of a serving schema: it and every `<serving>_…` schema with a state row
+-- (`_next`, `_previous`, `_kept_<n>`), by name.
+-- name: builds.schemas
+SELECT n.nspname FROM pg_namespace n
+JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = 'projection_state'
+WHERE n.nspname = $1 OR n.nspname LIKE $1 || '\_%'
+ORDER BY n.nspname
+
+-- name: builds.state_in
+SELECT rules, to_jsonb(p) ->> 'rules_sha256', status, last_position,
+       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+FROM {schema}.projection_state p

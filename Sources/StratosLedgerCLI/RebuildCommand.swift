@@ -13,7 +13,10 @@ struct RebuildCommand: ParsableCommand {
             and the journal, then renames <schema> to <schema>_previous and <schema>_next to \
             <schema> in one transaction. An interrupted rebuild is resumed by running it again. \
             Events the new rules refuse are recorded as exceptions (see --diff). \
-            --switch-back makes <schema>_previous serving again.
+            --switch-back makes <schema>_previous serving again. No build is dropped: an older \
+            <schema>_previous is kept as <schema>_kept_<n>; a rebuild under the rules already \
+            serving keeps the replaced build that way, so --switch-back still returns to the \
+            build that served under other rules.
             """)
 
     @OptionGroup var database: DatabaseOptions

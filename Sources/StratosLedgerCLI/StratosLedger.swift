@@ -11,6 +11,7 @@ struct StratosLedger: AsyncParsableCommand {
         subcommands: [
             // Verbs register here, one line each (keep alphabetical to ease merges).
             AuditCommand.self,
+            BuildsCommand.self,
             DemoCommand.self,
             ExportCommand.self,
             ImportCommand.self,

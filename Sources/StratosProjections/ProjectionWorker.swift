@@ -11,13 +11,15 @@ public struct ProjectionSchemas: Sendable, Hashable {
     public init(serving: String = "projection") { self.serving = serving }
     public var next: String { serving + "_next" }
     public var previous: String { serving + "_previous" }
+    /// The `n`th build set aside by a switch (kept until dropped explicitly).
+    public func kept(_ n: Int) -> String { serving + "_kept_\(n)" }
 }
 
 /// The state row of a projection schema.
 public struct ProjectionStatus: Sendable, Hashable {
     public var buildID: String
     public var rules: String
-    /// building, serving or previous.
+    /// building, serving or previous (`_previous` and the `_kept_<n>` builds).
     public var status: String
     public var lastPosition: Int64
     public var lastEpoch: Int64

@@ -52,6 +52,20 @@ public struct RebuildDiff: Sendable {
     }
 }
 
+/// One build of the projections (a schema with a state row), as `stratos-ledger builds` lists it.
+public struct BuildInfo: Sendable, Hashable, Codable {
+    public var name: String
+    public var rules: String
+    /// Absent in schemas built before it was recorded.
+    public var rulesSha256: String?
+    /// building, serving or previous.
+    public var status: String
+    public var position: Int64
+    public var serving: Bool
+    /// ISO 8601, UTC.
+    public var createdAt: String
+}
+
 /// The outcome of `Rebuilder.run`.
 public struct RebuildReport: Sendable {
     public var rules: String
@@ -71,8 +85,11 @@ public struct RebuildReport: Sendable {
 /// * Restartable: an interrupted rebuild leaves its `_next` schema with its own checkpoint; a new
 ///   run with the same rules resumes from it (other rules: it starts over). The serving schema is
 ///   never touched before the switch.
-/// * The switch is one transaction: lock both state rows, rename serving → `_previous` (dropping
-///   an older one) and `_next` → serving, mark their statuses. A live worker's next batch fails
+/// * The switch is one transaction: lock both state rows, rename serving → `_previous` and
+///   `_next` → serving, mark their statuses. No build is dropped: an older `_previous` is kept
+///   as `<serving>_kept_<n>` (status `previous`). A rebuild under the rules already serving keeps
+///   the replaced serving build that way instead, so `_previous` (and `switchBack`) still lead
+///   to the build that served under other rules. A live worker's next batch fails
 ///   its guard and reloads from the new schema, whose rules it then follows.
 /// * `switchBack` swaps serving and `_previous` the same way.
 public struct Rebuilder {
@@ -161,9 +178,19 @@ public struct Rebuilder {
                 if servingExists {
                     _ = try c.query(try sql.render("state.lock_in", on: c, ["schema": schemas.serving]))
                     _ = try c.query(try sql.render("state.lock_in", on: c, ["schema": schemas.next]))
-                    try c.execute(try sql.render("schema.drop", on: c, ["schema": schemas.previous]))
-                    try c.execute(try sql.render("schema.rename", on: c, ["from": schemas.serving, "to": schemas.previous]))
-                    try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.previous]), ["previous"])
+                    let previousExists = try c.query(sql("schema.exists"), [schemas.previous]).rowCount > 0
+                    let serving = try ProjectionStatus.decode(c.query(try sql.render("state.select_in", on: c, ["schema": schemas.serving])))
+                    if previousExists, let serving, serving.isBuilt(with: rules) {
+                        // A rebuild under the rules already serving replaces the serving build;
+                        // the one that served before stays `_previous` (what --switch-back
+                        // returns to), and the replaced one is kept beside it, not dropped.
+                        try keep(c, schemas.serving)
+                    } else {
+                        // No build is ever dropped implicitly: an older `_previous` is kept.
+                        if previousExists { try keep(c, schemas.previous) }
+                        try c.execute(try sql.render("schema.rename", on: c, ["from": schemas.serving, "to": schemas.previous]))
+                        try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.previous]), ["previous"])
+                    }
                 }
                 try c.execute(try sql.render("schema.rename", on: c, ["from": schemas.next, "to": schemas.serving]))
                 try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.serving]), ["serving"])
@@ -174,6 +201,71 @@ public struct Rebuilder {
         report.phases = phases
         report.seconds = (clock.now - started).inSeconds
         return report
+    }
+
+    /// Renames `schema` to the first free `<serving>_kept_<n>` (status `previous`: the state
+    /// row's check allows no other word for a built schema out of service): a build set aside
+    /// by a switch stays in the database until it is dropped explicitly.
+    @discardableResult
+    func keep(_ c: PostgresConnection, _ schema: String) throws -> String {
+        var n = 1
+        while try c.query(sql("schema.exists"), [schemas.kept(n)]).rowCount > 0 { n += 1 }
+        try c.execute(try sql.render("schema.rename", on: c, ["from": schema, "to": schemas.kept(n)]))
+        try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.kept(n)]), ["previous"])
+        return schemas.kept(n)
+    }
+
+    /// The builds of this serving schema side by side (see `builds.schemas`), by schema name.
+    public func builds() throws -> [BuildInfo] {
+        let c = try PostgresConnection(url: url)
+        let names = try c.query(sql("builds.schemas"), [schemas.serving])
+        var out: [BuildInfo] = []
+        for i in 0..<names.rowCount {
+            let name = try names.string(i, 0)
+            let r = try c.query(try sql.render("builds.state_in", on: c, ["schema": name]))
+            guard r.rowCount > 0 else { continue }
+            out.append(
+                BuildInfo(
+                    name: name, rules: try r.string(0, 0), rulesSha256: r.optionalString(0, 1), status: try r.string(0, 2),
+                    position: try r.int64(0, 3), serving: name == schemas.serving, createdAt: try r.string(0, 4)))
+        }
+        return out
+    }
+
+    /// Makes the build `name` serving, atomically: the serving one becomes `_previous` and an
+    /// older `_previous` is kept as `_kept_<n>` (`_previous` itself: the same as `switchBack`).
+    /// Refuses `_next` (not yet checked: `rebuild` switches it in).
+    public func switchTo(build name: String) throws {
+        guard name != schemas.serving else { throw ProjectionError.configuration("\(name) is already serving") }
+        guard name != schemas.next else {
+            throw ProjectionError.configuration("\(name) is an unfinished rebuild: run rebuild to check and switch it in")
+        }
+        guard try builds().contains(where: { $0.name == name }) else {
+            throw ProjectionError.configuration("there is no build \(name) (see `stratos-ledger builds`)")
+        }
+        if name == schemas.previous { return try switchBack() }
+        let c = try PostgresConnection(url: url)
+        try c.transaction { c in
+            _ = try c.query(try sql.render("state.lock_in", on: c, ["schema": schemas.serving]))
+            _ = try c.query(try sql.render("state.lock_in", on: c, ["schema": name]))
+            if try c.query(sql("schema.exists"), [schemas.previous]).rowCount > 0 { try keep(c, schemas.previous) }
+            try c.execute(try sql.render("schema.rename", on: c, ["from": schemas.serving, "to": schemas.previous]))
+            try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.previous]), ["previous"])
+            try c.execute(try sql.render("schema.rename", on: c, ["from": name, "to": schemas.serving]))
+            try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.serving]), ["serving"])
+        }
+    }
+
+    /// Drops the build `name` (one `builds()` lists); refuses the serving one.
+    public func drop(build name: String) throws {
+        guard name != schemas.serving else {
+            throw ProjectionError.configuration("\(name) is the serving build: switch to another one before dropping it")
+        }
+        guard try builds().contains(where: { $0.name == name }) else {
+            throw ProjectionError.configuration("there is no build \(name) (see `stratos-ledger builds`)")
+        }
+        let c = try PostgresConnection(url: url)
+        try c.execute(try sql.render("schema.drop", on: c, ["schema": name]))
     }
 
     /// Makes `_previous` serving again and the current serving one `_previous`, atomically.

@@ -126,6 +126,78 @@ final class RebuildAndCrashTests: ProjectionTestCase {
             "paper-v1-effective-s")
     }
 
+    /// The user's sequence (issue 15): `rebuild --rules paper-v1-effective-s` twice, then
+    /// `--switch-back`. The second rebuild used to drop `_previous`, the original paper-v1 build,
+    /// and the switch-back returned to the first effective-s build. Now no build is dropped: the
+    /// original is still there and the switch-back returns to it.
+    func testRebuildTwiceUnderTheSameRulesThenSwitchBackReturnsToTheOriginal() throws {
+        let events = try Self.history(epochs: 60, seed: 11)
+        try append(events)
+        try project(checkpointEvery: 10).unlock()
+        let original = try fingerprint("projection")
+
+        let rebuilder = try Rebuilder(url: database.url, checkpointEvery: 10, batchSize: 500, sql: sql)
+        XCTAssertTrue(try rebuilder.run(rules: .paperV1EffectiveS, diff: false).switched)
+        let first = try fingerprint("projection")
+        XCTAssertTrue(try rebuilder.run(rules: .paperV1EffectiveS, diff: false).switched)
+        XCTAssertEqual(try fingerprint("projection"), first, "the same rules build the same rows")
+
+        func rules(_ schema: String) throws -> String? { try worker(schema).readState()?.rules }
+        func status(_ schema: String) throws -> String? { try worker(schema).readState()?.status }
+        XCTAssertEqual(try rules("projection_previous"), "paper-v1", "the original build is still there")
+        XCTAssertEqual(try fingerprint("projection_previous"), original)
+        XCTAssertEqual(try rules("projection_kept_1"), "paper-v1-effective-s", "the replaced build is kept, not dropped")
+        XCTAssertEqual(try status("projection_kept_1"), "previous")
+
+        try rebuilder.switchBack()
+        let q = try LedgerQueries(connection: database.connect(), sql: sql)
+        XCTAssertEqual(try q.health().rules, "paper-v1")
+        XCTAssertEqual(try fingerprint("projection"), original)
+        XCTAssertEqual(try rules("projection_previous"), "paper-v1-effective-s")
+
+        // A rebuild under other rules again keeps the older _previous rather than dropping it.
+        XCTAssertTrue(try rebuilder.run(rules: .paperV1EffectiveS, diff: false).switched)
+        XCTAssertEqual(try rules("projection_previous"), "paper-v1")
+        XCTAssertEqual(try rules("projection_kept_2"), "paper-v1-effective-s")
+        XCTAssertEqual(try status("projection_kept_2"), "previous")
+
+        // `builds` lists them side by side; the CLI prints the same as JSON.
+        let builds = try rebuilder.builds()
+        XCTAssertEqual(builds.map(\.name), ["projection", "projection_kept_1", "projection_kept_2", "projection_previous"])
+        XCTAssertEqual(builds.filter(\.serving).map(\.name), ["projection"])
+        XCTAssertEqual(builds.map(\.rules), ["paper-v1-effective-s", "paper-v1-effective-s", "paper-v1-effective-s", "paper-v1"])
+        XCTAssertEqual(builds.first?.rulesSha256, RuleSet.paperV1EffectiveS.sha256)
+        XCTAssertTrue(builds.allSatisfy { $0.position == Int64(events.count) && $0.createdAt.hasSuffix("Z") })
+        let cli = try runLedger(["builds", "--format", "json"], databaseURL: database.url)
+        XCTAssertEqual(cli.status, 0, cli.stderr)
+        let listed = try JSONSerialization.jsonObject(with: Data(cli.stdout.utf8)) as? [[String: Any]]
+        XCTAssertEqual(listed?.map { $0["name"] as? String }, builds.map(\.name))
+        XCTAssertEqual(listed?.compactMap { $0["serving"] as? Bool }, [true, false, false, false])
+        for key in ["name", "rules", "rulesSha256", "position", "serving", "createdAt"] {
+            XCTAssertNotNil(listed?.first?[key], key)
+        }
+
+        // `builds drop` refuses the serving build and drops another one only when asked.
+        let refused = try runLedger(["builds", "drop", "projection"], databaseURL: database.url)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("serving build"), refused.stderr)
+        let dropped = try runLedger(["builds", "drop", "projection_kept_1"], databaseURL: database.url)
+        XCTAssertEqual(dropped.status, 0, dropped.stderr)
+        XCTAssertEqual(try rebuilder.builds().map(\.name), ["projection", "projection_kept_2", "projection_previous"])
+        XCTAssertNotEqual(try runLedger(["builds", "drop", "nonesuch"], databaseURL: database.url).status, 0)
+
+        // `builds switch` serves another build; the serving one becomes _previous, the older
+        // _previous is kept.
+        let switched = try runLedger(["builds", "switch", "projection_kept_2"], databaseURL: database.url)
+        XCTAssertEqual(switched.status, 0, switched.stderr)
+        XCTAssertEqual(try rebuilder.builds().map(\.name), ["projection", "projection_kept_1", "projection_previous"])
+        XCTAssertEqual(try rules("projection_kept_1"), "paper-v1")
+        XCTAssertEqual(try q.health().rules, "paper-v1-effective-s")
+        try rebuilder.switchTo(build: "projection_kept_1")
+        XCTAssertEqual(try q.health().rules, "paper-v1")
+        XCTAssertEqual(try fingerprint("projection"), original)
+    }
+
     /// A schema built by a release with another table layout, or whose keys were built with a
     /// text hash the server no longer computes, is refused, with the way out, by the worker and
     /// the queries; a rebuild starts such a `_next` over instead of resuming
