@@ -240,6 +240,9 @@ SELECT r.kind, r.ref, r.node, r.validator, r.amount, r.release_day, r.position, 
 FROM release_schedule r LEFT JOIN release_done d USING (kind, ref)
 WHERE r.account = $1 ORDER BY r.position, r.kind, r.ref
 
+-- name: q.node_exists
+SELECT 1 FROM nodes WHERE node = $1
+
 -- name: q.node_rewards
 SELECT epoch_earned, role, source, sum(amount)::text FROM vesting_entries
 WHERE hashtextextended(node, 0) = hashtextextended($1, 0) AND node = $1 AND node IS NOT NULL AND epoch_earned BETWEEN $2 AND $3

@@ -408,6 +408,12 @@ public final class LedgerQueries {
 
     // MARK: Rewards and supply
 
+    /// Whether the projection has a row for `node` (nodes keep their row in every status).
+    public func nodeExists(_ node: NodeID) throws -> Bool {
+        _ = try health()
+        return try connection.query(sql("q.node_exists"), binding: node.rawValue).rowCount > 0
+    }
+
     /// A node's rewards (resource, meta and deposit roles) per epoch over `epochs`.
     public func nodeRewards(node: NodeID, epochs: ClosedRange<Int64>) throws -> [NodeEpochReward] {
         let r = try connection.query(sql("q.node_rewards"), [node.rawValue, String(epochs.lowerBound), String(epochs.upperBound)])

@@ -33,14 +33,8 @@ struct ProjectionReadModel: LedgerReadModel {
         }
     }
 
-    func snapshot(_ point: SnapshotAt) throws -> EconomySnapshot? {
-        try optional {
-            switch point {
-            case .now: try queries.snapshot(at: .latest)
-            case .epoch(let e): try queries.snapshot(at: .epoch(e))
-            case .position(let p): try queries.snapshot(at: .position(p))
-            }
-        }
+    func snapshot(_ point: SnapshotPoint) throws -> EconomySnapshot? {
+        try optional { try queries.snapshot(at: point) }
     }
 
     func settlement(epoch: Int64) throws -> StoredSettlement? {
@@ -61,6 +55,14 @@ struct ProjectionReadModel: LedgerReadModel {
 
     func projectedPosition() throws -> Int64 {
         try optional { try queries.health().position } ?? 0
+    }
+
+    func lastClosedEpoch() throws -> Int64 {
+        try optional { try queries.health().lastClosedEpoch } ?? 0
+    }
+
+    func nodeExists(_ node: NodeID) throws -> Bool {
+        try optional { try queries.nodeExists(node) } ?? false
     }
 
     func account(_ id: AccountID) throws -> JSONValue? {
@@ -110,7 +112,7 @@ struct ProjectionReadModel: LedgerReadModel {
     }
 
     func nodeRewards(_ id: NodeID, epochs: ClosedRange<Int64>) throws -> JSONValue? {
-        guard try optional({ try queries.economy(at: .latest) })?.node(id) != nil else { return nil }
+        guard try nodeExists(id) else { return nil }
         let rows = try queries.nodeRewards(node: id, epochs: epochs)
         var total: UInt128 = 0
         for r in rows { total += r.amount.rawValue }
@@ -211,16 +213,7 @@ struct ProjectionReadModel: LedgerReadModel {
         return .object(["id": .string(id), "asValidator": rows(asValidator), "asRecipient": rows(asAccount)])
     }
 
-    func journal(epochs: ClosedRange<Int64>, _ body: (JournalRecord) throws -> Void) throws {
-        try queries.journal(epochs: epochs) { t in
-            try body(
-                JournalRecord(
-                    position: t.position, eventID: t.eventID.rawValue, type: t.type, time: t.time, epoch: t.epoch,
-                    postings: t.postings.map {
-                        JournalRecordPosting(
-                            account: $0.account, owner: $0.owner?.rawValue, commodity: $0.commodity,
-                            negative: $0.negative, amount: $0.amount, reason: $0.reason)
-                    }))
-        }
+    func journal(epochs: ClosedRange<Int64>, _ body: (JournalTransaction) throws -> Void) throws {
+        try queries.journal(epochs: epochs, body)
     }
 }
