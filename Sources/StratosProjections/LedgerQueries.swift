@@ -183,13 +183,13 @@ public final class LedgerQueries {
         self.schema = schema
         self.sql = try sql ?? ProjectionSQL.load()
         self.reader = LogReader(sql: self.sql)
-        try connection.query(self.sql("search_path.set"), [try connection.escapeIdentifier(schema) + ", public"])
+        try connection.query(self.sql("search_path.set"), binding: connection.escapeIdentifier(schema) + ", public")
     }
 
     // MARK: Health
 
     public func health() throws -> ProjectionHealth {
-        guard try connection.query(sql("schema.exists"), [schema]).rowCount > 0,
+        guard try connection.query(sql("schema.exists"), binding: schema).rowCount > 0,
             let st = try ProjectionStatus.decode(connection.query(sql("state.select")))
         else {
             throw ProjectionError.notBuilt(schema: schema)
@@ -261,7 +261,7 @@ public final class LedgerQueries {
     /// The stored settlement audit of epoch `epoch` (docs/EVENTS.md JSON through `json()`).
     public func settlement(epoch: Int64) throws -> StoredSettlement {
         try connection.transaction(isolation: .repeatableRead) { c in
-            let head = try c.query(sql("q.settlement"), [String(epoch)])
+            let head = try c.query(sql("q.settlement"), binding: epoch)
             guard head.rowCount == 1 else {
                 throw ProjectionError.epochNotClosed(epoch: epoch, lastClosedEpoch: try health().lastClosedEpoch)
             }
@@ -269,11 +269,11 @@ public final class LedgerQueries {
                 rules: try head.string(0, 2), epoch: epoch, T: try noz(head, 0, 3), Y: try noz(head, 0, 4),
                 settled: [], trafficReward: try wei(head, 0, 5), miningReward: try wei(head, 0, 6),
                 rewards: [], trafficDust: try wei(head, 0, 7), miningDust: try wei(head, 0, 8))
-            let settled = try c.query(sql("q.settled_nodes"), [String(epoch)])
+            let settled = try c.query(sql("q.settled_nodes"), binding: epoch)
             for i in 0..<settled.rowCount {
                 report.settled.append(SettledNode(node: NodeID(unchecked: try settled.string(i, 0)), traffic: try noz(settled, i, 1)))
             }
-            let rewards = try c.query(sql("q.settlement_rewards"), [String(epoch)])
+            let rewards = try c.query(sql("q.settlement_rewards"), binding: epoch)
             for i in 0..<rewards.rowCount {
                 report.rewards.append(
                     SettlementReward(
@@ -291,7 +291,7 @@ public final class LedgerQueries {
     /// The last epoch before `epoch` whose settlement included `node`, and the log position of
     /// its close; nil if none (the node's traffic since then is its carried contribution).
     public func lastSettlement(of node: NodeID, before epoch: Int64) throws -> (epoch: Int64, position: Int64)? {
-        let r = try connection.query(sql("q.node_last_settled"), [node.rawValue, String(epoch)])
+        let r = try connection.query(sql("q.node_last_settled"), binding: node.rawValue, epoch)
         guard r.rowCount == 1 else { return nil }
         return (try r.int64(0, 0), try r.int64(0, 1))
     }
@@ -323,7 +323,7 @@ public final class LedgerQueries {
     /// projection may not have reached it yet).
     public func replaySegment(epoch: Int64, closeAt: Int64? = nil) throws -> (after: Int64, through: Int64) {
         let through = try closeAt ?? positionOfClose(epoch)
-        let r = try connection.query(sql("checkpoint.position_through_epoch"), [String(epoch - 1)])
+        let r = try connection.query(sql("checkpoint.position_through_epoch"), binding: epoch - 1)
         return (r.rowCount > 0 ? try r.int64(0, 0) : 0, through)
     }
 
@@ -363,9 +363,9 @@ public final class LedgerQueries {
         if let epoch = atEpoch {
             let h = try health()
             guard epoch <= h.lastClosedEpoch else { throw ProjectionError.epochNotClosed(epoch: epoch, lastClosedEpoch: h.lastClosedEpoch) }
-            r = try connection.query(sql("q.balances_at_epoch"), [account.rawValue, String(epoch)])
+            r = try connection.query(sql("q.balances_at_epoch"), binding: account.rawValue, epoch)
         } else {
-            r = try connection.query(sql("q.balances_now"), [account.rawValue])
+            r = try connection.query(sql("q.balances_now"), binding: account.rawValue)
         }
         guard r.rowCount == 1 else { return nil }
         var b = AccountBalances()
@@ -381,7 +381,7 @@ public final class LedgerQueries {
     /// Every vesting entry of `account` and every deposit release and unbonding it is owed.
     public func vestingSchedule(account: AccountID) throws -> VestingSchedule {
         try connection.transaction(isolation: .repeatableRead) { c in
-            let v = try c.query(sql("q.vesting_schedule"), [account.rawValue])
+            let v = try c.query(sql("q.vesting_schedule"), binding: account.rawValue)
             var entries: [VestingScheduleEntry] = []
             for i in 0..<v.rowCount {
                 entries.append(
@@ -392,7 +392,7 @@ public final class LedgerQueries {
                         matureEpoch: try v.int64(i, 7), status: try v.string(i, 8), feeTaken: try wei(v, i, 9),
                         closedEpoch: try v.optionalInt64(i, 10)))
             }
-            let r = try c.query(sql("q.releases"), [account.rawValue])
+            let r = try c.query(sql("q.releases"), binding: account.rawValue)
             var releases: [ScheduledRelease] = []
             for i in 0..<r.rowCount {
                 releases.append(
@@ -416,7 +416,7 @@ public final class LedgerQueries {
 
     /// A node's rewards (resource, meta and deposit roles) per epoch over `epochs`.
     public func nodeRewards(node: NodeID, epochs: ClosedRange<Int64>) throws -> [NodeEpochReward] {
-        let r = try connection.query(sql("q.node_rewards"), [node.rawValue, String(epochs.lowerBound), String(epochs.upperBound)])
+        let r = try connection.query(sql("q.node_rewards"), binding: node.rawValue, epochs.lowerBound, epochs.upperBound)
         return try (0..<r.rowCount).map { i in
             NodeEpochReward(epoch: try r.int64(i, 0), role: try enumValue(r, i, 1), source: try enumValue(r, i, 2), amount: try wei(r, i, 3))
         }
@@ -424,7 +424,7 @@ public final class LedgerQueries {
 
     /// The Ozone supply and price after each closed epoch in `epochs`.
     public func ozoneSupply(epochs: ClosedRange<Int64>) throws -> [OzoneSupplyPoint] {
-        let r = try connection.query(sql("q.ozone_supply"), [String(epochs.lowerBound), String(epochs.upperBound)])
+        let r = try connection.query(sql("q.ozone_supply"), binding: epochs.lowerBound, epochs.upperBound)
         return try (0..<r.rowCount).map { i in
             OzoneSupplyPoint(
                 epoch: try r.int64(i, 0), position: try r.int64(i, 1),
@@ -469,7 +469,7 @@ public final class LedgerQueries {
     /// Streams the journal transactions with log positions in `positions`, in order, one at a
     /// time (a single COPY; memory does not grow with the range).
     public func journal(positions: ClosedRange<Int64>, _ body: (JournalTransaction) throws -> Void) throws {
-        try connection.query(sql("q.journal_bounds"), [String(positions.lowerBound), String(positions.upperBound)])
+        try connection.query(sql("q.journal_bounds"), binding: positions.lowerBound, positions.upperBound)
         var fields: [[UInt8]?] = []
         func text(_ i: Int) -> String? { fields[i].map { String(decoding: $0, as: UTF8.self) } }
         try connection.copyOut(sql("q.journal_copy")) { chunk in
@@ -490,7 +490,7 @@ public final class LedgerQueries {
 
     /// Streams the journal transactions of the events applied while epochs `epochs` were open.
     public func journal(epochs: ClosedRange<Int64>, _ body: (JournalTransaction) throws -> Void) throws {
-        let r = try connection.query(sql("q.journal_epoch_positions"), [String(epochs.lowerBound), String(epochs.upperBound)])
+        let r = try connection.query(sql("q.journal_epoch_positions"), binding: epochs.lowerBound, epochs.upperBound)
         let first = try r.int64(0, 0)
         let last = try r.int64(0, 1)
         guard first <= last else { return }
@@ -505,11 +505,11 @@ public final class LedgerQueries {
     // MARK: Helpers
 
     func exceptions(after: Int64, through: Int64) throws -> [ProjectionException] {
-        try decodeExceptions(connection.query(sql("q.exceptions_range"), [String(after), String(through)]))
+        try decodeExceptions(connection.query(sql("q.exceptions_range"), binding: after, through))
     }
 
     private func positionOfClose(_ epoch: Int64) throws -> Int64 {
-        let r = try connection.query(sql("q.settlement_position"), [String(epoch)])
+        let r = try connection.query(sql("q.settlement_position"), binding: epoch)
         guard r.rowCount == 1 else { throw ProjectionError.epochNotClosed(epoch: epoch, lastClosedEpoch: try health().lastClosedEpoch) }
         return try r.int64(0, 0)
     }
@@ -563,7 +563,7 @@ extension LedgerQueries {
     /// `nodeRewards` lists them), best first, ties by node id; nodes that earned nothing are not
     /// listed. One query (`q.top_nodes`), however many nodes there are.
     public func topNodes(epochs: ClosedRange<Int64>, limit: Int) throws -> [NodeRewardTotal] {
-        let r = try connection.query(sql("q.top_nodes"), [String(epochs.lowerBound), String(epochs.upperBound), String(limit)])
+        let r = try connection.query(sql("q.top_nodes"), binding: epochs.lowerBound, epochs.upperBound, limit)
         var out: [NodeRewardTotal] = []
         for i in 0..<r.rowCount {
             let node = NodeID(unchecked: try r.string(i, 0))

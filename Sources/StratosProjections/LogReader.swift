@@ -32,7 +32,7 @@ struct LogReader {
         _ body: (LoggedEvent) throws -> Bool
     ) throws {
         guard from <= through else { return }
-        try connection.query(sql("log.bounds"), [String(from), String(through)])
+        try connection.query(sql("log.bounds"), binding: from, through)
         var fields: [[UInt8]?] = []
         var stopped = false
         var expected = from
