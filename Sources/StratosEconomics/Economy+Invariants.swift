@@ -18,7 +18,7 @@ extension Economy {
         // Per-account running totals against the detail they summarise, and the running totals a
         // checkpoint head records (below), from one visit of every entry still held: the hole's
         // supplied ones, then the in-memory ones. Visited in place: concatenating the two
-        // sequences would copy millions of entries (~0.4 s and 200 MB at the bench's scale).
+        // sequences would copy millions of entries at the bench's scale (docs/BENCHMARKS.md).
         var vestingBy = [UInt128](repeating: 0, count: accounts.count)
         var escrowBy = vestingBy
         var bondedBy = vestingBy

@@ -293,8 +293,8 @@ public struct Rebuilder {
     /// Why read back rather than trust the writer (which asserts the same of every `Transfer`
     /// before encoding it): this checks the bytes PostgreSQL stored, with the decoder the export
     /// uses, so what an accounting tool receives is what was checked. Why in Swift rather than
-    /// SQL: splitting 9.8 M lines in SQL took ~8 s of the server's CPU on the bench history,
-    /// about three times this, while the keys were being built on the same two cores.
+    /// SQL: splitting the bench history's millions of lines in SQL took about three times the
+    /// server's CPU of this, while the keys were being built on the same two cores.
     @discardableResult
     public static func checkJournal(_ c: PostgresConnection, sql: ProjectionSQL) throws -> (transactions: Int64, transfers: Int64) {
         var reader = BinaryCopyReader(fieldCount: 2)
