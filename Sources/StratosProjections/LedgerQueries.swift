@@ -236,7 +236,7 @@ public final class LedgerQueries {
                         entry: VestingEntryID(UInt64(try v.int64(i, 0))), node: v.optionalString(i, 1).map(NodeID.init(unchecked:)),
                         validator: v.optionalString(i, 2).map(ValidatorID.init(unchecked:)), role: try enumValue(v, i, 3),
                         source: try enumValue(v, i, 4), amount: try wei(v, i, 5), epochEarned: try v.int64(i, 6),
-                        matureEpoch: try v.int64(i, 7), status: try v.string(i, 8), feeTaken: try wei(v, i, 9),
+                        matureEpoch: try v.int64(i, 7), status: try enumValue(v, i, 8), feeTaken: try wei(v, i, 9),
                         closedEpoch: try v.optionalInt64(i, 10)))
             }
             let r = try c.query(sql("q.releases"), binding: account.rawValue)
@@ -244,7 +244,7 @@ public final class LedgerQueries {
             for i in 0..<r.rowCount {
                 releases.append(
                     ScheduledRelease(
-                        kind: try r.string(i, 0), reference: try r.string(i, 1), node: r.optionalString(i, 2).map(NodeID.init(unchecked:)),
+                        kind: try enumValue(r, i, 0), reference: try r.string(i, 1), node: r.optionalString(i, 2).map(NodeID.init(unchecked:)),
                         validator: r.optionalString(i, 3).map(ValidatorID.init(unchecked:)), amount: try wei(r, i, 4),
                         releaseDay: try r.int64(i, 5), scheduledAt: try r.int64(i, 6), releasedAt: try r.optionalInt64(i, 7),
                         releasedEpoch: try r.optionalInt64(i, 8)))
@@ -303,7 +303,7 @@ public final class LedgerQueries {
                 epoch: try r.int64(i, 0), account: AccountID(unchecked: try r.string(i, 1)),
                 validator: r.optionalString(i, 2).map(ValidatorID.init(unchecked:)),
                 node: r.optionalString(i, 3).map(NodeID.init(unchecked:)), role: try enumValue(r, i, 4),
-                kind: try r.string(i, 5),
+                kind: try enumValue(r, i, 5),
                 source: try r.optionalString(i, 6).map { s in
                     guard let v = RewardSource(rawValue: s) else { throw ProjectionError.corrupt("reward source '\(s)'") }
                     return v

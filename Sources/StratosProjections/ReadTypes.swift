@@ -48,8 +48,7 @@ public struct VestingScheduleEntry: Sendable, Hashable {
     public var amount: Wei
     public var epochEarned: Int64
     public var matureEpoch: Int64
-    /// locked, released, cancelled or taken-for-fee.
-    public var status: String
+    public var status: VestingEntryStatus
     /// Taken by migration fees (part or all of `amount`).
     public var feeTaken: Wei
     /// The epoch it was released or cancelled in.
@@ -58,8 +57,7 @@ public struct VestingScheduleEntry: Sendable, Hashable {
 
 /// A deactivated node's deposit or an unbonding, with its release day.
 public struct ScheduledRelease: Sendable, Hashable {
-    /// deposit or unbonding.
-    public var kind: String
+    public var kind: ReleaseKind
     /// The node id (deposit) or unbonding id (`u…`).
     public var reference: String
     public var node: NodeID?
@@ -102,6 +100,30 @@ public struct OzoneSupplyPoint: Sendable, Hashable {
     public var carriedOver: Noz
 }
 
+/// What became of a vesting entry (docs/EVENTS.md's vesting schedule `status`).
+public enum VestingEntryStatus: String, Sendable, Hashable, CaseIterable {
+    case locked
+    case released
+    case cancelled
+    /// Migration fees took all of it.
+    case takenForFee = "taken-for-fee"
+}
+
+/// What a scheduled release gives back.
+public enum ReleaseKind: String, Sendable, Hashable, CaseIterable {
+    /// A deactivated node's remaining deposit.
+    case deposit
+    case unbonding
+}
+
+/// Where a stake reward comes from.
+public enum StakeRewardKind: String, Sendable, Hashable, CaseIterable {
+    /// The stake share of a settlement, locked.
+    case stake
+    /// A gas fee distribution, paid at once.
+    case gasFee = "gas-fee"
+}
+
 /// One line of the stake-reward ledger.
 public struct StakeReward: Sendable, Hashable {
     public var epoch: Int64
@@ -109,8 +131,7 @@ public struct StakeReward: Sendable, Hashable {
     public var validator: ValidatorID?
     public var node: NodeID?
     public var role: RewardRole
-    /// `stake` (the stake share of a settlement, locked) or `gas-fee` (paid at once).
-    public var kind: String
+    public var kind: StakeRewardKind
     /// traffic or mining for the stake share; nil for gas fees.
     public var source: RewardSource?
     public var amount: Wei

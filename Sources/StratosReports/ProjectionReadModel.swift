@@ -93,7 +93,7 @@ struct ProjectionReadModel: LedgerReadModel {
         o["amount"] = .string(e.amount.description)
         o["epochEarned"] = .integer(e.epochEarned)
         o["matureEpoch"] = .integer(e.matureEpoch)
-        o["status"] = .string(e.status)
+        o["status"] = .string(e.status.rawValue)
         o["feeTaken"] = .string(e.feeTaken.description)
         o["closedEpoch"] = e.closedEpoch.map { .integer($0) } ?? .null
         return .object(o)
@@ -101,7 +101,7 @@ struct ProjectionReadModel: LedgerReadModel {
 
     static func json(_ r: ScheduledRelease) -> JSONValue {
         var o: [String: JSONValue] = [:]
-        o["kind"] = .string(r.kind)
+        o["kind"] = .string(r.kind.rawValue)
         o["reference"] = .string(r.reference)
         o["node"] = r.node.map { .string($0.rawValue) } ?? .null
         o["validator"] = r.validator.map { .string($0.rawValue) } ?? .null
@@ -205,7 +205,7 @@ struct ProjectionReadModel: LedgerReadModel {
                         "epoch": .integer(r.epoch), "account": .string(r.account.rawValue),
                         "validator": r.validator.map { .string($0.rawValue) } ?? .null,
                         "node": r.node.map { .string($0.rawValue) } ?? .null, "role": .string(r.role.rawValue),
-                        "kind": .string(r.kind), "source": r.source.map { .string($0.rawValue) } ?? .null,
+                        "kind": .string(r.kind.rawValue), "source": r.source.map { .string($0.rawValue) } ?? .null,
                         "amount": .string(r.amount.description),
                     ])
                 })
