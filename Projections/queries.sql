@@ -352,20 +352,24 @@ SELECT node, kind, owner FROM {from}.nodes WHERE position > $1 ORDER BY node
 -- only if the node is no longer pending (votes are refused once it is not; Rebuilder decides).
 -- name: incremental.node_last_change
 SELECT greatest(
-           (SELECT min(e.position) FROM event_log e WHERE e.stream = 'economy'),
-           (SELECT max(e.position) FROM event_log e
+           (SELECT e.position FROM event_log e WHERE e.stream = 'economy' ORDER BY e.stream_version LIMIT 1),
+           (SELECT e.position FROM event_log e
             WHERE e.stream = 'node/' || $1 AND e.position <= $2
               AND e.type IN ('ResourceNodeActivated', 'MetaNodeRegistrationRequested', 'ResourceNodeSuspended',
                              'ResourceNodeResumed', 'NodeDeactivated', 'NodeShutDown')
-              AND NOT EXISTS (SELECT 1 FROM {from}.exceptions x WHERE x.position = e.position)),
-           (SELECT max(e.position) FROM event_log e JOIN {from}.journal_stored j ON j.position = e.position
-            WHERE e.stream = 'node/' || $1 AND e.position <= $2 AND e.type = 'TrafficServed' AND j.transfers <> ''),
-           (SELECT max(s.position) FROM {from}.settled_nodes n JOIN {from}.settlements s ON s.epoch = n.epoch
-            WHERE n.node = $1 AND n.epoch <= $3),
+              AND NOT EXISTS (SELECT 1 FROM {from}.exceptions x WHERE x.position = e.position)
+            ORDER BY e.stream_version DESC LIMIT 1),
+           -- A stream's versions follow its positions: the backward scan stops at the latest one.
+           (SELECT e.position FROM event_log e JOIN {from}.journal_stored j ON j.position = e.position
+            WHERE e.stream = 'node/' || $1 AND e.position <= $2 AND e.type = 'TrafficServed' AND j.transfers <> ''
+            ORDER BY e.stream_version DESC LIMIT 1),
+           (SELECT s.position FROM {from}.settled_nodes n JOIN {from}.settlements s ON s.epoch = n.epoch
+            WHERE n.node = $1 AND n.epoch <= $3 ORDER BY n.epoch DESC LIMIT 1),
            (SELECT max(d.position) FROM {from}.release_done d WHERE d.kind = 'deposit' AND d.ref = $1 AND d.position <= $2)),
-       (SELECT max(e.position) FROM event_log e
+       (SELECT e.position FROM event_log e
         WHERE e.stream = 'node/' || $1 AND e.position <= $2 AND e.type = 'MetaNodeVoted'
-          AND NOT EXISTS (SELECT 1 FROM {from}.exceptions x WHERE x.position = e.position))
+          AND NOT EXISTS (SELECT 1 FROM {from}.exceptions x WHERE x.position = e.position)
+        ORDER BY e.stream_version DESC LIMIT 1)
 
 -- name: incremental.insert_node
 INSERT INTO {to}.nodes (node, kind, owner, status, deposit, unsettled, position)
