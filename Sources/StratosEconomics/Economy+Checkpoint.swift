@@ -45,6 +45,21 @@ extension Economy {
         encode(head: true)
     }
 
+    /// The bytes a checkpoint head of rule set `rulesName` starts with: the magic, the format
+    /// version and the rule set's name, nothing of the state after them.
+    ///
+    /// Why: a rebuild that takes over another build's heads through an epoch before its rules
+    /// differ (`Rebuilder`, "replay only what changed") stores them under its own rule set's name,
+    /// as a full replay would have written them: the state after the name is the same, so the
+    /// projection SQL replaces this prefix (`incremental.copy_epoch_checkpoints`).
+    public static func checkpointHeadPrefix(rulesName: String) -> [UInt8] {
+        var w = CheckpointWriter(compact: true)
+        w.bytes(magic)
+        w.u32(headFormatVersion)
+        w.string(rulesName)
+        return w.output
+    }
+
     private func encode(head: Bool) -> [UInt8] {
         var w = CheckpointWriter(compact: head)
         w.bytes(magic)
