@@ -22,7 +22,8 @@ public struct RebuildReport: Sendable {
 /// serving one keeps answering, checks the result, and switches the two atomically.
 ///
 /// * Restartable: an interrupted rebuild leaves its `_next` schema with its own checkpoint; a new
-///   run with the same rules resumes from it (other rules: it starts over). The serving schema is
+///   run with the same rules resumes from it (other rules: it starts over; a finished `--no-switch`
+///   build is kept as `_kept_<n>` first). The serving schema is
 ///   never touched before the switch.
 /// * The switch is one transaction: lock both state rows, rename serving → `_previous` and
 ///   `_next` → serving, mark their statuses. No build is dropped: an older `_previous` is kept
@@ -71,7 +72,12 @@ public struct Rebuilder {
             !existing.isBuilt(with: rules) || existing.status != "building"
                 || existing.layout != ProjectionSQL.layout || !existing.textHashUnchanged
         {
-            try c.execute(try sql.render("schema.drop", on: c, ["schema": schemas.next]))
+            if existing.indexed && existing.status == "building" && existing.layout == ProjectionSQL.layout && existing.textHashUnchanged {
+                // A finished build under other rules (`--no-switch`) is kept aside, never dropped.
+                try keep(c, schemas.next)
+            } else {
+                try c.execute(try sql.render("schema.drop", on: c, ["schema": schemas.next]))
+            }
         }
         try worker.createIfMissing(rules: rules, checkpointEvery: checkpointEvery)
         let buildName = try catalog.name(c, schema: schemas.next, as: name, rules: rules.name)

@@ -113,6 +113,17 @@ final class NamedBuildsTests: ProjectionTestCase {
         XCTAssertEqual(try serving(), "candidate")
         _ = try ledger(["rebuild", "--switch-back"])
         XCTAssertEqual(try serving(), "paper-v1-effective-s-2")
+
+        // A finished --no-switch build is not dropped by a rebuild under other rules: it is kept.
+        _ = try ledger(["rebuild", "--rules", "paper-v1", "--as", "waiting", "--no-switch", "--checkpoint-every", "10"])
+        _ = try ledger(["rebuild", "--rules", "paper-v1-effective-s", "--as", "other", "--checkpoint-every", "10"])
+        XCTAssertEqual(try serving(), "other")
+        let waiting = try XCTUnwrap(try listed().first { $0["name"]?.stringValue == "waiting" })
+        XCTAssertTrue(waiting["schema"]?.stringValue?.hasPrefix("projection_kept_") ?? false, "\(waiting)")
+        XCTAssertEqual(try readable()["waiting"], "paper-v1")
+        _ = try ledger(["builds", "switch", "waiting"])
+        XCTAssertEqual(try serving(), "waiting")
+        XCTAssertEqual(try LedgerQueries(connection: database.connect(), sql: sql).health().rules, "paper-v1")
     }
 
     /// A schema made before names and the switch history were recorded (no such columns) is
