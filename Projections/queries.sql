@@ -352,19 +352,25 @@ ORDER BY 1 LIMIT 10
 -- (NULL for a field that is not an amount), only where a and b differ, in key and field order.
 
 -- Per account: the six balances, now, or at the close of the range's last epoch $1 when one is
--- given ($4 = true: the greatest balance_history epoch <= $1); $2 a node or NULL, $3 an account
--- or NULL. --account keeps the account, --node the node's owner (in either build).
+-- given ($4 = true: the greatest balance_history epoch <= $1, one index probe per account of
+-- either build: a pass over the whole history took ~20 s on the bench history); $2 a node or
+-- NULL, $3 an account or NULL. --account keeps the account, --node the node's owner.
 -- name: diff.accounts
-WITH oa AS (
+WITH accounts AS (SELECT account FROM {a}.balances UNION SELECT account FROM {b}.balances),
+oa AS (
     SELECT account, wallet, ozone, escrow, bonded, unbonding, vesting FROM {a}.balances WHERE NOT $4::boolean
     UNION ALL
-    (SELECT DISTINCT ON (account) account, wallet, ozone, escrow, bonded, unbonding, vesting
-     FROM {a}.balance_history WHERE $4::boolean AND epoch <= $1::bigint ORDER BY account, epoch DESC)
+    SELECT h.* FROM accounts x CROSS JOIN LATERAL (
+        SELECT account, wallet, ozone, escrow, bonded, unbonding, vesting FROM {a}.balance_history h
+        WHERE h.account = x.account AND h.epoch <= $1::bigint ORDER BY h.epoch DESC LIMIT 1) h
+    WHERE $4::boolean
 ), nb AS (
     SELECT account, wallet, ozone, escrow, bonded, unbonding, vesting FROM {b}.balances WHERE NOT $4::boolean
     UNION ALL
-    (SELECT DISTINCT ON (account) account, wallet, ozone, escrow, bonded, unbonding, vesting
-     FROM {b}.balance_history WHERE $4::boolean AND epoch <= $1::bigint ORDER BY account, epoch DESC)
+    SELECT h.* FROM accounts x CROSS JOIN LATERAL (
+        SELECT account, wallet, ozone, escrow, bonded, unbonding, vesting FROM {b}.balance_history h
+        WHERE h.account = x.account AND h.epoch <= $1::bigint ORDER BY h.epoch DESC LIMIT 1) h
+    WHERE $4::boolean
 ), k AS (
     SELECT coalesce(nb.account, oa.account) AS account,
            coalesce(oa.wallet, 0) AS aw, coalesce(nb.wallet, 0) AS bw, coalesce(oa.ozone, 0) AS ao, coalesce(nb.ozone, 0) AS bo,
@@ -411,16 +417,17 @@ WHERE f.av <> f.bv
 ORDER BY k.node, f.n
 
 -- Per epoch of the range: the settlement (Y, R, M), the supply after it (s, p, l) and the Ozone
--- bought, and `rewards`: the vesting entries earned in the epoch. With --node or --account only
--- `rewards` is compared, and it counts that node's or account's entries.
+-- bought; with --node or --account only `rewards` instead: that node's or account's vesting
+-- entries earned in the epoch (through their keys; unfiltered, summing every entry per epoch
+-- took ~9 s on the bench history for what R and M already say).
 -- name: diff.epochs
 WITH ea AS (SELECT epoch_earned AS epoch, sum(amount) AS rewards FROM {a}.vesting_entries
-            WHERE epoch_earned BETWEEN $1::bigint AND $2::bigint
+            WHERE ($3::text IS NOT NULL OR $4::text IS NOT NULL) AND epoch_earned BETWEEN $1::bigint AND $2::bigint
               AND ($3::text IS NULL OR (hashtextextended(node, 0) = hashtextextended($3::text, 0) AND node = $3::text))
               AND ($4::text IS NULL OR (hashtextextended(account, 0) = hashtextextended($4::text, 0) AND account = $4::text))
             GROUP BY epoch_earned),
      eb AS (SELECT epoch_earned AS epoch, sum(amount) AS rewards FROM {b}.vesting_entries
-            WHERE epoch_earned BETWEEN $1::bigint AND $2::bigint
+            WHERE ($3::text IS NOT NULL OR $4::text IS NOT NULL) AND epoch_earned BETWEEN $1::bigint AND $2::bigint
               AND ($3::text IS NULL OR (hashtextextended(node, 0) = hashtextextended($3::text, 0) AND node = $3::text))
               AND ($4::text IS NULL OR (hashtextextended(account, 0) = hashtextextended($4::text, 0) AND account = $4::text))
             GROUP BY epoch_earned),
@@ -442,7 +449,7 @@ SELECT k.epoch, f.field, f.av::text, f.bv::text, (f.bv - f.av)::text
 FROM k CROSS JOIN LATERAL (VALUES (1, 'Y', ay, by_), (2, 'trafficReward', ar, br), (3, 'miningReward', am, bm),
                                   (4, 's', as_, bs), (5, 'p', ap, bp), (6, 'l', al, bl), (7, 'ozoneBought', ao, bo),
                                   (8, 'rewards', ae, be)) AS f(n, field, av, bv)
-WHERE f.av <> f.bv AND (f.field = 'rewards' OR ($3::text IS NULL AND $4::text IS NULL))
+WHERE f.av <> f.bv AND ((f.field = 'rewards') = ($3::text IS NOT NULL OR $4::text IS NOT NULL))
 ORDER BY k.epoch, f.n
 
 -- The rewards of the range per role and source, every (role, source) either build paid: the
@@ -473,16 +480,21 @@ ORDER BY 1, 2
 -- Network-wide totals: the balances now (or at the close of $2 with $3 = true, as diff.accounts)
 -- and the settlements and Ozone bought of the range $1..$2; name, a, b, b - a.
 -- name: diff.totals
-WITH oa AS (
+WITH accounts AS (SELECT account FROM {a}.balances UNION SELECT account FROM {b}.balances),
+oa AS (
     SELECT wallet, ozone, escrow, vesting FROM {a}.balances WHERE NOT $3::boolean
     UNION ALL
-    (SELECT DISTINCT ON (account) wallet, ozone, escrow, vesting
-     FROM {a}.balance_history WHERE $3::boolean AND epoch <= $2::bigint ORDER BY account, epoch DESC)
+    SELECT h.* FROM accounts x CROSS JOIN LATERAL (
+        SELECT wallet, ozone, escrow, vesting FROM {a}.balance_history h
+        WHERE h.account = x.account AND h.epoch <= $2::bigint ORDER BY h.epoch DESC LIMIT 1) h
+    WHERE $3::boolean
 ), nb AS (
     SELECT wallet, ozone, escrow, vesting FROM {b}.balances WHERE NOT $3::boolean
     UNION ALL
-    (SELECT DISTINCT ON (account) wallet, ozone, escrow, vesting
-     FROM {b}.balance_history WHERE $3::boolean AND epoch <= $2::bigint ORDER BY account, epoch DESC)
+    SELECT h.* FROM accounts x CROSS JOIN LATERAL (
+        SELECT wallet, ozone, escrow, vesting FROM {b}.balance_history h
+        WHERE h.account = x.account AND h.epoch <= $2::bigint ORDER BY h.epoch DESC LIMIT 1) h
+    WHERE $3::boolean
 ), sa AS (SELECT * FROM {a}.settlements WHERE epoch BETWEEN $1::bigint AND $2::bigint),
    sb AS (SELECT * FROM {b}.settlements WHERE epoch BETWEEN $1::bigint AND $2::bigint),
    za AS (SELECT * FROM {a}.ozone_supply WHERE epoch BETWEEN $1::bigint AND $2::bigint),
