@@ -508,60 +508,190 @@ WHERE (coalesce(t.wallet, 0), coalesce(t.ozone, 0), coalesce(t.escrow, 0), coale
        coalesce(b.unbonding, 0), coalesce(b.vesting, 0))
 ORDER BY 1 LIMIT 10
 
--- Rebuild diff (old = the serving schema, new = the rebuilt one) ---------------------------
+-- Diff between two builds (BuildDiff; `builds diff A B`, `rebuild --diff`, GET /v1/builds/{a}/diff/{b}).
+-- {a} and {b} are the two builds' schemas. Unless said otherwise a statement takes $1 first
+-- epoch, $2 last epoch (the range; 1 and 2^63-1 when not given), $3 a node id or NULL, $4 an
+-- account id or NULL (at most one of them). Rows come "long": key, field, a, b and b - a
+-- (NULL for a field that is not an amount), only where a and b differ, in key and field order.
 
+-- Per account: the six balances, now, or at the close of the range's last epoch $1 when one is
+-- given ($4 = true: the greatest balance_history epoch <= $1, one index probe per account of
+-- either build: a pass over the whole history took ~20 s on the bench history); $2 a node or
+-- NULL, $3 an account or NULL. --account keeps the account, --node the node's owner.
 -- name: diff.accounts
-SELECT coalesce(n.account, o.account) AS account,
-       coalesce(o.wallet, 0)::text, coalesce(n.wallet, 0)::text, coalesce(o.ozone, 0)::text, coalesce(n.ozone, 0)::text,
-       coalesce(o.escrow, 0)::text, coalesce(n.escrow, 0)::text, coalesce(o.bonded, 0)::text, coalesce(n.bonded, 0)::text,
-       coalesce(o.unbonding, 0)::text, coalesce(n.unbonding, 0)::text, coalesce(o.vesting, 0)::text, coalesce(n.vesting, 0)::text
-FROM {old}.balances o FULL JOIN {new}.balances n ON n.account = o.account
-WHERE (o.wallet, o.ozone, o.escrow, o.bonded, o.unbonding, o.vesting)
-      IS DISTINCT FROM (n.wallet, n.ozone, n.escrow, n.bonded, n.unbonding, n.vesting)
-ORDER BY 1
+WITH accounts AS (SELECT account FROM {a}.balances UNION SELECT account FROM {b}.balances),
+oa AS (
+    SELECT account, wallet, ozone, escrow, bonded, unbonding, vesting FROM {a}.balances WHERE NOT $4::boolean
+    UNION ALL
+    SELECT h.* FROM accounts x CROSS JOIN LATERAL (
+        SELECT account, wallet, ozone, escrow, bonded, unbonding, vesting FROM {a}.balance_history h
+        WHERE h.account = x.account AND h.epoch <= $1::bigint ORDER BY h.epoch DESC LIMIT 1) h
+    WHERE $4::boolean
+), nb AS (
+    SELECT account, wallet, ozone, escrow, bonded, unbonding, vesting FROM {b}.balances WHERE NOT $4::boolean
+    UNION ALL
+    SELECT h.* FROM accounts x CROSS JOIN LATERAL (
+        SELECT account, wallet, ozone, escrow, bonded, unbonding, vesting FROM {b}.balance_history h
+        WHERE h.account = x.account AND h.epoch <= $1::bigint ORDER BY h.epoch DESC LIMIT 1) h
+    WHERE $4::boolean
+), k AS (
+    SELECT coalesce(nb.account, oa.account) AS account,
+           coalesce(oa.wallet, 0) AS aw, coalesce(nb.wallet, 0) AS bw, coalesce(oa.ozone, 0) AS ao, coalesce(nb.ozone, 0) AS bo,
+           coalesce(oa.escrow, 0) AS ae, coalesce(nb.escrow, 0) AS be, coalesce(oa.bonded, 0) AS ab, coalesce(nb.bonded, 0) AS bb,
+           coalesce(oa.unbonding, 0) AS au, coalesce(nb.unbonding, 0) AS bu, coalesce(oa.vesting, 0) AS av, coalesce(nb.vesting, 0) AS bv
+    FROM oa FULL JOIN nb ON nb.account = oa.account
+    WHERE ($3::text IS NULL OR coalesce(nb.account, oa.account) = $3::text)
+      AND ($2::text IS NULL OR coalesce(nb.account, oa.account) IN
+           (SELECT owner FROM {a}.nodes WHERE node = $2::text UNION SELECT owner FROM {b}.nodes WHERE node = $2::text))
+)
+SELECT k.account, f.field, f.av::text, f.bv::text, (f.bv - f.av)::text
+FROM k CROSS JOIN LATERAL (VALUES (1, 'wallet', aw, bw), (2, 'ozone', ao, bo), (3, 'escrow', ae, be), (4, 'bonded', ab, bb),
+                                  (5, 'unbonding', au, bu), (6, 'vesting', av, bv)) AS f(n, field, av, bv)
+WHERE f.av <> f.bv
+ORDER BY k.account, f.n
 
--- Per node: total rewards earned (all roles and sources), deposit and status.
+-- Per node: the rewards tied to it (vesting entries naming it, every role and source) earned in
+-- the range, its deposit and status now. --node keeps the node, --account the nodes it owns.
 -- name: diff.nodes
-WITH o AS (SELECT node, sum(amount) AS rewards FROM {old}.vesting_entries WHERE node IS NOT NULL GROUP BY node),
-     n AS (SELECT node, sum(amount) AS rewards FROM {new}.vesting_entries WHERE node IS NOT NULL GROUP BY node)
-SELECT coalesce(nn.node, onn.node),
-       coalesce(o.rewards, 0)::text, coalesce(n.rewards, 0)::text,
-       coalesce(onn.deposit, 0)::text, coalesce(nn.deposit, 0)::text,
-       coalesce(onn.status, ''), coalesce(nn.status, '')
-FROM {old}.nodes onn FULL JOIN {new}.nodes nn ON nn.node = onn.node
-LEFT JOIN o ON o.node = coalesce(nn.node, onn.node)
-LEFT JOIN n ON n.node = coalesce(nn.node, onn.node)
-WHERE (o.rewards, onn.deposit, onn.status) IS DISTINCT FROM (n.rewards, nn.deposit, nn.status)
-ORDER BY 1
+WITH ra AS (SELECT node, sum(amount) AS rewards FROM {a}.vesting_entries
+            WHERE node IS NOT NULL AND epoch_earned BETWEEN $1::bigint AND $2::bigint
+              AND ($3::text IS NULL OR (hashtextextended(node, 0) = hashtextextended($3::text, 0) AND node = $3::text))
+            GROUP BY node),
+     rb AS (SELECT node, sum(amount) AS rewards FROM {b}.vesting_entries
+            WHERE node IS NOT NULL AND epoch_earned BETWEEN $1::bigint AND $2::bigint
+              AND ($3::text IS NULL OR (hashtextextended(node, 0) = hashtextextended($3::text, 0) AND node = $3::text))
+            GROUP BY node),
+     k AS (
+    SELECT coalesce(nb.node, na.node) AS node,
+           coalesce(ra.rewards, 0) AS ar, coalesce(rb.rewards, 0) AS br,
+           coalesce(na.deposit, 0) AS ad, coalesce(nb.deposit, 0) AS bd,
+           coalesce(na.status, '') AS ast, coalesce(nb.status, '') AS bst
+    FROM {a}.nodes na FULL JOIN {b}.nodes nb ON nb.node = na.node
+    LEFT JOIN ra ON ra.node = coalesce(nb.node, na.node)
+    LEFT JOIN rb ON rb.node = coalesce(nb.node, na.node)
+    WHERE ($3::text IS NULL OR coalesce(nb.node, na.node) = $3::text)
+      AND ($4::text IS NULL OR na.owner = $4::text OR nb.owner = $4::text)
+)
+SELECT k.node, f.field, f.av, f.bv, f.d
+FROM k CROSS JOIN LATERAL (VALUES (1, 'rewards', ar::text, br::text, (br - ar)::text),
+                                  (2, 'deposit', ad::text, bd::text, (bd - ad)::text),
+                                  (3, 'status', ast, bst, NULL)) AS f(n, field, av, bv, d)
+WHERE f.av <> f.bv
+ORDER BY k.node, f.n
 
--- Per epoch: the settlement and the supply after it.
+-- Per epoch of the range: the settlement (Y, R, M), the supply after it (s, p, l) and the Ozone
+-- bought; with --node or --account only `rewards` instead: that node's or account's vesting
+-- entries earned in the epoch (through their keys; unfiltered, summing every entry per epoch
+-- took ~9 s on the bench history for what R and M already say).
 -- name: diff.epochs
-SELECT coalesce(ns.epoch, os.epoch),
-       coalesce(os.y, 0)::text, coalesce(ns.y, 0)::text,
-       coalesce(os.traffic_reward, 0)::text, coalesce(ns.traffic_reward, 0)::text,
-       coalesce(os.mining_reward, 0)::text, coalesce(ns.mining_reward, 0)::text,
-       coalesce(oz.s, 0)::text, coalesce(nz.s, 0)::text,
-       coalesce(oz.p, 0)::text, coalesce(nz.p, 0)::text,
-       coalesce(oz.l, 0)::text, coalesce(nz.l, 0)::text
-FROM {old}.settlements os FULL JOIN {new}.settlements ns ON ns.epoch = os.epoch
-LEFT JOIN {old}.ozone_supply oz ON oz.epoch = coalesce(ns.epoch, os.epoch)
-LEFT JOIN {new}.ozone_supply nz ON nz.epoch = coalesce(ns.epoch, os.epoch)
-WHERE (os.y, os.traffic_reward, os.mining_reward, oz.s, oz.p, oz.l)
-      IS DISTINCT FROM (ns.y, ns.traffic_reward, ns.mining_reward, nz.s, nz.p, nz.l)
-ORDER BY 1
+WITH ea AS (SELECT epoch_earned AS epoch, sum(amount) AS rewards FROM {a}.vesting_entries
+            WHERE ($3::text IS NOT NULL OR $4::text IS NOT NULL) AND epoch_earned BETWEEN $1::bigint AND $2::bigint
+              AND ($3::text IS NULL OR (hashtextextended(node, 0) = hashtextextended($3::text, 0) AND node = $3::text))
+              AND ($4::text IS NULL OR (hashtextextended(account, 0) = hashtextextended($4::text, 0) AND account = $4::text))
+            GROUP BY epoch_earned),
+     eb AS (SELECT epoch_earned AS epoch, sum(amount) AS rewards FROM {b}.vesting_entries
+            WHERE ($3::text IS NOT NULL OR $4::text IS NOT NULL) AND epoch_earned BETWEEN $1::bigint AND $2::bigint
+              AND ($3::text IS NULL OR (hashtextextended(node, 0) = hashtextextended($3::text, 0) AND node = $3::text))
+              AND ($4::text IS NULL OR (hashtextextended(account, 0) = hashtextextended($4::text, 0) AND account = $4::text))
+            GROUP BY epoch_earned),
+     k AS (
+    SELECT coalesce(sb.epoch, sa.epoch) AS epoch,
+           coalesce(sa.y, 0) AS ay, coalesce(sb.y, 0) AS by_, coalesce(sa.traffic_reward, 0) AS ar, coalesce(sb.traffic_reward, 0) AS br,
+           coalesce(sa.mining_reward, 0) AS am, coalesce(sb.mining_reward, 0) AS bm,
+           coalesce(za.s, 0) AS as_, coalesce(zb.s, 0) AS bs, coalesce(za.p, 0) AS ap, coalesce(zb.p, 0) AS bp,
+           coalesce(za.l, 0) AS al, coalesce(zb.l, 0) AS bl, coalesce(za.bought, 0) AS ao, coalesce(zb.bought, 0) AS bo,
+           coalesce(ea.rewards, 0) AS ae, coalesce(eb.rewards, 0) AS be
+    FROM (SELECT * FROM {a}.settlements WHERE epoch BETWEEN $1::bigint AND $2::bigint) sa
+    FULL JOIN (SELECT * FROM {b}.settlements WHERE epoch BETWEEN $1::bigint AND $2::bigint) sb ON sb.epoch = sa.epoch
+    LEFT JOIN {a}.ozone_supply za ON za.epoch = coalesce(sb.epoch, sa.epoch)
+    LEFT JOIN {b}.ozone_supply zb ON zb.epoch = coalesce(sb.epoch, sa.epoch)
+    LEFT JOIN ea ON ea.epoch = coalesce(sb.epoch, sa.epoch)
+    LEFT JOIN eb ON eb.epoch = coalesce(sb.epoch, sa.epoch)
+)
+SELECT k.epoch, f.field, f.av::text, f.bv::text, (f.bv - f.av)::text
+FROM k CROSS JOIN LATERAL (VALUES (1, 'Y', ay, by_), (2, 'trafficReward', ar, br), (3, 'miningReward', am, bm),
+                                  (4, 's', as_, bs), (5, 'p', ap, bp), (6, 'l', al, bl), (7, 'ozoneBought', ao, bo),
+                                  (8, 'rewards', ae, be)) AS f(n, field, av, bv)
+WHERE f.av <> f.bv AND ((f.field = 'rewards') = ($3::text IS NOT NULL OR $4::text IS NOT NULL))
+ORDER BY k.epoch, f.n
 
+-- The rewards of the range per role and source, every (role, source) either build paid: the
+-- vesting entries (sources traffic, mining, ...) and the gas-fee rewards (source `gas-fee`,
+-- paid at once; not tied to a node, so absent with --node). Filtered like diff.epochs.
+-- name: diff.reward_totals
+WITH va AS (SELECT role, source, amount FROM {a}.vesting_entries
+            WHERE epoch_earned BETWEEN $1::bigint AND $2::bigint
+              AND ($3::text IS NULL OR (hashtextextended(node, 0) = hashtextextended($3::text, 0) AND node = $3::text))
+              AND ($4::text IS NULL OR (hashtextextended(account, 0) = hashtextextended($4::text, 0) AND account = $4::text))
+            UNION ALL
+            SELECT role, 'gas-fee', amount FROM {a}.gas_fee_rewards
+            WHERE epoch BETWEEN $1::bigint AND $2::bigint AND $3::text IS NULL AND ($4::text IS NULL OR account = $4::text)),
+     vb AS (SELECT role, source, amount FROM {b}.vesting_entries
+            WHERE epoch_earned BETWEEN $1::bigint AND $2::bigint
+              AND ($3::text IS NULL OR (hashtextextended(node, 0) = hashtextextended($3::text, 0) AND node = $3::text))
+              AND ($4::text IS NULL OR (hashtextextended(account, 0) = hashtextextended($4::text, 0) AND account = $4::text))
+            UNION ALL
+            SELECT role, 'gas-fee', amount FROM {b}.gas_fee_rewards
+            WHERE epoch BETWEEN $1::bigint AND $2::bigint AND $3::text IS NULL AND ($4::text IS NULL OR account = $4::text)),
+     ta AS (SELECT role, source, sum(amount) AS amount FROM va GROUP BY role, source),
+     tb AS (SELECT role, source, sum(amount) AS amount FROM vb GROUP BY role, source)
+SELECT coalesce(tb.role, ta.role), coalesce(tb.source, ta.source),
+       coalesce(ta.amount, 0)::text, coalesce(tb.amount, 0)::text, (coalesce(tb.amount, 0) - coalesce(ta.amount, 0))::text
+FROM ta FULL JOIN tb ON tb.role = ta.role AND tb.source = ta.source
+ORDER BY 1, 2
+
+-- Network-wide totals: the balances now (or at the close of $2 with $3 = true, as diff.accounts)
+-- and the settlements and Ozone bought of the range $1..$2; name, a, b, b - a.
 -- name: diff.totals
-SELECT 'wallet', (SELECT coalesce(sum(wallet), 0) FROM {old}.balances)::text, (SELECT coalesce(sum(wallet), 0) FROM {new}.balances)::text
-UNION ALL SELECT 'vesting', (SELECT coalesce(sum(vesting), 0) FROM {old}.balances)::text, (SELECT coalesce(sum(vesting), 0) FROM {new}.balances)::text
-UNION ALL SELECT 'ozone', (SELECT coalesce(sum(ozone), 0) FROM {old}.balances)::text, (SELECT coalesce(sum(ozone), 0) FROM {new}.balances)::text
-UNION ALL SELECT 'escrow', (SELECT coalesce(sum(escrow), 0) FROM {old}.balances)::text, (SELECT coalesce(sum(escrow), 0) FROM {new}.balances)::text
-UNION ALL SELECT 'trafficRewards', (SELECT coalesce(sum(traffic_reward), 0) FROM {old}.settlements)::text, (SELECT coalesce(sum(traffic_reward), 0) FROM {new}.settlements)::text
-UNION ALL SELECT 'miningRewards', (SELECT coalesce(sum(mining_reward), 0) FROM {old}.settlements)::text, (SELECT coalesce(sum(mining_reward), 0) FROM {new}.settlements)::text
-UNION ALL SELECT 'ozoneBought', (SELECT coalesce(sum(bought), 0) FROM {old}.ozone_supply)::text, (SELECT coalesce(sum(bought), 0) FROM {new}.ozone_supply)::text
-UNION ALL SELECT 'refusedEvents', (SELECT count(*) FROM {old}.exceptions)::text, (SELECT count(*) FROM {new}.exceptions)::text
+WITH accounts AS (SELECT account FROM {a}.balances UNION SELECT account FROM {b}.balances),
+oa AS (
+    SELECT wallet, ozone, escrow, vesting FROM {a}.balances WHERE NOT $3::boolean
+    UNION ALL
+    SELECT h.* FROM accounts x CROSS JOIN LATERAL (
+        SELECT wallet, ozone, escrow, vesting FROM {a}.balance_history h
+        WHERE h.account = x.account AND h.epoch <= $2::bigint ORDER BY h.epoch DESC LIMIT 1) h
+    WHERE $3::boolean
+), nb AS (
+    SELECT wallet, ozone, escrow, vesting FROM {b}.balances WHERE NOT $3::boolean
+    UNION ALL
+    SELECT h.* FROM accounts x CROSS JOIN LATERAL (
+        SELECT wallet, ozone, escrow, vesting FROM {b}.balance_history h
+        WHERE h.account = x.account AND h.epoch <= $2::bigint ORDER BY h.epoch DESC LIMIT 1) h
+    WHERE $3::boolean
+), sa AS (SELECT * FROM {a}.settlements WHERE epoch BETWEEN $1::bigint AND $2::bigint),
+   sb AS (SELECT * FROM {b}.settlements WHERE epoch BETWEEN $1::bigint AND $2::bigint),
+   za AS (SELECT * FROM {a}.ozone_supply WHERE epoch BETWEEN $1::bigint AND $2::bigint),
+   zb AS (SELECT * FROM {b}.ozone_supply WHERE epoch BETWEEN $1::bigint AND $2::bigint),
+   t AS (
+    SELECT 1 AS n, 'wallet' AS name, (SELECT coalesce(sum(wallet), 0) FROM oa) AS av, (SELECT coalesce(sum(wallet), 0) FROM nb) AS bv
+    UNION ALL SELECT 2, 'vesting', (SELECT coalesce(sum(vesting), 0) FROM oa), (SELECT coalesce(sum(vesting), 0) FROM nb)
+    UNION ALL SELECT 3, 'ozone', (SELECT coalesce(sum(ozone), 0) FROM oa), (SELECT coalesce(sum(ozone), 0) FROM nb)
+    UNION ALL SELECT 4, 'escrow', (SELECT coalesce(sum(escrow), 0) FROM oa), (SELECT coalesce(sum(escrow), 0) FROM nb)
+    UNION ALL SELECT 5, 'trafficRewards', (SELECT coalesce(sum(traffic_reward), 0) FROM sa), (SELECT coalesce(sum(traffic_reward), 0) FROM sb)
+    UNION ALL SELECT 6, 'miningRewards', (SELECT coalesce(sum(mining_reward), 0) FROM sa), (SELECT coalesce(sum(mining_reward), 0) FROM sb)
+    UNION ALL SELECT 7, 'ozoneBought', (SELECT coalesce(sum(bought), 0) FROM za), (SELECT coalesce(sum(bought), 0) FROM zb)
+)
+SELECT name, av::text, bv::text, (bv - av)::text FROM t ORDER BY n
 
--- name: diff.exceptions
-SELECT position, event_id, type, rule, message FROM {new}.exceptions ORDER BY position
+-- The log positions the epoch range covers, (after, through]: from the close of epoch $1 - 1
+-- (0 for epoch 1) to the close of epoch $2 (the end of the log when neither build closed it),
+-- as either build recorded them (an EpochClosed one build refused is in the other's table).
+-- name: diff.positions
+SELECT coalesce((SELECT max(position) FROM (SELECT position FROM {a}.settlements WHERE epoch = $1::bigint - 1
+                                            UNION ALL SELECT position FROM {b}.settlements WHERE epoch = $1::bigint - 1) p), 0),
+       coalesce((SELECT max(position) FROM (SELECT position FROM {a}.settlements WHERE epoch = $2::bigint
+                                            UNION ALL SELECT position FROM {b}.settlements WHERE epoch = $2::bigint) p),
+                9223372036854775807)
+
+-- The events build {a} refused in positions ($1, $2] that build {b} did not refuse (run both ways).
+-- name: diff.refused_only
+SELECT x.position, x.event_id, x.type, x.rule, x.message FROM {a}.exceptions x
+WHERE x.position > $1::bigint AND x.position <= $2::bigint
+  AND NOT EXISTS (SELECT 1 FROM {b}.exceptions y WHERE y.position = x.position)
+ORDER BY x.position
+
+-- name: diff.refused_count
+SELECT count(*) FROM {a}.exceptions WHERE position > $1::bigint AND position <= $2::bigint
 
 -- name: q.exceptions_range
 SELECT position, event_id, type, rule, message FROM exceptions WHERE position > $1 AND position <= $2 ORDER BY position
@@ -618,7 +748,33 @@ JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = 'projection_state'
 WHERE n.nspname = $1 OR n.nspname LIKE $1 || '\_%'
 ORDER BY n.nspname
 
+-- A build's catalog entry: the name and served_until columns through to_jsonb, as a schema
+-- built before they were recorded has neither (BuildCatalog adds them before writing them).
+-- served_until is also given as microseconds since 1970, for ordering the switch history.
 -- name: builds.state_in
 SELECT rules, to_jsonb(p) ->> 'rules_sha256', status, last_position,
-       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+       to_jsonb(p) ->> 'build_name', build_id,
+       to_char((to_jsonb(p) ->> 'served_until')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+       (extract(epoch FROM (to_jsonb(p) ->> 'served_until')::timestamptz) * 1000000)::bigint
 FROM {schema}.projection_state p
+
+-- Whether a schema's state row has the catalog columns (build_name, served_until).
+-- name: builds.has_catalog_columns
+SELECT count(*) FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid AND c.relname = 'projection_state'
+JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = $1
+WHERE a.attname IN ('build_name', 'served_until') AND a.attnum > 0 AND NOT a.attisdropped
+
+-- The migration of a state row made before names and the switch history were recorded.
+-- name: builds.add_catalog_columns
+ALTER TABLE {schema}.projection_state ADD COLUMN IF NOT EXISTS build_name text,
+                                      ADD COLUMN IF NOT EXISTS served_until timestamptz
+
+-- name: builds.set_name
+UPDATE {schema}.projection_state SET build_name = $1
+
+-- When the build stopped serving (NULL: it was replaced by a rebuild under the same rules and
+-- is no switch-back target).
+-- name: builds.set_served_until
+UPDATE {schema}.projection_state SET served_until = CASE WHEN $1::boolean THEN clock_timestamp() END

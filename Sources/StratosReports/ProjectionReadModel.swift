@@ -16,6 +16,10 @@ public struct ProjectionReadModels: ReadModelFactory {
     }
 
     public func readModel(on connection: PostgresConnection) throws -> any LedgerReadModel {
+        try readModel(on: connection, schema: schema)
+    }
+
+    public func readModel(on connection: PostgresConnection, schema: String) throws -> any LedgerReadModel {
         ProjectionReadModel(queries: try LedgerQueries(connection: connection, schema: schema, sql: sql))
     }
 }

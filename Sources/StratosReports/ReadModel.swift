@@ -49,4 +49,7 @@ public protocol LedgerReadModel {
 /// Makes a read model over one connection (the pool hands out connections per request).
 public protocol ReadModelFactory: Sendable {
     func readModel(on connection: PostgresConnection) throws -> any LedgerReadModel
+    /// A read model of the build in projection schema `schema` (`?build=NAME`: a build that is
+    /// not serving).
+    func readModel(on connection: PostgresConnection, schema: String) throws -> any LedgerReadModel
 }

@@ -96,6 +96,7 @@ extension StratosServer {
     }
 
     func journal(_ request: Request) async throws -> Response {
+        try Self.refuseBuild(request)
         let range = try Self.epochRange(request)
         let owner = try request.uri.queryParameters.get("account").map { try Self.identifierValue($0, "account", AccountID.init) }
         let models = readModels

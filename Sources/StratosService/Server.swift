@@ -136,6 +136,7 @@ public final class StratosServer: Sendable {
         addReadRoutes(reads)
         addAuditRoutes(reads)
         addExportRoutes(reads)
+        addBuildRoutes(reads)
         routes.refuseOtherMethods()
         return router
     }
@@ -175,16 +176,20 @@ public final class StratosServer: Sendable {
 
     func read(_ request: Request, _ body: @escaping @Sendable (any LedgerReadModel) throws -> Reply) async throws -> Response {
         let models = readModels
-        let r = try await router.read(minPosition: try Self.minPosition(request)) { c in try body(try models.readModel(on: c)) }
+        let r = try await router.read(minPosition: try Self.minPosition(request), build: try Self.build(request)) { c, schema in
+            try body(try models.readModel(on: c, schema: schema))
+        }
         return r.value.response(position: r.position)
     }
 
     func audit(_ request: Request, _ body: @escaping @Sendable (Auditor) throws -> Reply) async throws -> Response {
         let models = readModels
-        let cache = recomputations
+        let build = try Self.build(request)
+        // A recomputation runs under its build's rules: only the serving build's are cached.
+        let cache = build == nil ? recomputations : nil
         do {
-            let r = try await router.read(minPosition: try Self.minPosition(request)) { c in
-                try body(Auditor(connection: c, readModel: try models.readModel(on: c), cache: cache))
+            let r = try await router.read(minPosition: try Self.minPosition(request), build: build) { c, schema in
+                try body(Auditor(connection: c, readModel: try models.readModel(on: c, schema: schema), cache: cache))
             }
             return r.value.response(position: r.position)
         } catch let e as AuditError {
