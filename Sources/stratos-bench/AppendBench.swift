@@ -33,11 +33,27 @@ enum AppendBench: BenchSuite {
         let writer = try LedgerWriter(store: store, rules: AcceptAllRules())
         var generator = EventGenerator()
 
-        // Single-event appends (one transaction each).
+        // Single-event appends (one transaction each): in one statement (event_log_append), and
+        // on the locked path as before issue 18 (BEGIN, lock, SAVEPOINT, COPY, RELEASE, head,
+        // COMMIT), which an append inside a transaction still takes. Round trips, client and
+        // backend CPU per append, from the connection's count and /proc.
         let singles = BenchScale.size(2_000, quick: 300)
+        try writer.append([generator.next()]) // the store learns the head; the statement is prepared
         var t = Stopwatch()
-        for _ in 0..<singles { try writer.append([generator.next()]) }
-        figure("single-event appends", Double(singles) / t.seconds, "events/s")
+        for (label, locked) in [("one statement", false), ("locked path, as before", true)] {
+            let trips = store.connection.roundTrips
+            let (client, server) = (processCPUSeconds(), cpuSeconds(ofPID: store.connection.backendPID))
+            t = Stopwatch()
+            for _ in 0..<singles {
+                if locked { try writer.transaction { try $0.append([generator.next()]) } } else { try writer.append([generator.next()]) }
+            }
+            let n = Double(singles)
+            figure("single-event appends, \(label)", n / t.seconds, "events/s")
+            figure("single-event appends, \(label): round trips per append", Double(store.connection.roundTrips - trips) / n, "round trips")
+            figure("single-event appends, \(label): client CPU per append", 1e6 * (processCPUSeconds() - client) / n, "µs")
+            figure(
+                "single-event appends, \(label): backend CPU per append", 1e6 * (cpuSeconds(ofPID: store.connection.backendPID) - server) / n, "µs")
+        }
 
         // 1,000-event batches.
         let batches = BenchScale.size(100, quick: 20)

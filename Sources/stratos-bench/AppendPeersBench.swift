@@ -122,23 +122,31 @@ enum AppendPeersBench {
         defer { try? FileManager.default.removeItem(atPath: script) }
         var pgbenchEnv = env
         pgbenchEnv["PGOPTIONS"] = "-c search_path=message_store,public"
-        var rates: [Int: Double] = [:]
-        for clients in clientCounts {
-            let backendsBefore = try backendCPU(admin, database: database, application: "pgbench")
-            let sampler = BackendSampler(url: serverURL, database: database, application: "pgbench")
-            sampler.start()
+        // pgbench's `-T` runs on SIGALRM, which a child of this process inherits blocked (the
+        // Swift runtime's threads block signals), so a run is sized in transactions: a short
+        // run per client count first (also the warm-up) gives the rate, and the measured run is
+        // sized from it to last about `seconds`.
+        func pgbench(clients: Int, transactionsPerClient: Int) throws -> Double {
             let out = try runProgram(
                 [
-                    "pgbench", "-n", "-M", "prepared", "-c", String(clients), "-j", String(clients), "-T", String(Int(seconds)),
+                    "pgbench", "-n", "-M", "prepared", "-c", String(clients), "-j", String(clients), "-t", String(transactionsPerClient),
                     "-f", script, database,
                 ], environment: pgbenchEnv)
-            let backendSeconds = sampler.stop() - backendsBefore
             guard let line = out.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
                 let tps = Double(line.dropFirst("tps = ".count).prefix { $0 != " " })
             else { throw BenchError("pgbench printed no tps: \(out.suffix(400))") }
-            let transactions =
-                out.split(separator: "\n").first { $0.contains("number of transactions actually processed") }
-                .flatMap { Double($0.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") } ?? tps * seconds
+            return tps
+        }
+        var rates: [Int: Double] = [:]
+        for clients in clientCounts {
+            let warm = try pgbench(clients: clients, transactionsPerClient: 100)
+            let perClient = max(100, Int(warm * seconds / Double(clients)))
+            let backendsBefore = try backendCPU(admin, database: database, application: "pgbench")
+            let sampler = BackendSampler(url: serverURL, database: database, application: "pgbench")
+            sampler.start()
+            let tps = try pgbench(clients: clients, transactionsPerClient: perClient)
+            let backendSeconds = sampler.stop() - backendsBefore
+            let transactions = Double(perClient * clients)
             rates[clients] = tps
             figure("Message DB write_message (pgbench, prepared), one event per transaction, \(clients) clients", tps, "events/s", nil)
             if backendSeconds > 0 {
@@ -162,6 +170,8 @@ enum AppendPeersBench {
         _ = try Simulator(config).run { events.append($0) }
         try LedgerWriter(store: EventStore(connection: owner), rules: Economy(rules: .paperV1)).append(events)
         let time = events.last!.time.rfc3339
+
+        try profileStages(history: events, figure: figure)
 
         let token = "bench-token"
         let (port, task) = try await startBenchServer(url: scratch.url, writeToken: token)
@@ -210,6 +220,47 @@ enum AppendPeersBench {
             figure("stratos-ledger: PostgreSQL backend CPU per single-event request, \(clients) clients", 1e6 * backendSeconds / n, "µs", nil)
         }
         return rates
+    }
+
+    /// The service's own work per single-event request, stage by stage, on this thread (CPU
+    /// time): the body's parse and validation (EventBatch.parse), the rules check as the writer
+    /// does it (on a copy of the state, then adopted) and without the copy, and the store's
+    /// client side (canonical form and chained hash). The rest of a request's CPU is HTTP,
+    /// scheduling and the database client (docs/EVENT-STORE.md has the whole profile).
+    static func profileStages(history: [LedgerEvent], figure: (String, Double, String, String?) -> Void) throws {
+        let time = history.last!.time.rfc3339
+        func body(_ n: Int) -> [UInt8] {
+            Array(#"[{"id":"stage-\#(n)","type":"Funded","time":"\#(time)","data":{"account":"st1bench\#(n % 5000)","amount":"1000"}}]"#.utf8)
+        }
+        let n = BenchScale.size(20_000, quick: 2_000)
+        var start = threadCPUSeconds()
+        var batches: [EventBatch] = []
+        batches.reserveCapacity(n)
+        for i in 0..<n { batches.append(try EventBatch.parse(body(i), format: .jsonArray)) }
+        figure("profile: parse + validate a one-event request body", 1e6 * (threadCPUSeconds() - start) / Double(n), "µs", nil)
+
+        var economy = Economy(rules: .paperV1)
+        for event in history { _ = try economy.apply(event) }
+        start = threadCPUSeconds()
+        for batch in batches {
+            var next = economy
+            for item in batch.items { try next.check(item.event) }
+            economy = next
+        }
+        figure("profile: rules check on a copy of the state, adopted (as LedgerWriter)", 1e6 * (threadCPUSeconds() - start) / Double(n), "µs", nil)
+        var inPlace = Economy(rules: .paperV1)
+        for event in history { _ = try inPlace.apply(event) }
+        start = threadCPUSeconds()
+        for batch in batches { for item in batch.items { try inPlace.check(item.event) } }
+        figure("profile: rules check in place (no copy)", 1e6 * (threadCPUSeconds() - start) / Double(n), "µs", nil)
+
+        start = threadCPUSeconds()
+        var hash = HashChain.initial
+        for (i, batch) in batches.enumerated() {
+            hash = HashChain.next(previous: hash, position: Int64(i + 1), canonicalEvent: batch.items[0].event.canonicalUTF8)
+        }
+        precondition(hash.count == 32)
+        figure("profile: canonical form + chained hash of one event", 1e6 * (threadCPUSeconds() - start) / Double(n), "µs", nil)
     }
 
     /// CPU seconds of the calling thread.
