@@ -11,7 +11,8 @@
 //   StratosProjections projection workers, checkpoints, rebuilds, journal
 //   StratosSimulator  deterministic generator of realistic histories
 //   StratosReports    audits, journal exports and the read model: shared by the CLI, the demo, the service
-//   StratosService    HTTP API
+//   StratosConsole    the auditor's console: HTML pages, amounts and SVG charts (pure rendering; no HTTP, no PostgreSQL)
+//   StratosService    HTTP API (and the console's routes)
 //   StratosDemo       the one-command demo (`stratos-ledger demo`), callable from tests
 //   FaultDrill        primary + standby, the service as a process, faults injected, then checks
 //   StratosLedgerCLI  the `stratos-ledger` executable
@@ -45,10 +46,11 @@ let package = Package(
         .target(name: "StratosProjections", dependencies: ["EventStore", "StratosEconomics", "PostgresClient"]),
         .target(name: "StratosSimulator", dependencies: ["LedgerEvents", "StratosEconomics"]),
         .target(name: "StratosReports", dependencies: ["EventStore", "StratosProjections", "StratosEconomics", "PostgresClient"]),
+        .target(name: "StratosConsole", dependencies: ["LedgerEvents", "StratosEconomics"]),
         .target(
             name: "StratosService",
             dependencies: [
-                "EventStore", "StratosProjections", "StratosEconomics", "StratosReports",
+                "EventStore", "StratosProjections", "StratosEconomics", "StratosReports", "StratosConsole",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -83,6 +85,12 @@ let package = Package(
             name: "ServiceTests",
             dependencies: [
                 "StratosService", "StratosReports", "LoopbackHTTP", "PostgresTestSupport", "StratosSimulator", "EventStore", "StratosProjections",
+            ]),
+        .testTarget(
+            name: "ConsoleTests",
+            dependencies: [
+                "StratosConsole", "StratosService", "StratosReports", "LoopbackHTTP", "PostgresTestSupport", "StratosSimulator", "EventStore",
+                "StratosProjections",
             ]),
         .testTarget(name: "DemoTests", dependencies: ["StratosDemo", "PostgresTestSupport"]),
         .testTarget(name: "FaultDrillTests", dependencies: ["FaultDrill", "PostgresTestSupport"]),

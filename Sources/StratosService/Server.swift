@@ -136,6 +136,7 @@ public final class StratosServer: Sendable {
         addReadRoutes(reads)
         addAuditRoutes(reads)
         addExportRoutes(reads)
+        addConsoleRoutes(routes.group("", middleware: ConsoleMiddleware(auth: BearerAuthMiddleware(access: .read, tokens: tokens))))
         routes.refuseOtherMethods()
         return router
     }

@@ -27,6 +27,7 @@ let suites: [any BenchSuite.Type] = [
     ProjectionBench.self,
     HTTPBench.self,
     FaultsBench.self,
+    ConsoleBench.self,
 ]
 
 var selected = Set<String>()
