@@ -111,8 +111,8 @@ public struct BarChart: Sendable {
         }
         svg += "</svg>"
         var out = "<figure class=\"chart\"><figcaption>\(HTML.escape(title))</figcaption>"
-        out += "<div class=\"axis\"><span>max \(HTML.escape(format(top)))</span>"
-        out += "<span>\(base == 0 ? "0" : "axis from " + HTML.escape(format(base)))</span></div>"
+        out += "<div class=\"axis\"><span>top: \(HTML.escape(format(top)))</span>"
+        out += "<span>bottom: \(base == 0 ? "0" : HTML.escape(format(base)))</span></div>"
         out += svg
         out += "<div class=\"labels\"><span>\(HTML.escape(bars.first!.label))</span><span>\(HTML.escape(bars.last!.label))</span></div>"
         if series.count > 1 {

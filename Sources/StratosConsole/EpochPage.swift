@@ -42,7 +42,7 @@ public struct EpochPage: Sendable {
     public var recomputation: Recomputation?
     public var rewardsPage = 1
     public var settledPage = 1
-    public static let pageSize = 200
+    public static let pageSize = 100
 
     public init(epoch: Int64, lastClosedEpoch: Int64, report: SettlementReport) {
         self.epoch = epoch

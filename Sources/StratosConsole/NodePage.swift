@@ -100,19 +100,7 @@ public struct NodePage: Sendable {
             title: "Rewards per epoch by role and source",
             series: Self.layers.enumerated().map { .init(name: "\($0.element.role)/\($0.element.source)", cssClass: "s\($0.offset)") },
             bars: BarChart.bucketed(points, maxBars: 120, sum: true), format: Amounts.stosText)
-        let newestFirst = Array(rewards.reversed())
-        let pager = Pager(total: newestFirst.count, pageSize: Self.pageSize, page: rewardsPage)
-        let rows = newestFirst[pager.range].map { r -> [String] in
-            [
-                HTML.link(ConsolePath.epoch(r.epoch), String(r.epoch)), HTML.escape(r.role), HTML.escape(r.source), Amounts.wei(r.amountWei),
-                HTML.link(ConsolePath.node(id, epoch: r.epoch), "derivation"),
-            ]
-        }
-        body += Layout.section(
-            "Rewards",
-            chart.render() + Layout.table(["epoch", "role", "source", "amount", ""], rows, numeric: [3])
-                + pager.navigation { url(rewards: $0) })
-
+        var auditSection = ""
         if let a = audit {
             var nav = "<nav class=\"links\">"
             if a.epoch > 1 { nav += HTML.link(ConsolePath.node(id, epoch: a.epoch - 1), "‹ epoch \(a.epoch - 1)") }
@@ -129,14 +117,29 @@ public struct NodePage: Sendable {
                 ("recomputation = stored projection", Layout.check(a.matchesProjection, unknown: "not projected yet")),
                 ("total credited", Amounts.wei(a.totalWei)),
             ])
-            body += Layout.section(
+            auditSection = Layout.section(
                 "Derivation of the reward of epoch \(a.epoch)", id: "audit",
                 nav + checks
                     + Layout.table(["recipient", "role", "source", "amount", "matures at epoch", "entry"], credited, numeric: [3, 4])
                     + "<pre>\(HTML.escape(a.text))</pre>")
         } else if let note = auditNote {
-            body += Layout.section("Derivation", "<p class=\"muted\">\(HTML.escape(note))</p>")
+            auditSection = Layout.section("Derivation", "<p class=\"muted\">\(HTML.escape(note))</p>")
         }
+
+        let newestFirst = Array(rewards.reversed())
+        let pager = Pager(total: newestFirst.count, pageSize: Self.pageSize, page: rewardsPage)
+        let rows = newestFirst[pager.range].map { r -> [String] in
+            [
+                HTML.link(ConsolePath.epoch(r.epoch), String(r.epoch)), HTML.escape(r.role), HTML.escape(r.source), Amounts.wei(r.amountWei),
+                HTML.link(ConsolePath.node(id, epoch: r.epoch), "derivation"),
+            ]
+        }
+        body += Layout.section("Rewards per epoch", chart.render())
+        body += auditSection
+        body += Layout.section(
+            "Rewards, newest first",
+            Layout.table(["epoch", "role", "source", "amount", ""], rows, numeric: [3])
+                + pager.navigation { url(rewards: $0) })
 
         let schedule = MaturitySchedule(vesting)
         let vpager = Pager(total: vesting.count, pageSize: Self.pageSize, page: vestingPage)

@@ -31,6 +31,8 @@ public struct OverviewPage: Sendable {
     /// The price after each closed epoch: wei per OZ, floored (the exact fraction is (s + p) / l wei per noz).
     public var pricePerOZ: [(epoch: Int64, wei: UInt128)] = []
     public var topNodes: [TopNode] = []
+    /// The epochs the top nodes are ranked over.
+    public var topEpochs: ClosedRange<Int64> = 1...1
     /// Set when a search found nothing.
     public var searchMessage: String?
 
@@ -57,8 +59,8 @@ public struct OverviewPage: Sendable {
             ("fee collector", Amounts.wei(feeCollectorWei)),
         ]
         if capWei > 0 {
-            // Per mille of the cap, floored: for reading only.
-            supply.append(("mined of cap", "\(Amounts.decimal(minedWei * 1000 / capWei, decimals: 1)) %"))
+            // Percent of the cap with 4 decimals, floored: for reading only.
+            supply.append(("mined of cap", "\(Amounts.decimal(minedWei * 1_000_000 / capWei, decimals: 4)) %"))
         }
         body += "<div class=\"grid\">" + Layout.section("Log and projections", Layout.facts(log))
         body += Layout.section("Supply", Layout.facts(supply)) + "</div>"
@@ -85,9 +87,10 @@ public struct OverviewPage: Sendable {
             ]
         }
         body += Layout.section(
-            "Top nodes by reward, all epochs",
+            "Top nodes by reward, epochs \(topEpochs.lowerBound)–\(topEpochs.upperBound)",
             Layout.table(["rank", "node", "total", "by role", "derivation of its last reward"], rows, numeric: [0, 2])
-                + "<p class=\"muted\">" + HTML.link("/v1/nodes/top", "as JSON") + "</p>")
+                + "<p class=\"muted\">" + HTML.link("/v1/nodes/top?from=\(topEpochs.lowerBound)&to=\(topEpochs.upperBound)&limit=10", "as JSON")
+                + "</p>")
         if lastClosedEpoch > 0 {
             let from = max(1, lastClosedEpoch - 143)
             body += Layout.section(

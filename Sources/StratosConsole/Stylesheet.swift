@@ -31,7 +31,7 @@ public enum ConsoleAssets {
         th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
         th{font-weight:600;color:var(--muted);white-space:nowrap}
         td.num,th.num{text-align:right}
-        .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:1rem}
+        .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:1rem;margin-bottom:1rem}
         .grid section{margin:0}
         figure.chart{margin:0 0 .6rem}
         figcaption{font-weight:600;margin-bottom:.3rem}
@@ -48,7 +48,7 @@ public enum ConsoleAssets {
         form.filters input,form.filters select{font:inherit;padding:.25rem .4rem}
         footer{max-width:72rem;margin:0 auto;padding:0 1rem 2rem;color:var(--muted);font-size:.85em}
         @media (max-width:700px){main{padding:.6rem}dl.facts{grid-template-columns:1fr}dl.facts dt{margin-top:.3rem}
-        th,td{padding:.25rem .35rem}section{padding:.7rem}}
+        th,td{padding:.25rem .35rem}section{padding:.7rem}td .amt{white-space:normal;overflow-wrap:anywhere}}
         """
 
     /// The tab icon (an SVG, so that the browser's automatic icon request finds something).

@@ -70,7 +70,10 @@ extension StratosServer {
                 let price = p["price"]
                 return (p["epoch"].int64, Self.weiPerOZ(price["numeratorWei"].uint, price["denominatorNoz"].uint))
             }
-            page.topNodes = try model.topNodes(epochs: all, limit: 10)["nodes"].list.map { n in
+            // Ranked over the last day: over the whole history the ranking sums every vesting
+            // entry ever made (millions on a long history); `/v1/nodes/top` ranks any range.
+            page.topEpochs = max(1, page.lastClosedEpoch - Self.topNodesEpochs + 1)...max(1, page.lastClosedEpoch)
+            page.topNodes = try model.topNodes(epochs: page.topEpochs, limit: 10)["nodes"].list.map { n in
                 OverviewPage.TopNode(
                     rank: Int(n["rank"].int64), node: n["node"].text, totalWei: n["total"].uint,
                     byRole: n["byRole"].fields.sorted { $0.key < $1.key }.map { (role: $0.key, amountWei: $0.value["amount"].uint) },
@@ -345,6 +348,8 @@ extension StratosServer {
 
     // MARK: Plumbing
 
+    /// The overview ranks the nodes over this many last epochs (a day).
+    static let topNodesEpochs: Int64 = 144
     /// At most this many journal postings on an account page.
     static let journalLines = 200
     /// A filtered events page reads at most this many events.

@@ -70,14 +70,16 @@ final class BrowserTests: XCTestCase {
             XCTAssertTrue(overview.wei.contains(try XCTUnwrap(supply[key]?.string)), "overview shows \(key)")
         }
         XCTAssertTrue(overview.noz.contains(try XCTUnwrap(supply["l"]?.string)), "overview shows l")
-        for n in try api.json("/v1/nodes/top?limit=10")["nodes"]?.array ?? [] {
+        let day = "from=\(max(1, lastEpoch - 143))&to=\(lastEpoch)"
+        for n in try api.json("/v1/nodes/top?\(day)&limit=10")["nodes"]?.array ?? [] {
             XCTAssertTrue(overview.wei.contains(try XCTUnwrap(n["total"]?.string)), "overview shows the total of \(n["node"]?.string ?? "?")")
         }
 
         // An epoch: every reward line, R, M and the dust, in the API's order.
         let settlement = try api.json("/v1/epochs/\(lastEpoch)/settlement")
         let epochPage = try load("epoch", "/epochs/\(lastEpoch)", screenshot: [1280])
-        let rewards = (settlement["rewards"]?.array ?? []).compactMap { $0["amount"]?.string }
+        // The first page of reward lines (100 a page), then the rest on page 2.
+        let rewards = (settlement["rewards"]?.array ?? []).prefix(100).compactMap { $0["amount"]?.string }
         XCTAssertFalse(rewards.isEmpty)
         XCTAssertTrue(isSubsequence(rewards, of: epochPage.wei), "the epoch page lists the API's reward lines in order")
         for key in ["trafficReward", "miningReward"] {
@@ -93,6 +95,7 @@ final class BrowserTests: XCTestCase {
 
         // A node: its rewards (newest first) and the audit of its last epoch.
         let nodePage = try load("node", "/nodes/\(node)", screenshot: [1280, 390])
+        try chromium.screenshot("http://127.0.0.1:\(h.port)/nodes/\(node)", to: "\(h.screenshots)/node-tall-1280.png", width: 1280, height: 3000)
         let nodeRewards = try api.json("/v1/nodes/\(node)/rewards")
         XCTAssertTrue(nodePage.wei.contains(try XCTUnwrap(nodeRewards["total"]?.string)))
         let amounts = (nodeRewards["rewards"]?.array ?? []).reversed().prefix(100).compactMap { $0["amount"]?.string }
