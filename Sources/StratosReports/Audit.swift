@@ -59,10 +59,10 @@ public struct EpochRecomputation: @unchecked Sendable {
 /// `GET /v1/audit/...` both call this, so they cannot disagree.
 public struct Auditor {
     public let store: EventStore
-    public let readModel: any LedgerReadModel
+    public let readModel: ReadModel
     public let cache: RecomputationCache?
 
-    public init(connection: PostgresConnection, readModel: any LedgerReadModel, cache: RecomputationCache? = nil) {
+    public init(connection: PostgresConnection, readModel: ReadModel, cache: RecomputationCache? = nil) {
         self.store = EventStore(connection: connection)
         self.readModel = readModel
         self.cache = cache

@@ -32,7 +32,7 @@ public struct PreparedExport: Sendable {
     /// The balances at the end of epoch `from − 1`, when the range starts mid-history.
     let opening: EconomySnapshot?
 
-    public static func prepare(_ request: ExportRequest, rules: RuleSet, model: any LedgerReadModel) throws -> PreparedExport {
+    public static func prepare(_ request: ExportRequest, rules: RuleSet, model: ReadModel) throws -> PreparedExport {
         if let owner = request.account, try model.account(owner) == nil {
             throw ExportRefusal.unknownAccount(owner)
         }
@@ -50,7 +50,7 @@ public struct PreparedExport: Sendable {
     }
 
     /// Streams the export to `emit`, chunk by chunk.
-    public func write(model: any LedgerReadModel, _ emit: (String) throws -> Void) throws {
+    public func write(model: ReadModel, _ emit: (String) throws -> Void) throws {
         var exporter = JournalExporter(request: request, rules: rules)
         var buffer = exporter.header()
         var openingDone = opening == nil

@@ -25,14 +25,14 @@ extension StratosServer {
             let id = try Self.identifier(context, "id", AccountID.init)
             return try await self.read(request) { model in
                 guard let v = try model.account(id) else { throw Problem.notFound("Account", "account \(id) has never been seen") }
-                return .json(v)
+                return .json(ReadJSON.account(id, v))
             }
         }
         routes.get("/accounts/:id/vesting") { request, context in
             let id = try Self.identifier(context, "id", AccountID.init)
             return try await self.read(request) { model in
                 guard let v = try model.vesting(id) else { throw Problem.notFound("Account", "account \(id) has never been seen") }
-                return .json(v)
+                return .json(ReadJSON.vesting(v))
             }
         }
         routes.get("/nodes/:id/rewards") { request, context in
@@ -40,7 +40,7 @@ extension StratosServer {
             let range = try Self.epochRange(request)
             return try await self.read(request) { model in
                 guard let v = try model.nodeRewards(id, epochs: range) else { throw Problem.notFound("Node", "node \(id) has never been seen") }
-                return .json(v)
+                return .json(ReadJSON.nodeRewards(id, epochs: range, v))
             }
         }
         routes.get("/nodes/top") { request, context in
@@ -52,11 +52,13 @@ extension StratosServer {
                     }
                     return v
                 } ?? 10
-            return try await self.read(request) { model in .json(try model.topNodes(epochs: range, limit: limit)) }
+            return try await self.read(request) { model in
+                .json(ReadJSON.topNodes(epochs: range, limit: limit, try model.topNodes(epochs: range, limit: limit)))
+            }
         }
         routes.get("/ozone") { request, context in
             let range = try Self.epochRange(request)
-            return try await self.read(request) { model in .json(try model.ozoneSeries(epochs: range)) }
+            return try await self.read(request) { model in .json(ReadJSON.ozoneSeries(epochs: range, try model.ozoneSeries(epochs: range))) }
         }
         routes.get("/stake/:id") { request, context in
             guard let raw = context.parameters.get("id").flatMap({ $0.removingPercentEncoding }), isValidIdentifier(raw) else {
@@ -66,7 +68,7 @@ extension StratosServer {
                 guard let v = try model.stake(raw) else {
                     throw Problem.notFound("Validator or delegator", "\(raw) is neither a validator nor a delegator")
                 }
-                return .json(v)
+                return .json(ReadJSON.stake(v))
             }
         }
         routes.get("/journal") { request, _ in try await self.journal(request) }
