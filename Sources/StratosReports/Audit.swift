@@ -72,7 +72,7 @@ public struct Auditor {
     /// every traffic event of the node's settled (or carried) contribution is seen.
     public func recompute(epoch: Int64, node: NodeID? = nil) throws -> EpochRecomputation {
         precondition(epoch >= 1)
-        let key = RecomputationCache.Key(epoch: epoch, node: node)
+        let key = RecomputationCache.Key(rulesSha256: try readModel.rulesSha256(), epoch: epoch, node: node)
         if var hit = cache?.get(key) {
             // The recomputation depends only on the immutable log; the projection may have been
             // rebuilt since, so the stored side is read again.
@@ -224,7 +224,10 @@ func mulDiv(_ a: UInt128, _ b: UInt128, _ d: UInt128) -> UInt128 {
 /// stored side (`stored`) is always read again. Why it helps: a cold audit loads a checkpoint head,
 /// fetches the vesting entries the replayed closes release and replays a few epochs of events.
 public final class RecomputationCache: Sendable {
+    /// The rule set is part of the key: after a switch to a build under other rules, the same
+    /// epoch recomputes to another result.
     public struct Key: Hashable, Sendable {
+        public var rulesSha256: String
         public var epoch: Int64
         public var node: NodeID?
     }

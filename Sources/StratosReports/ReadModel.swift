@@ -61,6 +61,11 @@ public struct ReadModel {
         try optional { try queries.health().lastClosedEpoch } ?? 0
     }
 
+    /// The SHA-256 of the canonical JSON of the build's rule set ("" before the first build).
+    public func rulesSha256() throws -> String {
+        try optional { try queries.health().rulesSha256 } ?? ""
+    }
+
     /// Whether the projections have seen `node` (in any status), from the `nodes` table.
     public func nodeExists(_ node: NodeID) throws -> Bool {
         try optional { try queries.nodeExists(node) } ?? false

@@ -93,6 +93,18 @@ final class BuildsRouteTests: XCTestCase {
         r = try h.get("/v1/builds/paper-v1/diff/nonesuch")
         XCTAssertEqual(r.status, 404)
         XCTAssertTrue(try r.json["detail"]?.string?.contains("nonesuch") ?? false, r.text)
+
+        // An audit cached under the serving build's rules is not served after a switch to a
+        // build under other rules: the cache is keyed by the rule set.
+        let epoch = try XCTUnwrap(
+            (1...30).last { e in
+                try h.get("/v1/epochs/\(e)/settlement").text != h.get("/v1/epochs/\(e)/settlement?build=paper-v1").text
+            }, "the rule sets settle some epoch differently")
+        XCTAssertEqual(try h.get("/v1/audit/epochs/\(epoch)").json["matchesProjection"]?.bool, true)
+        _ = try rebuilder.switchBack()
+        XCTAssertEqual(
+            try h.get("/v1/audit/epochs/\(epoch)").json["matchesProjection"]?.bool, true,
+            "epoch \(epoch) recomputed under the rules now serving, not taken from the cache")
     }
 }
 
