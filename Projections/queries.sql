@@ -219,6 +219,166 @@ FETCH 100000 FROM vesting_live_all
 -- name: vesting.live_all_close
 CLOSE vesting_live_all
 
+-- Taking over a build (Rebuilder, "replay only what changed", docs/PROJECTIONS.md): a rebuild
+-- whose rules equal the serving build's through epoch $2 starts from that build's state at the
+-- close of epoch $2 (log position $1, an epoch checkpoint of it). {from} is the serving schema,
+-- {to} the new one, created in the same transaction as these copies and its state row, so a
+-- crash mid-copy leaves no schema at all. Every insert-only row the log produced up to $1 is
+-- copied as it is: rows are a function of the events and of the parameters in force, which are
+-- equal up to there. The rule set's name is the only thing a row or head records of the rules.
+-- name: incremental.copy_journal_stored
+INSERT INTO {to}.journal_stored (position, epoch, transfers)
+SELECT position, epoch, transfers FROM {from}.journal_stored WHERE position <= $1
+
+-- name: incremental.copy_vesting_entries
+INSERT INTO {to}.vesting_entries (entry_id, account, node, validator, role, source, amount, epoch_earned, mature_epoch, position)
+SELECT entry_id, account, node, validator, role, source, amount, epoch_earned, mature_epoch, position
+FROM {from}.vesting_entries WHERE position <= $1
+
+-- name: incremental.copy_vesting_changes
+INSERT INTO {to}.vesting_changes (entry_id, position, epoch, change, amount)
+SELECT entry_id, position, epoch, change, amount FROM {from}.vesting_changes WHERE position <= $1
+
+-- name: incremental.copy_release_schedule
+INSERT INTO {to}.release_schedule (kind, ref, account, node, validator, amount, release_day, position)
+SELECT kind, ref, account, node, validator, amount, release_day, position FROM {from}.release_schedule WHERE position <= $1
+
+-- name: incremental.copy_release_done
+INSERT INTO {to}.release_done (kind, ref, amount, position, epoch)
+SELECT kind, ref, amount, position, epoch FROM {from}.release_done WHERE position <= $1
+
+-- name: incremental.copy_gas_fee_rewards
+INSERT INTO {to}.gas_fee_rewards (position, seq, epoch, account, validator, role, amount)
+SELECT position, seq, epoch, account, validator, role, amount FROM {from}.gas_fee_rewards WHERE position <= $1
+
+-- name: incremental.copy_exceptions
+INSERT INTO {to}.exceptions (position, event_id, type, rule, message)
+SELECT position, event_id, type, rule, message FROM {from}.exceptions WHERE position <= $1
+
+-- Epoch rows through the close of epoch $1.
+-- name: incremental.copy_ozone_supply
+INSERT INTO {to}.ozone_supply (epoch, position, s, p, l, mined, fee_collector, price_numerator, price_denominator,
+                               bought, consumed, settled, carried_over)
+SELECT epoch, position, s, p, l, mined, fee_collector, price_numerator, price_denominator, bought, consumed, settled,
+       carried_over
+FROM {from}.ozone_supply WHERE epoch <= $1
+
+-- name: incremental.copy_settled_nodes
+INSERT INTO {to}.settled_nodes (epoch, rank, node, traffic)
+SELECT epoch, rank, node, traffic FROM {from}.settled_nodes WHERE epoch <= $1
+
+-- name: incremental.copy_balance_history
+INSERT INTO {to}.balance_history (account, epoch, wallet, ozone, escrow, bonded, unbonding, vesting)
+SELECT account, epoch, wallet, ozone, escrow, bonded, unbonding, vesting FROM {from}.balance_history WHERE epoch <= $1
+
+-- A settlement names the rule set ($2): the new build's, as a full replay writes it.
+-- name: incremental.copy_settlements
+INSERT INTO {to}.settlements (epoch, position, rules, t, y, traffic_reward, mining_reward, traffic_dust, mining_dust,
+                              first_released, last_released, first_rewarded, last_rewarded)
+SELECT epoch, position, $2, t, y, traffic_reward, mining_reward, traffic_dust, mining_dust,
+       first_released, last_released, first_rewarded, last_rewarded
+FROM {from}.settlements WHERE epoch <= $1
+
+-- The heads of the epochs <= $1 that are multiples of $2 (the new build's interval), each
+-- starting with $3 (Economy.checkpointHeadPrefix of the serving rules) restarted with $4 (that of
+-- the new rules): the state after the name is the same. A head without the prefix is counted
+-- by incremental.heads_not_prefixed first (the take-over is then refused).
+-- name: incremental.copy_epoch_checkpoints
+INSERT INTO {to}.epoch_checkpoints (epoch, position, state)
+SELECT epoch, position, $4::bytea || substring(state FROM length($3::bytea) + 1)
+FROM {from}.epoch_checkpoints WHERE epoch <= $1 AND epoch % $2 = 0
+
+-- name: incremental.heads_not_prefixed
+SELECT count(*) FROM {from}.epoch_checkpoints
+WHERE epoch <= $1 AND epoch % $2 = 0 AND substring(state FROM 1 FOR length($3::bytea)) <> $3::bytea
+
+-- The latest head of the serving build at an epoch <= $1 that is a multiple of $2: where the new
+-- build starts (epoch, position), with the events refused up to it and the events logged up to it.
+-- name: incremental.start
+SELECT c.epoch, c.position,
+       (SELECT count(*) FROM {from}.exceptions x WHERE x.position <= c.position),
+       (SELECT count(*) FROM event_log e WHERE e.position <= c.position)
+FROM {from}.epoch_checkpoints c WHERE c.epoch <= $1 AND c.epoch % $2 = 0 ORDER BY c.epoch DESC LIMIT 1
+
+-- Balances as they stood at position $1 (the close of epoch $2). A row last changed at or before
+-- $1 is that; a row changed since is rebuilt from balance_history (its values after the last
+-- epoch <= $2 in which it changed) and the journal of that epoch (the last posting of the
+-- account in it: a balance changes exactly by the postings its owner has, derived lines
+-- included). An account first seen after $1 has no row.
+-- name: incremental.copy_balances
+WITH changed AS (
+    SELECT b.account, h.epoch, h.wallet, h.ozone, h.escrow, h.bonded, h.unbonding, h.vesting
+    FROM {from}.balances b
+    CROSS JOIN LATERAL (
+        SELECT * FROM {from}.balance_history h WHERE h.account = b.account AND h.epoch <= $2 ORDER BY h.epoch DESC LIMIT 1
+    ) h
+    WHERE b.position > $1
+), ranges AS (
+    -- Each epoch's positions: after the previous close, through its own (epoch 1: from Genesis).
+    SELECT e.epoch, coalesce(prev.position, 0) AS after_position, cur.position AS through_position
+    FROM (SELECT DISTINCT epoch FROM changed) e
+    JOIN {from}.settlements cur ON cur.epoch = e.epoch
+    LEFT JOIN {from}.settlements prev ON prev.epoch = e.epoch - 1
+), last_posting AS (
+    -- Parsed once per epoch, not once per account.
+    SELECT r.epoch, p.owner, max(p.position) AS position
+    FROM ranges r
+    CROSS JOIN LATERAL (
+        SELECT j.owner, j.position FROM {from}.journal_postings j WHERE j.position > r.after_position AND j.position <= r.through_position
+    ) p
+    WHERE p.owner IS NOT NULL
+    GROUP BY r.epoch, p.owner
+)
+INSERT INTO {to}.balances (account, wallet, ozone, escrow, bonded, unbonding, vesting, position)
+SELECT account, wallet, ozone, escrow, bonded, unbonding, vesting, position FROM {from}.balances WHERE position <= $1
+UNION ALL
+SELECT c.account, c.wallet, c.ozone, c.escrow, c.bonded, c.unbonding, c.vesting, l.position
+FROM changed c JOIN last_posting l ON l.epoch = c.epoch AND l.owner = c.account
+
+-- Nodes last changed at or before $1: as they are.
+-- name: incremental.copy_nodes
+INSERT INTO {to}.nodes (node, kind, owner, status, deposit, unsettled, position)
+SELECT node, kind, owner, status, deposit, unsettled, position FROM {from}.nodes WHERE position <= $1
+
+-- Nodes changed after $1 (their state at $1 comes from the economy checkpoint).
+-- name: incremental.nodes_changed_after
+SELECT node, kind, owner FROM {from}.nodes WHERE position > $1 ORDER BY node
+
+-- The last position <= $2 that changed node $1 (the close of epoch $3 is at $2), every way the
+-- engine changes one: Genesis (the first event of the log: a floor, every other node is created
+-- later by an activation or a registration), its own status events when applied, its traffic
+-- when it charged something (a TrafficServed whose journal row has a transfer), the closes that
+-- settled it, the release of its deposit. Second column: its last applied vote, which changed it
+-- only if the node is no longer pending (votes are refused once it is not; Rebuilder decides).
+-- name: incremental.node_last_change
+SELECT greatest(
+           (SELECT e.position FROM event_log e WHERE e.stream = 'economy' ORDER BY e.stream_version LIMIT 1),
+           (SELECT e.position FROM event_log e
+            WHERE e.stream = 'node/' || $1 AND e.position <= $2
+              AND e.type IN ('ResourceNodeActivated', 'MetaNodeRegistrationRequested', 'ResourceNodeSuspended',
+                             'ResourceNodeResumed', 'NodeDeactivated', 'NodeShutDown')
+              AND NOT EXISTS (SELECT 1 FROM {from}.exceptions x WHERE x.position = e.position)
+            ORDER BY e.stream_version DESC LIMIT 1),
+           -- A stream's versions follow its positions: the backward scan stops at the latest one.
+           (SELECT e.position FROM event_log e JOIN {from}.journal_stored j ON j.position = e.position
+            WHERE e.stream = 'node/' || $1 AND e.position <= $2 AND e.type = 'TrafficServed' AND j.transfers <> ''
+            ORDER BY e.stream_version DESC LIMIT 1),
+           (SELECT s.position FROM {from}.settled_nodes n JOIN {from}.settlements s ON s.epoch = n.epoch
+            WHERE n.node = $1 AND n.epoch <= $3 ORDER BY n.epoch DESC LIMIT 1),
+           (SELECT max(d.position) FROM {from}.release_done d WHERE d.kind = 'deposit' AND d.ref = $1 AND d.position <= $2)),
+       (SELECT e.position FROM event_log e
+        WHERE e.stream = 'node/' || $1 AND e.position <= $2 AND e.type = 'MetaNodeVoted'
+          AND NOT EXISTS (SELECT 1 FROM {from}.exceptions x WHERE x.position = e.position)
+        ORDER BY e.stream_version DESC LIMIT 1)
+
+-- name: incremental.insert_node
+INSERT INTO {to}.nodes (node, kind, owner, status, deposit, unsettled, position)
+VALUES ($1, $2, $3, $4, $5::numeric, $6::numeric, $7::bigint)
+
+-- The new build's state row: at position $1, the close of epoch $2, with $3 events applied and $4 refused.
+-- name: incremental.state_at
+UPDATE {to}.projection_state SET last_position = $1, last_epoch = $2, applied = $3, refused = $4
+
 -- name: checkpoint.sizes
 SELECT count(*), coalesce(sum(length(state)), 0), coalesce(max(length(state)), 0) FROM epoch_checkpoints
 
@@ -239,6 +399,9 @@ FROM vesting_schedule WHERE hashtextextended(account, 0) = hashtextextended($1, 
 SELECT r.kind, r.ref, r.node, r.validator, r.amount, r.release_day, r.position, d.position, d.epoch
 FROM release_schedule r LEFT JOIN release_done d USING (kind, ref)
 WHERE r.account = $1 ORDER BY r.position, r.kind, r.ref
+
+-- name: q.node_exists
+SELECT 1 FROM nodes WHERE node = $1
 
 -- name: q.node_rewards
 SELECT epoch_earned, role, source, sum(amount)::text FROM vesting_entries

@@ -87,11 +87,11 @@ public final class LedgerWriter<Rules: LedgerRules> {
     public let checkpointEvery: Int64
     private var lastCheckpoint: Int64 = 0
 
-    /// A checkpoint every million events. A checkpoint holds every locked reward: on the
-    /// 2-million-event bench history it is 111 MB (39 MB stored) and takes ~1 s to write and
-    /// ~1.4 s to restore, where replaying that history takes ~15 s. Written in the append path, so
-    /// the append that makes one due waits for it; a million events is ~15 s of appending at
-    /// the service's full speed and far longer at a real network's pace.
+    /// A checkpoint every million events. A checkpoint holds every locked reward: on the bench
+    /// history it is a hundred MB or more and takes about a second to write and to restore, where
+    /// replaying that history takes an order of magnitude longer (docs/BENCHMARKS.md). Written in
+    /// the append path, so the append that makes one due waits for it; a million events is many
+    /// seconds of appending at the service's full speed and far longer at a real network's pace.
     public static var defaultCheckpointEvery: Int64 { 1_000_000 }
 
     /// Told what became of every checkpoint that was due (to log it: a failed one is otherwise

@@ -97,7 +97,7 @@ public final class PostgresConnection {
     /// order), and with `binaryResults` every result column in binary (for `bytea` and text
     /// columns: `PostgresResult` reads no other type in binary).
     ///
-    /// Why: a large value (a writer checkpoint is ~111 MB) in hex text is twice its size on the
+    /// Why: a large value (a writer checkpoint: a hundred MB or more) in hex text is twice its size on the
     /// wire and is encoded by one side and decoded by the other; in binary it is copied once each
     /// way.
     public func query(

@@ -18,7 +18,9 @@ struct RebuildCommand: ParsableCommand {
             is dropped: an older <schema>_previous is kept as <schema>_kept_<n>. --switch-back \
             serves the build that served before (a rebuild under the rules already serving \
             replaces it in that history: the switch-back still returns to the build under other \
-            rules).
+            rules). When the new rules equal the serving build's through epoch N-1, the rebuild \
+            takes the serving build over through its latest checkpoint before N and replays only \
+            the log after it (--from-genesis: replay all).
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -37,6 +39,11 @@ struct RebuildCommand: ParsableCommand {
 
     @Flag(name: .customLong("no-switch"), help: "Build and check (and diff) only; keep the serving projection.")
     var noSwitch = false
+
+    @Flag(
+        name: .customLong("from-genesis"),
+        help: "Replay the whole log, even when the serving build could be taken over through the epoch before the rules differ.")
+    var fromGenesis = false
 
     @Option(help: "Serving projection schema.")
     var schema: String = ProjectionSchemas().serving
@@ -64,11 +71,13 @@ struct RebuildCommand: ParsableCommand {
             writeStderr("rebuild: \(name) is serving again (as \(schema))\n")
             return
         }
+        rebuilder.fromGenesis = fromGenesis
         rebuilder.progress = progressPrinter()
         rebuilder.phaseStarted = { [next = rebuilder.schemas.next] name in writeStderr("\(next): \(name)…\n") }
         let ruleSet = try resolveRules(rules!)
         let report = try rebuilder.run(rules: ruleSet, diff: diff, switchOver: !noSwitch, name: buildName)
         if let d = report.diff { print(d.text(), terminator: "") }
+        writeStderr("rebuild: \(report.start)\n")
         let phases: String = report.phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", ")
         writeStderr(
             "rebuild: build \(report.name), \(report.events) events under \(report.rules) (sha256 \(ruleSet.sha256))"

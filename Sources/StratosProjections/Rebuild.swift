@@ -16,6 +16,9 @@ public struct RebuildReport: Sendable {
     public var phases: [(name: String, seconds: Double)] = []
     public var diff: BuildDiff?
     public var switched: Bool
+    /// Whether the build replayed from Genesis, took the serving build over through an epoch
+    /// (replaying only what changed), or resumed an interrupted build.
+    public var start: RebuildStart = .fromGenesis(reason: "not recorded")
 }
 
 /// Rebuilds every projection from the whole log into a fresh schema (`<serving>_next`) while the
@@ -41,6 +44,9 @@ public struct Rebuilder {
     /// Called as each phase after the catch-up starts (`keys and journal check`, `diff`,
     /// `switch`), so that a long silent phase is announced.
     public var phaseStarted: ((String) -> Void)?
+    /// Replay the whole log even when the serving build could be taken over through the epoch
+    /// before the rules differ (`rebuild --from-genesis`).
+    public var fromGenesis = false
     let sql: ProjectionSQL
 
     public init(
@@ -79,10 +85,21 @@ public struct Rebuilder {
                 try c.execute(try sql.render("schema.drop", on: c, ["schema": schemas.next]))
             }
         }
+        // A new build takes the serving one over through the epoch before the rules differ
+        // when it can (RebuildStart.swift); an existing one (same rules) is resumed.
+        let start: RebuildStart
+        if let existing = try worker.readState() {
+            start = .resumed(position: existing.lastPosition)
+        } else {
+            phaseStarted?("take-over")
+            start = try takeOver(rules: rules, into: worker)
+        }
         try worker.createIfMissing(rules: rules, checkpointEvery: checkpointEvery)
         let buildName = try catalog.name(c, schema: schemas.next, as: name, rules: rules.name)
-        let resumedFrom = try worker.readState()?.lastPosition ?? 0
+        var resumedFrom: Int64 = 0
+        if case .resumed(let position) = start { resumedFrom = position }
         var phases: [(name: String, seconds: Double)] = []
+        if case .takenOver(_, _, _, _, let seconds) = start { phases.append(("take-over", seconds)) }
         var lap = clock.now
         func phase(_ name: String) {
             let now = clock.now
@@ -111,7 +128,7 @@ public struct Rebuilder {
 
         var report = RebuildReport(
             rules: rules.name, name: buildName, events: events, refused: try worker.readState()?.refused ?? 0,
-            resumedFrom: resumedFrom, seconds: 0, diff: nil, switched: false)
+            resumedFrom: resumedFrom, seconds: 0, diff: nil, switched: false, start: start)
         let servingExists = try c.query(sql("schema.exists"), [schemas.serving]).rowCount > 0
         if diff && servingExists {
             phaseStarted?("diff")
@@ -141,8 +158,8 @@ public struct Rebuilder {
     /// Why read back rather than trust the writer (which asserts the same of every `Transfer`
     /// before encoding it): this checks the bytes PostgreSQL stored, with the decoder the export
     /// uses, so what an accounting tool receives is what was checked. Why in Swift rather than
-    /// SQL: splitting 9.8 M lines in SQL took ~8 s of the server's CPU on the bench history,
-    /// about three times this, while the keys were being built on the same two cores.
+    /// SQL: splitting the bench history's millions of lines in SQL took about three times the
+    /// server's CPU of this, while the keys were being built on the same two cores.
     @discardableResult
     public static func checkJournal(_ c: PostgresConnection, sql: ProjectionSQL) throws -> (transactions: Int64, transfers: Int64) {
         var reader = BinaryCopyReader(fieldCount: 2)

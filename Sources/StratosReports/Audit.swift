@@ -88,7 +88,7 @@ public struct Auditor {
         // 1. The starting state: the economy after EpochClosed N − 1 (the projections'
         // checkpoint plus a replay).
         guard var (economy, position) = try readModel.economy(afterEpoch: epoch - 1) else {
-            let last = try readModel.snapshot(.now)?.lastClosedEpoch ?? 0
+            let last = try readModel.lastClosedEpoch()
             throw AuditError.epochNotClosed(epoch: epoch, lastClosed: last)
         }
         var fromEpoch = epoch - 1
@@ -200,7 +200,7 @@ public struct Auditor {
                 || r.report.rewards.contains(where: { $0.node == node })
         else {
             // Not a participant of this settlement: known at all?
-            if try readModel.snapshot(.now)?.nodes[node] == nil { throw AuditError.unknownNode(node) }
+            if try !readModel.nodeExists(node) { throw AuditError.unknownNode(node) }
             return NodeAudit(node: node, recomputation: r)
         }
         return NodeAudit(node: node, recomputation: r)

@@ -39,7 +39,7 @@ public struct PreparedExport: Sendable {
         var opening: EconomySnapshot?
         if request.from > 1 {
             guard let snapshot = try model.snapshot(.epoch(request.from - 1)) else {
-                let last = try model.snapshot(.now)?.lastClosedEpoch ?? 0
+                let last = try model.lastClosedEpoch()
                 throw request.from - 1 > last
                     ? ExportRefusal.epochNotClosed(epoch: request.from - 1, lastClosed: last)
                     : ExportRefusal.epochNotProjected(epoch: request.from - 1)
@@ -59,7 +59,7 @@ public struct PreparedExport: Sendable {
                 buffer += try exporter.opening(opening, date: t.time)
                 openingDone = true
             }
-            if let owner = request.account, !t.postings.contains(where: { $0.owner == owner.rawValue }) { return }
+            if let owner = request.account, !t.postings.contains(where: { $0.owner == owner }) { return }
             buffer += try exporter.transaction(t)
             if buffer.utf8.count >= Self.chunkBytes {
                 try emit(buffer)

@@ -37,14 +37,8 @@ struct ProjectionReadModel: LedgerReadModel {
         }
     }
 
-    func snapshot(_ point: SnapshotAt) throws -> EconomySnapshot? {
-        try optional {
-            switch point {
-            case .now: try queries.snapshot(at: .latest)
-            case .epoch(let e): try queries.snapshot(at: .epoch(e))
-            case .position(let p): try queries.snapshot(at: .position(p))
-            }
-        }
+    func snapshot(_ point: SnapshotPoint) throws -> EconomySnapshot? {
+        try optional { try queries.snapshot(at: point) }
     }
 
     func settlement(epoch: Int64) throws -> StoredSettlement? {
@@ -65,6 +59,14 @@ struct ProjectionReadModel: LedgerReadModel {
 
     func projectedPosition() throws -> Int64 {
         try optional { try queries.health().position } ?? 0
+    }
+
+    func lastClosedEpoch() throws -> Int64 {
+        try optional { try queries.health().lastClosedEpoch } ?? 0
+    }
+
+    func nodeExists(_ node: NodeID) throws -> Bool {
+        try optional { try queries.nodeExists(node) } ?? false
     }
 
     func account(_ id: AccountID) throws -> JSONValue? {
@@ -95,7 +97,7 @@ struct ProjectionReadModel: LedgerReadModel {
         o["amount"] = .string(e.amount.description)
         o["epochEarned"] = .integer(e.epochEarned)
         o["matureEpoch"] = .integer(e.matureEpoch)
-        o["status"] = .string(e.status)
+        o["status"] = .string(e.status.rawValue)
         o["feeTaken"] = .string(e.feeTaken.description)
         o["closedEpoch"] = e.closedEpoch.map { .integer($0) } ?? .null
         return .object(o)
@@ -103,7 +105,7 @@ struct ProjectionReadModel: LedgerReadModel {
 
     static func json(_ r: ScheduledRelease) -> JSONValue {
         var o: [String: JSONValue] = [:]
-        o["kind"] = .string(r.kind)
+        o["kind"] = .string(r.kind.rawValue)
         o["reference"] = .string(r.reference)
         o["node"] = r.node.map { .string($0.rawValue) } ?? .null
         o["validator"] = r.validator.map { .string($0.rawValue) } ?? .null
@@ -114,7 +116,7 @@ struct ProjectionReadModel: LedgerReadModel {
     }
 
     func nodeRewards(_ id: NodeID, epochs: ClosedRange<Int64>) throws -> JSONValue? {
-        guard try optional({ try queries.economy(at: .latest) })?.node(id) != nil else { return nil }
+        guard try nodeExists(id) else { return nil }
         let rows = try queries.nodeRewards(node: id, epochs: epochs)
         var total: UInt128 = 0
         for r in rows { total += r.amount.rawValue }
@@ -207,7 +209,7 @@ struct ProjectionReadModel: LedgerReadModel {
                         "epoch": .integer(r.epoch), "account": .string(r.account.rawValue),
                         "validator": r.validator.map { .string($0.rawValue) } ?? .null,
                         "node": r.node.map { .string($0.rawValue) } ?? .null, "role": .string(r.role.rawValue),
-                        "kind": .string(r.kind), "source": r.source.map { .string($0.rawValue) } ?? .null,
+                        "kind": .string(r.kind.rawValue), "source": r.source.map { .string($0.rawValue) } ?? .null,
                         "amount": .string(r.amount.description),
                     ])
                 })
@@ -215,16 +217,7 @@ struct ProjectionReadModel: LedgerReadModel {
         return .object(["id": .string(id), "asValidator": rows(asValidator), "asRecipient": rows(asAccount)])
     }
 
-    func journal(epochs: ClosedRange<Int64>, _ body: (JournalRecord) throws -> Void) throws {
-        try queries.journal(epochs: epochs) { t in
-            try body(
-                JournalRecord(
-                    position: t.position, eventID: t.eventID.rawValue, type: t.type, time: t.time, epoch: t.epoch,
-                    postings: t.postings.map {
-                        JournalRecordPosting(
-                            account: $0.account, owner: $0.owner?.rawValue, commodity: $0.commodity,
-                            negative: $0.negative, amount: $0.amount, reason: $0.reason)
-                    }))
-        }
+    func journal(epochs: ClosedRange<Int64>, _ body: (JournalTransaction) throws -> Void) throws {
+        try queries.journal(epochs: epochs, body)
     }
 }

@@ -11,7 +11,7 @@ import StratosProjections
 /// the right problem.
 public protocol LedgerReadModel {
     /// The economy snapshot now, right after `EpochClosed epoch`, or after `position` events.
-    func snapshot(_ point: SnapshotAt) throws -> EconomySnapshot?
+    func snapshot(_ point: SnapshotPoint) throws -> EconomySnapshot?
     /// The stored settlement report of a closed epoch.
     func settlement(epoch: Int64) throws -> StoredSettlement?
     /// An account's balances (docs/EVENTS.md account fields), nil if never seen.
@@ -28,7 +28,7 @@ public protocol LedgerReadModel {
     func stake(_ id: String) throws -> JSONValue?
     /// Streams the journal transactions of the events applied while epochs `epochs` were open,
     /// in position order, one at a time (memory does not grow with the range).
-    func journal(epochs: ClosedRange<Int64>, _ body: (JournalRecord) throws -> Void) throws
+    func journal(epochs: ClosedRange<Int64>, _ body: (JournalTransaction) throws -> Void) throws
     /// The economy right after `EpochClosed epoch` (a fresh one for epoch 0) and the log
     /// position it reflects; nil if not closed. It may be partial (see `prepare`).
     func economy(afterEpoch epoch: Int64) throws -> (economy: Economy, position: Int64)?
@@ -37,53 +37,13 @@ public protocol LedgerReadModel {
     func prepare(_ economy: inout Economy, for event: LedgerEvent, at position: Int64, maturingThrough: Int64?) throws
     /// The last epoch before `epoch` whose settlement included `node`, and its close's position.
     func lastSettlement(of node: NodeID, before epoch: Int64) throws -> (epoch: Int64, position: Int64)?
-    /// The log position the projections have applied.
+    /// The log position the projections have applied (0 before the first build).
     func projectedPosition() throws -> Int64
-}
-
-/// Where a snapshot is taken.
-public enum SnapshotAt: Sendable, Hashable {
-    case now
-    case epoch(Int64)
-    case position(Int64)
-}
-
-/// One journal transaction (one applied event) as stored by the projections.
-public struct JournalRecord: Sendable {
-    public var position: Int64
-    public var eventID: String
-    public var type: String
-    public var time: Timestamp
-    public var epoch: Int64
-    public var postings: [JournalRecordPosting]
-    public init(position: Int64, eventID: String, type: String, time: Timestamp, epoch: Int64, postings: [JournalRecordPosting]) {
-        self.position = position
-        self.eventID = eventID
-        self.type = type
-        self.time = time
-        self.epoch = epoch
-        self.postings = postings
-    }
-}
-
-/// One posting: `account` is `LedgerAccount.description` (e.g. `wallet:st1alice`,
-/// `escrow:st1bob:stsds1x`), `owner` the account id it belongs to (nil for pools and nodes),
-/// `amount` in base units (wei or noz), negative for the debited side.
-public struct JournalRecordPosting: Sendable, Hashable {
-    public var account: String
-    public var owner: String?
-    public var commodity: Commodity
-    public var negative: Bool
-    public var amount: UInt128
-    public var reason: String
-    public init(account: String, owner: String?, commodity: Commodity, negative: Bool, amount: UInt128, reason: String) {
-        self.account = account
-        self.owner = owner
-        self.commodity = commodity
-        self.negative = negative
-        self.amount = amount
-        self.reason = reason
-    }
+    /// The last epoch the projections have closed (0 before the first build), from their state
+    /// row: cheap, unlike a snapshot, which rebuilds the economy.
+    func lastClosedEpoch() throws -> Int64
+    /// Whether the projections have seen `node` (in any status), from the `nodes` table.
+    func nodeExists(_ node: NodeID) throws -> Bool
 }
 
 /// Makes a read model over one connection (the pool hands out connections per request).

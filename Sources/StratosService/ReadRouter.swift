@@ -123,7 +123,7 @@ public final class ReadRouter: Sendable {
 
     /// The serving schema's checkpoint position (0 when it is not built).
     static func position(_ c: PostgresConnection, _ sql: ProjectionSQL, _ schema: String) throws -> Int64 {
-        guard try c.query(sql("schema.exists"), [schema]).rowCount > 0 else { return 0 }
+        guard try c.query(sql("schema.exists"), binding: schema).rowCount > 0 else { return 0 }
         return try c.query(try sql.render("state.position_in", on: c, ["schema": schema])).int64(0, 0)
     }
 }

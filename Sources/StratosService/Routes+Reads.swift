@@ -74,9 +74,9 @@ extension StratosServer {
 
     func snapshot(_ request: Request) async throws -> Response {
         let q = request.uri.queryParameters
-        let point: SnapshotAt
+        let point: SnapshotPoint
         switch (q.get("epoch"), q.get("position")) {
-        case (nil, nil): point = .now
+        case (nil, nil): point = .latest
         case (let e?, nil): point = .epoch(try Self.epochValue(e, "epoch"))
         case (nil, let p?):
             guard let v = Int64(p), v >= 0 else { throw Problem.badParameter("position", "position must be an integer ≥ 0, got \"\(p)\"") }
@@ -88,9 +88,9 @@ extension StratosServer {
             switch point {
             case .epoch(let e): throw try Self.epochProblem(e, model)
             case .position(let p):
-                let head = try model.snapshot(.now)?.position ?? 0
+                let head = try model.projectedPosition()
                 throw Problem.notFound("Position", "position \(p) is beyond the projected log (at position \(head))")
-            case .now: throw Problem.notFound("Snapshot", "the log is empty: append Genesis first")
+            case .latest: throw Problem.notFound("Snapshot", "the log is empty: append Genesis first")
             }
         }
     }
@@ -109,7 +109,7 @@ extension StratosServer {
         return try await streamed(request, contentType: "application/x-ndjson") { c, emit in
             var buffer = ""
             try models.readModel(on: c).journal(epochs: range) { t in
-                if let owner, !t.postings.contains(where: { $0.owner == owner.rawValue }) { return }
+                if let owner, !t.postings.contains(where: { $0.owner == owner }) { return }
                 buffer += Self.journalLine(t) + "\n"
                 if buffer.utf8.count >= PreparedExport.chunkBytes {
                     try emit(buffer)
@@ -122,14 +122,14 @@ extension StratosServer {
 
     /// A chunked response whose body `produce` writes in a read snapshot (see `ChunkHandoff`);
 
-    static func journalLine(_ t: JournalRecord) -> String {
+    static func journalLine(_ t: JournalTransaction) -> String {
         JSONValue.object([
-            "position": .integer(t.position), "id": .string(t.eventID), "type": .string(t.type),
+            "position": .integer(t.position), "id": .string(t.eventID.rawValue), "type": .string(t.type),
             "time": .string(t.time.rfc3339), "epoch": .integer(t.epoch),
             "postings": .array(
                 t.postings.map { p in
                     .object([
-                        "account": .string(p.account), "owner": p.owner.map { .string($0) } ?? .null,
+                        "account": .string(p.account), "owner": p.owner.map { .string($0.rawValue) } ?? .null,
                         "commodity": .string(p.commodity.rawValue),
                         "amount": .string((p.negative ? "-" : "") + String(p.amount)), "reason": .string(p.reason),
                     ])
