@@ -11,7 +11,8 @@
 //   StratosProjections projection workers, checkpoints, rebuilds, journal
 //   StratosSimulator  deterministic generator of realistic histories
 //   StratosReports    audits, journal exports and the read model: shared by the CLI, the demo, the service
-//   StratosService    HTTP API
+//   StratosConsole    the auditor's console: HTML pages, amounts and SVG charts (pure rendering; no HTTP, no PostgreSQL)
+//   StratosService    HTTP API (and the console's routes)
 //   StratosDemo       the one-command demo (`stratos-ledger demo`), callable from tests
 //   FaultDrill        primary + standby, the service as a process, faults injected, then checks
 //   StratosLedgerCLI  the `stratos-ledger` executable
@@ -45,10 +46,11 @@ let package = Package(
         .target(name: "StratosProjections", dependencies: ["EventStore", "StratosEconomics", "PostgresClient", "LedgerEvents"]),
         .target(name: "StratosSimulator", dependencies: ["LedgerEvents", "StratosEconomics"]),
         .target(name: "StratosReports", dependencies: ["EventStore", "StratosProjections", "StratosEconomics", "PostgresClient", "LedgerEvents"]),
+        .target(name: "StratosConsole", dependencies: ["LedgerEvents", "StratosEconomics"]),
         .target(
             name: "StratosService",
             dependencies: [
-                "EventStore", "StratosProjections", "StratosEconomics", "StratosReports", "PostgresClient", "LedgerEvents",
+                "EventStore", "StratosProjections", "StratosEconomics", "StratosReports", "StratosConsole", "PostgresClient", "LedgerEvents",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -99,6 +101,12 @@ let package = Package(
             dependencies: [
                 "StratosService", "StratosReports", "LoopbackHTTP", "PostgresTestSupport", "StratosSimulator", "EventStore", "StratosProjections",
                 "LedgerEvents", "PostgresClient", "StratosEconomics",
+            ]),
+        .testTarget(
+            name: "ConsoleTests",
+            dependencies: [
+                "StratosConsole", "StratosService", "StratosReports", "LoopbackHTTP", "PostgresTestSupport", "StratosSimulator", "EventStore",
+                "StratosProjections",
             ]),
         .testTarget(name: "DemoTests", dependencies: ["StratosDemo", "PostgresTestSupport"]),
         .testTarget(name: "FaultDrillTests", dependencies: ["FaultDrill", "PostgresTestSupport"]),

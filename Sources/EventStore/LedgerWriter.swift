@@ -223,6 +223,10 @@ public final class LedgerWriter<Rules: LedgerRules> {
         var candidate: Rules?
         let result = try store.append(items, metadata: metadata, expectedStreamVersions: expectedStreamVersions) {
             (head: LogHead, newEvents: [LedgerEvent]) throws(AppendError) in
+            // A head behind this state is only ever one presumed by the one-statement append
+            // (EventStore.committedHead) from before this writer replayed further: the store
+            // then takes the locked path, where the head is the log's.
+            if head.position < self.position { throw .positionConflict(expected: self.position, actual: head.position) }
             if head.position != self.position { try self.catchUp(through: head.position) }
             precondition(head.position == self.position, "the head lock guarantees the log does not move while held")
             var next = self.rules

@@ -92,3 +92,13 @@ extension EventStore {
             appendedAt: Timestamp(microsecondsSinceEpoch: appendedAt), hash: hash)
     }
 }
+
+extension EventStore {
+    /// The log position of the event with id `eventID`, nil when there is none (the console's
+    /// search box looks event ids up this way).
+    public func position(ofEventID eventID: String) throws(PostgresError) -> Int64? {
+        let r = try connection.query(StoreSQL.existingIDs, binding: PostgresTextArray([eventID]))
+        guard r.rowCount > 0 else { return nil }
+        return try r.int64(0, 1)
+    }
+}

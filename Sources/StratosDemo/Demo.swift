@@ -411,6 +411,12 @@ public struct Demo {
         text += "  \(cli) snapshot                 (balances, nodes and supply now)\n"
         text += "  \(cli) audit epoch \(audit?.epoch ?? 1)   (the settlement report, recomputed and compared)\n"
         text += "  \(cli) serve   (the HTTP API, docs/SERVICE.md)\n"
+        // The auditor's console (docs/CONSOLE.md), served by `serve` or by `demo --serve`.
+        let consoleURL = "http://127.0.0.1:\(options.consolePort)/"
+        text +=
+            "The console: \(consoleURL)"
+            + (audit.map { "  (the audited node: \(consoleURL)nodes/\($0.node)?epoch=\($0.epoch))" } ?? "") + "\n"
+        text += "  served by \(cli) serve --port \(options.consolePort), or by \(cli) demo --serve\n"
         if case .dedicated = database {
             text +=
                 "The private PostgreSQL cluster keeps running for the next run: "

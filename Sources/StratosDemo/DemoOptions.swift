@@ -51,6 +51,8 @@ public struct DemoOptions: Sendable {
     /// them); 0: the whole history. Why not everything by default: a month of the small network
     /// is hundreds of MB of journal text, which helps nobody's first look.
     public var exportDays = 1
+    /// The port of the console URL the demo ends with (`serve --port`, `demo --serve`).
+    public var consolePort = 8080
     /// How the report names the CLI in the commands it suggests.
     public var commandName = "stratos-ledger"
 

@@ -1,11 +1,13 @@
 import ArgumentParser
 import Foundation
 import StratosDemo
+import StratosReports
+import StratosService
 
 extension DemoSize: ExpressibleByArgument {}
 
 /// `stratos-ledger demo`: a thin shell over `StratosDemo.Demo`.
-struct DemoCommand: ParsableCommand {
+struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Simulate a month of a small network, import, project, chart, audit and export it.",
@@ -43,17 +45,24 @@ struct DemoCommand: ParsableCommand {
         help: "PostgreSQL URL or libpq conninfo (default: $DATABASE_URL, else the private cluster).")
     var databaseURL: String?
 
+    @Flag(help: "Keep serving the API and the console (http://127.0.0.1:PORT/) after the demo, until Ctrl-C or SIGTERM.")
+    var serve = false
+
+    @Option(help: "The port of the console the demo prints (and serves with --serve).")
+    var port = 8080
+
     func validate() throws {
         if let days, days < 1 { throw ValidationError("--days must be at least 1") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
         if exportDays < 0 { throw ValidationError("--export-days must be 0 (everything) or more") }
     }
 
-    func run() throws {
+    func run() async throws {
         var options = DemoOptions(size: size, days: days, seed: seed, outputDirectory: outputDirectory, fresh: fresh)
         options.topNodes = top
         options.exportDays = exportDays
         options.commandName = CommandLine.arguments.first ?? "stratos-ledger"
+        options.consolePort = port
         let database: DemoDatabase
         if let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
             database = .given(url: url)
@@ -65,6 +74,14 @@ struct DemoCommand: ParsableCommand {
         if result.auditedNode != nil && !result.auditConsistent {
             writeStderr("demo: the audit does not match the engine or the projection\n")
             throw ExitCode(3)
+        }
+        guard serve else { return }
+        // The same service as `serve` (reads as stratos_app; no write token: appends refused).
+        let configuration = ServiceConfiguration(
+            host: "127.0.0.1", port: port, database: DatabaseConfiguration(url: result.databaseURL, role: "stratos_app"))
+        let server = try StratosServer(configuration: configuration, readModels: try ProjectionReadModels())
+        try await server.run(gracefulShutdown: true) { port in
+            writeStderr("demo: the console is at http://127.0.0.1:\(port)/ (Ctrl-C stops it)\n")
         }
     }
 }

@@ -18,9 +18,10 @@ struct RebuildCommand: ParsableCommand {
             is dropped: an older <schema>_previous is kept as <schema>_kept_<n>. --switch-back \
             serves the build that served before (a rebuild under the rules already serving \
             replaces it in that history: the switch-back still returns to the build under other \
-            rules). When the new rules equal the serving build's through epoch N-1, the rebuild \
-            takes the serving build over through its latest checkpoint before N and replays only \
-            the log after it (--from-genesis: replay all).
+            rules). When the new rules equal \
+            the serving build's through epoch N-1, the rebuild takes the serving build over through \
+            its latest checkpoint before N and replays only the log after it (--from-genesis: \
+            replay all).
             """)
 
     @OptionGroup var database: DatabaseOptions

@@ -137,6 +137,7 @@ public final class StratosServer: Sendable {
         addAuditRoutes(reads)
         addExportRoutes(reads)
         addBuildRoutes(reads)
+        addConsoleRoutes(routes.group("", middleware: ConsoleMiddleware(auth: BearerAuthMiddleware(access: .read, tokens: tokens))))
         routes.refuseOtherMethods()
         return router
     }

@@ -28,6 +28,7 @@ let suites: [any BenchSuite.Type] = [
     RuleFixBench.self,
     HTTPBench.self,
     FaultsBench.self,
+    ConsoleBench.self,
 ]
 
 var selected = Set<String>()

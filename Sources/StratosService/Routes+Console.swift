@@ -1,0 +1,488 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LedgerEvents
+import NIOCore
+import PostgresClient
+import StratosConsole
+import StratosEconomics
+import StratosProjections
+import StratosReports
+
+/// The auditor's console: server-rendered HTML pages (`StratosConsole`) over the same reads as
+/// the JSON API — the read model's JSON answers are decoded here, so a page cannot show another
+/// number than `/v1` does — plus the audits and the log itself. Every read runs in one read
+/// snapshot (`ReadRouter`), like the API's.
+extension StratosServer {
+    func addConsoleRoutes(_ routes: RouteGroup) {
+        routes.get("/console.css") { _, _ in Self.asset(ConsoleAssets.stylesheet, type: "text/css; charset=utf-8") }
+        routes.get("/favicon.svg") { _, _ in Self.asset(ConsoleAssets.icon, type: "image/svg+xml") }
+        routes.get("/") { request, _ in try await self.overviewPage(request, searchMessage: nil) }
+        routes.get("/search") { request, _ in try await self.search(request) }
+        routes.get("/epochs/:epoch") { request, context in
+            try await self.epochPage(request, epoch: try Self.epochParameter(context, "epoch"), recompute: false)
+        }
+        routes.get("/epochs/:epoch/recompute") { request, context in
+            try await self.epochPage(request, epoch: try Self.epochParameter(context, "epoch"), recompute: true)
+        }
+        routes.get("/nodes/:id") { request, context in
+            try await self.nodePage(request, id: try Self.identifier(context, "id", NodeID.init))
+        }
+        routes.get("/accounts/:id") { request, context in
+            try await self.accountPage(request, id: try Self.identifier(context, "id", AccountID.init))
+        }
+        routes.get("/events") { request, _ in try await self.eventsPage(request) }
+        routes.get("/events/:position") { request, context in
+            let text = context.parameters.get("position") ?? ""
+            guard let position = Int64(text), position >= 1 else {
+                throw Problem.badParameter("position", "an event position is an integer ≥ 1, got \"\(text)\"")
+            }
+            return try await self.eventPage(request, position: position)
+        }
+        routes.get("/builds") { request, _ in try await self.buildsPage(request) }
+    }
+
+    // MARK: Pages
+
+    func overviewPage(_ request: Request, searchMessage: String?) async throws -> Response {
+        let health = self.health()
+        let cap = configuration.rules.miningCap.rawValue
+        return try await consolePage(request) { c, model in
+            var page = OverviewPage()
+            page.searchMessage = searchMessage
+            page.health = health.status.rawValue
+            page.healthReasons = health.reasons
+            page.capWei = cap
+            page.logHead = try EventStore(connection: c).head().position
+            page.projectedPosition = try model.projectedPosition()
+            if let s = try model.snapshot(.latest) {
+                page.rules = s.rules
+                page.lastClosedEpoch = s.lastClosedEpoch
+                page.sWei = s.supply.s.rawValue
+                page.pWei = s.supply.p.rawValue
+                page.lNoz = s.supply.l.rawValue
+                page.minedWei = s.supply.mined.rawValue
+                page.feeCollectorWei = s.feeCollector.rawValue
+            }
+            let all = Int64(1)...Int64.max
+            page.pricePerOZ = try model.ozoneSeries(epochs: all)["points"].list.map { p in
+                let price = p["price"]
+                return (p["epoch"].int64, Self.weiPerOZ(price["numeratorWei"].uint, price["denominatorNoz"].uint))
+            }
+            // Ranked over the last day: over the whole history the ranking sums every vesting
+            // entry ever made (millions on a long history); `/v1/nodes/top` ranks any range.
+            page.topEpochs = max(1, page.lastClosedEpoch - Self.topNodesEpochs + 1)...max(1, page.lastClosedEpoch)
+            page.topNodes = try model.topNodes(epochs: page.topEpochs, limit: 10)["nodes"].list.map { n in
+                OverviewPage.TopNode(
+                    rank: Int(n["rank"].int64), node: n["node"].text, totalWei: n["total"].uint,
+                    byRole: n["byRole"].fields.sorted { $0.key < $1.key }.map { (role: $0.key, amountWei: $0.value["amount"].uint) },
+                    lastEpoch: n["lastEpoch"].int64)
+            }
+            return page.render()
+        }
+    }
+
+    /// The search box: an epoch, a position, a node, an account or an event id. One match
+    /// redirects to its page; several are listed on the overview; none says so there.
+    func search(_ request: Request) async throws -> Response {
+        let q = (request.uri.queryParameters.get("q") ?? "").trimmingCharacters(in: .whitespaces)
+        guard !q.isEmpty else { return Self.redirect("/") }
+        let matches: [(String, String)] = try await router.read(minPosition: nil) { [readModels] c in
+            let model = try readModels.readModel(on: c)
+            var found: [(String, String)] = []
+            let lower = q.lowercased()
+            let number: Int64? =
+                Int64(q) ?? (lower.hasPrefix("epoch ") ? Int64(lower.dropFirst(6)) : nil)
+                ?? (lower.hasPrefix("position ") ? Int64(lower.dropFirst(9)) : nil)
+            if let n = number, n >= 1 {
+                if !lower.hasPrefix("position "), try model.settlement(epoch: n) != nil { found.append(("epoch \(n)", ConsolePath.epoch(n))) }
+                if !lower.hasPrefix("epoch "), n <= (try EventStore(connection: c).head().position) {
+                    found.append(("event at position \(n)", ConsolePath.event(n)))
+                }
+            }
+            if isValidIdentifier(q) {
+                if try model.nodeExists(NodeID(unchecked: q)) { found.append(("node \(q)", ConsolePath.node(q))) }
+                if try model.account(AccountID(unchecked: q)) != nil { found.append(("account \(q)", ConsolePath.account(q))) }
+                if let p = try EventStore(connection: c).position(ofEventID: q) { found.append(("event \(q)", ConsolePath.event(p))) }
+            }
+            return found
+        }.value
+        if matches.count == 1 { return Self.redirect(matches[0].1) }
+        if matches.isEmpty { return try await overviewPage(request, searchMessage: "Nothing found for “\(q)”.") }
+        let body = Layout.section(
+            "Matches", "<ul>" + matches.map { "<li>" + HTML.link($0.1, $0.0) + "</li>" }.joined() + "</ul>")
+        return Self.html(Layout.document(title: "Search: \(q)", body: body))
+    }
+
+    func epochPage(_ request: Request, epoch: Int64, recompute: Bool) async throws -> Response {
+        let q = request.uri.queryParameters
+        let rewardsPage = Self.pageNumber(q.get("rewards"))
+        let settledPage = Self.pageNumber(q.get("settled"))
+        let cache = recomputations
+        return try await consolePage(request) { c, model in
+            let last = try model.lastClosedEpoch()
+            guard let stored = try model.settlement(epoch: epoch) else {
+                throw Problem.notFound(
+                    "Epoch", epoch > last ? "epoch \(epoch) is not closed yet (the last closed epoch is \(last))" : "epoch \(epoch) is not projected")
+            }
+            var page = EpochPage(epoch: epoch, lastClosedEpoch: last, report: stored.report)
+            page.rewardsPage = rewardsPage
+            page.settledPage = settledPage
+            let points = try model.ozoneSeries(epochs: max(1, epoch - 1)...epoch)["points"].list
+            for p in points {
+                if p["epoch"].int64 == epoch {
+                    page.closePosition = p["position"].int64
+                    page.carriedOverNoz = p["carriedOver"].uint
+                } else {
+                    page.previousClosePosition = p["position"].int64
+                }
+            }
+            if epoch == 1 { page.previousClosePosition = 0 }
+            if recompute {
+                let r = try Self.audited { try Auditor(connection: c, readModel: model, cache: cache).recompute(epoch: epoch) }
+                page.recomputation = EpochPage.Recomputation(
+                    report: r.report, inputs: r.before, matchesProjection: r.matchesProjection, difference: r.difference,
+                    replayedFromEpoch: r.replayedFrom.epoch, replayedFromPosition: r.replayedFrom.position,
+                    replayedEvents: r.replayedEvents, closePosition: r.closeEvent.position)
+            }
+            return page.render()
+        }
+    }
+
+    func nodePage(_ request: Request, id: NodeID) async throws -> Response {
+        let q = request.uri.queryParameters
+        let chosen = try q.get("epoch").map { try Self.epochValue($0, "epoch") }
+        let rewardsPage = Self.pageNumber(q.get("rewards"))
+        let vestingPage = Self.pageNumber(q.get("vesting"))
+        let cache = recomputations
+        return try await consolePage(request) { c, model in
+            guard let snapshot = try model.snapshot(.latest), let node = snapshot.nodes[id],
+                let rewards = try model.nodeRewards(id, epochs: Int64(1)...Int64.max)
+            else { throw Problem.notFound("Node", "node \(id) has never been seen") }
+            var page = NodePage(id: id.rawValue)
+            page.kind = node.kind.rawValue
+            page.owner = node.owner.rawValue
+            page.status = node.status.rawValue
+            page.depositWei = node.deposit.rawValue
+            page.unsettledNoz = node.unsettled.rawValue
+            page.lastClosedEpoch = snapshot.lastClosedEpoch
+            page.rewardsPage = rewardsPage
+            page.vestingPage = vestingPage
+            page.totalWei = rewards["total"].uint
+            page.rewards = rewards["rewards"].list.map {
+                NodePage.Reward(epoch: $0["epoch"].int64, role: $0["role"].text, source: $0["source"].text, amountWei: $0["amount"].uint)
+            }
+            if let vesting = try model.vesting(node.owner) {
+                page.vesting = Self.vestingRows(vesting).filter { $0.node == id.rawValue }
+                page.releases = Self.releaseRows(vesting).filter { $0.node == id.rawValue }
+            }
+            if let epoch = chosen ?? page.rewards.last?.epoch {
+                if epoch > snapshot.lastClosedEpoch {
+                    page.auditNote = "epoch \(epoch) is not closed yet (the last closed epoch is \(snapshot.lastClosedEpoch))"
+                } else {
+                    let a = try Self.audited { try Auditor(connection: c, readModel: model, cache: cache).auditNode(id, epoch: epoch) }
+                    page.audit = NodePage.Audit(
+                        epoch: epoch, text: a.text(),
+                        rewards: a.rewards.map {
+                            (
+                                account: $0.account.rawValue, role: $0.role.rawValue, source: $0.source.rawValue, amountWei: $0.amount.rawValue,
+                                matureEpoch: $0.matureEpoch, entry: Int64($0.entry.rawValue)
+                            )
+                        }, totalWei: a.total.rawValue, consistent: a.consistent, matchesProjection: a.recomputation.matchesProjection)
+                }
+            } else {
+                page.auditNote = "node \(id) has earned no reward yet; add ?epoch=N to derive the settlement of epoch N for it"
+            }
+            return page.render()
+        }
+    }
+
+    func accountPage(_ request: Request, id: AccountID) async throws -> Response {
+        let q = request.uri.queryParameters
+        let maturityPage = Self.pageNumber(q.get("maturity"))
+        let stakePage = Self.pageNumber(q.get("stake"))
+        let journalEpoch = try q.get("journal").map { try Self.epochValue($0, "journal") }
+        return try await consolePage(request) { _, model in
+            guard let balances = try model.account(id) else { throw Problem.notFound("Account", "account \(id) has never been seen") }
+            var page = AccountPage(id: id.rawValue)
+            page.walletWei = balances["wallet"].uint
+            page.ozoneNoz = balances["ozone"].uint
+            page.vestingWei = balances["vesting"].uint
+            page.bondedWei = balances["bonded"].uint
+            page.unbondingWei = balances["unbonding"].uint
+            page.escrowWei = balances["escrow"].uint
+            page.maturityPage = maturityPage
+            page.stakePage = stakePage
+            if let s = try model.snapshot(.latest) {
+                page.lastClosedEpoch = s.lastClosedEpoch
+                page.ownedNodes = s.nodes.filter { $0.value.owner == id }.map(\.key.rawValue).sorted()
+            }
+            if let vesting = try model.vesting(id) {
+                page.vesting = Self.vestingRows(vesting)
+                page.releases = Self.releaseRows(vesting)
+            }
+            if let stake = try model.stake(id.rawValue) {
+                page.stake = stake["asRecipient"].list.map { r in
+                    AccountPage.StakeRow(
+                        epoch: r["epoch"].int64, account: r["account"].text, validator: r["validator"].optionalText,
+                        node: r["node"].optionalText, role: r["role"].text, kind: r["kind"].text, source: r["source"].optionalText,
+                        amountWei: r["amount"].uint)
+                }
+            }
+            // The journal of one epoch at a time (the last closed one by default), at most
+            // `journalLines` postings: an owner of many nodes has thousands per day.
+            let epoch = min(journalEpoch ?? max(1, page.lastClosedEpoch), max(1, page.lastClosedEpoch))
+            page.journalEpochs = epoch...epoch
+            var lines: [AccountPage.JournalLine] = []
+            try model.journal(epochs: epoch...epoch) { t in
+                for p in t.postings where p.owner == id && lines.count < Self.journalLines {
+                    lines.append(
+                        AccountPage.JournalLine(
+                            position: t.position, eventID: t.eventID.rawValue, type: t.type, epoch: t.epoch, account: p.account,
+                            commodity: p.commodity.rawValue, negative: p.negative, amount: p.amount, reason: p.reason))
+                }
+            }
+            page.journal = lines
+            return page.render()
+        }
+    }
+
+    func eventsPage(_ request: Request) async throws -> Response {
+        let q = request.uri.queryParameters
+        func position(_ name: String) throws -> Int64? {
+            try q.get(name).flatMap { $0.isEmpty ? nil : $0 }.map { text in
+                guard let v = Int64(text), v >= 0 else { throw Problem.badParameter(name, "\(name) must be a log position ≥ 0, got \"\(text)\"") }
+                return v
+            }
+        }
+        let after = try position("after") ?? 0
+        let through = try position("through")
+        let type = q.get("type").flatMap { $0.isEmpty ? nil : $0 }
+        let stream = q.get("stream").flatMap { $0.isEmpty ? nil : $0 }
+        if let type, EventType(rawValue: type) == nil {
+            throw Problem.badParameter("type", "unknown event type \"\(type)\" (docs/EVENTS.md lists them)")
+        }
+        return try await consolePage(request) { c, _ in
+            let store = EventStore(connection: c)
+            var page = EventsPage()
+            page.after = after
+            page.through = through
+            page.type = type
+            page.stream = stream
+            page.head = try store.head().position
+            let last = min(page.head, through ?? Int64.max)
+            page.scannedThrough = after
+            // A filtered page reads at most `eventsScanWindow` events of the log: bounded work
+            // per request however rare the match.
+            var next = after + 1
+            while next <= last, page.rows.count < EventsPage.pageSize, next - after <= Self.eventsScanWindow {
+                let batch = try store.read(from: next, limit: type == nil && stream == nil ? EventsPage.pageSize : 500)
+                if batch.isEmpty { break }
+                for e in batch where e.position <= last && page.rows.count < EventsPage.pageSize {
+                    page.scannedThrough = e.position
+                    if let type, e.type != type { continue }
+                    if let stream, e.stream != stream { continue }
+                    page.rows.append(
+                        EventsPage.Row(
+                            position: e.position, type: e.type, stream: e.stream, streamVersion: e.streamVersion, eventID: e.eventID,
+                            time: e.time.rfc3339))
+                }
+                next = batch[batch.count - 1].position + 1
+                if batch[batch.count - 1].position >= last {
+                    page.scannedThrough = max(page.scannedThrough, min(last, batch[batch.count - 1].position))
+                }
+                if page.rows.count < EventsPage.pageSize { page.scannedThrough = max(page.scannedThrough, min(last, next - 1)) }
+            }
+            return page.render()
+        }
+    }
+
+    func eventPage(_ request: Request, position: Int64) async throws -> Response {
+        try await consolePage(request) { c, _ in
+            let store = EventStore(connection: c)
+            let head = try store.head().position
+            let around = try store.read(from: max(1, position - 1), limit: 3)
+            guard let event = around.first(where: { $0.position == position }) else {
+                throw Problem.notFound("Event", "there is no event at position \(position) (the log head is at \(head))")
+            }
+            let previous = around.first { $0.position == position - 1 }?.hash ?? HashChain.initial
+            var page = EventPage(position: position)
+            page.head = head
+            page.stream = event.stream
+            page.streamVersion = event.streamVersion
+            page.eventID = event.eventID
+            page.type = event.type
+            page.time = event.time.rfc3339
+            page.appendedAt = event.appendedAt.rfc3339
+            page.data = event.data
+            page.metadata = event.metadata
+            page.hashHex = SHA256.hex(event.hash)
+            page.previousHashHex = SHA256.hex(previous)
+            page.linkVerifies = HashChain.next(previous: previous, position: position, canonicalEvent: event.canonicalUTF8) == event.hash
+            if let next = around.first(where: { $0.position == position + 1 }) {
+                page.nextLinkVerifies = HashChain.next(previous: event.hash, position: next.position, canonicalEvent: next.canonicalUTF8) == next.hash
+            }
+            return page.render()
+        }
+    }
+
+    func buildsPage(_ request: Request) async throws -> Response {
+        let serving = configuration.schema
+        return try await consolePage(request) { c, _ in
+            let sql = try Self.consoleSQL()
+            let names = try c.query(sql("builds.schemas"), [serving])
+            var page = BuildsPage()
+            for i in 0..<names.rowCount {
+                let name = try names.string(i, 0)
+                let r = try c.query(try sql.render("builds.state_in", on: c, ["schema": name]))
+                guard r.rowCount > 0 else { continue }
+                page.builds.append(
+                    BuildsPage.Build(
+                        name: name, rules: try r.string(0, 0), rulesSha256: r.optionalString(0, 1), status: try r.string(0, 2),
+                        position: try r.int64(0, 3), serving: name == serving, createdAt: try r.string(0, 4)))
+            }
+            return page.render()
+        }
+    }
+
+    // MARK: Plumbing
+
+    /// The overview ranks the nodes over this many last epochs (a day).
+    static let topNodesEpochs: Int64 = 144
+    /// At most this many journal postings on an account page.
+    static let journalLines = 200
+    /// A filtered events page reads at most this many events.
+    static let eventsScanWindow: Int64 = 5_000
+
+    /// Renders a page in one read snapshot; `X-Stratos-Position` says which.
+    func consolePage(
+        _ request: Request, _ render: @escaping @Sendable (PostgresConnection, any LedgerReadModel) throws -> String
+    ) async throws -> Response {
+        let models = readModels
+        let r = try await router.read(minPosition: try Self.minPosition(request)) { c in try render(c, try models.readModel(on: c)) }
+        return Self.html(r.value, position: r.position)
+    }
+
+    /// An audit's refusals as the problems the console shows.
+    static func audited<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as AuditError {
+            switch e {
+            case .epochNotClosed(let epoch, let last):
+                throw Problem.notFound("Epoch", "epoch \(epoch) is not closed yet (the last closed epoch is \(last))")
+            case .unknownNode(let n): throw Problem.notFound("Node", "node \(n) has never been seen")
+            case .corruptLog: throw Problem("corrupt-log", status: 500, title: "The event log cannot be replayed", detail: e.description)
+            }
+        }
+    }
+
+    /// The headers of every console page: HTML, a policy that lets nothing but this origin's
+    /// stylesheet and icon load (no script at all), no sniffing, no referrer.
+    static func html(_ text: String, status: HTTPResponse.Status = .ok, position: Int64? = nil) -> Response {
+        var headers: HTTPFields = [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"]
+        headers[HTTPField.Name("Content-Security-Policy")!] = ConsoleAssets.contentSecurityPolicy
+        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        if let position { headers[positionHeader] = String(position) }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func asset(_ text: String, type: String) -> Response {
+        var headers: HTTPFields = [.contentType: type, .cacheControl: "public, max-age=3600"]
+        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location], body: ResponseBody())
+    }
+
+    /// `?page=` style numbers: 1 when absent or not a positive integer (a bad page number shows
+    /// the first page rather than an error).
+    static func pageNumber(_ text: String?) -> Int { text.flatMap(Int.init).map { max(1, $0) } ?? 1 }
+
+    /// The price (s + p) / l wei per noz as whole wei per OZ (10^9 noz), floored.
+    static func weiPerOZ(_ numerator: UInt128, _ denominator: UInt128) -> UInt128 {
+        guard denominator > 0 else { return 0 }
+        let scaled = numerator.multipliedFullWidth(by: 1_000_000_000)
+        guard scaled.high < denominator else { return UInt128.max }
+        return denominator.dividingFullWidth(scaled).quotient
+    }
+
+    static func vestingRows(_ v: JSONValue) -> [VestingRow] {
+        v["entries"].list.map { e in
+            VestingRow(
+                entry: e["entry"].int64, node: e["node"].optionalText, validator: e["validator"].optionalText, role: e["role"].text,
+                source: e["source"].text, amountWei: e["amount"].uint, epochEarned: e["epochEarned"].int64,
+                matureEpoch: e["matureEpoch"].int64, status: e["status"].text)
+        }
+    }
+
+    static func releaseRows(_ v: JSONValue) -> [ReleaseRow] {
+        v["releases"].list.map { r in
+            ReleaseRow(
+                kind: r["kind"].text, reference: r["reference"].text, node: r["node"].optionalText, amountWei: r["amount"].uint,
+                releaseDay: r["releaseDay"].int64, releasedEpoch: r["releasedEpoch"].optionalInt64)
+        }
+    }
+
+    /// `Projections/queries.sql`, loaded once.
+    static func consoleSQL() throws -> ProjectionSQL {
+        if let sql = loadedConsoleSQL { return sql }
+        throw Problem("internal", status: 500, title: "Projection statements missing", detail: "Projections/queries.sql could not be loaded")
+    }
+    private static let loadedConsoleSQL = try? ProjectionSQL.load()
+}
+
+/// The console's HTML refusals: a page, with the status, saying what was not found or refused,
+/// instead of the API's problem+json; the read token is checked as for `/v1` reads.
+struct ConsoleMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let auth: BearerAuthMiddleware
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            try auth.authorize(request)
+            return try await next(request, context)
+        } catch let problem as Problem {
+            if problem.statusCode >= 500 && problem.statusCode != 503 { context.logger.error("\(request.method) \(request.uri.path): \(problem)") }
+            return Self.page(problem)
+        } catch let error as PoolError {
+            return Self.page(.unavailable("\(error)"))
+        } catch let error as PostgresError where error.isTransient {
+            return Self.page(.unavailable("PostgreSQL cannot answer now: \(error.message)"))
+        }
+    }
+
+    static func page(_ problem: Problem) -> Response {
+        var r = StratosServer.html(
+            ErrorPage(status: problem.statusCode, title: problem.title, detail: problem.detail).render(),
+            status: HTTPResponse.Status(code: problem.statusCode))
+        if let s = problem.retryAfterSeconds { r.headers[.retryAfter] = String(s) }
+        if problem.statusCode == 401 { r.headers[.wwwAuthenticate] = "Bearer" }
+        return r
+    }
+}
+
+/// Reading the read model's JSON answers: a missing or malformed field reads as empty or zero
+/// (the answers come from this process's own read model, whose shapes the API tests pin).
+extension Optional where Wrapped == JSONValue {
+    subscript(_ key: String) -> JSONValue? {
+        if case .object(let o)? = self { return o[key] }
+        return nil
+    }
+    var list: [JSONValue] { if case .array(let a)? = self { a } else { [] } }
+    var fields: [String: JSONValue] { if case .object(let o)? = self { o } else { [:] } }
+    var text: String { if case .string(let s)? = self { s } else { "" } }
+    var optionalText: String? { if case .string(let s)? = self { s } else { nil } }
+    var uint: UInt128 { if case .string(let s)? = self { UInt128(s) ?? 0 } else { 0 } }
+    var int64: Int64 { if case .number(let n)? = self { Int64(n) ?? 0 } else { 0 } }
+    var optionalInt64: Int64? { if case .number(let n)? = self { Int64(n) } else { nil } }
+}
+
+extension JSONValue {
+    subscript(_ key: String) -> JSONValue? {
+        if case .object(let o) = self { return o[key] }
+        return nil
+    }
+}

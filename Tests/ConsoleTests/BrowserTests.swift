@@ -1,0 +1,332 @@
+import EventStore
+import Foundation
+import LedgerEvents
+import LoopbackHTTP
+import PostgresClient
+import PostgresTestSupport
+import StratosEconomics
+import StratosProjections
+import StratosReports
+import StratosService
+import StratosSimulator
+import Synchronization
+import XCTest
+
+/// The console in a real headless Chromium, over a real service on a simulated history in a real
+/// PostgreSQL: each page type loads, its `data-wei`/`data-noz` values are the JSON API's, every
+/// link on it answers 200, and no request of the browser fails. Screenshots go to
+/// `demo-output/console/`.
+final class BrowserTests: XCTestCase {
+    /// An account id made to break a careless page: quotes, angle brackets, an ampersand.
+    static let hostileAccount = "st1<i>\"x'&y"
+
+    func testEveryPageTypeInChromium() throws {
+        guard let chromium = Chromium.find() else {
+            throw XCTSkip("chromium is not installed (apt-get install chromium): the console's browser test is skipped")
+        }
+        let h = try ConsoleHarness()
+        defer { h.stop() }
+        let api = h.client
+
+        // Pick what to look at from the API itself.
+        let snapshot = try api.json("/v1/snapshot")
+        let lastEpoch = try XCTUnwrap(snapshot["lastClosedEpoch"]?.int)
+        let top = try api.json("/v1/nodes/top?limit=1")
+        let node = try XCTUnwrap(top["nodes"]?.array?.first?["node"]?.string)
+        let nodeLastEpoch = try XCTUnwrap(top["nodes"]?.array?.first?["lastEpoch"]?.int)
+        let owner = try XCTUnwrap(snapshot["nodes"]?[node]?["owner"]?.string)
+        let head = try h.head()
+
+        var checked = Set<String>()
+        func load(_ name: String, _ path: String, expectStatus: Int = 200, screenshot widths: [Int] = []) throws -> Page {
+            let before = try h.failedRequests()
+            let page = try chromium.load("http://127.0.0.1:\(h.port)\(path)")
+            XCTAssertTrue(page.dom.contains("</html>"), "\(path): no document\n\(page.log)")
+            XCTAssertFalse(page.log.contains("Refused to"), "\(path): the page broke its Content-Security-Policy:\n\(page.log)")
+            XCTAssertFalse(page.log.contains("Failed to load resource"), "\(path): a request failed:\n\(page.log)")
+            let after = try h.failedRequests()
+            XCTAssertEqual(after - before, expectStatus == 200 ? 0 : 1, "\(path): the browser's requests that failed, by the server's metrics")
+            for width in widths {
+                try chromium.screenshot(
+                    "http://127.0.0.1:\(h.port)\(path)", to: "\(h.screenshots)/\(name)-\(width).png", width: width,
+                    height: width < 500 ? 2400 : 1800)
+            }
+            // Every link on the page answers 200 (each once over the whole test).
+            for link in page.links where link.hasPrefix("/") && checked.insert(link).inserted {
+                let r = try api.get(link)
+                XCTAssertEqual(r.status, 200, "\(path) links to \(link), which answers \(r.status): \(r.text.prefix(300))")
+            }
+            // Every stylesheet and icon it references answers 200.
+            for asset in page.assets {
+                XCTAssertEqual(try api.get(asset).status, 200, "\(path) references \(asset)")
+            }
+            return page
+        }
+
+        // Overview: the supply and the top nodes' totals are the API's.
+        let overview = try load("overview", "/", screenshot: [1280])
+        let supply = try XCTUnwrap(snapshot["supply"])
+        for key in ["s", "p", "mined"] {
+            XCTAssertTrue(overview.wei.contains(try XCTUnwrap(supply[key]?.string)), "overview shows \(key)")
+        }
+        XCTAssertTrue(overview.noz.contains(try XCTUnwrap(supply["l"]?.string)), "overview shows l")
+        let day = "from=\(max(1, lastEpoch - 143))&to=\(lastEpoch)"
+        for n in try api.json("/v1/nodes/top?\(day)&limit=10")["nodes"]?.array ?? [] {
+            XCTAssertTrue(overview.wei.contains(try XCTUnwrap(n["total"]?.string)), "overview shows the total of \(n["node"]?.string ?? "?")")
+        }
+
+        // An epoch: every reward line, R, M and the dust, in the API's order.
+        let settlement = try api.json("/v1/epochs/\(lastEpoch)/settlement")
+        let epochPage = try load("epoch", "/epochs/\(lastEpoch)", screenshot: [1280])
+        // The first page of reward lines (100 a page), then the rest on page 2.
+        let rewards = (settlement["rewards"]?.array ?? []).prefix(100).compactMap { $0["amount"]?.string }
+        XCTAssertFalse(rewards.isEmpty)
+        XCTAssertTrue(isSubsequence(rewards, of: epochPage.wei), "the epoch page lists the API's reward lines in order")
+        for key in ["trafficReward", "miningReward"] {
+            XCTAssertTrue(epochPage.wei.contains(try XCTUnwrap(settlement[key]?.string)), "epoch page shows \(key)")
+        }
+        XCTAssertTrue(epochPage.noz.contains(try XCTUnwrap(settlement["T"]?.string)))
+        XCTAssertTrue(epochPage.noz.contains(try XCTUnwrap(settlement["Y"]?.string)))
+        let recompute = try load("epoch-recompute", "/epochs/\(lastEpoch)/recompute")
+        let audit = try api.json("/v1/audit/epochs/\(lastEpoch)")
+        XCTAssertEqual(audit["matchesProjection"]?.bool, true)
+        XCTAssertTrue(recompute.dom.contains("recomputation = stored settlement"))
+        XCTAssertTrue(recompute.wei.contains(try XCTUnwrap(audit["settlement"]?["trafficReward"]?.string)))
+
+        // A node: its rewards (newest first) and the audit of its last epoch.
+        let nodePage = try load("node", "/nodes/\(node)", screenshot: [1280, 390])
+        try chromium.screenshot("http://127.0.0.1:\(h.port)/nodes/\(node)", to: "\(h.screenshots)/node-tall-1280.png", width: 1280, height: 3000)
+        let nodeRewards = try api.json("/v1/nodes/\(node)/rewards")
+        XCTAssertTrue(nodePage.wei.contains(try XCTUnwrap(nodeRewards["total"]?.string)))
+        let amounts = (nodeRewards["rewards"]?.array ?? []).reversed().prefix(100).compactMap { $0["amount"]?.string }
+        XCTAssertTrue(isSubsequence(Array(amounts), of: nodePage.wei), "the node page lists the API's rewards")
+        let nodeAudit = try api.json("/v1/audit/nodes/\(node)?epoch=\(nodeLastEpoch)")
+        XCTAssertTrue(nodePage.wei.contains(try XCTUnwrap(nodeAudit["total"]?.string)), "the node page shows the audit's total")
+        for w in nodeAudit["rewards"]?.array ?? [] {
+            XCTAssertTrue(nodePage.wei.contains(try XCTUnwrap(w["amount"]?.string)))
+        }
+        XCTAssertTrue(nodePage.dom.contains("R = floor((s + p) × Y / (l + Y))"), "the derivation of `audit node` is on the page")
+
+        // An account: its balances.
+        let accountPage = try load("account", "/accounts/\(owner)", screenshot: [1280])
+        let account = try api.json("/v1/accounts/\(owner)")
+        for key in ["wallet", "vesting", "bonded", "unbonding", "escrow"] {
+            XCTAssertTrue(accountPage.wei.contains(try XCTUnwrap(account[key]?.string)), "account page shows \(key)")
+        }
+        XCTAssertTrue(accountPage.noz.contains(try XCTUnwrap(account["ozone"]?.string)))
+
+        // The hostile account: escaped on the page, and its links work.
+        let encoded = Self.hostileAccount.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let hostile = try load("account-hostile", "/accounts/\(encoded)")
+        XCTAssertTrue(hostile.dom.contains("Account st1&lt;i&gt;\"x'&amp;y"), hostile.dom.prefix(2000).description)
+        XCTAssertFalse(hostile.dom.contains("<i>\"x"), "the id became markup")
+        let hostileAPI = try api.json("/v1/accounts/\(encoded)")
+        XCTAssertTrue(hostile.wei.contains(try XCTUnwrap(hostileAPI["wallet"]?.string)))
+
+        // The log.
+        let events = try load("events", "/events", screenshot: [1280])
+        XCTAssertTrue(events.links.contains("/events/1"))
+        _ = try load("events-filtered", "/events?type=EpochClosed")
+        let event = try load("event", "/events/\(head)", screenshot: [390])
+        XCTAssertTrue(event.dom.contains("verifies"), "the event's link of the chain is checked")
+        _ = try load("builds", "/builds")
+
+        // Not found: a page that says what.
+        let missing = try load("not-found", "/nodes/no-such-node", expectStatus: 404)
+        XCTAssertTrue(missing.dom.contains("node no-such-node has never been seen"), missing.dom)
+        XCTAssertEqual(try api.get("/nodes/no-such-node").status, 404)
+        XCTAssertEqual(try api.get("/epochs/\(lastEpoch + 1000)").status, 404)
+        XCTAssertEqual(try api.get("/accounts/nobody-at-all").status, 404)
+        XCTAssertEqual(try api.get("/events/\(head + 1)").status, 404)
+
+        // Headers: the policy, HTML.
+        let r = try api.get("/")
+        XCTAssertEqual(r.headers["content-security-policy"].map { $0.contains("default-src 'none'") }, true, "\(r.headers)")
+        XCTAssertEqual(r.headers["content-type"], "text/html; charset=utf-8")
+    }
+
+    /// `needle`'s elements appear in `haystack` in the same order (other values may sit between).
+    func isSubsequence(_ needle: [String], of haystack: [String]) -> Bool {
+        var i = needle.startIndex
+        for v in haystack where i < needle.endIndex && v == needle[i] { i += 1 }
+        return i == needle.endIndex
+    }
+}
+
+/// What the browser made of one page.
+struct Page {
+    var dom: String
+    var log: String
+
+    private func values(_ attribute: String) -> [String] {
+        let regex = try! NSRegularExpression(pattern: "\(attribute)=\"([0-9]+)\"")
+        let ns = dom as NSString
+        return regex.matches(in: dom, range: NSRange(location: 0, length: ns.length)).map { ns.substring(with: $0.range(at: 1)) }
+    }
+    var wei: [String] { values("data-wei") }
+    var noz: [String] { values("data-noz") }
+
+    private func urls(_ pattern: String) -> [String] {
+        let regex = try! NSRegularExpression(pattern: pattern)
+        let ns = dom as NSString
+        return regex.matches(in: dom, range: NSRange(location: 0, length: ns.length)).map {
+            ns.substring(with: $0.range(at: 1)).replacingOccurrences(of: "&amp;", with: "&")
+        }
+    }
+    /// The links of the page (`<a href>`).
+    var links: [String] { urls("<a href=\"([^\"]*)\"") }
+    /// What the page loads (`<link href>`).
+    var assets: [String] { urls("<link [^>]*href=\"([^\"]*)\"") }
+}
+
+/// Debian's headless Chromium, run as a process per page.
+struct Chromium {
+    let path: String
+    let profile: String
+
+    static func find() -> Chromium? {
+        let candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
+        let profile = NSTemporaryDirectory() + "console-chromium-\(UInt32.random(in: 0...UInt32.max))"
+        return Chromium(path: path, profile: profile)
+    }
+
+    private var common: [String] {
+        [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--hide-scrollbars",
+            "--user-data-dir=\(profile)", "--enable-logging=stderr", "--v=0",
+        ]
+    }
+
+    func load(_ url: String) throws -> Page {
+        let (out, err) = try run(common + ["--dump-dom", url])
+        return Page(dom: out, log: err)
+    }
+
+    func screenshot(_ url: String, to file: String, width: Int, height: Int) throws {
+        _ = try run(common + ["--screenshot=\(file)", "--window-size=\(width),\(height)", url])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: file), "no screenshot at \(file)")
+    }
+
+    /// Runs Chromium for at most 60 s; its output and log go through files (no pipe to drain).
+    private func run(_ arguments: [String]) throws -> (String, String) {
+        let base = NSTemporaryDirectory() + "console-chromium-run-\(UInt32.random(in: 0...UInt32.max))"
+        FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: base + ".out")
+            try? FileManager.default.removeItem(atPath: base + ".err")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = arguments
+        p.standardOutput = FileHandle(forWritingAtPath: base + ".out")
+        p.standardError = FileHandle(forWritingAtPath: base + ".err")
+        try p.run()
+        let deadline = Date().addingTimeInterval(60)
+        while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if p.isRunning {
+            p.terminate()
+            throw LoopbackHTTPClient.Failure(description: "chromium did not finish within 60 s: \(arguments.last ?? "")")
+        }
+        let out = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+        return (out, err)
+    }
+}
+
+/// A real server on a free loopback port over a fresh database holding a simulated history
+/// (projected by a real worker), plus one account with a hostile id.
+final class ConsoleHarness {
+    let database: TestDatabase
+    let port: Int
+    let client: LoopbackHTTPClient
+    let screenshots: String
+    private let task: Task<Void, any Error>
+
+    init() throws {
+        database = try TestDatabase.create(prefix: "console")
+        let owner = try database.connect()
+        try Migrator.load().migrate(owner)
+        var config = SimulationConfig.small
+        config.epochs = 24
+        config.seed = 42
+        var events: [LedgerEvent] = []
+        _ = try Simulator(config).run { events.append($0) }
+        let last = try XCTUnwrap(events.last)
+        events.append(
+            LedgerEvent(
+                id: try XCTUnwrap(EventID("console-hostile-funded")), time: last.time,
+                payload: .funded(account: try XCTUnwrap(AccountID(BrowserTests.hostileAccount)), amount: Wei(1_000_000_000_000_000_001))))
+        let store = EventStore(connection: owner)
+        for start in stride(from: 0, to: events.count, by: 5_000) {
+            try store.append(Array(events[start..<min(start + 5_000, events.count)]))
+        }
+        let worker = try ProjectionWorker(url: database.url, schema: "projection")
+        try worker.createIfMissing(rules: .paperV1, checkpointEvery: 1)
+        try worker.catchUp()
+
+        let configuration = ServiceConfiguration(
+            host: "127.0.0.1", port: 0, database: DatabaseConfiguration(url: database.url, role: "stratos_app"), readConnections: 4)
+        let server = try StratosServer(configuration: configuration, readModels: try ProjectionReadModels())
+        let bound = Mutex<Int?>(nil)
+        let failure = Mutex<String?>(nil)
+        task = Task.detached {
+            do { try await server.run { port in bound.withLock { $0 = port } } } catch {
+                failure.withLock { $0 = "\(error)" }
+                throw error
+            }
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while bound.withLock({ $0 }) == nil {
+            if let f = failure.withLock({ $0 }) { throw LoopbackHTTPClient.Failure(description: "server failed to start: \(f)") }
+            guard Date() < deadline else { throw LoopbackHTTPClient.Failure(description: "server did not start in 30 s") }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        port = bound.withLock { $0 }!
+        client = LoopbackHTTPClient(port: port)
+        // demo-output/ at the package root (gitignored).
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        screenshots = root.appendingPathComponent("demo-output/console").path
+        try FileManager.default.createDirectory(atPath: screenshots, withIntermediateDirectories: true)
+    }
+
+    func stop() {
+        task.cancel()
+        try? database.drop()
+    }
+
+    func head() throws -> Int64 { try EventStore(connection: database.connect()).head().position }
+
+    /// Requests the server answered with a 4xx or 5xx status so far, by its own metrics.
+    func failedRequests() throws -> Int {
+        let text = try client.get("/metrics").text
+        var total = 0
+        for line in text.split(separator: "\n") where line.hasPrefix("stratos_http_requests_total{") {
+            guard let status = line.range(of: "status=\"")
+            else { continue }
+            let code = line[status.upperBound...].prefix(3)
+            if code.first == "4" || code.first == "5" { total += Int(Double(line.split(separator: " ").last ?? "0") ?? 0) }
+        }
+        return total
+    }
+}
+
+extension LoopbackHTTPClient {
+    func json(_ path: String) throws -> JSONValue {
+        let r = try get(path)
+        guard r.status == 200 else { throw Failure(description: "\(path): \(r.status) \(r.text.prefix(300))") }
+        return try JSONValue.parse(r.body)
+    }
+}
+
+extension JSONValue {
+    subscript(_ key: String) -> JSONValue? {
+        if case .object(let o) = self { return o[key] }
+        return nil
+    }
+    var string: String? { if case .string(let s) = self { s } else { nil } }
+    var int: Int64? { if case .number(let n) = self { Int64(n) } else { nil } }
+    var array: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+    var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
+}
