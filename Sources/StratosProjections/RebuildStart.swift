@@ -63,6 +63,7 @@ extension Rebuilder {
             try worker.createIfMissing(rules: rules, checkpointEvery: checkpointEvery) { c in
                 try self.copy(
                     c, into: worker.schema, rules: rules, servingRules: servingRules, epoch: epoch, position: position)
+                try c.execute(try sql.render("incremental.analyze", on: c, ["to": worker.schema]))
                 try c.query(
                     try sql.render("incremental.state_at", on: c, ["to": worker.schema]),
                     [String(position), String(epoch), String(logged - refused), String(refused)])
@@ -124,6 +125,7 @@ extension Rebuilder {
     private func copy(
         _ c: PostgresConnection, into to: String, rules: RuleSet, servingRules: RuleSet, epoch: Int64, position: Int64
     ) throws {
+        try c.execute(sql("incremental.no_jit"))
         let ids = ["from": schemas.serving, "to": to]
         let p = String(position)
         let e = String(epoch)
