@@ -43,26 +43,35 @@ let package = Package(
         .target(
             name: "EventStore", dependencies: ["PostgresClient", "LedgerEvents", "StratosEconomics"],
             resources: []),
-        .target(name: "StratosProjections", dependencies: ["EventStore", "StratosEconomics", "PostgresClient"]),
+        .target(name: "StratosProjections", dependencies: ["EventStore", "StratosEconomics", "PostgresClient", "LedgerEvents"]),
         .target(name: "StratosSimulator", dependencies: ["LedgerEvents", "StratosEconomics"]),
-        .target(name: "StratosReports", dependencies: ["EventStore", "StratosProjections", "StratosEconomics", "PostgresClient"]),
+        .target(name: "StratosReports", dependencies: ["EventStore", "StratosProjections", "StratosEconomics", "PostgresClient", "LedgerEvents"]),
         .target(name: "StratosConsole", dependencies: ["LedgerEvents", "StratosEconomics"]),
         .target(
             name: "StratosService",
             dependencies: [
-                "EventStore", "StratosProjections", "StratosEconomics", "StratosReports", "StratosConsole",
+                "EventStore", "StratosProjections", "StratosEconomics", "StratosReports", "StratosConsole", "PostgresClient", "LedgerEvents",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),
-        .target(name: "StratosDemo", dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosReports", "StratosService"]),
+        .target(
+            name: "StratosDemo",
+            dependencies: [
+                "EventStore", "StratosProjections", "StratosSimulator", "StratosReports", "StratosService", "LedgerEvents", "PostgresClient",
+                "StratosEconomics",
+            ]),
         .target(
             name: "FaultDrill",
-            dependencies: ["EventStore", "StratosProjections", "StratosSimulator", "StratosService", "StratosDemo", "LoopbackHTTP"]),
+            dependencies: [
+                "EventStore", "StratosProjections", "StratosSimulator", "StratosService", "StratosDemo", "LoopbackHTTP", "LedgerEvents",
+                "PostgresClient", "StratosEconomics",
+            ]),
         .executableTarget(
             name: "StratosLedgerCLI",
             dependencies: [
-                "EventStore", "StratosProjections", "StratosSimulator", "StratosReports", "StratosService", "StratosDemo",
+                "EventStore", "StratosProjections", "StratosSimulator", "StratosReports", "StratosService", "StratosDemo", "LedgerEvents",
+                "PostgresClient", "StratosEconomics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -70,7 +79,7 @@ let package = Package(
             name: "stratos-bench",
             dependencies: [
                 "EventStore", "StratosProjections", "StratosSimulator", "StratosEconomics", "StratosReports", "StratosService", "FaultDrill",
-                "LoopbackHTTP",
+                "LoopbackHTTP", "LedgerEvents", "PostgresClient",
             ]
         ),
         .target(name: "PostgresTestSupport", dependencies: ["PostgresClient"], path: "Tests/Support/Postgres"),
@@ -78,13 +87,20 @@ let package = Package(
         // fault drill: it sees the service exactly as a remote client does.
         .target(name: "LoopbackHTTP", path: "Tests/Support/HTTP"),
         .testTarget(name: "LedgerEventsTests", dependencies: ["LedgerEvents", "StratosSimulator"]),
-        .testTarget(name: "EconomicsTests", dependencies: ["StratosEconomics", "StratosSimulator"]),
-        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "PostgresTestSupport", "StratosSimulator"]),
-        .testTarget(name: "ProjectionTests", dependencies: ["StratosProjections", "StratosSimulator", "EventStore", "PostgresTestSupport"]),
+        .testTarget(name: "EconomicsTests", dependencies: ["StratosEconomics", "StratosSimulator", "LedgerEvents"]),
+        .testTarget(
+            name: "EventStoreTests",
+            dependencies: ["EventStore", "PostgresTestSupport", "StratosSimulator", "LedgerEvents", "PostgresClient", "StratosEconomics"]),
+        .testTarget(
+            name: "ProjectionTests",
+            dependencies: [
+                "StratosProjections", "StratosSimulator", "EventStore", "PostgresTestSupport", "LedgerEvents", "PostgresClient", "StratosEconomics",
+            ]),
         .testTarget(
             name: "ServiceTests",
             dependencies: [
                 "StratosService", "StratosReports", "LoopbackHTTP", "PostgresTestSupport", "StratosSimulator", "EventStore", "StratosProjections",
+                "LedgerEvents", "PostgresClient", "StratosEconomics",
             ]),
         .testTarget(
             name: "ConsoleTests",

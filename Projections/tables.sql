@@ -45,7 +45,14 @@ CREATE TABLE projection_state (
     text_hash        bigint      NOT NULL DEFAULT hashtextextended('stratos-ledger', 0),
     created_at       timestamptz NOT NULL DEFAULT now(),
     completed_at     timestamptz,
-    switched_at      timestamptz
+    switched_at      timestamptz,
+    -- The build's name (`rebuild --as NAME`, or one made from its rules): it stays with the
+    -- build whatever schema a switch renames it to (BuildCatalog, docs/PROJECTIONS.md).
+    build_name       text,
+    -- When the build last stopped serving: the switch history `rebuild --switch-back` follows
+    -- (NULL: never served, or replaced by a rebuild under the same rules).
+    -- Both absent in schemas made before they were recorded: BuildCatalog adds them.
+    served_until     timestamptz
 );
 
 -- Balances now, per account (docs/EVENTS.md snapshot fields).

@@ -38,6 +38,11 @@ WITH head AS (UPDATE event_log_head SET position = $1, hash = $2::bytea, time = 
               RETURNING position)
 SELECT pg_notify($4, position::text) FROM head
 
+-- The whole append in one round trip, as its own transaction (Schema/0006_append_function.sql):
+-- 'appended', 'head-moved' or 'stream-version-conflict'. Prepared once per connection.
+-- name: log.append_in_one_statement
+SELECT event_log_append($1, $2::bytea, $3::jsonb, $4::text[], $5::bigint[], $6, $7::bytea, $8::timestamptz, $9)
+
 -- The chained hash at one position (a writer checks that a new connection's log, perhaps a
 -- promoted standby's, still holds what its state was built from).
 -- name: log.hash_at

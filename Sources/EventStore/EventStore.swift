@@ -52,18 +52,151 @@ public final class EventStore {
         expectedPosition: Int64? = nil, expectedStreamVersions: [String: Int64]? = nil,
         validate: Validation? = nil
     ) throws(AppendError) -> AppendResult {
+        let topLevel = !connection.isInTransaction
+        lockedHead = committedHead // what a failure before the lock leaves known
         do {
-            return try connection.transaction { c throws -> AppendResult in
+            if topLevel, let head = committedHead, !items.isEmpty,
+                let result = try appendInOneStatement(
+                    items, metadata: metadata, presumedHead: head, expectedPosition: expectedPosition,
+                    expectedStreamVersions: expectedStreamVersions, validate: validate)
+            {
+                committedHead = result.head
+                return result
+            }
+            lockedHead = nil
+            let result = try connection.transaction { c throws -> AppendResult in
                 try self.appendLocked(
                     items, metadata: metadata, expectedPosition: expectedPosition,
                     expectedStreamVersions: expectedStreamVersions, validate: validate)
             }
+            // Inside a caller's transaction nothing is committed yet (it may still roll back).
+            committedHead = topLevel ? result.head : nil
+            return result
         } catch let error as AppendError {
+            committedHead = topLevel ? lockedHead : nil
             throw error
         } catch let error as PostgresError {
+            committedHead = topLevel && !error.isConnectionLoss ? lockedHead : nil
             throw .database(error)
         } catch {
+            committedHead = nil
             throw .database(.protocol("\(error)"))
+        }
+    }
+
+    /// The head as this store last saw it committed: after its own top-level append, or as it
+    /// found it under the lock (a refused append leaves it there). nil: not known, e.g. after
+    /// an append inside a caller's transaction, which may still roll back. What the one-statement
+    /// append presumes; the server checks it (position and hash) before writing anything.
+    private var committedHead: LogHead?
+    /// The head `appendLocked` found under the lock, in the append under way.
+    private var lockedHead: LogHead?
+
+    /// The append in one round trip (`event_log_append`, Schema/0006): the rows are computed
+    /// against `presumedHead` (positions, hash chain, time order, `validate`) and sent as one
+    /// prepared statement outside any transaction, which is then its own transaction: lock,
+    /// insert, move the head, notify and commit in one round trip.
+    ///
+    /// Returns nil, having written nothing, whenever the exact path must decide: an id twice in
+    /// the batch or already in the log (23505), a head that moved, an expectation that does not
+    /// hold against the presumed head, a refusal by `validate` (the presumed head may be stale:
+    /// refusals are decided under the lock). Throws the rest; a connection lost while the
+    /// statement ran is `commitOutcomeUnknown` (it commits by itself), one found closed before it
+    /// was sent a plain connection error (nothing was written: retry on a fresh connection).
+    private func appendInOneStatement(
+        _ items: [EventToAppend], metadata: AppendMetadata, presumedHead head: LogHead,
+        expectedPosition: Int64?, expectedStreamVersions: [String: Int64]?, validate: Validation?
+    ) throws -> AppendResult? {
+        if let expectedPosition, expectedPosition != head.position { return nil }
+        let events = items.map(\.event)
+        guard Set(events.map(\.id.rawValue)).count == events.count else { return nil }
+        var previousTime = head.time
+        for event in events {
+            if let previousTime, event.time < previousTime { return nil }
+            previousTime = event.time
+        }
+        if let validate {
+            do throws(AppendError) { try validate(head, events) } catch {
+                switch error {
+                case .database, .corruptLog: throw error
+                default: return nil
+                }
+            }
+        }
+
+        // The rows as one JSON array (jsonb_to_recordset): the canonical data object as is.
+        var rows: [UInt8] = [UInt8(ascii: "[")]
+        rows.reserveCapacity(512 * items.count)
+        var position = head.position
+        var hash = head.hash
+        var appended: [(eventID: EventID, position: Int64)] = []
+        appended.reserveCapacity(items.count)
+        let sharedMetadata = Self.metadataJSON(metadata, client: [:])
+        for (k, item) in items.enumerated() {
+            let canonical = item.event.canonicalUTF8
+            position += 1
+            hash = HashChain.next(previous: hash, position: position, canonicalEvent: canonical)
+            let layout = Self.canonicalLayout(canonical)
+            if k > 0 { rows.append(UInt8(ascii: ",")) }
+            rows.append(contentsOf: #"{"stream":"#.utf8)
+            rows.append(contentsOf: JSONValue.string(item.event.stream).canonicalUTF8)
+            rows.append(contentsOf: #","id":"#.utf8)
+            rows.append(contentsOf: JSONValue.string(item.event.id.rawValue).canonicalUTF8)
+            rows.append(contentsOf: #","type":"#.utf8)
+            rows.append(contentsOf: JSONValue.string(item.event.type.rawValue).canonicalUTF8)
+            rows.append(contentsOf: #","time":""#.utf8)
+            rows.append(contentsOf: canonical[layout.time])
+            rows.append(contentsOf: #"","data":"#.utf8)
+            rows.append(contentsOf: canonical[layout.data])
+            rows.append(contentsOf: #","metadata":"#.utf8)
+            rows.append(
+                contentsOf: (item.clientMetadata.isEmpty ? sharedMetadata : Self.metadataJSON(metadata, client: item.clientMetadata)).utf8)
+            rows.append(contentsOf: #","hash":""#.utf8)
+            Self.appendHex(hash, to: &rows)
+            rows.append(contentsOf: #""}"#.utf8)
+            appended.append((item.event.id, position))
+        }
+        rows.append(UInt8(ascii: "]"))
+        let expected = (expectedStreamVersions ?? [:]).sorted { $0.key < $1.key }
+        let last = events[events.count - 1].time
+        let parameters: [PostgresParameter] = [
+            head.position.postgresParameter, .bytea(head.hash), .text(String(decoding: rows, as: UTF8.self)),
+            expectedStreamVersions == nil ? .text(nil) : PostgresTextArray(expected.map(\.key)).postgresParameter,
+            expectedStreamVersions == nil ? .text(nil) : .text("{" + expected.map { String($0.value) }.joined(separator: ",") + "}"),
+            position.postgresParameter, .bytea(hash), .text(last.rfc3339), .text(Self.notificationChannel),
+        ]
+
+        guard connection.isStillOpen else {
+            throw PostgresError.connection("the connection was found closed before the append was sent; nothing was written")
+        }
+        let answer: Result<String, PostgresError> = Result { () throws(PostgresError) in
+            try connection.queryPrepared(StoreSQL.appendInOneStatement, parameters).string(0, 0)
+        }
+        let status: String
+        switch answer {
+        case .success(let s): status = s
+        case .failure(let error):
+            if error.isUniqueViolation { return nil }
+            if error.isConnectionLoss { throw PostgresError.commitOutcomeUnknown(error.message) }
+            throw error
+        }
+        switch status {
+        case "appended":
+            // Stream versions were assigned by the server: what this store remembers is stale.
+            streamVersionCache = nil
+            return AppendResult(appended: appended, duplicates: [], head: LogHead(position: position, hash: hash, time: last))
+        case "head-moved", "stream-version-conflict":
+            return nil
+        default:
+            throw PostgresError.protocol("event_log_append answered \(status)")
+        }
+    }
+
+    static func appendHex(_ bytes: [UInt8], to out: inout [UInt8]) {
+        let digits: StaticString = "0123456789abcdef"
+        for b in bytes {
+            out.append(digits.utf8Start[Int(b >> 4)])
+            out.append(digits.utf8Start[Int(b & 15)])
         }
     }
 
@@ -84,6 +217,7 @@ public final class EventStore {
         expectedStreamVersions: [String: Int64]?, validate: Validation?
     ) throws -> AppendResult {
         let head = try Self.decodeHead(connection.query(StoreSQL.lockHead))
+        lockedHead = head
         let canonical = items.map { $0.event.canonicalUTF8 }
         let ids = Set(items.map(\.event.id.rawValue))
 

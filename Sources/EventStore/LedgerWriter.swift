@@ -87,11 +87,11 @@ public final class LedgerWriter<Rules: LedgerRules> {
     public let checkpointEvery: Int64
     private var lastCheckpoint: Int64 = 0
 
-    /// A checkpoint every million events. A checkpoint holds every locked reward: on the
-    /// 2-million-event bench history it is 111 MB (39 MB stored) and takes ~1 s to write and
-    /// ~1.4 s to restore, where replaying that history takes ~15 s. Written in the append path, so
-    /// the append that makes one due waits for it; a million events is ~15 s of appending at
-    /// the service's full speed and far longer at a real network's pace.
+    /// A checkpoint every million events. A checkpoint holds every locked reward: on the bench
+    /// history it is a hundred MB or more and takes about a second to write and to restore, where
+    /// replaying that history takes an order of magnitude longer (docs/BENCHMARKS.md). Written in
+    /// the append path, so the append that makes one due waits for it; a million events is many
+    /// seconds of appending at the service's full speed and far longer at a real network's pace.
     public static var defaultCheckpointEvery: Int64 { 1_000_000 }
 
     /// Told what became of every checkpoint that was due (to log it: a failed one is otherwise
@@ -223,6 +223,10 @@ public final class LedgerWriter<Rules: LedgerRules> {
         var candidate: Rules?
         let result = try store.append(items, metadata: metadata, expectedStreamVersions: expectedStreamVersions) {
             (head: LogHead, newEvents: [LedgerEvent]) throws(AppendError) in
+            // A head behind this state is only ever one presumed by the one-statement append
+            // (EventStore.committedHead) from before this writer replayed further: the store
+            // then takes the locked path, where the head is the log's.
+            if head.position < self.position { throw .positionConflict(expected: self.position, actual: head.position) }
             if head.position != self.position { try self.catchUp(through: head.position) }
             precondition(head.position == self.position, "the head lock guarantees the log does not move while held")
             var next = self.rules

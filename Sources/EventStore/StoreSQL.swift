@@ -33,6 +33,7 @@ enum StoreSQL {
     static var lockHead: String { self["head.lock"] }
     static var readHead: String { self["head.read"] }
     static var updateHeadAndNotify: String { self["head.update_and_notify"] }
+    static var appendInOneStatement: String { self["log.append_in_one_statement"] }
     static var hashAt: String { self["log.hash_at"] }
     static var existingIDs: String { self["log.existing_ids"] }
     static var streamVersions: String { self["log.stream_versions"] }

@@ -56,3 +56,24 @@ public func parseDecimalUInt128(_ text: some StringProtocol) -> UInt128? {
     }
     return sawDigit ? value : nil
 }
+
+// MARK: Checked arithmetic
+//
+// Sums and differences of one unit only: wei + noz does not compile. Overflow and a negative
+// result trap (Swift's checked integer arithmetic), as a balance that wraps would be a bug, not
+// a value; the rules refuse out-of-range events before they reach these (`maxTotalWei`). Products
+// and quotients of the formulas go through the raw `UInt128` (and wider) values explicitly.
+
+extension Wei {
+    @inlinable public static func + (a: Wei, b: Wei) -> Wei { Wei(a.rawValue + b.rawValue) }
+    @inlinable public static func - (a: Wei, b: Wei) -> Wei { Wei(a.rawValue - b.rawValue) }
+    @inlinable public static func += (a: inout Wei, b: Wei) { a.rawValue += b.rawValue }
+    @inlinable public static func -= (a: inout Wei, b: Wei) { a.rawValue -= b.rawValue }
+}
+
+extension Noz {
+    @inlinable public static func + (a: Noz, b: Noz) -> Noz { Noz(a.rawValue + b.rawValue) }
+    @inlinable public static func - (a: Noz, b: Noz) -> Noz { Noz(a.rawValue - b.rawValue) }
+    @inlinable public static func += (a: inout Noz, b: Noz) { a.rawValue += b.rawValue }
+    @inlinable public static func -= (a: inout Noz, b: Noz) { a.rawValue -= b.rawValue }
+}

@@ -97,12 +97,60 @@ public final class PostgresConnection {
     /// order), and with `binaryResults` every result column in binary (for `bytea` and text
     /// columns: `PostgresResult` reads no other type in binary).
     ///
-    /// Why: a large value (a writer checkpoint is ~111 MB) in hex text is twice its size on the
+    /// Why: a large value (a writer checkpoint: a hundred MB or more) in hex text is twice its size on the
     /// wire and is encoded by one side and decoded by the other; in binary it is copied once each
     /// way.
     public func query(
         _ sql: String, _ parameters: [PostgresParameter],
         binaryResults: Bool = false
+    ) throws(PostgresError) -> PostgresResult {
+        try run(parameters) { count, values, lengths, formats in
+            PQexecParams(handle, sql, count, nil, values, lengths, formats, binaryResults ? 1 : 0)
+        }
+    }
+
+    /// Runs `sql` as a statement prepared on this connection: prepared (parsed and analysed)
+    /// on first use, then only bound and executed, under a name of this connection's own.
+    ///
+    /// Why: a statement sent as text is parsed and planned again every time; for a small
+    /// statement run per request (the one-statement append) that is a good part of the
+    /// server's work. Parameters as in `query(_:_:binaryResults:)`.
+    public func queryPrepared(_ sql: String, _ parameters: [PostgresParameter]) throws(PostgresError) -> PostgresResult {
+        let name: String
+        if let known = preparedStatements[sql] {
+            name = known
+        } else {
+            name = "stratos_prepared_\(preparedStatements.count + 1)"
+            let raw = PQprepare(handle, name, sql, Int32(parameters.count), nil)
+            _ = try checkResult(raw, expecting: [PGRES_COMMAND_OK])
+            preparedStatements[sql] = name
+        }
+        return try run(parameters) { count, values, lengths, formats in
+            PQexecPrepared(handle, name, count, values, lengths, formats, 0)
+        }
+    }
+
+    /// SQL text → the name it is prepared under on this connection.
+    private var preparedStatements: [String: String] = [:]
+
+    /// Whether the connection is still open, found without sending anything: reads what the
+    /// server may have sent meanwhile (a backend terminated while idle sends its FATAL error
+    /// and closes the socket), without waiting.
+    ///
+    /// Why: a statement that commits by itself (outside BEGIN … COMMIT) leaves its outcome
+    /// unknown when its connection is lost while it runs. A connection found closed before the
+    /// statement is sent has written nothing, and the caller may simply retry on a fresh one.
+    public var isStillOpen: Bool {
+        // One read takes what the server sent (its FATAL error); only the next one sees the
+        // end of the stream. On an open connection each is one recv() that finds nothing.
+        for _ in 0..<2 where PQstatus(handle) == CONNECTION_OK { _ = PQconsumeInput(handle) }
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// Binds `parameters` (each value pinned while `exec` runs) and checks the result.
+    private func run(
+        _ parameters: [PostgresParameter],
+        _ exec: (Int32, [UnsafePointer<CChar>?], [Int32], [Int32]) -> OpaquePointer?
     ) throws(PostgresError) -> PostgresResult {
         let count = parameters.count
         var values: [UnsafePointer<CChar>?] = []
@@ -114,9 +162,7 @@ public final class PostgresConnection {
         // Each value is pinned by the closure that appends it, for as long as the calls nested
         // in it (the rest of the values, then PQexecParams) run.
         func bind(_ i: Int) -> OpaquePointer? {
-            guard i < count else {
-                return PQexecParams(handle, sql, Int32(count), nil, values, lengths, formats, binaryResults ? 1 : 0)
-            }
+            guard i < count else { return exec(Int32(count), values, lengths, formats) }
             switch parameters[i] {
             case .text(nil):
                 values.append(nil)
@@ -251,7 +297,12 @@ public final class PostgresConnection {
 
     // MARK: Internals
 
+    /// Statements (and COPY starts) this connection has sent and had answered: each is a round
+    /// trip to the server. For profiles and for the tests that pin an append's round trips.
+    public private(set) var roundTrips = 0
+
     func checkResult(_ raw: OpaquePointer?, expecting: [ExecStatusType]) throws(PostgresError) -> PostgresResult {
+        roundTrips += 1
         guard let raw else { throw .connection(PostgresError.connectionMessage(handle)) }
         let status = PQresultStatus(raw)
         if expecting.contains(status) { return PostgresResult(handle: raw) }

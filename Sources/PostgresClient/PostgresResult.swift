@@ -127,9 +127,9 @@ public func decodeByteaHex(_ text: UnsafeRawBufferPointer) -> [UInt8]? {
 
 /// Encodes bytes as PostgreSQL's hex `bytea` input (`\x…`), for parameters and COPY.
 ///
-/// Written straight into the string's storage: a writer checkpoint is ~111 MB, and appending
-/// digit by digit to an array, then copying it into a string, took ~3 s of the append that
-/// wrote one.
+/// Written straight into the string's storage: a writer checkpoint runs to a hundred MB or more,
+/// and appending digit by digit to an array, then copying it into a string, took seconds of the
+/// append that wrote one.
 public func encodeByteaHex(_ bytes: [UInt8]) -> String {
     let count = 2 + 2 * bytes.count
     return String(unsafeUninitializedCapacity: count) { out in

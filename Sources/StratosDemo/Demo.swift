@@ -359,7 +359,7 @@ public struct Demo {
     }
 
     /// The full audit of the best-paid node at the last epoch it was settled in.
-    private func auditOne(_ nodes: [NodeTotal], model: any LedgerReadModel, connection: PostgresConnection) throws -> NodeAudit? {
+    private func auditOne(_ nodes: [NodeTotal], model: ReadModel, connection: PostgresConnection) throws -> NodeAudit? {
         guard let pick = nodes.first(where: { $0.lastSettledEpoch != nil }) ?? nodes.first(where: { $0.lastRewardEpoch != nil }),
             let epoch = pick.lastSettledEpoch ?? pick.lastRewardEpoch
         else {
@@ -374,7 +374,7 @@ public struct Demo {
         return audit
     }
 
-    private func exportJournals(model: any LedgerReadModel, lastEpoch: Int64) throws -> [ExportFormat: String] {
+    private func exportJournals(model: ReadModel, lastEpoch: Int64) throws -> [ExportFormat: String] {
         let from = options.exportDays > 0 ? max(1, lastEpoch - Int64(options.exportDays) * 144 + 1) : 1
         var written: [ExportFormat: String] = [:]
         var lines: [String] = []

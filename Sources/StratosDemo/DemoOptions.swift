@@ -49,7 +49,7 @@ public struct DemoOptions: Sendable {
     public var chartHeight = 10
     /// The journals exported cover the last `exportDays` days (with opening balances before
     /// them); 0: the whole history. Why not everything by default: a month of the small network
-    /// is about 600 MB of journal text in the three formats, which helps nobody's first look.
+    /// is hundreds of MB of journal text, which helps nobody's first look.
     public var exportDays = 1
     /// The port of the console URL the demo ends with (`serve --port`, `demo --serve`).
     public var consolePort = 8080

@@ -45,14 +45,14 @@ extension Economy {
         let params = rules.parameters(forEpoch: openEpoch)
         return SettlementInputs(
             supply: supply,
-            tier: params.mining.tier(minedBefore: Wei(mined)),
-            miningReward: params.mining.reward(minedBefore: Wei(mined)),
+            tier: params.mining.tier(minedBefore: mined),
+            miningReward: params.mining.reward(minedBefore: mined),
             miningCap: params.mining.cap,
             settledShareBp: params.settledShareBp,
             lockupEpochs: params.lockupEpochs,
             activeMetaNodes: activeMeta.map { nodes[$0].id },
-            totalDelegation: Wei(totalDelegation),
-            stakeDeposits: stakeNodes.map { (nodes[$0].id, Wei(nodes[$0].deposit)) },
-            unsettled: unsettledNodes.map { (nodes[$0].id, Noz(nodes[$0].unsettled)) })
+            totalDelegation: totalDelegation,
+            stakeDeposits: stakeNodes.map { (nodes[$0].id, nodes[$0].deposit) },
+            unsettled: unsettledNodes.map { (nodes[$0].id, nodes[$0].unsettled) })
     }
 }

@@ -45,6 +45,21 @@ extension Economy {
         encode(head: true)
     }
 
+    /// The bytes a checkpoint head of rule set `rulesName` starts with: the magic, the format
+    /// version and the rule set's name, nothing of the state after them.
+    ///
+    /// Why: a rebuild that takes over another build's heads through an epoch before its rules
+    /// differ (`Rebuilder`, "replay only what changed") stores them under its own rule set's name,
+    /// as a full replay would have written them: the state after the name is the same, so the
+    /// projection SQL replaces this prefix (`incremental.copy_epoch_checkpoints`).
+    public static func checkpointHeadPrefix(rulesName: String) -> [UInt8] {
+        var w = CheckpointWriter(compact: true)
+        w.bytes(magic)
+        w.u32(headFormatVersion)
+        w.string(rulesName)
+        return w.output
+    }
+
     private func encode(head: Bool) -> [UInt8] {
         var w = CheckpointWriter(compact: head)
         w.bytes(magic)
@@ -55,12 +70,17 @@ extension Economy {
         w.bool(genesisTime != nil)
         w.i64(genesisTime?.microsecondsSinceEpoch ?? 0)
         w.i64(lastTime.microsecondsSinceEpoch)
-        for v in [s, p, l, mined, feeCollector, externalIn, externalOut, ozoneIssued, totalDelegation] { w.u128(v) }
+        for v in [
+            s.rawValue, p.rawValue, l.rawValue, mined.rawValue, feeCollector.rawValue, externalIn.rawValue, externalOut.rawValue,
+            ozoneIssued.rawValue, totalDelegation.rawValue,
+        ] { w.u128(v) }
 
         w.count(accounts.count)
         for a in accounts {
             w.string(a.id.rawValue)
-            for v in [a.wallet, a.ozone, a.vesting, a.bonded, a.unbonding, a.escrow] { w.u128(v) }
+            for v in [a.wallet.rawValue, a.ozone.rawValue, a.vesting.rawValue, a.bonded.rawValue, a.unbonding.rawValue, a.escrow.rawValue] {
+                w.u128(v)
+            }
         }
         let live = vestingBaseID + UInt64(vestingHead)
         w.count(nodes.count)
@@ -69,7 +89,7 @@ extension Economy {
             w.u8(n.kind == .resource ? 0 : 1)
             w.index(n.owner)
             w.u8(UInt8(NodeStatus.allCases.firstIndex(of: n.status)!))
-            for v in [n.initialDeposit, n.deposit, n.unsettled] { w.u128(v) }
+            for v in [n.initialDeposit.rawValue, n.deposit.rawValue, n.unsettled.rawValue] { w.u128(v) }
             w.i64(n.activationDay)
             w.i64(n.deactivationDay)
             w.i64(n.releaseDay)
@@ -84,11 +104,11 @@ extension Economy {
         for v in validators {
             w.string(v.id.rawValue)
             w.index(v.operatorAccount)
-            for x in [v.selfDelegation, v.commissionBp, v.power] { w.u128(x) }
+            for x in [v.selfDelegation.rawValue, v.commissionBp, v.power.rawValue] { w.u128(x) }
             w.count(v.delegations.count)
             for d in v.delegations {
                 w.index(d.delegator)
-                w.u128(d.amount)
+                w.u128(d.amount.rawValue)
             }
         }
         w.indices(unsettledNodes)
@@ -99,9 +119,9 @@ extension Economy {
             w.count(vesting.count - vestingHead)
             for v in vesting[vestingHead...] {
                 w.index(v.account)
-                w.i64(Int64(v.node))
+                w.i64(Int64(v.node ?? -1)) // -1: no node (the format predates the optional)
                 w.u8(v.source == .traffic ? 0 : 1)
-                w.u128(v.amount)
+                w.u128(v.amount.rawValue)
                 w.i64(v.matureEpoch)
                 w.u8(v.status.rawValue)
             }
@@ -111,7 +131,7 @@ extension Economy {
         for u in unbondings[unbondingHead...] {
             w.index(u.account)
             w.index(u.validator)
-            w.u128(u.amount)
+            w.u128(u.amount.rawValue)
             w.i64(u.releaseDay)
         }
         w.indices(pendingReleases)
@@ -126,12 +146,12 @@ extension Economy {
         w.count(lockedTotals.byMaturity.count)
         for b in lockedTotals.byMaturity {
             w.i64(b.epoch)
-            w.u128(b.wei)
+            w.u128(b.wei.rawValue)
         }
         w.count(lockedTotals.byNode.count)
         for n in lockedTotals.byNode.keys.sorted() {
             w.index(n)
-            w.u128(lockedTotals.byNode[n]!)
+            w.u128(lockedTotals.byNode[n]!.rawValue)
         }
     }
 
@@ -156,26 +176,26 @@ extension Economy {
         let g = try r.i64()
         genesisTime = hasGenesis ? Timestamp(microsecondsSinceEpoch: g) : nil
         lastTime = Timestamp(microsecondsSinceEpoch: try r.i64())
-        s = try r.u128()
-        p = try r.u128()
-        l = try r.u128()
-        mined = try r.u128()
-        feeCollector = try r.u128()
-        externalIn = try r.u128()
-        externalOut = try r.u128()
-        ozoneIssued = try r.u128()
-        totalDelegation = try r.u128()
+        s = try r.wei()
+        p = try r.wei()
+        l = try r.noz()
+        mined = try r.wei()
+        feeCollector = try r.wei()
+        externalIn = try r.wei()
+        externalOut = try r.wei()
+        ozoneIssued = try r.noz()
+        totalDelegation = try r.wei()
 
         let accountCount = try r.count()
         for _ in 0..<accountCount {
             let id = AccountID(unchecked: try r.string())
             var a = AccountState(id: id)
-            a.wallet = try r.u128()
-            a.ozone = try r.u128()
-            a.vesting = try r.u128()
-            a.bonded = try r.u128()
-            a.unbonding = try r.u128()
-            a.escrow = try r.u128()
+            a.wallet = try r.wei()
+            a.ozone = try r.noz()
+            a.vesting = try r.wei()
+            a.bonded = try r.wei()
+            a.unbonding = try r.wei()
+            a.escrow = try r.wei()
             guard accountIndex.updateValue(accounts.count, forKey: id) == nil else { throw r.error("duplicate account \(id)") }
             accounts.append(a)
         }
@@ -190,8 +210,8 @@ extension Economy {
             guard statusCode < NodeStatus.allCases.count else { throw r.error("bad node status") }
             var n = NodeState(
                 id: id, kind: kindCode == 0 ? .resource : .meta, owner: owner,
-                status: NodeStatus.allCases[statusCode], initialDeposit: try r.u128(), deposit: try r.u128())
-            n.unsettled = try r.u128()
+                status: NodeStatus.allCases[statusCode], initialDeposit: try r.wei(), deposit: try r.wei())
+            n.unsettled = try r.noz()
             n.activationDay = try r.i64()
             n.deactivationDay = try r.i64()
             n.releaseDay = try r.i64()
@@ -212,13 +232,13 @@ extension Economy {
             let id = ValidatorID(unchecked: try r.string())
             let op = try r.index(below: accounts.count)
             var v = ValidatorState(
-                id: id, operatorAccount: op, selfDelegation: try r.u128(), commissionBp: try r.u128(),
-                power: try r.u128())
+                id: id, operatorAccount: op, selfDelegation: try r.wei(), commissionBp: try r.u128(),
+                power: try r.wei())
             guard v.commissionBp <= 10_000 else { throw r.error("commission out of range") }
             let j = validators.count
             let delegationCount = try r.count()
             for k in 0..<delegationCount {
-                let d = Delegation(delegator: try r.index(below: accounts.count), amount: try r.u128())
+                let d = Delegation(delegator: try r.index(below: accounts.count), amount: try r.wei())
                 guard delegationIndex.updateValue(k, forKey: DelegationKey(validator: j, delegator: d.delegator)) == nil else {
                     throw r.error("duplicate delegation")
                 }
@@ -242,7 +262,7 @@ extension Economy {
                 UnbondingState(
                     account: try r.index(below: accounts.count),
                     validator: try r.index(below: validators.count),
-                    amount: try r.u128(), releaseDay: try r.i64()))
+                    amount: try r.wei(), releaseDay: try r.i64()))
         }
         pendingReleases = try r.indices(below: nodes.count)
         guard r.atEnd else { throw r.error("trailing bytes") }
@@ -260,18 +280,18 @@ extension Economy {
         guard first <= end else { throw r.error("vesting id range \(first)..<\(end) is reversed") }
         var byMaturity: [VestingHole.Bucket] = []
         for _ in 0..<(try r.count()) {
-            let bucket = VestingHole.Bucket(epoch: try r.i64(), wei: try r.u128())
-            guard bucket.wei > 0, byMaturity.last.map({ $0.epoch < bucket.epoch }) ?? true else {
+            let bucket = VestingHole.Bucket(epoch: try r.i64(), wei: try r.wei())
+            guard !bucket.wei.isZero, byMaturity.last.map({ $0.epoch < bucket.epoch }) ?? true else {
                 throw r.error("vesting totals per maturity epoch are not ascending and positive")
             }
             byMaturity.append(bucket)
         }
-        var byNode: [Int: UInt128] = [:]
+        var byNode: [Int: Wei] = [:]
         var previous = -1
         for _ in 0..<(try r.count()) {
             let n = try r.index(below: nodes.count)
-            let wei = try r.u128()
-            guard n > previous, wei > 0 else { throw r.error("vesting totals per node are not ascending and positive") }
+            let wei = try r.wei()
+            guard n > previous, !wei.isZero else { throw r.error("vesting totals per node are not ascending and positive") }
             previous = n
             byNode[n] = wei
         }
@@ -290,11 +310,12 @@ extension Economy {
         vesting.reserveCapacity(vestingCount)
         for _ in 0..<vestingCount {
             let account = try r.index(below: accounts.count)
-            let node = Int(try r.i64())
-            guard (-1..<nodes.count).contains(node) else { throw r.error("vesting entry names an unknown node") }
+            let nodeCode = Int(try r.i64())
+            guard (-1..<nodes.count).contains(nodeCode) else { throw r.error("vesting entry names an unknown node") }
+            let node = nodeCode < 0 ? nil : nodeCode
             let sourceCode = try r.u8()
             guard sourceCode <= 1 else { throw r.error("bad vesting source") }
-            let amount = try r.u128()
+            let amount = try r.wei()
             let mature = try r.i64()
             guard let status = VestingStatus(rawValue: try r.u8()) else { throw r.error("bad vesting status") }
             vesting.append(
@@ -401,6 +422,8 @@ private struct CheckpointReader {
         let high = try u64()
         return UInt128(high) << 64 | UInt128(low)
     }
+    mutating func wei() throws(CheckpointError) -> Wei { Wei(try u128()) }
+    mutating func noz() throws(CheckpointError) -> Noz { Noz(try u128()) }
     /// One LEB128 value of at most `bits` bits, in its shortest form (so that one state has one encoding).
     private mutating func varint(bits: Int) throws(CheckpointError) -> UInt128 {
         var value: UInt128 = 0

@@ -7,10 +7,10 @@ extension Economy {
     // MARK: Helpers
 
     /// All STOS in the books: external inflows − outflows + the mining pool's 39,000,000 STOS.
-    var booksTotalWei: UInt128 { externalIn + rules.miningCap.rawValue - externalOut }
+    var booksTotalWei: Wei { externalIn + rules.miningCap - externalOut }
 
-    func walletBalance(_ id: AccountID) -> UInt128 {
-        accountIndex[id].map { accounts[$0].wallet } ?? 0
+    func walletBalance(_ id: AccountID) -> Wei {
+        accountIndex[id].map { accounts[$0].wallet } ?? .zero
     }
 
     /// The account's index, registering it (all zeros) if new. Only call after the last check.
@@ -25,7 +25,15 @@ extension Economy {
         guard amount > 0 else { throw c.violation(.zeroAmount, "\(what) must be > 0") }
     }
 
-    func requireWallet(_ c: EventContext, _ id: AccountID, _ amount: UInt128) throws(RuleViolation) {
+    func requirePositive(_ c: EventContext, _ amount: Wei, _ what: String) throws(RuleViolation) {
+        try requirePositive(c, amount.rawValue, what)
+    }
+
+    func requirePositive(_ c: EventContext, _ amount: Noz, _ what: String) throws(RuleViolation) {
+        try requirePositive(c, amount.rawValue, what)
+    }
+
+    func requireWallet(_ c: EventContext, _ id: AccountID, _ amount: Wei) throws(RuleViolation) {
         let has = walletBalance(id)
         guard has >= amount else {
             throw c.violation(.walletShort, "wallet of \(id) holds \(has) wei, needs \(amount) wei")
@@ -33,9 +41,9 @@ extension Economy {
     }
 
     /// Refuses an inflow that would take the books over `maxTotalWei`.
-    func requireInflowFits(_ c: EventContext, _ amount: UInt128) throws(RuleViolation) {
-        let total = genesisTime == nil ? rules.miningCap.rawValue : booksTotalWei
-        guard amount <= Self.maxTotalWei, total <= Self.maxTotalWei - amount else {
+    func requireInflowFits(_ c: EventContext, _ amount: Wei) throws(RuleViolation) {
+        let total = genesisTime == nil ? rules.miningCap.rawValue : booksTotalWei.rawValue
+        guard amount.rawValue <= Self.maxTotalWei, total <= Self.maxTotalWei - amount.rawValue else {
             throw c.violation(
                 .supplyOutOfRange,
                 "\(amount) wei more would take the STOS in the books over 2^112 wei")
@@ -61,20 +69,20 @@ extension Economy {
     }
 
     /// Δl = floor(l × Z / s) for an activation, refused if `l` would leave the Ozone bound.
-    func activationDelta(_ c: EventContext, node: NodeID, deposit z: UInt128) throws(RuleViolation) -> UInt128 {
-        guard let delta = mulDivFloor(l, z, s), ozoneIssued <= Self.maxTotalNoz,
-            delta <= Self.maxTotalNoz - ozoneIssued
+    func activationDelta(_ c: EventContext, node: NodeID, deposit z: Wei) throws(RuleViolation) -> Noz {
+        guard let delta = mulDivFloor(l.rawValue, z.rawValue, s.rawValue), ozoneIssued.rawValue <= Self.maxTotalNoz,
+            delta <= Self.maxTotalNoz - ozoneIssued.rawValue
         else {
             throw c.violation(
                 .ozoneOutOfRange,
                 "activating node \(node) with deposit \(z) wei would grow the Ozone limit \(l) noz beyond 2^124 noz")
         }
-        return delta
+        return Noz(delta)
     }
 
     /// Makes a node active: `l` +Δl (its initial task weight), activation day, meta list, and `s`
     /// per the rule set. `delta` comes from `activationDelta` checked before any mutation.
-    mutating func activate(_ c: EventContext, node i: Int, delta: UInt128, from old: NodeStatus?, _ effects: inout [Effect]) {
+    mutating func activate(_ c: EventContext, node i: Int, delta: Noz, from old: NodeStatus?, _ effects: inout [Effect]) {
         let n = nodes[i]
         nodes[i].status = .active
         nodes[i].activationDay = c.day
@@ -82,16 +90,16 @@ extension Economy {
             .nodeStatusChanged(
                 node: n.id, kind: n.kind, owner: accounts[n.owner].id,
                 from: old, to: .active, day: c.day))
-        if delta > 0 {
+        if !delta.isZero {
             l += delta
             ozoneIssued += delta
             effects.append(
                 .transfer(
                     Transfer(
-                        from: .ozoneIssuance, to: .ozoneLimit, amount: .noz(Noz(delta)),
+                        from: .ozoneIssuance, to: .ozoneLimit, amount: .noz(delta),
                         reason: .ozoneLimitGrown)))
         }
-        effects.append(.nodeTaskWeight(node: n.id, weight: Noz(delta)))
+        effects.append(.nodeTaskWeight(node: n.id, weight: delta))
         if n.kind == .meta {
             let at = activeMeta.firstIndex { $0 > i } ?? activeMeta.count
             activeMeta.insert(i, at: at)
@@ -101,7 +109,7 @@ extension Economy {
 
     /// Moves `amount` from `owner`'s wallet into a new node's escrow and registers the node.
     mutating func registerNode(
-        _ id: NodeID, kind: NodeKind, owner: AccountID, deposit: UInt128,
+        _ id: NodeID, kind: NodeKind, owner: AccountID, deposit: Wei,
         status: NodeStatus, _ effects: inout [Effect]
     ) -> Int {
         let o = account(owner)
@@ -113,25 +121,25 @@ extension Economy {
             .transfer(
                 Transfer(
                     from: .wallet(owner), to: .escrow(owner: owner, node: id),
-                    amount: .wei(Wei(deposit)), reason: .depositEscrowed)))
+                    amount: .wei(deposit), reason: .depositEscrowed)))
         return nodes.count - 1
     }
 
     // MARK: Genesis and plain STOS movements
 
     mutating func applyGenesis(
-        _ c: EventContext, ozoneLimit: UInt128, nodes genesisNodes: [GenesisNode],
+        _ c: EventContext, ozoneLimit: Noz, nodes genesisNodes: [GenesisNode],
         _ effects: inout [Effect]
     ) throws(RuleViolation) {
         try requirePositive(c, ozoneLimit, "ozoneLimit")
-        guard ozoneLimit <= Self.maxTotalNoz else {
+        guard ozoneLimit.rawValue <= Self.maxTotalNoz else {
             throw c.violation(.ozoneOutOfRange, "ozoneLimit \(ozoneLimit) noz exceeds 2^124 noz")
         }
         guard !genesisNodes.isEmpty else { throw c.violation(.genesisNoNodes, "Genesis needs at least one node") }
         var total: UInt128 = 0
         var seen = Set<NodeID>()
         for n in genesisNodes {
-            try requirePositive(c, n.deposit.rawValue, "deposit of genesis node \(n.node)")
+            try requirePositive(c, n.deposit, "deposit of genesis node \(n.node)")
             guard seen.insert(n.node).inserted else {
                 throw c.violation(.nodeExists, "genesis node \(n.node) is listed twice")
             }
@@ -139,7 +147,7 @@ extension Economy {
             guard !overflow else { throw c.violation(.supplyOutOfRange, "genesis deposits exceed 2^112 wei") }
             total = sum
         }
-        try requireInflowFits(c, total)
+        try requireInflowFits(c, Wei(total))
 
         genesisTime = c.time
         let cap = rules.miningCap
@@ -149,16 +157,16 @@ extension Economy {
         effects.append(
             .transfer(
                 Transfer(
-                    from: .ozoneIssuance, to: .ozoneLimit, amount: .noz(Noz(ozoneLimit)),
+                    from: .ozoneIssuance, to: .ozoneLimit, amount: .noz(ozoneLimit),
                     reason: .ozoneLimitOpened)))
-        s = total
-        externalIn = total
+        s = Wei(total)
+        externalIn = Wei(total)
         for g in genesisNodes {
             let o = account(g.owner)
-            accounts[o].escrow += g.deposit.rawValue
+            accounts[o].escrow += g.deposit
             var n = NodeState(
                 id: g.node, kind: g.kind, owner: o, status: .active,
-                initialDeposit: g.deposit.rawValue, deposit: g.deposit.rawValue)
+                initialDeposit: g.deposit, deposit: g.deposit)
             n.activationDay = 1
             nodes.append(n)
             let i = nodes.count - 1
@@ -173,26 +181,26 @@ extension Economy {
         }
     }
 
-    mutating func applyFunded(_ c: EventContext, _ id: AccountID, _ amount: UInt128, _ effects: inout [Effect]) throws(RuleViolation) {
+    mutating func applyFunded(_ c: EventContext, account id: AccountID, amount: Wei, _ effects: inout [Effect]) throws(RuleViolation) {
         try requirePositive(c, amount, "amount")
         try requireInflowFits(c, amount)
         let a = account(id)
         accounts[a].wallet += amount
         externalIn += amount
-        effects.append(.transfer(Transfer(from: .outside, to: .wallet(id), amount: .wei(Wei(amount)), reason: .funded)))
+        effects.append(.transfer(Transfer(from: .outside, to: .wallet(id), amount: .wei(amount), reason: .funded)))
     }
 
-    mutating func applyWithdrawn(_ c: EventContext, _ id: AccountID, _ amount: UInt128, _ effects: inout [Effect]) throws(RuleViolation) {
+    mutating func applyWithdrawn(_ c: EventContext, account id: AccountID, amount: Wei, _ effects: inout [Effect]) throws(RuleViolation) {
         try requirePositive(c, amount, "amount")
         try requireWallet(c, id, amount)
         let a = account(id)
         accounts[a].wallet -= amount
         externalOut += amount
-        effects.append(.transfer(Transfer(from: .wallet(id), to: .outside, amount: .wei(Wei(amount)), reason: .withdrawn)))
+        effects.append(.transfer(Transfer(from: .wallet(id), to: .outside, amount: .wei(amount), reason: .withdrawn)))
     }
 
     mutating func applyTransferred(
-        _ c: EventContext, _ from: AccountID, _ to: AccountID, _ amount: UInt128,
+        _ c: EventContext, from: AccountID, to: AccountID, amount: Wei,
         _ effects: inout [Effect]
     ) throws(RuleViolation) {
         try requirePositive(c, amount, "amount")
@@ -201,18 +209,18 @@ extension Economy {
         let t = account(to)
         accounts[f].wallet -= amount
         accounts[t].wallet += amount
-        effects.append(.transfer(Transfer(from: .wallet(from), to: .wallet(to), amount: .wei(Wei(amount)), reason: .transferred)))
+        effects.append(.transfer(Transfer(from: .wallet(from), to: .wallet(to), amount: .wei(amount), reason: .transferred)))
     }
 
     // MARK: Ozone
 
     /// RULES §3: Δl = floor(l × X / (s + p + X)).
-    mutating func applyPrepaid(_ c: EventContext, _ id: AccountID, _ x: UInt128, _ effects: inout [Effect]) throws(RuleViolation) {
+    mutating func applyPrepaid(_ c: EventContext, account id: AccountID, amount x: Wei, _ effects: inout [Effect]) throws(RuleViolation) {
         try requirePositive(c, x, "amount")
         try requireWallet(c, id, x)
         // s, p, x ≤ 2^112 each, so the sum fits.
-        let delta = mulDivFloor(l, x, s + p + x) ?? 0
-        guard delta > 0 else {
+        let delta = Noz(mulDivFloor(l.rawValue, x.rawValue, (s + p + x).rawValue) ?? 0)
+        guard !delta.isZero else {
             throw c.violation(
                 .prepayTooSmall,
                 "prepaying \(x) wei buys 0 noz at the price (s + p) / l = \(s + p) / \(l) wei per noz")
@@ -223,8 +231,8 @@ extension Economy {
         p += x
         l -= delta
         effects.reserveCapacity(2)
-        effects.append(.transfer(Transfer(from: .wallet(id), to: .volumePool, amount: .wei(Wei(x)), reason: .prepaid)))
-        effects.append(.transfer(Transfer(from: .ozoneLimit, to: .ozone(id), amount: .noz(Noz(delta)), reason: .ozonePurchased)))
+        effects.append(.transfer(Transfer(from: .wallet(id), to: .volumePool, amount: .wei(x), reason: .prepaid)))
+        effects.append(.transfer(Transfer(from: .ozoneLimit, to: .ozone(id), amount: .noz(delta), reason: .ozonePurchased)))
     }
 
     /// The Ozone charge (noz) of a traffic record (RULES §4): a function of the record alone;
@@ -245,7 +253,7 @@ extension Economy {
         }
     }
 
-    mutating func applyTraffic(_ c: EventContext, _ r: TrafficRecord, _ effects: inout [Effect]) throws(RuleViolation) {
+    mutating func applyTraffic(_ c: EventContext, record r: TrafficRecord, _ effects: inout [Effect]) throws(RuleViolation) {
         guard r.epoch == c.epoch else {
             throw c.violation(.epochNotOpen, "traffic names epoch \(r.epoch), the open epoch is \(c.epoch)")
         }
@@ -260,35 +268,35 @@ extension Economy {
         guard nodes[n].status == .active else {
             throw c.violation(.nodeNotActive, "resource node \(r.node) is \(nodes[n].status.rawValue), not active")
         }
-        guard let charge = Self.charge(of: r) else {
+        guard let charge = Self.charge(of: r).map(Noz.init) else {
             throw c.violation(.amountOutOfRange, "the charge of this traffic does not fit 128 bits")
         }
         let a = accountIndex[r.account]
-        let has = a.map { accounts[$0].ozone } ?? 0
+        let has = a.map { accounts[$0].ozone } ?? .zero
         guard has >= charge else {
             throw c.violation(.ozoneShort, "Ozone of \(r.account) holds \(has) noz, the traffic costs \(charge) noz")
         }
         effects.reserveCapacity(2)
-        effects.append(.trafficRecorded(epoch: r.epoch, node: r.node, account: r.account, kind: r.kind, charge: Noz(charge)))
-        guard charge > 0 else {
+        effects.append(.trafficRecorded(epoch: r.epoch, node: r.node, account: r.account, kind: r.kind, charge: charge))
+        guard !charge.isZero else {
             _ = account(r.account)
             return
         }
         // has ≥ charge > 0, so the account exists.
         accounts[a!].ozone -= charge
-        if nodes[n].unsettled == 0 { unsettledNodes.append(n) }
+        if nodes[n].unsettled.isZero { unsettledNodes.append(n) }
         nodes[n].unsettled += charge
         effects.append(
             .transfer(
                 Transfer(
-                    from: .ozone(r.account), to: .nodeTraffic(r.node), amount: .noz(Noz(charge)),
+                    from: .ozone(r.account), to: .nodeTraffic(r.node), amount: .noz(charge),
                     reason: .trafficCharged)))
     }
 
     // MARK: Nodes
 
     mutating func applyResourceNodeActivated(
-        _ c: EventContext, _ id: NodeID, _ owner: AccountID, _ z: UInt128,
+        _ c: EventContext, node id: NodeID, owner: AccountID, deposit z: Wei,
         _ effects: inout [Effect]
     ) throws(RuleViolation) {
         try requireNewNode(c, id)
@@ -300,7 +308,7 @@ extension Economy {
     }
 
     mutating func applyMetaNodeRegistrationRequested(
-        _ c: EventContext, _ id: NodeID, _ owner: AccountID, _ z: UInt128,
+        _ c: EventContext, node id: NodeID, owner: AccountID, deposit z: Wei,
         _ effects: inout [Effect]
     ) throws(RuleViolation) {
         try requireNewNode(c, id)
@@ -319,7 +327,7 @@ extension Economy {
     }
 
     mutating func applyMetaNodeVoted(
-        _ c: EventContext, _ id: NodeID, _ voterID: NodeID, _ approve: Bool,
+        _ c: EventContext, node id: NodeID, voter voterID: NodeID, approve: Bool,
         _ effects: inout [Effect]
     ) throws(RuleViolation) {
         let i = try nodeIdx(c, id)
@@ -339,7 +347,7 @@ extension Economy {
         let owner = accounts[nodes[i].owner].id
         if approve {
             let last = nodes[i].approvals.count + 1 == nodes[i].voters.count
-            let delta = last ? try activationDelta(c, node: id, deposit: nodes[i].initialDeposit) : 0
+            let delta = last ? try activationDelta(c, node: id, deposit: nodes[i].initialDeposit) : .zero
             nodes[i].approvals.append(v)
             effects.append(.metaNodeVoteRecorded(node: id, voter: voterID, approve: true))
             if last {
@@ -351,7 +359,7 @@ extension Economy {
             effects.append(.metaNodeVoteRecorded(node: id, voter: voterID, approve: false))
             let z = nodes[i].deposit
             nodes[i].status = .rejected
-            nodes[i].deposit = 0
+            nodes[i].deposit = .zero
             nodes[i].voters = []
             nodes[i].approvals = []
             accounts[nodes[i].owner].escrow -= z
@@ -361,11 +369,11 @@ extension Economy {
                 .transfer(
                     Transfer(
                         from: .escrow(owner: owner, node: id), to: .wallet(owner),
-                        amount: .wei(Wei(z)), reason: .depositRefunded)))
+                        amount: .wei(z), reason: .depositRefunded)))
         }
     }
 
-    mutating func applySuspension(_ c: EventContext, _ id: NodeID, suspend: Bool, _ effects: inout [Effect]) throws(RuleViolation) {
+    mutating func applySuspension(_ c: EventContext, node id: NodeID, suspend: Bool, _ effects: inout [Effect]) throws(RuleViolation) {
         let i = try nodeIdx(c, id)
         guard nodes[i].kind == .resource else {
             throw c.violation(.wrongKind, "node \(id) is a meta node; only resource nodes are suspended and resumed")
@@ -386,7 +394,7 @@ extension Economy {
 
     /// RULES §9 "Deactivation", steps (a)–(e).
     mutating func applyNodeDeactivated(
-        _ c: EventContext, _ id: NodeID, _ storedBytes: UInt128,
+        _ c: EventContext, node id: NodeID, storedBytes: UInt128,
         _ effects: inout [Effect]
     ) throws(RuleViolation) {
         let i = try nodeIdx(c, id)
@@ -396,10 +404,10 @@ extension Economy {
         }
         // (a) the fee, with the state before this event. nil: beyond 2^128 wei, more than all STOS in
         // the books (≤ 2^112), so everything available is taken and the rest waived (RULES §9 (b)).
-        let fee = mulDivCeil(storedBytes, s + p, l)
+        let fee = mulDivCeil(storedBytes, (s + p).rawValue, l.rawValue).map(Wei.init)
         // (d) is checked now so that a refusal changes nothing.
         let z = nodes[i].initialDeposit
-        let shrink = mulDivFloor(l, z, s) ?? .max // does not fit 128 bits: certainly ≥ l
+        let shrink = Noz(mulDivFloor(l.rawValue, z.rawValue, s.rawValue) ?? .max) // does not fit 128 bits: certainly ≥ l
         guard shrink < l else {
             throw c.violation(
                 .ozoneLimitExhausted,
@@ -413,11 +421,11 @@ extension Economy {
         if nodes[i].kind == .meta { activeMeta.removeAll { $0 == i } }
 
         // (b) from this node's locked vesting entries, oldest first, then from the deposit; (c) into p.
-        var remaining = fee ?? .max
-        var fromVesting: UInt128 = 0
-        for entryID in liveVestingIDs(ofNode: i) where remaining > 0 {
+        var remaining = fee ?? Wei(.max)
+        var fromVesting = Wei.zero
+        for entryID in liveVestingIDs(ofNode: i) where !remaining.isZero {
             var entry = vestingEntry(entryID)
-            guard entry.status == .locked, entry.amount > 0 else { continue }
+            guard entry.status == .locked, !entry.amount.isZero else { continue }
             let take = min(remaining, entry.amount)
             entry.amount -= take
             setVestingEntry(entryID, entry)
@@ -426,15 +434,15 @@ extension Economy {
             remaining -= take
             fromVesting += take
             let ledgerOwner = accounts[entry.account].id
-            effects.append(.vestingFeeTaken(VestingEntryID(entryID), account: ledgerOwner, node: id, amount: Wei(take)))
+            effects.append(.vestingFeeTaken(VestingEntryID(entryID), account: ledgerOwner, node: id, amount: take))
             effects.append(
                 .transfer(
                     Transfer(
                         from: .vesting(owner: ledgerOwner, entry: VestingEntryID(entryID)),
-                        to: .volumePool, amount: .wei(Wei(take)), reason: .migrationFee)))
+                        to: .volumePool, amount: .wei(take), reason: .migrationFee)))
         }
         let fromDeposit = min(remaining, nodes[i].deposit)
-        if fromDeposit > 0 {
+        if !fromDeposit.isZero {
             nodes[i].deposit -= fromDeposit
             accounts[o].escrow -= fromDeposit
             remaining -= fromDeposit
@@ -442,23 +450,25 @@ extension Economy {
                 .transfer(
                     Transfer(
                         from: .escrow(owner: owner, node: id), to: .volumePool,
-                        amount: .wei(Wei(fromDeposit)), reason: .migrationFee)))
+                        amount: .wei(fromDeposit), reason: .migrationFee)))
         }
         p += fromVesting + fromDeposit
+        // Paired: every wei of the fee is taken from vesting, taken from the deposit, or waived.
+        if let fee { precondition(fromVesting + fromDeposit + remaining == fee, "migration fee of \(id) does not add up") }
         effects.append(
             .migrationFeeCharged(
-                node: id, owner: owner, storedBytes: storedBytes, fee: fee.map(Wei.init),
-                fromVesting: Wei(fromVesting), fromDeposit: Wei(fromDeposit),
-                waived: fee == nil ? nil : Wei(remaining)))
+                node: id, owner: owner, storedBytes: storedBytes, fee: fee,
+                fromVesting: fromVesting, fromDeposit: fromDeposit,
+                waived: fee == nil ? nil : remaining))
 
         // (d) the Ozone limit shrinks by floor(l × Z / s), computed before the fee changed p (it does not involve p).
-        if shrink > 0 {
+        if !shrink.isZero {
             l -= shrink
             ozoneIssued -= shrink
             effects.append(
                 .transfer(
                     Transfer(
-                        from: .ozoneLimit, to: .ozoneIssuance, amount: .noz(Noz(shrink)),
+                        from: .ozoneLimit, to: .ozoneIssuance, amount: .noz(shrink),
                         reason: .ozoneLimitShrunk)))
         }
         if rules.depositConstant == .effective { s -= z }
@@ -468,11 +478,11 @@ extension Economy {
         let params = rules.parameters(forEpoch: c.epoch)
         let releaseDay = max(c.day, nodes[i].activationDay + params.depositLockDays - 1) + params.coolingOffDays
         nodes[i].releaseDay = releaseDay
-        effects.append(.depositReleaseScheduled(node: id, owner: owner, amount: Wei(nodes[i].deposit), releaseDay: releaseDay))
-        if nodes[i].deposit > 0 { pendingReleases.append(i) }
+        effects.append(.depositReleaseScheduled(node: id, owner: owner, amount: nodes[i].deposit, releaseDay: releaseDay))
+        if !nodes[i].deposit.isZero { pendingReleases.append(i) }
     }
 
-    mutating func applyNodeShutDown(_ c: EventContext, _ id: NodeID, _ effects: inout [Effect]) throws(RuleViolation) {
+    mutating func applyNodeShutDown(_ c: EventContext, node id: NodeID, _ effects: inout [Effect]) throws(RuleViolation) {
         let i = try nodeIdx(c, id)
         guard nodes[i].status == .deactivated else {
             throw c.violation(.nodeNotDeactivated, "node \(id) is \(nodes[i].status.rawValue); only a deactivated node shuts down")
@@ -489,9 +499,9 @@ extension Economy {
             guard entry.status == .locked else { continue }
             let amount = entry.amount
             entry.status = .cancelled
-            entry.amount = 0
+            entry.amount = .zero
             setVestingEntry(entryID, entry)
-            guard amount > 0 else { continue }
+            guard !amount.isZero else { continue }
             let a = entry.account
             accounts[a].vesting -= amount
             lockedTotals.remove(amount, maturing: entry.matureEpoch, node: entry.node)
@@ -501,12 +511,12 @@ extension Economy {
             case .mining: mined -= amount
             }
             let ledgerOwner = accounts[a].id
-            effects.append(.vestingCancelled(VestingEntryID(entryID), account: ledgerOwner, source: source, amount: Wei(amount)))
+            effects.append(.vestingCancelled(VestingEntryID(entryID), account: ledgerOwner, source: source, amount: amount))
             effects.append(
                 .transfer(
                     Transfer(
                         from: .vesting(owner: ledgerOwner, entry: VestingEntryID(entryID)),
-                        to: source.pool, amount: .wei(Wei(amount)), reason: .vestingCancelled)))
+                        to: source.pool, amount: .wei(amount), reason: .vestingCancelled)))
         }
         nodes[i].vestingEntries = []
     }
@@ -514,8 +524,8 @@ extension Economy {
     // MARK: Staking and gas fees
 
     mutating func applyValidatorCreated(
-        _ c: EventContext, _ id: ValidatorID, _ op: AccountID, _ selfDelegation: UInt128,
-        _ commissionBp: Int64, _ effects: inout [Effect]
+        _ c: EventContext, validator id: ValidatorID, operator op: AccountID, selfDelegation: Wei,
+        commissionBp: Int64, _ effects: inout [Effect]
     ) throws(RuleViolation) {
         guard validatorIndex[id] == nil else { throw c.violation(.validatorExists, "validator \(id) already exists") }
         try requirePositive(c, selfDelegation, "selfDelegation")
@@ -537,11 +547,11 @@ extension Economy {
             .transfer(
                 Transfer(
                     from: .wallet(op), to: .selfBonded(operator: op, validator: id),
-                    amount: .wei(Wei(selfDelegation)), reason: .selfDelegated)))
+                    amount: .wei(selfDelegation), reason: .selfDelegated)))
     }
 
     mutating func applyDelegated(
-        _ c: EventContext, _ delegator: AccountID, _ validator: ValidatorID, _ amount: UInt128,
+        _ c: EventContext, delegator: AccountID, validator: ValidatorID, amount: Wei,
         _ effects: inout [Effect]
     ) throws(RuleViolation) {
         let v = try validatorIdx(c, validator)
@@ -563,18 +573,18 @@ extension Economy {
             .transfer(
                 Transfer(
                     from: .wallet(delegator), to: .bonded(delegator: delegator, validator: validator),
-                    amount: .wei(Wei(amount)), reason: .delegated)))
+                    amount: .wei(amount), reason: .delegated)))
     }
 
     mutating func applyUndelegated(
-        _ c: EventContext, _ delegator: AccountID, _ validator: ValidatorID, _ amount: UInt128,
+        _ c: EventContext, delegator: AccountID, validator: ValidatorID, amount: Wei,
         _ effects: inout [Effect]
     ) throws(RuleViolation) {
         let v = try validatorIdx(c, validator)
         try requirePositive(c, amount, "amount")
         let d = accountIndex[delegator]
         let k = d.flatMap { delegationIndex[DelegationKey(validator: v, delegator: $0)] }
-        let has = k.map { validators[v].delegations[$0].amount } ?? 0
+        let has = k.map { validators[v].delegations[$0].amount } ?? .zero
         guard has >= amount else {
             throw c.violation(
                 .delegationShort,
@@ -590,34 +600,41 @@ extension Economy {
         let releaseDay = c.day + rules.parameters(forEpoch: c.epoch).unbondingDays
         unbondings.append(UnbondingState(account: di, validator: v, amount: amount, releaseDay: releaseDay))
         let uid = UnbondingID(unbondingBaseID + UInt64(unbondings.count - 1))
-        effects.append(.unbondingScheduled(uid, delegator: delegator, validator: validator, amount: Wei(amount), releaseDay: releaseDay))
+        effects.append(.unbondingScheduled(uid, delegator: delegator, validator: validator, amount: amount, releaseDay: releaseDay))
         effects.append(
             .transfer(
                 Transfer(
                     from: .bonded(delegator: delegator, validator: validator),
-                    to: .unbonding(delegator: delegator, entry: uid), amount: .wei(Wei(amount)),
+                    to: .unbonding(delegator: delegator, entry: uid), amount: .wei(amount),
                     reason: .undelegated)))
     }
 
     /// RULES §7: gas fees are distributed at once by the validator rule; dust (and everything
     /// when there is no validator) stays in the fee collector for the next distribution.
-    mutating func applyGasFees(_ c: EventContext, _ amount: UInt128, _ effects: inout [Effect]) throws(RuleViolation) {
+    mutating func applyGasFees(_ c: EventContext, amount: Wei, _ effects: inout [Effect]) throws(RuleViolation) {
         try requirePositive(c, amount, "amount")
         try requireInflowFits(c, amount)
         externalIn += amount
         feeCollector += amount
-        effects.append(.transfer(Transfer(from: .outside, to: .feeCollector, amount: .wei(Wei(amount)), reason: .gasFeesCollected)))
+        effects.append(.transfer(Transfer(from: .outside, to: .feeCollector, amount: .wei(amount), reason: .gasFeesCollected)))
+        let collected = feeCollector
         let payouts = validatorRule(feeCollector)
+        var paid = Wei.zero
+        defer {
+            // Paired: what left the fee collector is what the wallets received; dust stays.
+            precondition(feeCollector + paid == collected, "gas fee payouts do not add up")
+        }
         for pay in payouts {
+            paid += pay.amount
             feeCollector -= pay.amount
             accounts[pay.account].wallet += pay.amount
             let a = accounts[pay.account].id
             let v = validators[pay.validator].id
-            effects.append(.gasFeeReward(account: a, validator: v, role: pay.role, amount: Wei(pay.amount)))
+            effects.append(.gasFeeReward(account: a, validator: v, role: pay.role, amount: pay.amount))
             effects.append(
                 .transfer(
                     Transfer(
-                        from: .feeCollector, to: .wallet(a), amount: .wei(Wei(pay.amount)),
+                        from: .feeCollector, to: .wallet(a), amount: .wei(pay.amount),
                         reason: .gasFeeReward)))
         }
     }
@@ -625,28 +642,31 @@ extension Economy {
     /// RULES §5.8, the validator rule, for `partD`: every non-zero payout in validator creation
     /// order (validator, commission, then delegators in order of first delegation). Their sum is
     /// ≤ `partD`; the rest is dust.
-    func validatorRule(_ partD: UInt128) -> [Payout] {
-        let d = totalDelegation
-        guard partD > 0, d > 0 else { return [] }
+    func validatorRule(_ partD: Wei) -> [Payout] {
+        let d = totalDelegation.rawValue
+        guard !partD.isZero, d > 0 else { return [] }
         var out: [Payout] = []
         out.reserveCapacity(validators.count * 2)
         for (j, v) in validators.enumerated() {
-            let pool = share(partD, v.power, d)
+            let power = v.power.rawValue
+            let pool = share(partD.rawValue, power, d)
             guard pool > 0 else { continue }
-            let vTimesBp = v.power * 10_000
-            let own = share(pool, v.selfDelegation, v.power)
-            if own > 0 { out.append(Payout(account: v.operatorAccount, validator: j, role: .validator, amount: own)) }
+            let vTimesBp = power * 10_000
+            let own = share(pool, v.selfDelegation.rawValue, power)
+            if own > 0 { out.append(Payout(account: v.operatorAccount, validator: j, role: .validator, amount: Wei(own))) }
             // pool ≤ 2^112 and bp ≤ 10^4 < 2^14, so pool × bp fits 128 bits; × stake fits 256.
-            let commission = share(pool * v.commissionBp, v.power - v.selfDelegation, vTimesBp)
+            let commission = share(pool * v.commissionBp, power - v.selfDelegation.rawValue, vTimesBp)
             if commission > 0 {
-                out.append(Payout(account: v.operatorAccount, validator: j, role: .commission, amount: commission))
+                out.append(Payout(account: v.operatorAccount, validator: j, role: .commission, amount: Wei(commission)))
             }
             let poolTimesKeep = pool * (10_000 - v.commissionBp)
-            for del in v.delegations where del.amount > 0 {
-                let amount = share(poolTimesKeep, del.amount, vTimesBp)
-                if amount > 0 { out.append(Payout(account: del.delegator, validator: j, role: .delegator, amount: amount)) }
+            for del in v.delegations where !del.amount.isZero {
+                let amount = share(poolTimesKeep, del.amount.rawValue, vTimesBp)
+                if amount > 0 { out.append(Payout(account: del.delegator, validator: j, role: .delegator, amount: Wei(amount))) }
             }
         }
+        // Floors only round down: the payouts never exceed what is shared.
+        assert(out.reduce(UInt128(0)) { $0 + $1.amount.rawValue } <= partD.rawValue, "the validator rule paid more than it shares")
         return out
     }
 }
@@ -656,5 +676,5 @@ struct Payout {
     let account: Int
     let validator: Int
     let role: RewardRole
-    let amount: UInt128
+    let amount: Wei
 }

@@ -8,36 +8,36 @@ extension Economy {
     public func checkInvariants() throws(InvariantViolation) {
         let sum = CheckedSum()
         guard genesisTime != nil else {
-            guard accounts.isEmpty, nodes.isEmpty, validators.isEmpty, position == 0, l == 0, p == 0, s == 0 else {
+            guard accounts.isEmpty, nodes.isEmpty, validators.isEmpty, position == 0, l.isZero, p.isZero, s.isZero else {
                 throw InvariantViolation(invariant: "pre-genesis", message: "state before Genesis is not empty")
             }
             return
         }
-        let cap = rules.miningCap.rawValue
+        let cap = rules.miningCap
 
         // Per-account running totals against the detail they summarise, and the running totals a
         // checkpoint head records (below), from one visit of every entry still held: the hole's
         // supplied ones, then the in-memory ones. Visited in place: concatenating the two
-        // sequences would copy millions of entries (~0.4 s and 200 MB at the bench's scale).
-        var vestingBy = [UInt128](repeating: 0, count: accounts.count)
+        // sequences would copy millions of entries at the bench's scale (docs/BENCHMARKS.md).
+        var vestingBy = [Wei](repeating: .zero, count: accounts.count)
         var escrowBy = vestingBy
         var bondedBy = vestingBy
         var unbondingBy = vestingBy
-        var byMaturity: [Int64: UInt128] = [:]
-        var byNode: [Int: UInt128] = [:]
-        for b in vestingHole?.byMaturity ?? [] { byMaturity[b.epoch, default: 0] += b.wei }
-        for (n, wei) in vestingHole?.byNode ?? [:] { byNode[n, default: 0] += wei }
+        var byMaturity: [Int64: Wei] = [:]
+        var byNode: [Int: Wei] = [:]
+        for b in vestingHole?.byMaturity ?? [] { byMaturity[b.epoch, default: .zero] += b.wei }
+        for (n, wei) in vestingHole?.byNode ?? [:] { byNode[n, default: .zero] += wei }
         func visit(_ id: UInt64, _ v: VestingState) throws(InvariantViolation) {
             if v.status == .locked {
                 vestingBy[v.account] = try sum.add(vestingBy[v.account], v.amount, "vesting")
                 guard v.matureEpoch > lastClosedEpoch else {
                     throw InvariantViolation(invariant: "vesting", message: "entry \(id) matured at epoch \(v.matureEpoch) but is still locked")
                 }
-                if v.amount > 0 {
-                    byMaturity[v.matureEpoch, default: 0] += v.amount
-                    if v.node >= 0 { byNode[v.node, default: 0] += v.amount }
+                if !v.amount.isZero {
+                    byMaturity[v.matureEpoch, default: .zero] += v.amount
+                    if let n = v.node { byNode[n, default: .zero] += v.amount }
                 }
-            } else if v.status == .cancelled, v.amount != 0 {
+            } else if v.status == .cancelled, !v.amount.isZero {
                 throw InvariantViolation(invariant: "vesting", message: "cancelled entry \(id) keeps \(v.amount) wei")
             }
         }
@@ -51,17 +51,17 @@ extension Economy {
         }
         // A partial economy: the entries not supplied are known only by their totals, which the
         // accounts' vesting balances must cover exactly.
-        var unsupplied: UInt128 = 0
+        var unsupplied = Wei.zero
         if let hole = vestingHole {
-            var byNode: UInt128 = 0
+            var byNode = Wei.zero
             for b in hole.byMaturity {
-                guard b.wei > 0, b.epoch > lastClosedEpoch else {
+                guard !b.wei.isZero, b.epoch > lastClosedEpoch else {
                     throw InvariantViolation(invariant: "vesting", message: "unsupplied locked total \(b.wei) wei maturing at epoch \(b.epoch)")
                 }
                 unsupplied = try sum.add(unsupplied, b.wei, "vesting")
             }
             for (n, wei) in hole.byNode {
-                guard nodes.indices.contains(n), wei > 0 else {
+                guard nodes.indices.contains(n), !wei.isZero else {
                     throw InvariantViolation(invariant: "vesting", message: "unsupplied locked total \(wei) wei of node index \(n)")
                 }
                 byNode = try sum.add(byNode, wei, "vesting")
@@ -70,13 +70,13 @@ extension Economy {
                 throw InvariantViolation(invariant: "vesting", message: "the vesting hole's totals are inconsistent")
             }
         }
-        var k: UInt128 = 0
+        var k = Wei.zero
         var unsettledSet = Set<Int>()
-        var cTotal: UInt128 = 0
+        var cTotal = Noz.zero
         for (i, n) in nodes.enumerated() {
             escrowBy[n.owner] = try sum.add(escrowBy[n.owner], n.deposit, "escrow")
             cTotal = try sum.add(cTotal, n.unsettled, "unsettled traffic")
-            if n.unsettled > 0 { unsettledSet.insert(i) }
+            if !n.unsettled.isZero { unsettledSet.insert(i) }
             if n.status == .active || (n.kind == .resource && n.status == .suspended) {
                 k = try sum.add(k, n.initialDeposit, "s")
                 guard n.deposit == n.initialDeposit else {
@@ -84,7 +84,7 @@ extension Economy {
                         invariant: "deposit", message: "node \(n.id) is \(n.status.rawValue) but holds \(n.deposit) of \(n.initialDeposit) wei")
                 }
             }
-            if n.status == .rejected, n.deposit != 0 {
+            if n.status == .rejected, !n.deposit.isZero {
                 throw InvariantViolation(invariant: "deposit", message: "rejected node \(n.id) still holds \(n.deposit) wei")
             }
         }
@@ -96,7 +96,7 @@ extension Economy {
             throw InvariantViolation(invariant: "meta-index", message: "the list of active meta nodes is out of date")
         }
         let releasing = nodes.indices.filter {
-            (nodes[$0].status == .deactivated || nodes[$0].status == .shutDown) && nodes[$0].deposit > 0
+            (nodes[$0].status == .deactivated || nodes[$0].status == .shutDown) && !nodes[$0].deposit.isZero
         }
         guard releasing == pendingReleases.sorted() else {
             throw InvariantViolation(invariant: "release-index", message: "the list of deposits to release is out of date")
@@ -105,7 +105,7 @@ extension Economy {
             throw InvariantViolation(invariant: "s", message: "effective s is \(s) wei but active deposits are \(k) wei")
         }
 
-        var d: UInt128 = 0
+        var d = Wei.zero
         for v in validators {
             bondedBy[v.operatorAccount] = try sum.add(bondedBy[v.operatorAccount], v.selfDelegation, "bonded")
             var power = v.selfDelegation
@@ -125,10 +125,10 @@ extension Economy {
             unbondingBy[u.account] = try sum.add(unbondingBy[u.account], u.amount, "unbonding")
         }
 
-        var stos: UInt128 = 0
-        var ozone: UInt128 = 0
-        var vestingKept: UInt128 = 0
-        var vestingKnown: UInt128 = 0
+        var stos = Wei.zero
+        var ozone = Noz.zero
+        var vestingKept = Wei.zero
+        var vestingKnown = Wei.zero
         for (i, a) in accounts.enumerated() {
             vestingKept = try sum.add(vestingKept, a.vesting, "vesting")
             vestingKnown = try sum.add(vestingKnown, vestingBy[i], "vesting")
@@ -170,8 +170,8 @@ extension Economy {
                 invariant: "ozone-conservation",
                 message: "l + users' Ozone + Σ C_i = \(ozone) noz, issued \(ozoneIssued) noz")
         }
-        guard l > 0 else { throw InvariantViolation(invariant: "ozone-limit-positive", message: "l is 0") }
-        guard s > 0 else { throw InvariantViolation(invariant: "s-positive", message: "s is 0") }
+        guard !l.isZero else { throw InvariantViolation(invariant: "ozone-limit-positive", message: "l is 0") }
+        guard !s.isZero else { throw InvariantViolation(invariant: "s-positive", message: "s is 0") }
     }
 }
 
@@ -182,4 +182,6 @@ private struct CheckedSum {
         guard !o else { throw InvariantViolation(invariant: "overflow", message: "sum of \(what) overflows 128 bits") }
         return v
     }
+    func add(_ a: Wei, _ b: Wei, _ what: String) throws(InvariantViolation) -> Wei { Wei(try add(a.rawValue, b.rawValue, what)) }
+    func add(_ a: Noz, _ b: Noz, _ what: String) throws(InvariantViolation) -> Noz { Noz(try add(a.rawValue, b.rawValue, what)) }
 }

@@ -3,7 +3,7 @@ import LedgerEvents
 // RULES §5: the epoch settlement (Proof-of-Traffic), in the order of the spec.
 
 extension Economy {
-    mutating func applyEpochClosed(_ c: EventContext, _ epoch: Int64, _ effects: inout [Effect]) throws(RuleViolation) -> SettlementReport {
+    mutating func applyEpochClosed(_ c: EventContext, epoch: Int64, _ effects: inout [Effect]) throws(RuleViolation) -> SettlementReport {
         guard epoch == lastClosedEpoch + 1 else {
             throw c.violation(.epochOutOfOrder, "closing epoch \(epoch), but the open epoch is \(lastClosedEpoch + 1)")
         }
@@ -20,7 +20,7 @@ extension Economy {
         // 2. Who is settled: C_i descending, ties by node id ascending (byte order); the shortest
         // prefix with 10000 × Σ ≥ settledShareBp × T (8000 in paper-v1: 10 × Σ ≥ 8 × T). Totals
         // are ≤ 2^124 noz: the products are compared in 256 bits.
-        var order: [(traffic: UInt128, node: Int)] = unsettledNodes.map { (nodes[$0].unsettled, $0) }
+        var order: [(traffic: UInt128, node: Int)] = unsettledNodes.map { (nodes[$0].unsettled.rawValue, $0) }
         order.sort { a, b in a.traffic != b.traffic ? a.traffic > b.traffic : nodes[a.node].id < nodes[b.node].id }
         let t = order.reduce(0) { $0 + $1.traffic }
         var y: UInt128 = 0
@@ -38,17 +38,17 @@ extension Economy {
 
         // 3. Traffic reward R = floor((s + p) × Y / (l + Y)), with l before +Y. Capped at p: the
         // volume pool cannot pay what it does not hold (docs/RULES.md §5.3, decision D5).
-        let r = y > 0 ? min(share(s + p, y, l + y), p) : 0
+        let r = y > 0 ? min(share((s + p).rawValue, y, l.rawValue + y), p.rawValue) : 0
         // 4. Mining reward: the tier by `mined` before this epoch, capped.
-        let tier = params.mining.tier(minedBefore: Wei(mined))
-        let m = params.mining.reward(minedBefore: Wei(mined)).rawValue
+        let tier = params.mining.tier(minedBefore: mined)
+        let m = params.mining.reward(minedBefore: mined).rawValue
 
         // Settled nodes' C_i go back to the Ozone limit (step 2's reset and step 10's l +Y in one transfer).
         var settledReport: [SettledNode] = []
         settledReport.reserveCapacity(settledCount)
         for entry in settled {
             let id = nodes[entry.node].id
-            nodes[entry.node].unsettled = 0
+            nodes[entry.node].unsettled = .zero
             settledReport.append(SettledNode(node: id, traffic: Noz(entry.traffic)))
             effects.append(
                 .transfer(
@@ -56,7 +56,7 @@ extension Economy {
                         from: .nodeTraffic(id), to: .ozoneLimit, amount: .noz(Noz(entry.traffic)),
                         reason: .trafficSettled)))
         }
-        l += y
+        l += Noz(y)
         unsettledNodes = order[settledCount...].map(\.node)
 
         // 5.–9. Split R and M separately; rewards become vesting entries maturing at e + lockupEpochs
@@ -65,7 +65,7 @@ extension Economy {
             let n = nodes[i]
             return n.kind == .resource ? (n.status == .active || n.status == .suspended) : n.status == .active
         }
-        let k = stakeNodes.reduce(0) { $0 + nodes[$1].deposit }
+        let k = stakeNodes.reduce(UInt128(0)) { $0 + nodes[$1].deposit.rawValue }
         // At most one reward per recipient and source: reserve once instead of growing.
         let recipients =
             settledCount + activeMeta.count + stakeNodes.count
@@ -80,8 +80,8 @@ extension Economy {
 
         // 10. Pools: dust stays where it was.
         precondition(trafficCredited <= r && miningCredited <= m, "settlement credited more than R or M")
-        p -= trafficCredited
-        mined += miningCredited
+        p -= Wei(trafficCredited)
+        mined += Wei(miningCredited)
 
         return SettlementReport(
             rules: rules.name, epoch: epoch, T: Noz(t), Y: Noz(y), settled: settledReport,
@@ -106,7 +106,7 @@ extension Economy {
             for (traffic, i) in c.settled {
                 credit(
                     &credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: nodes[i].owner, node: i,
-                    validator: -1, role: .resource, share(resourceShare, traffic, c.y))
+                    validator: nil, role: .resource, share(resourceShare, traffic, c.y))
             }
         }
         // 7. Meta share, equally among the active meta nodes.
@@ -115,11 +115,11 @@ extension Economy {
             for i in activeMeta {
                 credit(
                     &credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: nodes[i].owner, node: i,
-                    validator: -1, role: .meta, each)
+                    validator: nil, role: .meta, each)
             }
         }
         // 8. Stake share: D (delegations) and K (deposits).
-        let d = totalDelegation
+        let d = totalDelegation.rawValue
         if d + c.k > 0 {
             let partD = share(stakeShare, d, d + c.k)
             let partK = share(stakeShare, c.k, d + c.k)
@@ -127,14 +127,14 @@ extension Economy {
                 for i in c.stakeNodes {
                     credit(
                         &credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: nodes[i].owner, node: i,
-                        validator: -1, role: .deposit,
-                        share(partK, nodes[i].deposit, c.k))
+                        validator: nil, role: .deposit,
+                        share(partK, nodes[i].deposit.rawValue, c.k))
                 }
             }
-            for pay in validatorRule(partD) {
+            for pay in validatorRule(Wei(partD)) {
                 credit(
-                    &credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: pay.account, node: -1,
-                    validator: pay.validator, role: pay.role, pay.amount)
+                    &credited, source: source, epoch: c.epoch, matureEpoch: c.matureEpoch, &effects, &rewards, account: pay.account, node: nil,
+                    validator: pay.validator, role: pay.role, pay.amount.rawValue)
             }
         }
         return credited
@@ -143,7 +143,7 @@ extension Economy {
     /// Credits one non-zero reward as a vesting entry and adds it to `credited`.
     private mutating func credit(
         _ credited: inout UInt128, source: RewardSource, epoch: Int64, matureEpoch: Int64, _ effects: inout [Effect],
-        _ rewards: inout [SettlementReward], account: Int, node: Int, validator: Int,
+        _ rewards: inout [SettlementReward], account: Int, node: Int?, validator: Int?,
         role: RewardRole, _ value: UInt128
     ) {
         guard value > 0 else { return }
@@ -155,16 +155,16 @@ extension Economy {
 
     /// Creates one locked reward (RULES §5.9) drawn from `source`'s pool.
     private mutating func createVesting(
-        account a: Int, node: Int, validator: Int, role: RewardRole, source: RewardSource,
+        account a: Int, node: Int?, validator: Int?, role: RewardRole, source: RewardSource,
         amount: UInt128, epoch: Int64, matureEpoch: Int64, _ effects: inout [Effect],
         _ rewards: inout [SettlementReward]
     ) {
         let rawID = vestingBaseID + UInt64(vesting.count)
-        vesting.append(VestingState(account: a, node: node, source: source, amount: amount, matureEpoch: matureEpoch))
-        accounts[a].vesting += amount
-        lockedTotals.add(amount, maturing: matureEpoch, node: node)
+        vesting.append(VestingState(account: a, node: node, source: source, amount: Wei(amount), matureEpoch: matureEpoch))
+        accounts[a].vesting += Wei(amount)
+        lockedTotals.add(Wei(amount), maturing: matureEpoch, node: node)
         let nodeID: NodeID?
-        if node >= 0 {
+        if let node {
             nodeID = nodes[node].id
             // Forget the entries already done once they are at least half of the list (amortised O(1)).
             let live = vestingBaseID + UInt64(vestingHead)
@@ -180,7 +180,7 @@ extension Economy {
         }
         let id = VestingEntryID(rawID)
         let account = accounts[a].id
-        let validatorID = validator >= 0 ? validators[validator].id : nil
+        let validatorID = validator.map { validators[$0].id }
         effects.append(
             .vestingCreated(
                 VestingEntry(
@@ -223,19 +223,19 @@ extension Economy {
 
     /// Moves a matured entry (as it was before maturity) to its owner's wallet.
     private mutating func release(_ rawID: UInt64, _ entry: VestingState, _ effects: inout [Effect]) {
-        guard entry.status == .locked, entry.amount > 0 else { return }
+        guard entry.status == .locked, !entry.amount.isZero else { return }
         let a = entry.account
         accounts[a].vesting -= entry.amount
         lockedTotals.remove(entry.amount, maturing: entry.matureEpoch, node: entry.node)
         accounts[a].wallet += entry.amount
         let id = VestingEntryID(rawID)
         let owner = accounts[a].id
-        effects.append(.vestingReleased(id, account: owner, amount: Wei(entry.amount)))
+        effects.append(.vestingReleased(id, account: owner, amount: entry.amount))
         effects.append(
             .transfer(
                 Transfer(
                     from: .vesting(owner: owner, entry: id), to: .wallet(owner),
-                    amount: .wei(Wei(entry.amount)), reason: .vestingReleased)))
+                    amount: .wei(entry.amount), reason: .vestingReleased)))
     }
 
     /// Deactivated nodes' remaining deposits whose release day ≤ `day` move to their owners' wallets.
@@ -249,17 +249,17 @@ extension Economy {
             }
             let amount = nodes[i].deposit
             let o = nodes[i].owner
-            nodes[i].deposit = 0
+            nodes[i].deposit = .zero
             accounts[o].escrow -= amount
             accounts[o].wallet += amount
             let owner = accounts[o].id
             let id = nodes[i].id
-            effects.append(.depositReleased(node: id, owner: owner, amount: Wei(amount), releaseDay: nodes[i].releaseDay))
+            effects.append(.depositReleased(node: id, owner: owner, amount: amount, releaseDay: nodes[i].releaseDay))
             effects.append(
                 .transfer(
                     Transfer(
                         from: .escrow(owner: owner, node: id), to: .wallet(owner),
-                        amount: .wei(Wei(amount)), reason: .depositReleased)))
+                        amount: .wei(amount), reason: .depositReleased)))
         }
         pendingReleases = keep
     }
@@ -276,12 +276,12 @@ extension Economy {
             effects.append(
                 .unbondingReleased(
                     id, delegator: delegator, validator: validators[u.validator].id,
-                    amount: Wei(u.amount), releaseDay: u.releaseDay))
+                    amount: u.amount, releaseDay: u.releaseDay))
             effects.append(
                 .transfer(
                     Transfer(
                         from: .unbonding(delegator: delegator, entry: id), to: .wallet(delegator),
-                        amount: .wei(Wei(u.amount)), reason: .unbondingReleased)))
+                        amount: .wei(u.amount), reason: .unbondingReleased)))
         }
         if unbondingHead >= 1024, unbondingHead * 2 >= unbondings.count {
             unbondings.removeFirst(unbondingHead)

@@ -73,28 +73,28 @@ public struct VestingSupplyError: Error, Sendable, Hashable, CustomStringConvert
 /// index (no zero value).
 struct LockedVestingTotals: Sendable, Equatable {
     var byMaturity: [VestingHole.Bucket] = []
-    var byNode: [Int: UInt128] = [:]
+    var byNode: [Int: Wei] = [:]
 
     /// Entries are created in maturity order: a new one goes into the last bucket or a new one.
-    mutating func add(_ wei: UInt128, maturing epoch: Int64, node: Int) {
-        guard wei > 0 else { return }
+    mutating func add(_ wei: Wei, maturing epoch: Int64, node: Int?) {
+        guard !wei.isZero else { return }
         if let last = byMaturity.last, last.epoch == epoch {
             byMaturity[byMaturity.count - 1].wei += wei
         } else {
             precondition(byMaturity.last.map { $0.epoch < epoch } ?? true, "vesting entries created out of maturity order")
             byMaturity.append(VestingHole.Bucket(epoch: epoch, wei: wei))
         }
-        if node >= 0 { byNode[node, default: 0] += wei }
+        if let node { byNode[node, default: .zero] += wei }
     }
 
-    mutating func remove(_ wei: UInt128, maturing epoch: Int64, node: Int) {
-        guard wei > 0 else { return }
+    mutating func remove(_ wei: Wei, maturing epoch: Int64, node: Int?) {
+        guard !wei.isZero else { return }
         let b = VestingHole.bucket(of: epoch, in: byMaturity)!
         byMaturity[b].wei -= wei
-        if byMaturity[b].wei == 0 { byMaturity.remove(at: b) }
-        if node >= 0 {
+        if byMaturity[b].wei.isZero { byMaturity.remove(at: b) }
+        if let node {
             let left = byNode[node]! - wei
-            byNode[node] = left == 0 ? nil : left
+            byNode[node] = left.isZero ? nil : left
         }
     }
 }
@@ -104,7 +104,7 @@ struct VestingHole: Sendable {
     /// Σ wei of locked entries not supplied yet that mature at `epoch`.
     struct Bucket: Sendable, Equatable {
         let epoch: Int64
-        var wei: UInt128
+        var wei: Wei
     }
 
     /// The entry ids the head left out: [lowerBound, upperBound). Every later id is in `vesting`.
@@ -112,14 +112,14 @@ struct VestingHole: Sendable {
     /// Unsupplied locked wei per maturity epoch, ascending epochs, no zero bucket.
     var byMaturity: [Bucket]
     /// Unsupplied locked wei per node index (entries that came from a node), no zero value.
-    var byNode: [Int: UInt128]
+    var byNode: [Int: Wei]
     /// Supplied entries still locked or just done, ascending id (hence ascending maturity).
     var supplied: [(id: UInt64, state: VestingState)] = []
 
     /// Nothing left to supply and nothing supplied left: the hole can be forgotten.
     var isDone: Bool { byMaturity.isEmpty && byNode.isEmpty && supplied.isEmpty }
 
-    var unsuppliedWei: UInt128 { byMaturity.reduce(0) { $0 + $1.wei } }
+    var unsuppliedWei: Wei { byMaturity.reduce(.zero) { $0 + $1.wei } }
 
     /// The index of the bucket of `epoch` in `buckets` (binary search).
     static func bucket(of epoch: Int64, in buckets: [Bucket]) -> Int? {
@@ -190,7 +190,7 @@ extension Economy {
             guard entries.isEmpty else { throw VestingSupplyError("the economy is complete: it takes no vesting entries") }
             return
         }
-        var needNode = -1
+        var needNode: Int?
         if case .node(let node) = need {
             guard let i = nodeIndex[node] else { throw VestingSupplyError("\(need): node \(node) is unknown") }
             needNode = i
@@ -206,7 +206,7 @@ extension Economy {
             if let last = incoming.last, last.id == id { throw VestingSupplyError("\(what) is given twice") }
             if hole.suppliedIndex(of: id) != nil { continue }
             guard let a = accountIndex[e.account] else { throw VestingSupplyError("\(what): unknown account") }
-            var n = -1
+            var n: Int?
             if let node = e.node {
                 guard let i = nodeIndex[node] else { throw VestingSupplyError("\(what): unknown node \(node)") }
                 n = i
@@ -222,13 +222,13 @@ extension Economy {
             case .all: fits = true
             }
             guard fits else { throw VestingSupplyError("\(what) is not one of \(need)") }
-            let amount = e.amount.rawValue
+            let amount = e.amount
             guard let b = VestingHole.bucket(of: e.matureEpoch, in: hole.byMaturity), hole.byMaturity[b].wei >= amount else {
                 throw VestingSupplyError("\(what) is more than the checkpoint's locked total maturing at epoch \(e.matureEpoch)")
             }
             hole.byMaturity[b].wei -= amount
-            if hole.byMaturity[b].wei == 0 { hole.byMaturity.remove(at: b) }
-            if n >= 0 {
+            if hole.byMaturity[b].wei.isZero { hole.byMaturity.remove(at: b) }
+            if let n {
                 guard let left = hole.byNode[n], left >= amount else {
                     throw VestingSupplyError("\(what) is more than the checkpoint's locked total of node \(nodes[n].id)")
                 }
@@ -242,7 +242,7 @@ extension Economy {
                 throw VestingSupplyError("\(need): \(first.wei) wei maturing at epoch \(first.epoch) were not given")
             }
         case .node:
-            if let left = hole.byNode[needNode] {
+            if let needNode, let left = hole.byNode[needNode] {
                 throw VestingSupplyError("\(need): \(left) wei of the node's entries were not given")
             }
         case .all:
@@ -300,7 +300,7 @@ extension Economy {
                 let maturity = max(previousMaturity, doneMaturities[VestingEntryID(next)] ?? previousMaturity)
                 filled.append(
                     VestingState(
-                        account: 0, node: -1, source: .traffic, amount: 0, matureEpoch: maturity,
+                        account: 0, node: nil, source: .traffic, amount: .zero, matureEpoch: maturity,
                         status: .released))
                 previousMaturity = maturity
                 next += 1
@@ -311,7 +311,7 @@ extension Economy {
             placeholder(upTo: id)
             filled.append(state)
             previousMaturity = state.matureEpoch
-            if state.node >= 0 { perNode[state.node, default: []].append(id) }
+            if let n = state.node { perNode[n, default: []].append(id) }
             next += 1
         }
         // In-memory entries already done become placeholders too, so the array stays in maturity order.
@@ -380,17 +380,17 @@ extension Economy {
         guard first < end else { return [] }
         for id in first..<end {
             let v = vesting[Int(id - vestingBaseID)]
-            guard v.status == .locked, v.amount > 0 else { continue }
+            guard v.status == .locked, !v.amount.isZero else { continue }
             switch need {
             case .maturing(let through) where v.matureEpoch > through: continue
-            case .node(let node) where v.node < 0 || nodes[v.node].id != node: continue
+            case .node(let node) where v.node.map({ nodes[$0].id != node }) ?? true: continue
             default: break
             }
             out.append(
                 LockedVestingEntry(
                     id: VestingEntryID(id), account: accounts[v.account].id,
-                    node: v.node >= 0 ? nodes[v.node].id : nil, source: v.source,
-                    amount: Wei(v.amount), matureEpoch: v.matureEpoch))
+                    node: v.node.map { nodes[$0].id }, source: v.source,
+                    amount: v.amount, matureEpoch: v.matureEpoch))
         }
         return out
     }

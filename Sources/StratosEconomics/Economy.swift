@@ -31,19 +31,19 @@ public struct Economy: Sendable {
 
     var genesisTime: Timestamp?
     var lastTime = Timestamp(microsecondsSinceEpoch: .min)
-    var s: UInt128 = 0
-    var p: UInt128 = 0
-    var l: UInt128 = 0
-    var mined: UInt128 = 0
-    var feeCollector: UInt128 = 0
+    var s: Wei = .zero
+    var p: Wei = .zero
+    var l: Noz = .zero
+    var mined: Wei = .zero
+    var feeCollector: Wei = .zero
     /// Genesis deposits + `Funded` + `GasFeesCollected`.
-    var externalIn: UInt128 = 0
+    var externalIn: Wei = .zero
     /// `Withdrawn`.
-    var externalOut: UInt128 = 0
+    var externalOut: Wei = .zero
     /// `ozoneLimit` + Σ Δl of activations − Σ Δl of deactivations.
-    var ozoneIssued: UInt128 = 0
+    var ozoneIssued: Noz = .zero
     /// D: self-delegations plus delegations over all validators.
-    var totalDelegation: UInt128 = 0
+    var totalDelegation: Wei = .zero
 
     var accounts: [AccountState] = []
     var accountIndex: [AccountID: Int] = [:]
@@ -81,17 +81,17 @@ public struct Economy: Sendable {
     // MARK: Read access
 
     /// `s`, `p`, `l`, `mined` now.
-    public var supply: Supply { Supply(s: Wei(s), p: Wei(p), l: Noz(l), mined: Wei(mined)) }
+    public var supply: Supply { Supply(s: s, p: p, l: l, mined: mined) }
     /// The open epoch (traffic must name it).
     public var openEpoch: Int64 { lastClosedEpoch + 1 }
     /// The time of Genesis, nil before it.
     public var genesis: Timestamp? { genesisTime }
     /// The marginal Ozone price `(s + p) / l` wei per noz, as an exact fraction (nil before Genesis).
     public var ozonePrice: (numeratorWei: UInt128, denominatorNoz: UInt128)? {
-        genesisTime == nil ? nil : (s + p, l)
+        genesisTime == nil ? nil : ((s + p).rawValue, l.rawValue)
     }
     /// Undistributed gas fees.
-    public var feeCollectorBalance: Wei { Wei(feeCollector) }
+    public var feeCollectorBalance: Wei { feeCollector }
 
     /// day(t) = floor((t − genesisTime) / 86400 s) + 1; nil before Genesis or for t before it.
     public func day(of t: Timestamp) -> Int64? {
@@ -113,7 +113,7 @@ public struct Economy: Sendable {
         let n = nodes[i]
         return NodeSnapshot(
             kind: n.kind, owner: accounts[n.owner].id, status: n.status,
-            deposit: Wei(n.deposit), unsettled: Noz(n.unsettled))
+            deposit: n.deposit, unsettled: n.unsettled)
     }
 
     /// The economy snapshot of docs/EVENTS.md: every account and node ever seen.
@@ -126,7 +126,7 @@ public struct Economy: Sendable {
         for i in nodes.indices { nodeMap[nodes[i].id] = nodeSnapshot(i) }
         return EconomySnapshot(
             rules: rules.name, position: position, lastClosedEpoch: lastClosedEpoch,
-            supply: supply, feeCollector: Wei(feeCollector),
+            supply: supply, feeCollector: feeCollector,
             accounts: accountMap, nodes: nodeMap)
     }
 
@@ -171,48 +171,49 @@ public struct Economy: Sendable {
         var settlement: SettlementReport?
         switch event.payload {
         case .genesis(let ozoneLimit, let genesisNodes):
-            try applyGenesis(context, ozoneLimit: ozoneLimit.rawValue, nodes: genesisNodes, &effects)
+            try applyGenesis(context, ozoneLimit: ozoneLimit, nodes: genesisNodes, &effects)
         case .funded(let account, let amount):
-            try applyFunded(context, account, amount.rawValue, &effects)
+            try applyFunded(context, account: account, amount: amount, &effects)
         case .withdrawn(let account, let amount):
-            try applyWithdrawn(context, account, amount.rawValue, &effects)
+            try applyWithdrawn(context, account: account, amount: amount, &effects)
         case .transferred(let from, let to, let amount):
-            try applyTransferred(context, from, to, amount.rawValue, &effects)
+            try applyTransferred(context, from: from, to: to, amount: amount, &effects)
         case .prepaid(let account, let amount):
-            try applyPrepaid(context, account, amount.rawValue, &effects)
+            try applyPrepaid(context, account: account, amount: amount, &effects)
         case .trafficServed(let record):
-            try applyTraffic(context, record, &effects)
+            try applyTraffic(context, record: record, &effects)
         case .epochClosed(let epoch):
-            settlement = try applyEpochClosed(context, epoch, &effects)
+            settlement = try applyEpochClosed(context, epoch: epoch, &effects)
         case .resourceNodeActivated(let node, let owner, let deposit):
-            try applyResourceNodeActivated(context, node, owner, deposit.rawValue, &effects)
+            try applyResourceNodeActivated(context, node: node, owner: owner, deposit: deposit, &effects)
         case .metaNodeRegistrationRequested(let node, let owner, let deposit):
-            try applyMetaNodeRegistrationRequested(context, node, owner, deposit.rawValue, &effects)
+            try applyMetaNodeRegistrationRequested(context, node: node, owner: owner, deposit: deposit, &effects)
         case .metaNodeVoted(let node, let voter, let approve):
-            try applyMetaNodeVoted(context, node, voter, approve, &effects)
+            try applyMetaNodeVoted(context, node: node, voter: voter, approve: approve, &effects)
         case .resourceNodeSuspended(let node):
-            try applySuspension(context, node, suspend: true, &effects)
+            try applySuspension(context, node: node, suspend: true, &effects)
         case .resourceNodeResumed(let node):
-            try applySuspension(context, node, suspend: false, &effects)
+            try applySuspension(context, node: node, suspend: false, &effects)
         case .nodeDeactivated(let node, let storedBytes):
-            try applyNodeDeactivated(context, node, storedBytes, &effects)
+            try applyNodeDeactivated(context, node: node, storedBytes: storedBytes, &effects)
         case .nodeShutDown(let node):
-            try applyNodeShutDown(context, node, &effects)
+            try applyNodeShutDown(context, node: node, &effects)
         case .validatorCreated(let validator, let op, let selfDelegation, let commissionBp):
-            try applyValidatorCreated(context, validator, op, selfDelegation.rawValue, commissionBp, &effects)
+            try applyValidatorCreated(
+                context, validator: validator, operator: op, selfDelegation: selfDelegation, commissionBp: commissionBp, &effects)
         case .delegated(let delegator, let validator, let amount):
-            try applyDelegated(context, delegator, validator, amount.rawValue, &effects)
+            try applyDelegated(context, delegator: delegator, validator: validator, amount: amount, &effects)
         case .undelegated(let delegator, let validator, let amount):
-            try applyUndelegated(context, delegator, validator, amount.rawValue, &effects)
+            try applyUndelegated(context, delegator: delegator, validator: validator, amount: amount, &effects)
         case .gasFeesCollected(let amount):
-            try applyGasFees(context, amount.rawValue, &effects)
+            try applyGasFees(context, amount: amount, &effects)
         }
         position += 1
         lastTime = event.time
         return AppliedEvent(
             position: position, eventID: event.id, type: event.type, time: event.time,
             day: context.day, epoch: context.epoch, effects: effects, settlement: settlement,
-            supply: supply, feeCollector: Wei(feeCollector))
+            supply: supply, feeCollector: feeCollector)
     }
 }
 
@@ -233,25 +234,25 @@ struct EventContext {
 
 struct AccountState: Sendable, Equatable {
     let id: AccountID
-    var wallet: UInt128 = 0
-    var ozone: UInt128 = 0
+    var wallet: Wei = .zero
+    var ozone: Noz = .zero
     /// Σ of its locked vesting entries.
-    var vesting: UInt128 = 0
+    var vesting: Wei = .zero
     /// Self-delegations plus delegations it made.
-    var bonded: UInt128 = 0
+    var bonded: Wei = .zero
     /// Σ of its unbondings not yet released.
-    var unbonding: UInt128 = 0
+    var unbonding: Wei = .zero
     /// Σ of the deposits escrowed for its nodes.
-    var escrow: UInt128 = 0
+    var escrow: Wei = .zero
 
     var balances: AccountBalances {
         var b = AccountBalances()
-        b.wallet = Wei(wallet)
-        b.ozone = Noz(ozone)
-        b.vesting = Wei(vesting)
-        b.bonded = Wei(bonded)
-        b.unbonding = Wei(unbonding)
-        b.escrow = Wei(escrow)
+        b.wallet = wallet
+        b.ozone = ozone
+        b.vesting = vesting
+        b.bonded = bonded
+        b.unbonding = unbonding
+        b.escrow = escrow
         return b
     }
 }
@@ -263,11 +264,11 @@ struct NodeState: Sendable, Equatable {
     let owner: Int
     var status: NodeStatus
     /// Z, the deposit at activation/registration (before any fee).
-    let initialDeposit: UInt128
+    let initialDeposit: Wei
     /// What is escrowed now.
-    var deposit: UInt128
+    var deposit: Wei
     /// C_i.
-    var unsettled: UInt128 = 0
+    var unsettled: Noz = .zero
     /// Day of activation (0 while pending or rejected).
     var activationDay: Int64 = 0
     /// Day of deactivation (0 if not deactivated).
@@ -285,17 +286,17 @@ struct ValidatorState: Sendable, Equatable {
     let id: ValidatorID
     /// Account index of the operator.
     let operatorAccount: Int
-    let selfDelegation: UInt128
+    let selfDelegation: Wei
     let commissionBp: UInt128
     /// V_j = self + Σ delegations.
-    var power: UInt128
+    var power: Wei
     /// In order of first delegation; amounts may fall to 0 and stay listed.
     var delegations: [Delegation] = []
 }
 
 struct Delegation: Sendable, Equatable {
     let delegator: Int
-    var amount: UInt128
+    var amount: Wei
 }
 
 struct DelegationKey: Hashable, Sendable {
@@ -313,11 +314,11 @@ enum VestingStatus: UInt8, Sendable {
 /// need. Its full description (role, validator, epoch earned) is in the `vestingCreated` effect.
 struct VestingState: Sendable, Equatable {
     let account: Int
-    /// Node index or -1 (validator, commission and delegator rewards).
-    let node: Int
+    /// Node index; nil for validator, commission and delegator rewards.
+    let node: Int?
     let source: RewardSource
     /// What is left (a migration fee may take from it).
-    var amount: UInt128
+    var amount: Wei
     let matureEpoch: Int64
     var status: VestingStatus = .locked
 }
@@ -325,6 +326,6 @@ struct VestingState: Sendable, Equatable {
 struct UnbondingState: Sendable, Equatable {
     let account: Int
     let validator: Int
-    let amount: UInt128
+    let amount: Wei
     let releaseDay: Int64
 }

@@ -155,6 +155,18 @@ public struct RuleSet: Sendable, Hashable, CustomStringConvertible {
         return timeline[i].parameters
     }
 
+    /// The first epoch whose parameters differ between this rule set and `other` (nil: the
+    /// same parameters at every epoch, whatever the names). Both are piecewise constant between
+    /// their changes, so only epoch 1 and the epochs a change of either starts at are compared.
+    ///
+    /// Why: a rebuild under `other` can take over a build made under `self` through the close
+    /// of epoch N − 1 and replay only from there (`rebuild` without `--from-genesis`); a rule
+    /// fix effective from epoch N then costs the epochs after N, not the whole history.
+    public func firstEpochWithOtherParameters(than other: RuleSet) -> Int64? {
+        let starts = Set([1] + timeline.map(\.fromEpoch) + other.timeline.map(\.fromEpoch)).sorted()
+        return starts.first { parameters(forEpoch: $0) != other.parameters(forEpoch: $0) }
+    }
+
     /// Every parameter set in force at some epoch: the base, then one per change.
     public var allParameters: [RuleParameters] { [base] + timeline.map(\.parameters) }
 

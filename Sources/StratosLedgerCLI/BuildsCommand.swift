@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import LedgerEvents
 import StratosProjections
 
 struct BuildsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "builds",
-        abstract: "The projection builds kept side by side (serving, previous, kept, next).",
-        subcommands: [BuildsListCommand.self, BuildsSwitchCommand.self, BuildsDropCommand.self],
+        abstract: "The projection builds kept side by side (serving, previous, kept, next), by name.",
+        subcommands: [BuildsListCommand.self, BuildsSwitchCommand.self, BuildsDropCommand.self, BuildsDiffCommand.self],
         defaultSubcommand: BuildsListCommand.self)
 }
 
@@ -16,7 +17,7 @@ struct BuildsSwitchCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    @Argument(help: "The build (schema) to serve, as `builds` lists it.")
+    @Argument(help: "The build to serve, by the name `builds` lists (or its schema).")
     var build: String
 
     @Option(help: "Serving projection schema.")
@@ -34,7 +35,7 @@ struct BuildsDropCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    @Argument(help: "The build (schema) to drop, as `builds` lists it.")
+    @Argument(help: "The build to drop, by the name `builds` lists (or its schema).")
     var build: String
 
     @Option(help: "Serving projection schema.")
@@ -63,15 +64,66 @@ struct BuildsListCommand: ParsableCommand {
         let builds = try rebuilder.builds()
         switch format {
         case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            print(String(decoding: try encoder.encode(builds), as: UTF8.self))
+            print(BuildInfo.json(builds).canonicalText)
         case .text:
             for b in builds {
                 print(
-                    "\(b.serving ? "*" : " ") \(b.name)  \(b.rules)  sha256 \(b.rulesSha256 ?? "-")  position \(b.position)  "
-                        + "\(b.status)  created \(b.createdAt)")
+                    "\(b.serving ? "*" : " ") \(b.name)  \(b.schema)  \(b.rules)  sha256 \(b.rulesSha256 ?? "-")  position \(b.position)  "
+                        + "\(b.status)  created \(b.createdAt)" + (b.servedUntil.map { "  served until \($0)" } ?? ""))
             }
+        }
+    }
+}
+
+struct BuildsDiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "What differs between two builds: per account, node and epoch, rewards per role and source, refusals.",
+        discussion: """
+            Amounts that differ, with A's value, B's and B - A. --node or --account narrows the \
+            accounts, nodes, per-epoch rewards and reward totals to one node or account; --from \
+            and --to to a range of epochs (balances are then those at the close of --to). \
+            docs/PROJECTIONS.md describes the JSON.
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Argument(help: "Build A, by the name `builds` lists (or its schema).")
+    var a: String
+
+    @Argument(help: "Build B.")
+    var b: String
+
+    @Option(help: "Only this node.")
+    var node: String?
+
+    @Option(help: "Only this account.")
+    var account: String?
+
+    @Option(help: "First epoch of the range.")
+    var from: Int64?
+
+    @Option(help: "Last epoch of the range.")
+    var to: Int64?
+
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    @Option(help: "Serving projection schema.")
+    var schema: String = ProjectionSchemas().serving
+
+    var filter: BuildDiffFilter { BuildDiffFilter(node: node, account: account, fromEpoch: from, toEpoch: to) }
+
+    func validate() throws {
+        do { try filter.validate() } catch { throw ValidationError("\(error)") }
+    }
+
+    func run() throws {
+        let rebuilder = try Rebuilder(url: try database.resolvedLogURL(), schemas: ProjectionSchemas(serving: schema))
+        let diff = try rebuilder.diff(a, b, filter: filter)
+        switch format {
+        case .json: print(diff.json.canonicalText)
+        case .text: print(diff.text(), terminator: "")
         }
     }
 }

@@ -10,8 +10,8 @@ import PostgresClient
 /// exactly (queries.sql names them next to each COPY); PostgreSQL refuses a mismatch.
 ///
 /// Why binary: the rebuild is bounded by what the server spends per byte. Text COPY scans every
-/// byte twice for delimiters and escapes (the journal's 700 MB of transfer lines on the bench
-/// history were most of that) and parses every amount from decimal; binary fields are copied by
+/// byte twice for delimiters and escapes (the journal's transfer lines, hundreds of MB on the bench
+/// history, were most of that) and parses every amount from decimal; binary fields are copied by
 /// length, text needs no escaping, and an amount arrives in numeric's own digits.
 struct CopyBuffer {
     var bytes: [UInt8] = []

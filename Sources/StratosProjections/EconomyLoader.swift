@@ -27,12 +27,12 @@ struct EconomyLoader {
 
     /// The latest checkpoint at or before log position `position`, or a fresh economy.
     func checkpoint(_ c: PostgresConnection, atOrBeforePosition position: Int64, rules: RuleSet) throws -> Start {
-        try decode(c.query(sql("checkpoint.latest_through_position"), [String(position)]), rules: rules)
+        try decode(c.query(sql("checkpoint.latest_through_position"), binding: position), rules: rules)
     }
 
     /// The latest checkpoint of an epoch at or before `epoch`, or a fresh economy.
     func checkpoint(_ c: PostgresConnection, atOrBeforeEpoch epoch: Int64, rules: RuleSet) throws -> Start {
-        try decode(c.query(sql("checkpoint.latest_through_epoch"), [String(epoch)]), rules: rules)
+        try decode(c.query(sql("checkpoint.latest_through_epoch"), binding: epoch), rules: rules)
     }
 
     private func decode(_ r: PostgresResult, rules: RuleSet) throws -> Start {

@@ -10,159 +10,6 @@ import StratosEconomics
 // Errors are `ProjectionError` (e.g. `.epochNotClosed` for a settlement or snapshot of an epoch
 // the projection has not closed, `.notBuilt` when nothing was projected yet) or `PostgresError`.
 
-/// Where a snapshot is taken.
-public enum SnapshotPoint: Sendable, Hashable {
-    /// The projection's current position.
-    case latest
-    /// Right after `EpochClosed N`.
-    case epoch(Int64)
-    /// Right after the event at this log position (refused events change nothing).
-    case position(Int64)
-}
-
-/// Lag and health of one projection schema.
-public struct ProjectionHealth: Sendable, Hashable {
-    public var schema: String
-    public var rules: String
-    /// The SHA-256 of the rule set's canonical JSON (nil for a schema built before it was stored).
-    public var rulesSha256: String?
-    public var status: String
-    public var buildID: String
-    /// The last log position the projection has applied (its checkpoint).
-    public var position: Int64
-    public var lastClosedEpoch: Int64
-    /// The log's head position.
-    public var head: Int64
-    /// head − position.
-    public var lag: Int64 { head - position }
-    public var appliedEvents: Int64
-    public var refusedEvents: Int64
-    /// False while a first build is still loading (its keys are not created yet).
-    public var indexed: Bool
-}
-
-/// One vesting entry and what became of it.
-public struct VestingScheduleEntry: Sendable, Hashable {
-    public var entry: VestingEntryID
-    public var node: NodeID?
-    public var validator: ValidatorID?
-    public var role: RewardRole
-    public var source: RewardSource
-    public var amount: Wei
-    public var epochEarned: Int64
-    public var matureEpoch: Int64
-    /// locked, released, cancelled or taken-for-fee.
-    public var status: String
-    /// Taken by migration fees (part or all of `amount`).
-    public var feeTaken: Wei
-    /// The epoch it was released or cancelled in.
-    public var closedEpoch: Int64?
-}
-
-/// A deactivated node's deposit or an unbonding, with its release day.
-public struct ScheduledRelease: Sendable, Hashable {
-    /// deposit or unbonding.
-    public var kind: String
-    /// The node id (deposit) or unbonding id (`u…`).
-    public var reference: String
-    public var node: NodeID?
-    public var validator: ValidatorID?
-    public var amount: Wei
-    public var releaseDay: Int64
-    public var scheduledAt: Int64
-    /// Log position and epoch of the release, nil while pending.
-    public var releasedAt: Int64?
-    public var releasedEpoch: Int64?
-}
-
-public struct VestingSchedule: Sendable, Hashable {
-    public var account: AccountID
-    public var entries: [VestingScheduleEntry]
-    public var releases: [ScheduledRelease]
-}
-
-/// A node's rewards of one epoch, by role and source.
-public struct NodeEpochReward: Sendable, Hashable {
-    public var epoch: Int64
-    public var role: RewardRole
-    public var source: RewardSource
-    public var amount: Wei
-}
-
-/// The Ozone supply right after one epoch close.
-public struct OzoneSupplyPoint: Sendable, Hashable {
-    public var epoch: Int64
-    public var position: Int64
-    public var supply: Supply
-    public var feeCollector: Wei
-    /// The marginal price (s + p) / l in wei per noz, as an exact fraction.
-    public var priceNumeratorWei: UInt128
-    public var priceDenominatorNoz: UInt128
-    /// Ozone bought by prepays, consumed by traffic, settled (Y) and carried over (T − Y) in the epoch.
-    public var bought: Noz
-    public var consumed: Noz
-    public var settled: Noz
-    public var carriedOver: Noz
-}
-
-/// One line of the stake-reward ledger.
-public struct StakeReward: Sendable, Hashable {
-    public var epoch: Int64
-    public var account: AccountID
-    public var validator: ValidatorID?
-    public var node: NodeID?
-    public var role: RewardRole
-    /// `stake` (the stake share of a settlement, locked) or `gas-fee` (paid at once).
-    public var kind: String
-    /// traffic or mining for the stake share; nil for gas fees.
-    public var source: RewardSource?
-    public var amount: Wei
-}
-
-/// One posting of a journal transaction: `amount` is credited (`negative == false`) or debited.
-public struct JournalPosting: Sendable, Hashable {
-    /// The account path, e.g. `wallet:st1alice`, `vesting:st1bob:v17`, `volume-pool`.
-    public var account: String
-    public var owner: AccountID?
-    public var commodity: Commodity
-    public var amount: UInt128
-    public var negative: Bool
-    public var reason: String
-}
-
-/// One balanced journal transaction (one applied event).
-public struct JournalTransaction: Sendable, Hashable {
-    public var position: Int64
-    public var eventID: EventID
-    public var type: String
-    public var time: Timestamp
-    public var epoch: Int64
-    public var postings: [JournalPosting]
-}
-
-/// An event the projection's rule set refused.
-public struct ProjectionException: Sendable, Hashable {
-    public var position: Int64
-    public var eventID: String
-    public var type: String
-    public var rule: String
-    public var message: String
-}
-
-/// The result of `verify(epoch:)`.
-public struct EpochVerification: Sendable {
-    public var epoch: Int64
-    /// nil when the recomputation equals the stored settlement bit for bit.
-    public var firstDifference: (field: String, stored: String, recomputed: String)?
-    /// Refused events inside the epoch (they are not part of the settlement).
-    public var exceptions: [ProjectionException]
-    public var recomputeSeconds: Double
-    /// The hash chain of the log segment the recomputation reads (`verifyChain(epoch:)`). When
-    /// it is broken nothing is recomputed (`firstDifference` nil, no exceptions).
-    public var chain: SegmentVerifyReport?
-    public var matches: Bool { firstDifference == nil && chain?.isIntact != false }
-}
-
 public final class LedgerQueries {
     public let connection: PostgresConnection
     public let schema: String
@@ -183,13 +30,13 @@ public final class LedgerQueries {
         self.schema = schema
         self.sql = try sql ?? ProjectionSQL.load()
         self.reader = LogReader(sql: self.sql)
-        try connection.query(self.sql("search_path.set"), [try connection.escapeIdentifier(schema) + ", public"])
+        try connection.query(self.sql("search_path.set"), binding: connection.escapeIdentifier(schema) + ", public")
     }
 
     // MARK: Health
 
     public func health() throws -> ProjectionHealth {
-        guard try connection.query(sql("schema.exists"), [schema]).rowCount > 0,
+        guard try connection.query(sql("schema.exists"), binding: schema).rowCount > 0,
             let st = try ProjectionStatus.decode(connection.query(sql("state.select")))
         else {
             throw ProjectionError.notBuilt(schema: schema)
@@ -261,7 +108,7 @@ public final class LedgerQueries {
     /// The stored settlement audit of epoch `epoch` (docs/EVENTS.md JSON through `json()`).
     public func settlement(epoch: Int64) throws -> StoredSettlement {
         try connection.transaction(isolation: .repeatableRead) { c in
-            let head = try c.query(sql("q.settlement"), [String(epoch)])
+            let head = try c.query(sql("q.settlement"), binding: epoch)
             guard head.rowCount == 1 else {
                 throw ProjectionError.epochNotClosed(epoch: epoch, lastClosedEpoch: try health().lastClosedEpoch)
             }
@@ -269,11 +116,11 @@ public final class LedgerQueries {
                 rules: try head.string(0, 2), epoch: epoch, T: try noz(head, 0, 3), Y: try noz(head, 0, 4),
                 settled: [], trafficReward: try wei(head, 0, 5), miningReward: try wei(head, 0, 6),
                 rewards: [], trafficDust: try wei(head, 0, 7), miningDust: try wei(head, 0, 8))
-            let settled = try c.query(sql("q.settled_nodes"), [String(epoch)])
+            let settled = try c.query(sql("q.settled_nodes"), binding: epoch)
             for i in 0..<settled.rowCount {
                 report.settled.append(SettledNode(node: NodeID(unchecked: try settled.string(i, 0)), traffic: try noz(settled, i, 1)))
             }
-            let rewards = try c.query(sql("q.settlement_rewards"), [String(epoch)])
+            let rewards = try c.query(sql("q.settlement_rewards"), binding: epoch)
             for i in 0..<rewards.rowCount {
                 report.rewards.append(
                     SettlementReward(
@@ -291,7 +138,7 @@ public final class LedgerQueries {
     /// The last epoch before `epoch` whose settlement included `node`, and the log position of
     /// its close; nil if none (the node's traffic since then is its carried contribution).
     public func lastSettlement(of node: NodeID, before epoch: Int64) throws -> (epoch: Int64, position: Int64)? {
-        let r = try connection.query(sql("q.node_last_settled"), [node.rawValue, String(epoch)])
+        let r = try connection.query(sql("q.node_last_settled"), binding: node.rawValue, epoch)
         guard r.rowCount == 1 else { return nil }
         return (try r.int64(0, 0), try r.int64(0, 1))
     }
@@ -323,7 +170,7 @@ public final class LedgerQueries {
     /// projection may not have reached it yet).
     public func replaySegment(epoch: Int64, closeAt: Int64? = nil) throws -> (after: Int64, through: Int64) {
         let through = try closeAt ?? positionOfClose(epoch)
-        let r = try connection.query(sql("checkpoint.position_through_epoch"), [String(epoch - 1)])
+        let r = try connection.query(sql("checkpoint.position_through_epoch"), binding: epoch - 1)
         return (r.rowCount > 0 ? try r.int64(0, 0) : 0, through)
     }
 
@@ -363,9 +210,9 @@ public final class LedgerQueries {
         if let epoch = atEpoch {
             let h = try health()
             guard epoch <= h.lastClosedEpoch else { throw ProjectionError.epochNotClosed(epoch: epoch, lastClosedEpoch: h.lastClosedEpoch) }
-            r = try connection.query(sql("q.balances_at_epoch"), [account.rawValue, String(epoch)])
+            r = try connection.query(sql("q.balances_at_epoch"), binding: account.rawValue, epoch)
         } else {
-            r = try connection.query(sql("q.balances_now"), [account.rawValue])
+            r = try connection.query(sql("q.balances_now"), binding: account.rawValue)
         }
         guard r.rowCount == 1 else { return nil }
         var b = AccountBalances()
@@ -381,7 +228,7 @@ public final class LedgerQueries {
     /// Every vesting entry of `account` and every deposit release and unbonding it is owed.
     public func vestingSchedule(account: AccountID) throws -> VestingSchedule {
         try connection.transaction(isolation: .repeatableRead) { c in
-            let v = try c.query(sql("q.vesting_schedule"), [account.rawValue])
+            let v = try c.query(sql("q.vesting_schedule"), binding: account.rawValue)
             var entries: [VestingScheduleEntry] = []
             for i in 0..<v.rowCount {
                 entries.append(
@@ -389,15 +236,15 @@ public final class LedgerQueries {
                         entry: VestingEntryID(UInt64(try v.int64(i, 0))), node: v.optionalString(i, 1).map(NodeID.init(unchecked:)),
                         validator: v.optionalString(i, 2).map(ValidatorID.init(unchecked:)), role: try enumValue(v, i, 3),
                         source: try enumValue(v, i, 4), amount: try wei(v, i, 5), epochEarned: try v.int64(i, 6),
-                        matureEpoch: try v.int64(i, 7), status: try v.string(i, 8), feeTaken: try wei(v, i, 9),
+                        matureEpoch: try v.int64(i, 7), status: try enumValue(v, i, 8), feeTaken: try wei(v, i, 9),
                         closedEpoch: try v.optionalInt64(i, 10)))
             }
-            let r = try c.query(sql("q.releases"), [account.rawValue])
+            let r = try c.query(sql("q.releases"), binding: account.rawValue)
             var releases: [ScheduledRelease] = []
             for i in 0..<r.rowCount {
                 releases.append(
                     ScheduledRelease(
-                        kind: try r.string(i, 0), reference: try r.string(i, 1), node: r.optionalString(i, 2).map(NodeID.init(unchecked:)),
+                        kind: try enumValue(r, i, 0), reference: try r.string(i, 1), node: r.optionalString(i, 2).map(NodeID.init(unchecked:)),
                         validator: r.optionalString(i, 3).map(ValidatorID.init(unchecked:)), amount: try wei(r, i, 4),
                         releaseDay: try r.int64(i, 5), scheduledAt: try r.int64(i, 6), releasedAt: try r.optionalInt64(i, 7),
                         releasedEpoch: try r.optionalInt64(i, 8)))
@@ -408,9 +255,15 @@ public final class LedgerQueries {
 
     // MARK: Rewards and supply
 
+    /// Whether the projection has a row for `node` (nodes keep their row in every status).
+    public func nodeExists(_ node: NodeID) throws -> Bool {
+        _ = try health()
+        return try connection.query(sql("q.node_exists"), binding: node.rawValue).rowCount > 0
+    }
+
     /// A node's rewards (resource, meta and deposit roles) per epoch over `epochs`.
     public func nodeRewards(node: NodeID, epochs: ClosedRange<Int64>) throws -> [NodeEpochReward] {
-        let r = try connection.query(sql("q.node_rewards"), [node.rawValue, String(epochs.lowerBound), String(epochs.upperBound)])
+        let r = try connection.query(sql("q.node_rewards"), binding: node.rawValue, epochs.lowerBound, epochs.upperBound)
         return try (0..<r.rowCount).map { i in
             NodeEpochReward(epoch: try r.int64(i, 0), role: try enumValue(r, i, 1), source: try enumValue(r, i, 2), amount: try wei(r, i, 3))
         }
@@ -418,7 +271,7 @@ public final class LedgerQueries {
 
     /// The Ozone supply and price after each closed epoch in `epochs`.
     public func ozoneSupply(epochs: ClosedRange<Int64>) throws -> [OzoneSupplyPoint] {
-        let r = try connection.query(sql("q.ozone_supply"), [String(epochs.lowerBound), String(epochs.upperBound)])
+        let r = try connection.query(sql("q.ozone_supply"), binding: epochs.lowerBound, epochs.upperBound)
         return try (0..<r.rowCount).map { i in
             OzoneSupplyPoint(
                 epoch: try r.int64(i, 0), position: try r.int64(i, 1),
@@ -450,7 +303,7 @@ public final class LedgerQueries {
                 epoch: try r.int64(i, 0), account: AccountID(unchecked: try r.string(i, 1)),
                 validator: r.optionalString(i, 2).map(ValidatorID.init(unchecked:)),
                 node: r.optionalString(i, 3).map(NodeID.init(unchecked:)), role: try enumValue(r, i, 4),
-                kind: try r.string(i, 5),
+                kind: try enumValue(r, i, 5),
                 source: try r.optionalString(i, 6).map { s in
                     guard let v = RewardSource(rawValue: s) else { throw ProjectionError.corrupt("reward source '\(s)'") }
                     return v
@@ -463,7 +316,7 @@ public final class LedgerQueries {
     /// Streams the journal transactions with log positions in `positions`, in order, one at a
     /// time (a single COPY; memory does not grow with the range).
     public func journal(positions: ClosedRange<Int64>, _ body: (JournalTransaction) throws -> Void) throws {
-        try connection.query(sql("q.journal_bounds"), [String(positions.lowerBound), String(positions.upperBound)])
+        try connection.query(sql("q.journal_bounds"), binding: positions.lowerBound, positions.upperBound)
         var fields: [[UInt8]?] = []
         func text(_ i: Int) -> String? { fields[i].map { String(decoding: $0, as: UTF8.self) } }
         try connection.copyOut(sql("q.journal_copy")) { chunk in
@@ -484,7 +337,7 @@ public final class LedgerQueries {
 
     /// Streams the journal transactions of the events applied while epochs `epochs` were open.
     public func journal(epochs: ClosedRange<Int64>, _ body: (JournalTransaction) throws -> Void) throws {
-        let r = try connection.query(sql("q.journal_epoch_positions"), [String(epochs.lowerBound), String(epochs.upperBound)])
+        let r = try connection.query(sql("q.journal_epoch_positions"), binding: epochs.lowerBound, epochs.upperBound)
         let first = try r.int64(0, 0)
         let last = try r.int64(0, 1)
         guard first <= last else { return }
@@ -499,11 +352,11 @@ public final class LedgerQueries {
     // MARK: Helpers
 
     func exceptions(after: Int64, through: Int64) throws -> [ProjectionException] {
-        try decodeExceptions(connection.query(sql("q.exceptions_range"), [String(after), String(through)]))
+        try decodeExceptions(connection.query(sql("q.exceptions_range"), binding: after, through))
     }
 
     private func positionOfClose(_ epoch: Int64) throws -> Int64 {
-        let r = try connection.query(sql("q.settlement_position"), [String(epoch)])
+        let r = try connection.query(sql("q.settlement_position"), binding: epoch)
         guard r.rowCount == 1 else { throw ProjectionError.epochNotClosed(epoch: epoch, lastClosedEpoch: try health().lastClosedEpoch) }
         return try r.int64(0, 0)
     }
@@ -536,28 +389,12 @@ func enumValue<E: RawRepresentable>(_ r: PostgresResult, _ row: Int, _ column: I
     return v
 }
 
-// MARK: Top nodes
-
-/// A node's rewards over a range of epochs, in total and by role (`LedgerQueries.topNodes`).
-public struct NodeRewardTotal: Sendable, Hashable {
-    public struct RoleTotal: Sendable, Hashable {
-        public var amount: Wei
-        /// The last epoch of the range in which the node earned a reward in this role.
-        public var lastEpoch: Int64
-    }
-    public var node: NodeID
-    public var total: Wei
-    public var byRole: [RewardRole: RoleTotal]
-    /// The last epoch of the range in which the node earned anything.
-    public var lastEpoch: Int64 { byRole.values.map(\.lastEpoch).max() ?? 0 }
-}
-
 extension LedgerQueries {
     /// The `limit` nodes that earned the most over `epochs` (every reward tied to the node, as
     /// `nodeRewards` lists them), best first, ties by node id; nodes that earned nothing are not
     /// listed. One query (`q.top_nodes`), however many nodes there are.
     public func topNodes(epochs: ClosedRange<Int64>, limit: Int) throws -> [NodeRewardTotal] {
-        let r = try connection.query(sql("q.top_nodes"), [String(epochs.lowerBound), String(epochs.upperBound), String(limit)])
+        let r = try connection.query(sql("q.top_nodes"), binding: epochs.lowerBound, epochs.upperBound, limit)
         var out: [NodeRewardTotal] = []
         for i in 0..<r.rowCount {
             let node = NodeID(unchecked: try r.string(i, 0))

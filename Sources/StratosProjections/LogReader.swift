@@ -11,8 +11,8 @@ public struct LoggedEvent: Sendable {
 
 /// Reads `event_log` in position order through `COPY … TO STDOUT`, one bounded range at a time.
 ///
-/// Why not the store's `replay`: this is the projections' hot path (target 200,000 events/s end
-/// to end). Each row's columns go to `LedgerEvent.parse(storedID:type:time:data:)`, which makes
+/// Why not the store's `replay`: this is the projections' hot path (its targets are in
+/// docs/BENCHMARKS.md). Each row's columns go to `LedgerEvent.parse(storedID:type:time:data:)`, which makes
 /// the checks an imported line gets (member lists, no dictionaries) without spelling the line,
 /// so a stored event is re-validated exactly as an imported one is.
 struct LogReader {
@@ -32,7 +32,7 @@ struct LogReader {
         _ body: (LoggedEvent) throws -> Bool
     ) throws {
         guard from <= through else { return }
-        try connection.query(sql("log.bounds"), [String(from), String(through)])
+        try connection.query(sql("log.bounds"), binding: from, through)
         var fields: [[UInt8]?] = []
         var stopped = false
         var expected = from

@@ -69,7 +69,7 @@ public struct ProjectionSQL: Sendable {
             sql = sql.replacingOccurrences(of: "{\(key)}", with: try connection.escapeIdentifier(value))
         }
         precondition(
-            !sql.contains("{schema}") && !sql.contains("{old}") && !sql.contains("{new}") && !sql.contains("{table}"),
+            !sql.contains("{schema}") && !sql.contains("{a}") && !sql.contains("{b}") && !sql.contains("{table}"),
             "statement \(name) has an unfilled identifier")
         return sql
     }

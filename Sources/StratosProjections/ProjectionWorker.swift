@@ -227,11 +227,15 @@ public final class ProjectionWorker {
     // MARK: Schema
 
     /// Creates the schema, its tables and its state row if the schema does not exist.
-    /// Returns true when it was created.
+    /// Returns true when it was created. `fill` runs in the same (REPEATABLE READ) transaction
+    /// after them: a rebuild taking over another build's rows (`Rebuilder.start`) copies them
+    /// there, so that the schema exists with all of them or not at all.
     @discardableResult
-    public func createIfMissing(rules: RuleSet, checkpointEvery: Int64) throws -> Bool {
+    public func createIfMissing(
+        rules: RuleSet, checkpointEvery: Int64, fill: ((PostgresConnection) throws -> Void)? = nil
+    ) throws -> Bool {
         if try connection.query(sql("schema.exists"), [schema]).rowCount > 0 { return false }
-        try connection.transaction { c in
+        try connection.transaction(isolation: fill == nil ? nil : .repeatableRead) { c in
             try c.execute(try sql.render("schema.create", on: c, ["schema": schema]))
             try c.execute(sql.tables)
             try c.query(
@@ -240,6 +244,7 @@ public final class ProjectionWorker {
                     UUID().uuidString.lowercased(), rules.name, expectedStatus, String(checkpointEvery),
                     String(ProjectionSQL.layout), rules.canonicalJSON, rules.sha256,
                 ])
+            try fill?(c)
         }
         return true
     }

@@ -59,10 +59,10 @@ public struct EpochRecomputation: @unchecked Sendable {
 /// `GET /v1/audit/...` both call this, so they cannot disagree.
 public struct Auditor {
     public let store: EventStore
-    public let readModel: any LedgerReadModel
+    public let readModel: ReadModel
     public let cache: RecomputationCache?
 
-    public init(connection: PostgresConnection, readModel: any LedgerReadModel, cache: RecomputationCache? = nil) {
+    public init(connection: PostgresConnection, readModel: ReadModel, cache: RecomputationCache? = nil) {
         self.store = EventStore(connection: connection)
         self.readModel = readModel
         self.cache = cache
@@ -72,7 +72,7 @@ public struct Auditor {
     /// every traffic event of the node's settled (or carried) contribution is seen.
     public func recompute(epoch: Int64, node: NodeID? = nil) throws -> EpochRecomputation {
         precondition(epoch >= 1)
-        let key = RecomputationCache.Key(epoch: epoch, node: node)
+        let key = RecomputationCache.Key(rulesSha256: try readModel.rulesSha256(), epoch: epoch, node: node)
         if var hit = cache?.get(key) {
             // The recomputation depends only on the immutable log; the projection may have been
             // rebuilt since, so the stored side is read again.
@@ -88,7 +88,7 @@ public struct Auditor {
         // 1. The starting state: the economy after EpochClosed N − 1 (the projections'
         // checkpoint plus a replay).
         guard var (economy, position) = try readModel.economy(afterEpoch: epoch - 1) else {
-            let last = try readModel.snapshot(.now)?.lastClosedEpoch ?? 0
+            let last = try readModel.lastClosedEpoch()
             throw AuditError.epochNotClosed(epoch: epoch, lastClosed: last)
         }
         var fromEpoch = epoch - 1
@@ -200,7 +200,7 @@ public struct Auditor {
                 || r.report.rewards.contains(where: { $0.node == node })
         else {
             // Not a participant of this settlement: known at all?
-            if try readModel.snapshot(.now)?.nodes[node] == nil { throw AuditError.unknownNode(node) }
+            if try !readModel.nodeExists(node) { throw AuditError.unknownNode(node) }
             return NodeAudit(node: node, recomputation: r)
         }
         return NodeAudit(node: node, recomputation: r)
@@ -224,7 +224,10 @@ func mulDiv(_ a: UInt128, _ b: UInt128, _ d: UInt128) -> UInt128 {
 /// stored side (`stored`) is always read again. Why it helps: a cold audit loads a checkpoint head,
 /// fetches the vesting entries the replayed closes release and replays a few epochs of events.
 public final class RecomputationCache: Sendable {
+    /// The rule set is part of the key: after a switch to a build under other rules, the same
+    /// epoch recomputes to another result.
     public struct Key: Hashable, Sendable {
+        public var rulesSha256: String
         public var epoch: Int64
         public var node: NodeID?
     }

@@ -1,6 +1,7 @@
 import Foundation
 import LedgerEvents
 import StratosEconomics
+import StratosProjections
 
 /// The formats of `stratos-ledger export` and `GET /v1/export`.
 public enum ExportFormat: String, Sendable, CaseIterable {
@@ -129,7 +130,7 @@ public struct JournalExporter: Sendable {
     }
 
     /// One journal transaction.
-    public mutating func transaction(_ t: JournalRecord) throws(ExportError) -> String {
+    public mutating func transaction(_ t: JournalTransaction) throws(ExportError) -> String {
         var postings: [(String, Commodity, UInt128, Bool, String, String)] = []
         postings.reserveCapacity(t.postings.count)
         for p in t.postings {
@@ -137,22 +138,22 @@ public struct JournalExporter: Sendable {
         }
         return write(
             Transaction(
-                position: t.position, eventID: t.eventID, type: t.type, time: t.time, epoch: t.epoch,
+                position: t.position, eventID: t.eventID.rawValue, type: t.type, time: t.time, epoch: t.epoch,
                 postings: postings))
     }
 
     // MARK: Accounts
 
     /// The export account of one engine account (see the type's documentation).
-    mutating func exportAccount(_ p: JournalRecordPosting) throws(ExportError) -> String {
+    mutating func exportAccount(_ p: JournalPosting) throws(ExportError) -> String {
         let kind = p.account.prefix { $0 != ":" }
         switch kind {
-        case "wallet": return try ownerAccount("Wallet", p.owner)
-        case "ozone": return try ownerAccount("Ozone", p.owner)
-        case "escrow": return try ownerAccount("Escrow", p.owner)
-        case "vesting": return try ownerAccount("Vesting", p.owner)
-        case "self-bonded", "bonded": return try ownerAccount("Bonded", p.owner)
-        case "unbonding": return try ownerAccount("Unbonding", p.owner)
+        case "wallet": return try ownerAccount("Wallet", p.owner?.rawValue)
+        case "ozone": return try ownerAccount("Ozone", p.owner?.rawValue)
+        case "escrow": return try ownerAccount("Escrow", p.owner?.rawValue)
+        case "vesting": return try ownerAccount("Vesting", p.owner?.rawValue)
+        case "self-bonded", "bonded": return try ownerAccount("Bonded", p.owner?.rawValue)
+        case "unbonding": return try ownerAccount("Unbonding", p.owner?.rawValue)
         case "node-traffic": return try ownerAccount("NodeTraffic", String(p.account.dropFirst("node-traffic:".count)))
         case "ozone-limit": return "Assets:Pools:OzoneLimit"
         case "volume-pool": return "Assets:Pools:Volume"

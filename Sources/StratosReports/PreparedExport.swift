@@ -32,14 +32,14 @@ public struct PreparedExport: Sendable {
     /// The balances at the end of epoch `from − 1`, when the range starts mid-history.
     let opening: EconomySnapshot?
 
-    public static func prepare(_ request: ExportRequest, rules: RuleSet, model: any LedgerReadModel) throws -> PreparedExport {
+    public static func prepare(_ request: ExportRequest, rules: RuleSet, model: ReadModel) throws -> PreparedExport {
         if let owner = request.account, try model.account(owner) == nil {
             throw ExportRefusal.unknownAccount(owner)
         }
         var opening: EconomySnapshot?
         if request.from > 1 {
             guard let snapshot = try model.snapshot(.epoch(request.from - 1)) else {
-                let last = try model.snapshot(.now)?.lastClosedEpoch ?? 0
+                let last = try model.lastClosedEpoch()
                 throw request.from - 1 > last
                     ? ExportRefusal.epochNotClosed(epoch: request.from - 1, lastClosed: last)
                     : ExportRefusal.epochNotProjected(epoch: request.from - 1)
@@ -50,7 +50,7 @@ public struct PreparedExport: Sendable {
     }
 
     /// Streams the export to `emit`, chunk by chunk.
-    public func write(model: any LedgerReadModel, _ emit: (String) throws -> Void) throws {
+    public func write(model: ReadModel, _ emit: (String) throws -> Void) throws {
         var exporter = JournalExporter(request: request, rules: rules)
         var buffer = exporter.header()
         var openingDone = opening == nil
@@ -59,7 +59,7 @@ public struct PreparedExport: Sendable {
                 buffer += try exporter.opening(opening, date: t.time)
                 openingDone = true
             }
-            if let owner = request.account, !t.postings.contains(where: { $0.owner == owner.rawValue }) { return }
+            if let owner = request.account, !t.postings.contains(where: { $0.owner == owner }) { return }
             buffer += try exporter.transaction(t)
             if buffer.utf8.count >= Self.chunkBytes {
                 try emit(buffer)

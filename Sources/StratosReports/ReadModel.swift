@@ -3,90 +3,124 @@ import PostgresClient
 import StratosEconomics
 import StratosProjections
 
-/// The queries the service and the CLI report verbs need from the projections — the narrow
-/// boundary to `StratosProjections` (`LedgerQueries`), which implements it (see
-/// `ProjectionReadModel.swift`). All methods run on one connection's thread, blocking.
-///
-/// "Not there" is `nil` (unknown account/node, epoch not closed); the caller turns it into
-/// the right problem.
-public protocol LedgerReadModel {
+/// The queries the service, the console and the CLI report verbs read the projections with:
+/// `StratosProjections.LedgerQueries` over one connection, with its "not closed", "not
+/// projected" and "not built" errors mapped to `nil` (unknown account/node, epoch not closed);
+/// the caller turns that into the right problem. Values are typed and exact; their JSON is made
+/// in one place (`ReadModel+JSON.swift`). All methods run on the connection's thread, blocking.
+public struct ReadModel {
+    let queries: LedgerQueries
+
+    public init(queries: LedgerQueries) { self.queries = queries }
+
+    /// Runs `body`; "not closed", "not projected" and "not built" become nil.
+    private func optional<T>(_ body: () throws -> T?) throws -> T? {
+        do { return try body() } catch let e as ProjectionError {
+            switch e {
+            case .epochNotClosed, .positionNotProjected, .notBuilt: return nil
+            default: throw e
+            }
+        }
+    }
+
     /// The economy snapshot now, right after `EpochClosed epoch`, or after `position` events.
-    func snapshot(_ point: SnapshotAt) throws -> EconomySnapshot?
+    public func snapshot(_ point: SnapshotPoint) throws -> EconomySnapshot? {
+        try optional { try queries.snapshot(at: point) }
+    }
+
     /// The stored settlement report of a closed epoch.
-    func settlement(epoch: Int64) throws -> StoredSettlement?
-    /// An account's balances (docs/EVENTS.md account fields), nil if never seen.
-    func account(_ id: AccountID) throws -> JSONValue?
-    /// An account's vesting entries with their status, nil if never seen.
-    func vesting(_ id: AccountID) throws -> JSONValue?
-    /// A node's rewards per epoch over `epochs`, nil if the node was never seen.
-    func nodeRewards(_ id: NodeID, epochs: ClosedRange<Int64>) throws -> JSONValue?
-    /// The `limit` nodes that earned the most over `epochs`, ranked, with their totals by role.
-    func topNodes(epochs: ClosedRange<Int64>, limit: Int) throws -> JSONValue
-    /// Ozone supply and price after each closed epoch of `epochs`.
-    func ozoneSeries(epochs: ClosedRange<Int64>) throws -> JSONValue
-    /// The stake-reward ledger of a validator or a delegator, nil if neither.
-    func stake(_ id: String) throws -> JSONValue?
-    /// Streams the journal transactions of the events applied while epochs `epochs` were open,
-    /// in position order, one at a time (memory does not grow with the range).
-    func journal(epochs: ClosedRange<Int64>, _ body: (JournalRecord) throws -> Void) throws
+    public func settlement(epoch: Int64) throws -> StoredSettlement? {
+        try optional { try queries.settlement(epoch: epoch) }
+    }
+
     /// The economy right after `EpochClosed epoch` (a fresh one for epoch 0) and the log
     /// position it reflects; nil if not closed. It may be partial (see `prepare`).
-    func economy(afterEpoch epoch: Int64) throws -> (economy: Economy, position: Int64)?
+    public func economy(afterEpoch epoch: Int64) throws -> (economy: Economy, position: Int64)? {
+        try optional { try queries.economyAndPosition(at: .epoch(epoch)) }
+    }
+
     /// Gives a partial economy at log `position` the locked vesting entries `event` (the next
     /// one) reads, fetching maturities up to `maturingThrough` at once.
-    func prepare(_ economy: inout Economy, for event: LedgerEvent, at position: Int64, maturingThrough: Int64?) throws
+    public func prepare(_ economy: inout Economy, for event: LedgerEvent, at position: Int64, maturingThrough: Int64?) throws {
+        try queries.prepare(&economy, for: event, at: position, maturingThrough: maturingThrough)
+    }
+
     /// The last epoch before `epoch` whose settlement included `node`, and its close's position.
-    func lastSettlement(of node: NodeID, before epoch: Int64) throws -> (epoch: Int64, position: Int64)?
-    /// The log position the projections have applied.
-    func projectedPosition() throws -> Int64
-}
+    public func lastSettlement(of node: NodeID, before epoch: Int64) throws -> (epoch: Int64, position: Int64)? {
+        try queries.lastSettlement(of: node, before: epoch)
+    }
 
-/// Where a snapshot is taken.
-public enum SnapshotAt: Sendable, Hashable {
-    case now
-    case epoch(Int64)
-    case position(Int64)
-}
+    /// The log position the projections have applied (0 before the first build).
+    public func projectedPosition() throws -> Int64 {
+        try optional { try queries.health().position } ?? 0
+    }
 
-/// One journal transaction (one applied event) as stored by the projections.
-public struct JournalRecord: Sendable {
-    public var position: Int64
-    public var eventID: String
-    public var type: String
-    public var time: Timestamp
-    public var epoch: Int64
-    public var postings: [JournalRecordPosting]
-    public init(position: Int64, eventID: String, type: String, time: Timestamp, epoch: Int64, postings: [JournalRecordPosting]) {
-        self.position = position
-        self.eventID = eventID
-        self.type = type
-        self.time = time
-        self.epoch = epoch
-        self.postings = postings
+    /// The last epoch the projections have closed (0 before the first build), from their state
+    /// row: cheap, unlike a snapshot, which rebuilds the economy.
+    public func lastClosedEpoch() throws -> Int64 {
+        try optional { try queries.health().lastClosedEpoch } ?? 0
+    }
+
+    /// The SHA-256 of the canonical JSON of the build's rule set ("" before the first build).
+    public func rulesSha256() throws -> String {
+        try optional { try queries.health().rulesSha256 } ?? ""
+    }
+
+    /// Whether the projections have seen `node` (in any status), from the `nodes` table.
+    public func nodeExists(_ node: NodeID) throws -> Bool {
+        try optional { try queries.nodeExists(node) } ?? false
+    }
+
+    /// An account's balances (docs/EVENTS.md account fields), nil if never seen.
+    public func account(_ id: AccountID) throws -> AccountBalances? {
+        try queries.balances(account: id)
+    }
+
+    /// An account's vesting entries with their status, and its scheduled releases; nil if the
+    /// account was never seen.
+    public func vesting(_ id: AccountID) throws -> VestingSchedule? {
+        guard try queries.balances(account: id) != nil else { return nil }
+        return try queries.vestingSchedule(account: id)
+    }
+
+    /// A node's rewards per epoch, role and source over `epochs`, nil if the node was never seen.
+    public func nodeRewards(_ id: NodeID, epochs: ClosedRange<Int64>) throws -> [NodeEpochReward]? {
+        guard try nodeExists(id) else { return nil }
+        return try queries.nodeRewards(node: id, epochs: epochs)
+    }
+
+    /// The `limit` nodes that earned the most over `epochs`, best first, with their totals by role.
+    public func topNodes(epochs: ClosedRange<Int64>, limit: Int) throws -> [NodeRewardTotal] {
+        try queries.topNodes(epochs: epochs, limit: limit)
+    }
+
+    /// Ozone supply and price after each closed epoch of `epochs`.
+    public func ozoneSeries(epochs: ClosedRange<Int64>) throws -> [OzoneSupplyPoint] {
+        try queries.ozoneSupply(epochs: epochs)
+    }
+
+    /// The stake-reward ledger of a validator or a delegator, nil if neither.
+    public func stake(_ id: String) throws -> StakeLedger? {
+        let all = Int64(1)...Int64.max
+        let asValidator = try queries.stakeRewards(validator: ValidatorID(unchecked: id), epochs: all)
+        let asRecipient = try queries.stakeRewards(account: AccountID(unchecked: id), epochs: all)
+        if asValidator.isEmpty, asRecipient.isEmpty, try queries.balances(account: AccountID(unchecked: id)) == nil {
+            return nil
+        }
+        return StakeLedger(id: id, asValidator: asValidator, asRecipient: asRecipient)
+    }
+
+    /// Streams the journal transactions of the events applied while epochs `epochs` were open,
+    /// in position order, one at a time (memory does not grow with the range).
+    public func journal(epochs: ClosedRange<Int64>, _ body: (JournalTransaction) throws -> Void) throws {
+        try queries.journal(epochs: epochs, body)
     }
 }
 
-/// One posting: `account` is `LedgerAccount.description` (e.g. `wallet:st1alice`,
-/// `escrow:st1bob:stsds1x`), `owner` the account id it belongs to (nil for pools and nodes),
-/// `amount` in base units (wei or noz), negative for the debited side.
-public struct JournalRecordPosting: Sendable, Hashable {
-    public var account: String
-    public var owner: String?
-    public var commodity: Commodity
-    public var negative: Bool
-    public var amount: UInt128
-    public var reason: String
-    public init(account: String, owner: String?, commodity: Commodity, negative: Bool, amount: UInt128, reason: String) {
-        self.account = account
-        self.owner = owner
-        self.commodity = commodity
-        self.negative = negative
-        self.amount = amount
-        self.reason = reason
-    }
-}
-
-/// Makes a read model over one connection (the pool hands out connections per request).
-public protocol ReadModelFactory: Sendable {
-    func readModel(on connection: PostgresConnection) throws -> any LedgerReadModel
+/// The stake rewards of one id: those of the validator it names (every recipient) and those it
+/// received (as an operator, a delegator or a node owner).
+public struct StakeLedger: Sendable, Hashable {
+    public var id: String
+    public var asValidator: [StakeReward]
+    public var asRecipient: [StakeReward]
 }

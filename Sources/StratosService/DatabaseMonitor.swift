@@ -67,7 +67,7 @@ public final class DatabaseMonitor: Service, Sendable {
     }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown { await self.loop() }
+        await cancelWhenGracefulShutdown { await self.loop() }
     }
 
     private func loop() async {
@@ -84,7 +84,7 @@ public final class DatabaseMonitor: Service, Sendable {
             let (schema, sql) = (self.schema, self.sql)
             let result = try await connection!.withConnection { c -> Probe in
                 var p = Probe(at: .now)
-                if try c.query(sql("schema.exists"), [schema]).rowCount > 0 {
+                if try c.query(sql("schema.exists"), binding: schema).rowCount > 0 {
                     let r = try c.query(try sql.render("health.probe", on: c, ["schema": schema]))
                     p.head = try r.int64(0, 0)
                     p.projected = try r.int64(0, 1)

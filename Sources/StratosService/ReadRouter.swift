@@ -18,7 +18,7 @@ public final class ReadRouter: Sendable {
     public let primary: ConnectionPool
     public let standbys: [ConnectionPool]
     private let schema: String
-    private let sql: ProjectionSQL
+    let sql: ProjectionSQL
     private let minPositionWait: Duration
     private let nextStandby = Atomic<Int>(0)
 
@@ -50,13 +50,24 @@ public final class ReadRouter: Sendable {
         onPosition: (@Sendable (Int64) -> Void)? = nil,
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> Positioned<T> {
+        try await read(minPosition: minPosition, build: nil, onPosition: onPosition) { c, _ in try body(c) }
+    }
+
+    /// `read` of the build named `build` (`?build=NAME`; nil: the serving one), resolved in the
+    /// read's own snapshot (`BuildCatalog.resolve`): `body` gets its schema, the position is its
+    /// checkpoint, and an unknown name is a 404 naming it.
+    public func read<T: Sendable>(
+        minPosition: Int64? = nil, build: String?,
+        onPosition: (@Sendable (Int64) -> Void)? = nil,
+        _ body: @escaping @Sendable (PostgresConnection, _ schema: String) throws -> T
+    ) async throws -> Positioned<T> {
         if !standbys.isEmpty {
             let start = nextStandby.wrappingAdd(1, ordering: .relaxed).oldValue
             let deadline = ContinuousClock.now + minPositionWait
             for k in 0..<standbys.count {
                 let pool = standbys[(start + k) % standbys.count]
                 do {
-                    if let value = try await attempt(pool, minPosition: minPosition, until: deadline, onPosition, body) {
+                    if let value = try await attempt(pool, minPosition: minPosition, build: build, until: deadline, onPosition, body) {
                         return value
                     }
                     break // reachable but behind: the primary is the only one surely ahead of it
@@ -67,7 +78,7 @@ public final class ReadRouter: Sendable {
             }
         }
         if let value = try await attempt(
-            primary, minPosition: minPosition, until: ContinuousClock.now + minPositionWait,
+            primary, minPosition: minPosition, build: build, until: ContinuousClock.now + minPositionWait,
             onPosition, body)
         {
             return value
@@ -80,19 +91,20 @@ public final class ReadRouter: Sendable {
 
     /// One database: nil when it has not projected `minPosition` by `deadline`.
     private func attempt<T: Sendable>(
-        _ pool: ConnectionPool, minPosition: Int64?, until deadline: ContinuousClock.Instant,
+        _ pool: ConnectionPool, minPosition: Int64?, build: String?, until deadline: ContinuousClock.Instant,
         _ onPosition: (@Sendable (Int64) -> Void)?,
-        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+        _ body: @escaping @Sendable (PostgresConnection, String) throws -> T
     ) async throws -> Positioned<T>? {
-        let (sql, schema) = (self.sql, self.schema)
+        let (sql, serving) = (self.sql, self.schema)
         while true {
             do {
                 return try await pool.withConnection { c in
                     try c.transaction(isolation: .repeatableRead, readOnly: true) { c in
+                        let schema = try build.map { try Self.schema(ofBuild: $0, c, sql, serving) } ?? serving
                         let position = try Self.position(c, sql, schema)
                         if let minPosition, position < minPosition { throw NotYet(position: position) }
                         onPosition?(position)
-                        return Positioned(value: try body(c), position: position)
+                        return Positioned(value: try body(c, schema), position: position)
                     }
                 }
             } catch is NotYet {
@@ -102,9 +114,16 @@ public final class ReadRouter: Sendable {
         }
     }
 
+    /// The schema of the build called `name` (404 when there is none).
+    static func schema(ofBuild name: String, _ c: PostgresConnection, _ sql: ProjectionSQL, _ serving: String) throws -> String {
+        do { return try BuildCatalog(schemas: ProjectionSchemas(serving: serving), sql: sql).resolve(c, name).schema } catch let e as BuildError {
+            throw Problem.notFound("Build", e.description)
+        }
+    }
+
     /// The serving schema's checkpoint position (0 when it is not built).
     static func position(_ c: PostgresConnection, _ sql: ProjectionSQL, _ schema: String) throws -> Int64 {
-        guard try c.query(sql("schema.exists"), [schema]).rowCount > 0 else { return 0 }
+        guard try c.query(sql("schema.exists"), binding: schema).rowCount > 0 else { return 0 }
         return try c.query(try sql.render("state.position_in", on: c, ["schema": schema])).int64(0, 0)
     }
 }

@@ -14,8 +14,8 @@ import StratosReports
 extension StratosServer {
     /// The most nodes `GET /v1/nodes/top` lists at once.
     static let topNodesLimit = 1000
-    static func epochProblem(_ epoch: Int64, _ model: any LedgerReadModel) throws -> Problem {
-        let last = try model.snapshot(.now)?.lastClosedEpoch ?? 0
+    static func epochProblem(_ epoch: Int64, _ model: ReadModel) throws -> Problem {
+        let last = try model.lastClosedEpoch()
         return epoch > last
             ? Problem.epochNotClosed(epoch, lastClosed: last)
             : Problem.notFound("Epoch", "epoch \(epoch) is not in the projections yet")

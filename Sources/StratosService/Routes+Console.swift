@@ -56,7 +56,7 @@ extension StratosServer {
             page.capWei = cap
             page.logHead = try EventStore(connection: c).head().position
             page.projectedPosition = try model.projectedPosition()
-            if let s = try model.snapshot(.now) {
+            if let s = try model.snapshot(.latest) {
                 page.rules = s.rules
                 page.lastClosedEpoch = s.lastClosedEpoch
                 page.sWei = s.supply.s.rawValue
@@ -66,18 +66,19 @@ extension StratosServer {
                 page.feeCollectorWei = s.feeCollector.rawValue
             }
             let all = Int64(1)...Int64.max
-            page.pricePerOZ = try model.ozoneSeries(epochs: all)["points"].list.map { p in
-                let price = p["price"]
-                return (p["epoch"].int64, Self.weiPerOZ(price["numeratorWei"].uint, price["denominatorNoz"].uint))
+            page.pricePerOZ = try model.ozoneSeries(epochs: all).map { p in
+                (p.epoch, Self.weiPerOZ(p.priceNumeratorWei, p.priceDenominatorNoz))
             }
             // Ranked over the last day: over the whole history the ranking sums every vesting
             // entry ever made (millions on a long history); `/v1/nodes/top` ranks any range.
             page.topEpochs = max(1, page.lastClosedEpoch - Self.topNodesEpochs + 1)...max(1, page.lastClosedEpoch)
-            page.topNodes = try model.topNodes(epochs: page.topEpochs, limit: 10)["nodes"].list.map { n in
+            page.topNodes = try model.topNodes(epochs: page.topEpochs, limit: 10).enumerated().map { i, n in
                 OverviewPage.TopNode(
-                    rank: Int(n["rank"].int64), node: n["node"].text, totalWei: n["total"].uint,
-                    byRole: n["byRole"].fields.sorted { $0.key < $1.key }.map { (role: $0.key, amountWei: $0.value["amount"].uint) },
-                    lastEpoch: n["lastEpoch"].int64)
+                    rank: i + 1, node: n.node.rawValue, totalWei: n.total.rawValue,
+                    byRole: n.byRole.sorted { $0.key.rawValue < $1.key.rawValue }.map {
+                        (role: $0.key.rawValue, amountWei: $0.value.amount.rawValue)
+                    },
+                    lastEpoch: n.lastEpoch)
             }
             return page.render()
         }
@@ -102,7 +103,7 @@ extension StratosServer {
                 }
             }
             if isValidIdentifier(q) {
-                if try model.snapshot(.now)?.nodes[NodeID(unchecked: q)] != nil { found.append(("node \(q)", ConsolePath.node(q))) }
+                if try model.nodeExists(NodeID(unchecked: q)) { found.append(("node \(q)", ConsolePath.node(q))) }
                 if try model.account(AccountID(unchecked: q)) != nil { found.append(("account \(q)", ConsolePath.account(q))) }
                 if let p = try EventStore(connection: c).position(ofEventID: q) { found.append(("event \(q)", ConsolePath.event(p))) }
             }
@@ -121,7 +122,7 @@ extension StratosServer {
         let settledPage = Self.pageNumber(q.get("settled"))
         let cache = recomputations
         return try await consolePage(request) { c, model in
-            let last = try model.snapshot(.now)?.lastClosedEpoch ?? 0
+            let last = try model.lastClosedEpoch()
             guard let stored = try model.settlement(epoch: epoch) else {
                 throw Problem.notFound(
                     "Epoch", epoch > last ? "epoch \(epoch) is not closed yet (the last closed epoch is \(last))" : "epoch \(epoch) is not projected")
@@ -129,13 +130,12 @@ extension StratosServer {
             var page = EpochPage(epoch: epoch, lastClosedEpoch: last, report: stored.report)
             page.rewardsPage = rewardsPage
             page.settledPage = settledPage
-            let points = try model.ozoneSeries(epochs: max(1, epoch - 1)...epoch)["points"].list
-            for p in points {
-                if p["epoch"].int64 == epoch {
-                    page.closePosition = p["position"].int64
-                    page.carriedOverNoz = p["carriedOver"].uint
+            for p in try model.ozoneSeries(epochs: max(1, epoch - 1)...epoch) {
+                if p.epoch == epoch {
+                    page.closePosition = p.position
+                    page.carriedOverNoz = p.carriedOver.rawValue
                 } else {
-                    page.previousClosePosition = p["position"].int64
+                    page.previousClosePosition = p.position
                 }
             }
             if epoch == 1 { page.previousClosePosition = 0 }
@@ -157,7 +157,7 @@ extension StratosServer {
         let vestingPage = Self.pageNumber(q.get("vesting"))
         let cache = recomputations
         return try await consolePage(request) { c, model in
-            guard let snapshot = try model.snapshot(.now), let node = snapshot.nodes[id],
+            guard let snapshot = try model.snapshot(.latest), let node = snapshot.nodes[id],
                 let rewards = try model.nodeRewards(id, epochs: Int64(1)...Int64.max)
             else { throw Problem.notFound("Node", "node \(id) has never been seen") }
             var page = NodePage(id: id.rawValue)
@@ -169,9 +169,9 @@ extension StratosServer {
             page.lastClosedEpoch = snapshot.lastClosedEpoch
             page.rewardsPage = rewardsPage
             page.vestingPage = vestingPage
-            page.totalWei = rewards["total"].uint
-            page.rewards = rewards["rewards"].list.map {
-                NodePage.Reward(epoch: $0["epoch"].int64, role: $0["role"].text, source: $0["source"].text, amountWei: $0["amount"].uint)
+            page.totalWei = rewards.reduce(UInt128(0)) { $0 + $1.amount.rawValue }
+            page.rewards = rewards.map {
+                NodePage.Reward(epoch: $0.epoch, role: $0.role.rawValue, source: $0.source.rawValue, amountWei: $0.amount.rawValue)
             }
             if let vesting = try model.vesting(node.owner) {
                 page.vesting = Self.vestingRows(vesting).filter { $0.node == id.rawValue }
@@ -206,15 +206,15 @@ extension StratosServer {
         return try await consolePage(request) { _, model in
             guard let balances = try model.account(id) else { throw Problem.notFound("Account", "account \(id) has never been seen") }
             var page = AccountPage(id: id.rawValue)
-            page.walletWei = balances["wallet"].uint
-            page.ozoneNoz = balances["ozone"].uint
-            page.vestingWei = balances["vesting"].uint
-            page.bondedWei = balances["bonded"].uint
-            page.unbondingWei = balances["unbonding"].uint
-            page.escrowWei = balances["escrow"].uint
+            page.walletWei = balances.wallet.rawValue
+            page.ozoneNoz = balances.ozone.rawValue
+            page.vestingWei = balances.vesting.rawValue
+            page.bondedWei = balances.bonded.rawValue
+            page.unbondingWei = balances.unbonding.rawValue
+            page.escrowWei = balances.escrow.rawValue
             page.maturityPage = maturityPage
             page.stakePage = stakePage
-            if let s = try model.snapshot(.now) {
+            if let s = try model.snapshot(.latest) {
                 page.lastClosedEpoch = s.lastClosedEpoch
                 page.ownedNodes = s.nodes.filter { $0.value.owner == id }.map(\.key.rawValue).sorted()
             }
@@ -223,11 +223,11 @@ extension StratosServer {
                 page.releases = Self.releaseRows(vesting)
             }
             if let stake = try model.stake(id.rawValue) {
-                page.stake = stake["asRecipient"].list.map { r in
+                page.stake = stake.asRecipient.map { r in
                     AccountPage.StakeRow(
-                        epoch: r["epoch"].int64, account: r["account"].text, validator: r["validator"].optionalText,
-                        node: r["node"].optionalText, role: r["role"].text, kind: r["kind"].text, source: r["source"].optionalText,
-                        amountWei: r["amount"].uint)
+                        epoch: r.epoch, account: r.account.rawValue, validator: r.validator?.rawValue,
+                        node: r.node?.rawValue, role: r.role.rawValue, kind: r.kind.rawValue, source: r.source?.rawValue,
+                        amountWei: r.amount.rawValue)
                 }
             }
             // The journal of one epoch at a time (the last closed one by default), at most
@@ -236,10 +236,10 @@ extension StratosServer {
             page.journalEpochs = epoch...epoch
             var lines: [AccountPage.JournalLine] = []
             try model.journal(epochs: epoch...epoch) { t in
-                for p in t.postings where p.owner == id.rawValue && lines.count < Self.journalLines {
+                for p in t.postings where p.owner == id && lines.count < Self.journalLines {
                     lines.append(
                         AccountPage.JournalLine(
-                            position: t.position, eventID: t.eventID, type: t.type, epoch: t.epoch, account: p.account,
+                            position: t.position, eventID: t.eventID.rawValue, type: t.type, epoch: t.epoch, account: p.account,
                             commodity: p.commodity.rawValue, negative: p.negative, amount: p.amount, reason: p.reason))
                 }
             }
@@ -357,7 +357,7 @@ extension StratosServer {
 
     /// Renders a page in one read snapshot; `X-Stratos-Position` says which.
     func consolePage(
-        _ request: Request, _ render: @escaping @Sendable (PostgresConnection, any LedgerReadModel) throws -> String
+        _ request: Request, _ render: @escaping @Sendable (PostgresConnection, ReadModel) throws -> String
     ) async throws -> Response {
         let models = readModels
         let r = try await router.read(minPosition: try Self.minPosition(request)) { c in try render(c, try models.readModel(on: c)) }
@@ -409,20 +409,20 @@ extension StratosServer {
         return denominator.dividingFullWidth(scaled).quotient
     }
 
-    static func vestingRows(_ v: JSONValue) -> [VestingRow] {
-        v["entries"].list.map { e in
+    static func vestingRows(_ v: VestingSchedule) -> [VestingRow] {
+        v.entries.map { e in
             VestingRow(
-                entry: e["entry"].int64, node: e["node"].optionalText, validator: e["validator"].optionalText, role: e["role"].text,
-                source: e["source"].text, amountWei: e["amount"].uint, epochEarned: e["epochEarned"].int64,
-                matureEpoch: e["matureEpoch"].int64, status: e["status"].text)
+                entry: Int64(e.entry.rawValue), node: e.node?.rawValue, validator: e.validator?.rawValue, role: e.role.rawValue,
+                source: e.source.rawValue, amountWei: e.amount.rawValue, epochEarned: e.epochEarned,
+                matureEpoch: e.matureEpoch, status: e.status.rawValue)
         }
     }
 
-    static func releaseRows(_ v: JSONValue) -> [ReleaseRow] {
-        v["releases"].list.map { r in
+    static func releaseRows(_ v: VestingSchedule) -> [ReleaseRow] {
+        v.releases.map { r in
             ReleaseRow(
-                kind: r["kind"].text, reference: r["reference"].text, node: r["node"].optionalText, amountWei: r["amount"].uint,
-                releaseDay: r["releaseDay"].int64, releasedEpoch: r["releasedEpoch"].optionalInt64)
+                kind: r.kind.rawValue, reference: r.reference, node: r.node?.rawValue, amountWei: r.amount.rawValue,
+                releaseDay: r.releaseDay, releasedEpoch: r.releasedEpoch)
         }
     }
 
@@ -461,28 +461,5 @@ struct ConsoleMiddleware: RouterMiddleware {
         if let s = problem.retryAfterSeconds { r.headers[.retryAfter] = String(s) }
         if problem.statusCode == 401 { r.headers[.wwwAuthenticate] = "Bearer" }
         return r
-    }
-}
-
-/// Reading the read model's JSON answers: a missing or malformed field reads as empty or zero
-/// (the answers come from this process's own read model, whose shapes the API tests pin).
-extension Optional where Wrapped == JSONValue {
-    subscript(_ key: String) -> JSONValue? {
-        if case .object(let o)? = self { return o[key] }
-        return nil
-    }
-    var list: [JSONValue] { if case .array(let a)? = self { a } else { [] } }
-    var fields: [String: JSONValue] { if case .object(let o)? = self { o } else { [:] } }
-    var text: String { if case .string(let s)? = self { s } else { "" } }
-    var optionalText: String? { if case .string(let s)? = self { s } else { nil } }
-    var uint: UInt128 { if case .string(let s)? = self { UInt128(s) ?? 0 } else { 0 } }
-    var int64: Int64 { if case .number(let n)? = self { Int64(n) ?? 0 } else { 0 } }
-    var optionalInt64: Int64? { if case .number(let n)? = self { Int64(n) } else { nil } }
-}
-
-extension JSONValue {
-    subscript(_ key: String) -> JSONValue? {
-        if case .object(let o) = self { return o[key] }
-        return nil
     }
 }

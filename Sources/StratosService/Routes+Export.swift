@@ -16,6 +16,7 @@ extension StratosServer {
     }
 
     func export(_ request: Request) async throws -> Response {
+        try Self.refuseBuild(request)
         let q = request.uri.queryParameters
         guard let f = q.get("format") else { throw Problem.badParameter("format", "give ?format=csv, ledger or beancount") }
         guard let format = ExportFormat(rawValue: f) else {

@@ -25,14 +25,14 @@ extension StratosServer {
             let id = try Self.identifier(context, "id", AccountID.init)
             return try await self.read(request) { model in
                 guard let v = try model.account(id) else { throw Problem.notFound("Account", "account \(id) has never been seen") }
-                return .json(v)
+                return .json(ReadJSON.account(id, v))
             }
         }
         routes.get("/accounts/:id/vesting") { request, context in
             let id = try Self.identifier(context, "id", AccountID.init)
             return try await self.read(request) { model in
                 guard let v = try model.vesting(id) else { throw Problem.notFound("Account", "account \(id) has never been seen") }
-                return .json(v)
+                return .json(ReadJSON.vesting(v))
             }
         }
         routes.get("/nodes/:id/rewards") { request, context in
@@ -40,7 +40,7 @@ extension StratosServer {
             let range = try Self.epochRange(request)
             return try await self.read(request) { model in
                 guard let v = try model.nodeRewards(id, epochs: range) else { throw Problem.notFound("Node", "node \(id) has never been seen") }
-                return .json(v)
+                return .json(ReadJSON.nodeRewards(id, epochs: range, v))
             }
         }
         routes.get("/nodes/top") { request, context in
@@ -52,11 +52,13 @@ extension StratosServer {
                     }
                     return v
                 } ?? 10
-            return try await self.read(request) { model in .json(try model.topNodes(epochs: range, limit: limit)) }
+            return try await self.read(request) { model in
+                .json(ReadJSON.topNodes(epochs: range, limit: limit, try model.topNodes(epochs: range, limit: limit)))
+            }
         }
         routes.get("/ozone") { request, context in
             let range = try Self.epochRange(request)
-            return try await self.read(request) { model in .json(try model.ozoneSeries(epochs: range)) }
+            return try await self.read(request) { model in .json(ReadJSON.ozoneSeries(epochs: range, try model.ozoneSeries(epochs: range))) }
         }
         routes.get("/stake/:id") { request, context in
             guard let raw = context.parameters.get("id").flatMap({ $0.removingPercentEncoding }), isValidIdentifier(raw) else {
@@ -66,7 +68,7 @@ extension StratosServer {
                 guard let v = try model.stake(raw) else {
                     throw Problem.notFound("Validator or delegator", "\(raw) is neither a validator nor a delegator")
                 }
-                return .json(v)
+                return .json(ReadJSON.stake(v))
             }
         }
         routes.get("/journal") { request, _ in try await self.journal(request) }
@@ -74,9 +76,9 @@ extension StratosServer {
 
     func snapshot(_ request: Request) async throws -> Response {
         let q = request.uri.queryParameters
-        let point: SnapshotAt
+        let point: SnapshotPoint
         switch (q.get("epoch"), q.get("position")) {
-        case (nil, nil): point = .now
+        case (nil, nil): point = .latest
         case (let e?, nil): point = .epoch(try Self.epochValue(e, "epoch"))
         case (nil, let p?):
             guard let v = Int64(p), v >= 0 else { throw Problem.badParameter("position", "position must be an integer ≥ 0, got \"\(p)\"") }
@@ -88,14 +90,15 @@ extension StratosServer {
             switch point {
             case .epoch(let e): throw try Self.epochProblem(e, model)
             case .position(let p):
-                let head = try model.snapshot(.now)?.position ?? 0
+                let head = try model.projectedPosition()
                 throw Problem.notFound("Position", "position \(p) is beyond the projected log (at position \(head))")
-            case .now: throw Problem.notFound("Snapshot", "the log is empty: append Genesis first")
+            case .latest: throw Problem.notFound("Snapshot", "the log is empty: append Genesis first")
             }
         }
     }
 
     func journal(_ request: Request) async throws -> Response {
+        try Self.refuseBuild(request)
         let range = try Self.epochRange(request)
         let owner = try request.uri.queryParameters.get("account").map { try Self.identifierValue($0, "account", AccountID.init) }
         let models = readModels
@@ -108,7 +111,7 @@ extension StratosServer {
         return try await streamed(request, contentType: "application/x-ndjson") { c, emit in
             var buffer = ""
             try models.readModel(on: c).journal(epochs: range) { t in
-                if let owner, !t.postings.contains(where: { $0.owner == owner.rawValue }) { return }
+                if let owner, !t.postings.contains(where: { $0.owner == owner }) { return }
                 buffer += Self.journalLine(t) + "\n"
                 if buffer.utf8.count >= PreparedExport.chunkBytes {
                     try emit(buffer)
@@ -121,14 +124,14 @@ extension StratosServer {
 
     /// A chunked response whose body `produce` writes in a read snapshot (see `ChunkHandoff`);
 
-    static func journalLine(_ t: JournalRecord) -> String {
+    static func journalLine(_ t: JournalTransaction) -> String {
         JSONValue.object([
-            "position": .integer(t.position), "id": .string(t.eventID), "type": .string(t.type),
+            "position": .integer(t.position), "id": .string(t.eventID.rawValue), "type": .string(t.type),
             "time": .string(t.time.rfc3339), "epoch": .integer(t.epoch),
             "postings": .array(
                 t.postings.map { p in
                     .object([
-                        "account": .string(p.account), "owner": p.owner.map { .string($0) } ?? .null,
+                        "account": .string(p.account), "owner": p.owner.map { .string($0.rawValue) } ?? .null,
                         "commodity": .string(p.commodity.rawValue),
                         "amount": .string((p.negative ? "-" : "") + String(p.amount)), "reason": .string(p.reason),
                     ])

@@ -13,7 +13,7 @@ import StratosReports
 
 /// The HTTP service (`/v1`, JSON, problem+json errors). Every verb calls the same library code
 /// as the CLI: appends go through `LedgerWriter` (`Appender`), reads through the projections'
-/// `LedgerReadModel`, audits through `Auditor`, exports through `JournalExporter`.
+/// `ReadModel` (StratosReports), audits through `Auditor`, exports through `JournalExporter`.
 public final class StratosServer: Sendable {
     public let configuration: ServiceConfiguration
     public let metrics: ServiceMetrics
@@ -25,14 +25,14 @@ public final class StratosServer: Sendable {
     let standbyMonitors: [DatabaseMonitor]
     /// The in-process projection worker of `serve --project`, if any.
     let worker: ProjectionSupervisor?
-    let readModels: any ReadModelFactory
+    let readModels: ProjectionReadModels
     let recomputations = RecomputationCache()
     let logger: Logger
 
     /// `worker`: the projection worker to run in this process (started and stopped with the
     /// server; its state is part of `/health`).
     public init(
-        configuration: ServiceConfiguration, readModels: any ReadModelFactory,
+        configuration: ServiceConfiguration, readModels: ProjectionReadModels,
         worker: ProjectionSupervisor? = nil
     ) throws {
         self.configuration = configuration
@@ -136,6 +136,7 @@ public final class StratosServer: Sendable {
         addReadRoutes(reads)
         addAuditRoutes(reads)
         addExportRoutes(reads)
+        addBuildRoutes(reads)
         addConsoleRoutes(routes.group("", middleware: ConsoleMiddleware(auth: BearerAuthMiddleware(access: .read, tokens: tokens))))
         routes.refuseOtherMethods()
         return router
@@ -174,18 +175,22 @@ public final class StratosServer: Sendable {
         }
     }
 
-    func read(_ request: Request, _ body: @escaping @Sendable (any LedgerReadModel) throws -> Reply) async throws -> Response {
+    func read(_ request: Request, _ body: @escaping @Sendable (ReadModel) throws -> Reply) async throws -> Response {
         let models = readModels
-        let r = try await router.read(minPosition: try Self.minPosition(request)) { c in try body(try models.readModel(on: c)) }
+        let r = try await router.read(minPosition: try Self.minPosition(request), build: try Self.build(request)) { c, schema in
+            try body(try models.readModel(on: c, schema: schema))
+        }
         return r.value.response(position: r.position)
     }
 
     func audit(_ request: Request, _ body: @escaping @Sendable (Auditor) throws -> Reply) async throws -> Response {
         let models = readModels
-        let cache = recomputations
+        let build = try Self.build(request)
+        // A recomputation runs under its build's rules: only the serving build's are cached.
+        let cache = build == nil ? recomputations : nil
         do {
-            let r = try await router.read(minPosition: try Self.minPosition(request)) { c in
-                try body(Auditor(connection: c, readModel: try models.readModel(on: c), cache: cache))
+            let r = try await router.read(minPosition: try Self.minPosition(request), build: build) { c, schema in
+                try body(Auditor(connection: c, readModel: try models.readModel(on: c, schema: schema), cache: cache))
             }
             return r.value.response(position: r.position)
         } catch let e as AuditError {

@@ -33,7 +33,7 @@ enum ProjectionBench: BenchSuite {
             // Only the read latencies, on a database already imported and projected.
             let c = try PostgresConnection(url: existing)
             let sql = try ProjectionSQL.load()
-            try c.query(sql("search_path.set"), ["projection, public"])
+            try c.query(sql("search_path.set"), binding: "projection, public")
             let queries = try LedgerQueries(connection: c, sql: sql)
             return try await longHistoryReads(url: existing, queries: queries, lastEpoch: try queries.health().lastClosedEpoch)
         }
@@ -75,7 +75,7 @@ enum ProjectionBench: BenchSuite {
         // 3. Checkpoints and single-epoch recomputation late in the history.
         let c = try PostgresConnection(url: url)
         let sql = try ProjectionSQL.load()
-        try c.query(sql("search_path.set"), ["projection, public"])
+        try c.query(sql("search_path.set"), binding: "projection, public")
         let sizes = try c.query(sql("checkpoint.sizes"))
         let queries = try LedgerQueries(connection: c, sql: sql)
         let last = try queries.health().lastClosedEpoch

@@ -25,6 +25,7 @@ let suites: [any BenchSuite.Type] = [
     EconomicsBench.self,
     AppendBench.self,
     ProjectionBench.self,
+    RuleFixBench.self,
     HTTPBench.self,
     FaultsBench.self,
     ConsoleBench.self,

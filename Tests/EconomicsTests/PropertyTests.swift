@@ -123,8 +123,8 @@ struct HistoryGenerator {
             }
             fallthrough
         case 93..<96:
-            if let v = pick(e.validators), let del = pick(v.delegations.filter { $0.amount > 0 }) {
-                return (advance, .undelegated(delegator: e.accounts[del.delegator].id, validator: v.id, amount: Wei(amount(del.amount))))
+            if let v = pick(e.validators), let del = pick(v.delegations.filter { !$0.amount.isZero }) {
+                return (advance, .undelegated(delegator: e.accounts[del.delegator].id, validator: v.id, amount: Wei(amount(del.amount.rawValue))))
             }
             fallthrough
         default:
@@ -170,8 +170,8 @@ func checkApplied(_ a: AppliedEvent, before: Economy, after: Economy) throws {
     switch a.type {
     case .prepaid:
         // The price (s + p) / l never falls: (s + p') × l ≥ (s + p) × l'.
-        let old = UInt256.product(before.s + before.p, after.l)
-        let new = UInt256.product(after.s + after.p, before.l)
+        let old = UInt256.product((before.s + before.p).rawValue, after.l.rawValue)
+        let new = UInt256.product((after.s + after.p).rawValue, before.l.rawValue)
         XCTAssertTrue((new.high, new.low) >= (old.high, old.low), "prepay lowered the price")
     case .epochClosed:
         let r = try XCTUnwrap(a.settlement)
@@ -180,9 +180,9 @@ func checkApplied(_ a: AppliedEvent, before: Economy, after: Economy) throws {
         XCTAssertEqual(traffic + r.trafficDust.rawValue, r.trafficReward.rawValue)
         XCTAssertEqual(mining + r.miningDust.rawValue, r.miningReward.rawValue)
         // Never more than the pools hold.
-        XCTAssertLessThanOrEqual(r.trafficReward.rawValue, before.p)
-        XCTAssertLessThanOrEqual(r.miningReward.rawValue, RuleSet.paperV1.mining.cap.rawValue - before.mined)
-        XCTAssertEqual(after.p, before.p - traffic)
+        XCTAssertLessThanOrEqual(r.trafficReward, before.p)
+        XCTAssertLessThanOrEqual(r.miningReward.rawValue, RuleSet.paperV1.mining.cap.rawValue - before.mined.rawValue)
+        XCTAssertEqual(after.p, before.p - Wei(traffic))
         XCTAssertEqual(r.settled.reduce(0) { $0 + $1.traffic.rawValue }, r.Y.rawValue)
         XCTAssertTrue(10 * r.Y.rawValue >= 8 * r.T.rawValue)
         XCTAssertTrue(r.rewards.allSatisfy { !$0.amount.isZero && $0.matureEpoch == r.epoch + before.rules.vestingEpochs })

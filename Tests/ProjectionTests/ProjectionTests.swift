@@ -81,8 +81,8 @@ final class ProjectionTests: ProjectionTestCase {
         // Matured vesting shows up as released.
         let owner = reports[1]!.rewards[0].account
         let schedule = try q.vestingSchedule(account: owner)
-        XCTAssertTrue(schedule.entries.contains { $0.status == "released" && $0.epochEarned == 1 })
-        XCTAssertTrue(schedule.entries.contains { $0.status == "locked" })
+        XCTAssertTrue(schedule.entries.contains { $0.status == .released && $0.epochEarned == 1 })
+        XCTAssertTrue(schedule.entries.contains { $0.status == .locked })
         // Supply series and node rewards are there.
         XCTAssertEqual(try q.ozoneSupply(epochs: 1...10).count, 10)
         let node = reports[2_000]!.settled.first?.node

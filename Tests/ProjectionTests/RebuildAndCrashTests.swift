@@ -97,11 +97,12 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         XCTAssertEqual(report.resumedFrom, Int64(events.count / 2))
         XCTAssertTrue(report.switched)
         let diff = try XCTUnwrap(report.diff)
-        XCTAssertEqual(diff.oldRules, "paper-v1")
-        XCTAssertEqual(diff.newRules, "paper-v1-effective-s")
+        XCTAssertEqual(diff.a.rules, "paper-v1")
+        XCTAssertEqual(diff.b.rules, "paper-v1-effective-s")
+        XCTAssertEqual(report.name, "paper-v1-effective-s", "a build without --as is named after its rules")
         XCTAssertFalse(diff.epochs.isEmpty, "effective s changes settlements")
         XCTAssertFalse(diff.accounts.isEmpty, "and balances")
-        XCTAssertTrue(diff.text().contains("paper-v1 -> paper-v1-effective-s"))
+        XCTAssertTrue(diff.text().contains("(paper-v1) -> B = paper-v1-effective-s (paper-v1-effective-s)"), diff.text())
 
         // The rebuilt one serves, agrees with an in-memory replay under the new rules, and
         // equals a from-scratch build under them.
@@ -163,8 +164,11 @@ final class RebuildAndCrashTests: ProjectionTestCase {
 
         // `builds` lists them side by side; the CLI prints the same as JSON.
         let builds = try rebuilder.builds()
-        XCTAssertEqual(builds.map(\.name), ["projection", "projection_kept_1", "projection_kept_2", "projection_previous"])
-        XCTAssertEqual(builds.filter(\.serving).map(\.name), ["projection"])
+        XCTAssertEqual(builds.map(\.schema), ["projection", "projection_kept_1", "projection_kept_2", "projection_previous"])
+        XCTAssertEqual(
+            builds.map(\.name), ["paper-v1-effective-s-3", "paper-v1-effective-s", "paper-v1-effective-s-2", "paper-v1"],
+            "each build keeps the name it got, whatever schema it moved to")
+        XCTAssertEqual(builds.filter(\.serving).map(\.schema), ["projection"])
         XCTAssertEqual(builds.map(\.rules), ["paper-v1-effective-s", "paper-v1-effective-s", "paper-v1-effective-s", "paper-v1"])
         XCTAssertEqual(builds.first?.rulesSha256, RuleSet.paperV1EffectiveS.sha256)
         XCTAssertTrue(builds.allSatisfy { $0.position == Int64(events.count) && $0.createdAt.hasSuffix("Z") })
@@ -183,14 +187,14 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         XCTAssertTrue(refused.stderr.contains("serving build"), refused.stderr)
         let dropped = try runLedger(["builds", "drop", "projection_kept_1"], databaseURL: database.url)
         XCTAssertEqual(dropped.status, 0, dropped.stderr)
-        XCTAssertEqual(try rebuilder.builds().map(\.name), ["projection", "projection_kept_2", "projection_previous"])
+        XCTAssertEqual(try rebuilder.builds().map(\.schema), ["projection", "projection_kept_2", "projection_previous"])
         XCTAssertNotEqual(try runLedger(["builds", "drop", "nonesuch"], databaseURL: database.url).status, 0)
 
         // `builds switch` serves another build; the serving one becomes _previous, the older
         // _previous is kept.
         let switched = try runLedger(["builds", "switch", "projection_kept_2"], databaseURL: database.url)
         XCTAssertEqual(switched.status, 0, switched.stderr)
-        XCTAssertEqual(try rebuilder.builds().map(\.name), ["projection", "projection_kept_1", "projection_previous"])
+        XCTAssertEqual(try rebuilder.builds().map(\.schema), ["projection", "projection_kept_1", "projection_previous"])
         XCTAssertEqual(try rules("projection_kept_1"), "paper-v1")
         XCTAssertEqual(try q.health().rules, "paper-v1-effective-s")
         try rebuilder.switchTo(build: "projection_kept_1")

@@ -31,7 +31,7 @@ final class RuleSetFileBuildTests: ProjectionTestCase {
         let report = try Rebuilder(url: database.url, checkpointEvery: 50, batchSize: 500, sql: sql).run(rules: rules, diff: true)
         XCTAssertTrue(report.switched)
         let diff = try XCTUnwrap(report.diff)
-        XCTAssertEqual(diff.newRules, "fix-1")
+        XCTAssertEqual(diff.b.rules, "fix-1")
         // The lock-up of 24 (48 from epoch 100) instead of 2016 releases rewards to wallets.
         XCTAssertFalse(diff.accounts.isEmpty, diff.text())
 

@@ -156,6 +156,7 @@ final class ServiceTests: XCTestCase {
 
         try audits(h, api, settledNode: settledNode, settlement: settlement5, lastClosed: lastClosed)
         try exports(h, api, lastClosed: lastClosed, account: someAccount)
+        try buildRoutes(h, api)
 
         r = try h.get("/metrics")
         XCTAssertEqual(r.status, 200)
@@ -412,6 +413,7 @@ final class ServiceTests: XCTestCase {
         XCTAssertGreaterThan(documented.count, 10)
         for (template, methods) in documented.sorted(by: { $0.key < $1.key }) {
             let path = template.replacingOccurrences(of: "{epoch}", with: "3").replacingOccurrences(of: "{id}", with: "st1someone")
+                .replacingOccurrences(of: "{a}", with: "projection").replacingOccurrences(of: "{b}", with: "projection")
             XCTAssertFalse(path.contains("{"), "a path parameter of \(template) has no sample value")
             for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] where !methods.contains(method) {
                 let r = try h.client.request(method, path, headers: h.auth)

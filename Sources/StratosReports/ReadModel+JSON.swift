@@ -1,83 +1,24 @@
 import LedgerEvents
-import PostgresClient
 import StratosEconomics
 import StratosProjections
 
-/// The service's read model over the projections (`StratosProjections.LedgerQueries`): the
-/// queries are theirs; this file only maps their errors to "not there" and their rows to JSON.
-public struct ProjectionReadModels: ReadModelFactory {
-    public let schema: String
-    let sql: ProjectionSQL
+// The JSON of the read model's values (docs/EVENTS.md and docs/openapi.yaml shapes), in one
+// place: amounts are decimal strings of base units, counts and epochs JSON integers
+// (`JSONValue.integer`). The service's reads and the CLI print these.
 
-    /// Loads `Projections/queries.sql` once (the located folder, or `STRATOS_PROJECTIONS_DIR`).
-    public init(schemas: ProjectionSchemas = ProjectionSchemas()) throws {
-        self.schema = schemas.serving
-        self.sql = try ProjectionSQL.load()
-    }
-
-    public func readModel(on connection: PostgresConnection) throws -> any LedgerReadModel {
-        ProjectionReadModel(queries: try LedgerQueries(connection: connection, schema: schema, sql: sql))
-    }
-}
-
-struct ProjectionReadModel: LedgerReadModel {
-    let queries: LedgerQueries
-
-    /// Runs `body`; "not closed", "not projected" and "not built" become nil.
-    private func optional<T>(_ body: () throws -> T?) throws -> T? {
-        do { return try body() } catch let e as ProjectionError {
-            switch e {
-            case .epochNotClosed, .positionNotProjected, .notBuilt: return nil
-            default: throw e
-            }
-        }
-    }
-
-    func snapshot(_ point: SnapshotAt) throws -> EconomySnapshot? {
-        try optional {
-            switch point {
-            case .now: try queries.snapshot(at: .latest)
-            case .epoch(let e): try queries.snapshot(at: .epoch(e))
-            case .position(let p): try queries.snapshot(at: .position(p))
-            }
-        }
-    }
-
-    func settlement(epoch: Int64) throws -> StoredSettlement? {
-        try optional { try queries.settlement(epoch: epoch) }
-    }
-
-    func economy(afterEpoch epoch: Int64) throws -> (economy: Economy, position: Int64)? {
-        try optional { try queries.economyAndPosition(at: .epoch(epoch)) }
-    }
-
-    func prepare(_ economy: inout Economy, for event: LedgerEvent, at position: Int64, maturingThrough: Int64?) throws {
-        try queries.prepare(&economy, for: event, at: position, maturingThrough: maturingThrough)
-    }
-
-    func lastSettlement(of node: NodeID, before epoch: Int64) throws -> (epoch: Int64, position: Int64)? {
-        try queries.lastSettlement(of: node, before: epoch)
-    }
-
-    func projectedPosition() throws -> Int64 {
-        try optional { try queries.health().position } ?? 0
-    }
-
-    func account(_ id: AccountID) throws -> JSONValue? {
-        guard let b = try queries.balances(account: id) else { return nil }
-        return .object([
+public enum ReadJSON {
+    public static func account(_ id: AccountID, _ b: AccountBalances) -> JSONValue {
+        .object([
             "account": .string(id.rawValue), "wallet": .string(b.wallet.description), "ozone": .string(b.ozone.description),
             "vesting": .string(b.vesting.description), "bonded": .string(b.bonded.description),
             "unbonding": .string(b.unbonding.description), "escrow": .string(b.escrow.description),
         ])
     }
 
-    func vesting(_ id: AccountID) throws -> JSONValue? {
-        guard try queries.balances(account: id) != nil else { return nil }
-        let v = try queries.vestingSchedule(account: id)
-        return .object([
-            "account": .string(id.rawValue), "entries": .array(v.entries.map(Self.json)),
-            "releases": .array(v.releases.map(Self.json)),
+    public static func vesting(_ v: VestingSchedule) -> JSONValue {
+        .object([
+            "account": .string(v.account.rawValue), "entries": .array(v.entries.map(json)),
+            "releases": .array(v.releases.map(json)),
         ])
     }
 
@@ -91,7 +32,7 @@ struct ProjectionReadModel: LedgerReadModel {
         o["amount"] = .string(e.amount.description)
         o["epochEarned"] = .integer(e.epochEarned)
         o["matureEpoch"] = .integer(e.matureEpoch)
-        o["status"] = .string(e.status)
+        o["status"] = .string(e.status.rawValue)
         o["feeTaken"] = .string(e.feeTaken.description)
         o["closedEpoch"] = e.closedEpoch.map { .integer($0) } ?? .null
         return .object(o)
@@ -99,7 +40,7 @@ struct ProjectionReadModel: LedgerReadModel {
 
     static func json(_ r: ScheduledRelease) -> JSONValue {
         var o: [String: JSONValue] = [:]
-        o["kind"] = .string(r.kind)
+        o["kind"] = .string(r.kind.rawValue)
         o["reference"] = .string(r.reference)
         o["node"] = r.node.map { .string($0.rawValue) } ?? .null
         o["validator"] = r.validator.map { .string($0.rawValue) } ?? .null
@@ -109,16 +50,14 @@ struct ProjectionReadModel: LedgerReadModel {
         return .object(o)
     }
 
-    func nodeRewards(_ id: NodeID, epochs: ClosedRange<Int64>) throws -> JSONValue? {
-        guard try optional({ try queries.economy(at: .latest) })?.node(id) != nil else { return nil }
-        let rows = try queries.nodeRewards(node: id, epochs: epochs)
-        var total: UInt128 = 0
-        for r in rows { total += r.amount.rawValue }
+    public static func nodeRewards(_ id: NodeID, epochs: ClosedRange<Int64>, _ rows: [NodeEpochReward]) -> JSONValue {
+        var total = Wei.zero
+        for r in rows { total += r.amount }
         return .object([
             "node": .string(id.rawValue),
             "from": .integer(epochs.lowerBound),
             "to": epochs.upperBound == Int64.max ? .null : .integer(epochs.upperBound),
-            "total": .string(String(total)),
+            "total": .string(total.description),
             "rewards": .array(
                 rows.map { r in
                     .object([
@@ -129,9 +68,8 @@ struct ProjectionReadModel: LedgerReadModel {
         ])
     }
 
-    func topNodes(epochs: ClosedRange<Int64>, limit: Int) throws -> JSONValue {
-        let ranked = try queries.topNodes(epochs: epochs, limit: limit)
-        return .object([
+    public static func topNodes(epochs: ClosedRange<Int64>, limit: Int, _ ranked: [NodeRewardTotal]) -> JSONValue {
+        .object([
             "from": .integer(epochs.lowerBound),
             "to": epochs.upperBound == Int64.max ? .null : .integer(epochs.upperBound),
             "limit": .integer(limit),
@@ -156,9 +94,8 @@ struct ProjectionReadModel: LedgerReadModel {
         ])
     }
 
-    func ozoneSeries(epochs: ClosedRange<Int64>) throws -> JSONValue {
-        let rows = try queries.ozoneSupply(epochs: epochs)
-        return .object([
+    public static func ozoneSeries(epochs: ClosedRange<Int64>, _ rows: [OzoneSupplyPoint]) -> JSONValue {
+        .object([
             "from": .integer(epochs.lowerBound),
             "to": epochs.upperBound == Int64.max ? .null : .integer(epochs.upperBound),
             "points": .array(
@@ -171,7 +108,7 @@ struct ProjectionReadModel: LedgerReadModel {
                         "price": .object([
                             "numeratorWei": .string(String(p.priceNumeratorWei)),
                             "denominatorNoz": .string(String(p.priceDenominatorNoz)),
-                            "weiPerOZ": .string(Self.pricePerOZ(p.priceNumeratorWei, p.priceDenominatorNoz)),
+                            "weiPerOZ": .string(pricePerOZ(p.priceNumeratorWei, p.priceDenominatorNoz)),
                         ]),
                         "bought": .string(p.bought.description), "consumed": .string(p.consumed.description),
                         "settled": .string(p.settled.description), "carriedOver": .string(p.carriedOver.description),
@@ -182,20 +119,14 @@ struct ProjectionReadModel: LedgerReadModel {
 
     /// (s + p) / l wei per noz as wei per OZ (10^9 noz), with 9 decimals, truncated — shown for
     /// humans next to the exact fraction, never booked.
-    static func pricePerOZ(_ numerator: UInt128, _ denominator: UInt128) -> String {
+    public static func pricePerOZ(_ numerator: UInt128, _ denominator: UInt128) -> String {
         guard denominator > 0 else { return "0" }
         let scaled = numerator.multipliedFullWidth(by: 1_000_000_000 * 1_000_000_000)
         guard scaled.high < denominator else { return "overflow" }
         return formatDecimal(denominator.dividingFullWidth(scaled).quotient, decimals: 9)
     }
 
-    func stake(_ id: String) throws -> JSONValue? {
-        let all = Int64(1)...Int64.max
-        let asValidator = try queries.stakeRewards(validator: ValidatorID(unchecked: id), epochs: all)
-        let asAccount = try queries.stakeRewards(account: AccountID(unchecked: id), epochs: all)
-        if asValidator.isEmpty, asAccount.isEmpty, try queries.balances(account: AccountID(unchecked: id)) == nil {
-            return nil
-        }
+    public static func stake(_ s: StakeLedger) -> JSONValue {
         func rows(_ list: [StakeReward]) -> JSONValue {
             .array(
                 list.map { r in
@@ -203,24 +134,11 @@ struct ProjectionReadModel: LedgerReadModel {
                         "epoch": .integer(r.epoch), "account": .string(r.account.rawValue),
                         "validator": r.validator.map { .string($0.rawValue) } ?? .null,
                         "node": r.node.map { .string($0.rawValue) } ?? .null, "role": .string(r.role.rawValue),
-                        "kind": .string(r.kind), "source": r.source.map { .string($0.rawValue) } ?? .null,
+                        "kind": .string(r.kind.rawValue), "source": r.source.map { .string($0.rawValue) } ?? .null,
                         "amount": .string(r.amount.description),
                     ])
                 })
         }
-        return .object(["id": .string(id), "asValidator": rows(asValidator), "asRecipient": rows(asAccount)])
-    }
-
-    func journal(epochs: ClosedRange<Int64>, _ body: (JournalRecord) throws -> Void) throws {
-        try queries.journal(epochs: epochs) { t in
-            try body(
-                JournalRecord(
-                    position: t.position, eventID: t.eventID.rawValue, type: t.type, time: t.time, epoch: t.epoch,
-                    postings: t.postings.map {
-                        JournalRecordPosting(
-                            account: $0.account, owner: $0.owner?.rawValue, commodity: $0.commodity,
-                            negative: $0.negative, amount: $0.amount, reason: $0.reason)
-                    }))
-        }
+        return .object(["id": .string(s.id), "asValidator": rows(s.asValidator), "asRecipient": rows(s.asRecipient)])
     }
 }
