@@ -444,6 +444,13 @@ final class ServiceTests: XCTestCase {
         XCTAssertEqual(try h.get("/v1/snapshot", headers: [("Authorization", "Bearer wrong")]).status, 401)
         XCTAssertNotEqual(try h.get("/v1/snapshot", headers: [("Authorization", "Bearer read-secret")]).status, 401)
         XCTAssertEqual(try h.get("/health").status, 200, "health stays open")
+        // The console follows the same rule, answering its refusals as HTML pages.
+        let page = try h.get("/")
+        XCTAssertEqual(page.status, 401)
+        XCTAssertEqual(page.headers["content-type"], "text/html; charset=utf-8")
+        XCTAssertTrue(page.text.contains("reads need Authorization: Bearer"), page.text)
+        XCTAssertEqual(try h.get("/console.css").status, 401)
+        XCTAssertEqual(try h.get("/", headers: [("Authorization", "Bearer read-secret")]).status, 200)
         let (events, _) = try Self.history(epochs: 3)
         let r = try h.post(Array(events.prefix(200)))
         XCTAssertEqual(r.status, 413, r.text)
