@@ -113,7 +113,7 @@ public struct BuildCatalog: Sendable {
 
     /// Every build of the serving schema, by schema name (`builds.schemas`, then each state row).
     public func list(_ c: PostgresConnection) throws -> [BuildInfo] {
-        let names = try c.query(sql("builds.schemas"), [schemas.serving])
+        let names = try c.query(sql("builds.schemas"), binding: schemas.serving)
         var out: [BuildInfo] = []
         for i in 0..<names.rowCount {
             let schema = try names.string(i, 0)
@@ -153,7 +153,7 @@ public struct BuildCatalog: Sendable {
 
     /// Adds the catalog columns to a state row made before they existed.
     func ensureColumns(_ c: PostgresConnection, _ schema: String) throws {
-        if try c.query(sql("builds.has_catalog_columns"), [schema]).int64(0, 0) < 2 {
+        if try c.query(sql("builds.has_catalog_columns"), binding: schema).int64(0, 0) < 2 {
             try c.execute(try sql.render("builds.add_catalog_columns", on: c, ["schema": schema]))
         }
     }
@@ -263,7 +263,7 @@ extension Rebuilder {
     /// already serving replaces the serving one (see the type).
     func switchIn(_ c: PostgresConnection, rules: RuleSet) throws {
         let serving =
-            try c.query(sql("schema.exists"), [schemas.serving]).rowCount > 0
+            try c.query(sql("schema.exists"), binding: schemas.serving).rowCount > 0
             ? try ProjectionStatus.decode(c.query(try sql.render("state.select_in", on: c, ["schema": schemas.serving]))) : nil
         try serve(c, schema: schemas.next, replacing: serving?.isBuilt(with: rules) == true)
     }
@@ -271,7 +271,7 @@ extension Rebuilder {
     /// Makes the build in `target` serving (inside the caller's transaction).
     func serve(_ c: PostgresConnection, schema target: String, replacing: Bool) throws {
         try catalog.nameUnnamed(c)
-        let exists = { (schema: String) in try c.query(sql("schema.exists"), [schema]).rowCount > 0 }
+        let exists = { (schema: String) in try c.query(sql("schema.exists"), binding: schema).rowCount > 0 }
         if try exists(schemas.serving) {
             _ = try c.query(try sql.render("state.lock_in", on: c, ["schema": schemas.serving]))
             _ = try c.query(try sql.render("state.lock_in", on: c, ["schema": target]))
@@ -305,7 +305,7 @@ extension Rebuilder {
     @discardableResult
     func keep(_ c: PostgresConnection, _ schema: String) throws -> String {
         var n = 1
-        while try c.query(sql("schema.exists"), [schemas.kept(n)]).rowCount > 0 {
+        while try c.query(sql("schema.exists"), binding: schemas.kept(n)).rowCount > 0 {
             n += 1
             guard n <= BuildCatalog.maxSuffix else { throw BuildError.refused("more than \(BuildCatalog.maxSuffix) kept builds: drop some") }
         }

@@ -128,11 +128,11 @@ public struct BuildDiff: Sendable {
                     role: try rt.string(i, 0), source: try rt.string(i, 1), a: try rt.string(i, 2), b: try rt.string(i, 3),
                     difference: try rt.string(i, 4)))
         }
-        let t = try c.query(try sql.render("diff.totals", on: c, ids), [String(from), String(to), atClose])
+        let t = try c.query(try sql.render("diff.totals", on: c, ids), binding: from, to, atClose)
         for i in 0..<t.rowCount {
             d.totals.append(Total(name: try t.string(i, 0), a: try t.string(i, 1), b: try t.string(i, 2), difference: try t.string(i, 3)))
         }
-        let bounds = try c.query(try sql.render("diff.positions", on: c, ids), [String(from), String(to)])
+        let bounds = try c.query(try sql.render("diff.positions", on: c, ids), binding: from, to)
         let positions = [try bounds.string(0, 0), try bounds.string(0, 1)]
         d.refusedOnlyByA = try decodeExceptions(c.query(try sql.render("diff.refused_only", on: c, ["a": a, "b": b]), positions))
         d.refusedOnlyByB = try decodeExceptions(c.query(try sql.render("diff.refused_only", on: c, ["a": b, "b": a]), positions))

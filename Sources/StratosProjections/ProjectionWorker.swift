@@ -137,7 +137,7 @@ public final class ProjectionWorker {
         self.reader = LogReader(sql: self.sql)
         self.expectedStatus = expectedStatus
         self.batchSize = batchSize
-        try connection.query(self.sql("search_path.set"), [try connection.escapeIdentifier(schema) + ", public"])
+        try connection.query(self.sql("search_path.set"), binding: connection.escapeIdentifier(schema) + ", public")
         cancelTargets.withLock { $0 = [UncheckedConnection(connection)] }
     }
 
@@ -157,7 +157,7 @@ public final class ProjectionWorker {
     @discardableResult
     public func reconnect() throws -> Bool {
         let fresh = try PostgresConnection(url: url, settings: settings.named("worker"))
-        try fresh.query(sql("search_path.set"), [try fresh.escapeIdentifier(schema) + ", public"])
+        try fresh.query(sql("search_path.set"), binding: fresh.escapeIdentifier(schema) + ", public")
         connection = fresh
         logConnection = nil
         locked = false
@@ -199,8 +199,8 @@ public final class ProjectionWorker {
         if locked { return }
         let deadline = timeout.map { ContinuousClock.now + $0 }
         var reported = false
-        while try !connection.query(sql("lock.try"), [schema]).bool(0, 0) {
-            let holder = try? connection.query(sql("lock.holder"), [schema])
+        while try !connection.query(sql("lock.try"), binding: schema).bool(0, 0) {
+            let holder = try? connection.query(sql("lock.holder"), binding: schema)
             let pid = holder.flatMap { $0.rowCount > 0 ? try? $0.int64(0, 0) : nil }.map { Int32($0) }
             if let deadline, ContinuousClock.now >= deadline || shouldStop() {
                 throw ProjectionError.locked(schema: schema, holderPID: pid)
@@ -220,7 +220,7 @@ public final class ProjectionWorker {
 
     public func unlock() throws {
         guard locked else { return }
-        try connection.query(sql("lock.release"), [schema])
+        try connection.query(sql("lock.release"), binding: schema)
         locked = false
     }
 
@@ -234,7 +234,7 @@ public final class ProjectionWorker {
     public func createIfMissing(
         rules: RuleSet, checkpointEvery: Int64, fill: ((PostgresConnection) throws -> Void)? = nil
     ) throws -> Bool {
-        if try connection.query(sql("schema.exists"), [schema]).rowCount > 0 { return false }
+        if try connection.query(sql("schema.exists"), binding: schema).rowCount > 0 { return false }
         try connection.transaction(isolation: fill == nil ? nil : .repeatableRead) { c in
             try c.execute(try sql.render("schema.create", on: c, ["schema": schema]))
             try c.execute(sql.tables)
@@ -263,7 +263,7 @@ public final class ProjectionWorker {
     }
 
     public func readState() throws -> ProjectionStatus? {
-        guard try connection.query(sql("schema.exists"), [schema]).rowCount > 0 else { return nil }
+        guard try connection.query(sql("schema.exists"), binding: schema).rowCount > 0 else { return nil }
         return try ProjectionStatus.decode(connection.query(sql("state.select")))
     }
 
@@ -429,7 +429,7 @@ public final class ProjectionWorker {
         let others = sections.dropFirst().map { section in
             BackgroundTask(name: "stratos-projection-keys") { [url, sql, schema, settings] in
                 let c = try PostgresConnection(url: url, settings: settings.named("worker-keys"))
-                try c.query(sql("search_path.set"), [try c.escapeIdentifier(schema) + ", public"])
+                try c.query(sql("search_path.set"), binding: c.escapeIdentifier(schema) + ", public")
                 try c.transaction { c in _ = try c.execute(section) }
             }
         }
@@ -441,8 +441,8 @@ public final class ProjectionWorker {
         if let failure { throw failure }
         try connection.transaction { c in
             try c.execute(sql.keysFinish)
-            try c.query(sql("state.indexed"), [st.buildID])
-            try c.query(sql("state.completed"), [st.buildID])
+            try c.query(sql("state.indexed"), binding: st.buildID)
+            try c.query(sql("state.completed"), binding: st.buildID)
         }
         state!.indexed = true
     }

@@ -114,7 +114,7 @@ public struct Rebuilder {
         // them primary keys, waits for it).
         let journalCheck = BackgroundTask(name: "stratos-projection-check") { [url, sql, schema = schemas.next] in
             let c = try PostgresConnection(url: url)
-            try c.query(sql("search_path.set"), [try c.escapeIdentifier(schema) + ", public"])
+            try c.query(sql("search_path.set"), binding: c.escapeIdentifier(schema) + ", public")
             try Self.checkJournal(c, sql: sql)
         }
         do { try worker.ensureIndexed() } catch {
@@ -129,7 +129,7 @@ public struct Rebuilder {
         var report = RebuildReport(
             rules: rules.name, name: buildName, events: events, refused: try worker.readState()?.refused ?? 0,
             resumedFrom: resumedFrom, seconds: 0, diff: nil, switched: false, start: start)
-        let servingExists = try c.query(sql("schema.exists"), [schemas.serving]).rowCount > 0
+        let servingExists = try c.query(sql("schema.exists"), binding: schemas.serving).rowCount > 0
         if diff && servingExists {
             phaseStarted?("diff")
             report.diff = try BuildDiff.compute(c, sql: sql, catalog: catalog, a: schemas.serving, b: schemas.next)

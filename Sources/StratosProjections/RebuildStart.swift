@@ -81,7 +81,7 @@ extension Rebuilder {
     /// Whether the serving build can be taken over for `rules`, and from where.
     func takeOverPlan(_ c: PostgresConnection, rules: RuleSet) throws -> TakeOverPlan {
         let from = schemas.serving
-        guard try c.query(sql("schema.exists"), [from]).rowCount > 0,
+        guard try c.query(sql("schema.exists"), binding: from).rowCount > 0,
             let serving = try ProjectionStatus.decode(c.query(try sql.render("state.select_in", on: c, ["schema": from])))
         else { return .fromGenesis("there is no serving build \(from) to take over") }
         guard serving.layout == ProjectionSQL.layout, serving.textHashUnchanged else {
@@ -139,24 +139,24 @@ extension Rebuilder {
         for statement in ["incremental.copy_ozone_supply", "incremental.copy_settled_nodes", "incremental.copy_balance_history"] {
             try c.query(try sql.render(statement, on: c, ids), [e])
         }
-        try c.query(try sql.render("incremental.copy_settlements", on: c, ids), [e, rules.name])
+        try c.query(try sql.render("incremental.copy_settlements", on: c, ids), binding: e, rules.name)
         try c.query(
             try sql.render("incremental.copy_epoch_checkpoints", on: c, ids),
             [
                 .text(e), .text(String(checkpointEvery)), .bytea(Economy.checkpointHeadPrefix(rulesName: servingRules.name)),
                 .bytea(Economy.checkpointHeadPrefix(rulesName: rules.name)),
             ])
-        try c.query(try sql.render("incremental.copy_balances", on: c, ids), [p, e])
-        try c.query(try sql.render("incremental.copy_nodes", on: c, ids), [p])
+        try c.query(try sql.render("incremental.copy_balances", on: c, ids), binding: p, e)
+        try c.query(try sql.render("incremental.copy_nodes", on: c, ids), binding: p)
 
         // Nodes changed after the position: their state there is the checkpoint's (few rows:
         // one per node, not per event).
-        let changed = try c.query(try sql.render("incremental.nodes_changed_after", on: c, ids), [p])
+        let changed = try c.query(try sql.render("incremental.nodes_changed_after", on: c, ids), binding: p)
         guard changed.rowCount > 0 else { return }
         let loader = EconomyLoader(sql: sql, reader: LogReader(sql: sql))
-        try c.query(sql("search_path.set"), [try c.escapeIdentifier(schemas.serving) + ", public"])
+        try c.query(sql("search_path.set"), binding: c.escapeIdentifier(schemas.serving) + ", public")
         let start = try loader.checkpoint(c, atOrBeforePosition: position, rules: servingRules)
-        try c.query(sql("search_path.set"), [try c.escapeIdentifier(to) + ", public"])
+        try c.query(sql("search_path.set"), binding: c.escapeIdentifier(to) + ", public")
         guard start.position == position else {
             throw ProjectionError.corrupt("the checkpoint of epoch \(epoch) of \(schemas.serving) is not at position \(position)")
         }
@@ -165,7 +165,7 @@ extension Rebuilder {
             let id = try changed.string(i, 0)
             // Not in the economy there: first seen after the position, no row yet.
             guard let node = nodes[NodeID(unchecked: id)] else { continue }
-            let last = try c.query(try sql.render("incremental.node_last_change", on: c, ids), [id, p, e])
+            let last = try c.query(try sql.render("incremental.node_last_change", on: c, ids), binding: id, p, e)
             var changedAt = try last.int64(0, 0)
             if node.status != .pending, let vote = last.optionalString(0, 1).flatMap(Int64.init) {
                 changedAt = max(changedAt, vote)
