@@ -416,6 +416,12 @@ WHERE r.account = $1 ORDER BY r.position, r.kind, r.ref
 -- name: q.node_exists
 SELECT 1 FROM nodes WHERE node = $1
 
+-- name: q.node
+SELECT kind, owner, status, deposit::text, unsettled::text FROM nodes WHERE node = $1
+
+-- name: q.nodes_owned_by
+SELECT node FROM nodes WHERE owner = $1 ORDER BY node
+
 -- name: q.node_rewards
 SELECT epoch_earned, role, source, sum(amount)::text FROM vesting_entries
 WHERE hashtextextended(node, 0) = hashtextextended($1, 0) AND node = $1 AND node IS NOT NULL AND epoch_earned BETWEEN $2 AND $3

@@ -24,6 +24,14 @@ public struct NodeSnapshot: Hashable, Sendable {
     public var deposit: Wei
     /// Its unsettled traffic contribution `C_i`.
     public var unsettled: Noz
+
+    public init(kind: NodeKind, owner: AccountID, status: NodeStatus, deposit: Wei, unsettled: Noz) {
+        self.kind = kind
+        self.owner = owner
+        self.status = status
+        self.deposit = deposit
+        self.unsettled = unsettled
+    }
 }
 
 /// The economy snapshot of docs/EVENTS.md.

@@ -261,6 +261,24 @@ public final class LedgerQueries {
         return try connection.query(sql("q.node_exists"), binding: node.rawValue).rowCount > 0
     }
 
+    /// A node as the projection holds it now (the `nodes` table), nil if never seen: what a
+    /// snapshot says of it, without rebuilding the economy.
+    public func node(_ node: NodeID) throws -> NodeSnapshot? {
+        _ = try health()
+        let r = try connection.query(sql("q.node"), binding: node.rawValue)
+        guard r.rowCount == 1 else { return nil }
+        return NodeSnapshot(
+            kind: try enumValue(r, 0, 0), owner: AccountID(unchecked: try r.string(0, 1)), status: try enumValue(r, 0, 2),
+            deposit: try wei(r, 0, 3), unsettled: try noz(r, 0, 4))
+    }
+
+    /// The nodes `owner` owns (in any status), by id.
+    public func nodes(ownedBy owner: AccountID) throws -> [NodeID] {
+        _ = try health()
+        let r = try connection.query(sql("q.nodes_owned_by"), binding: owner.rawValue)
+        return try (0..<r.rowCount).map { NodeID(unchecked: try r.string($0, 0)) }
+    }
+
     /// A node's rewards (resource, meta and deposit roles) per epoch over `epochs`.
     public func nodeRewards(node: NodeID, epochs: ClosedRange<Int64>) throws -> [NodeEpochReward] {
         let r = try connection.query(sql("q.node_rewards"), binding: node.rawValue, epochs.lowerBound, epochs.upperBound)

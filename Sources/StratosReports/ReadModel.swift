@@ -71,6 +71,16 @@ public struct ReadModel {
         try optional { try queries.nodeExists(node) } ?? false
     }
 
+    /// A node now, nil if never seen (from the `nodes` table: cheap, unlike a snapshot).
+    public func node(_ id: NodeID) throws -> NodeSnapshot? {
+        try optional { try queries.node(id) }
+    }
+
+    /// The nodes an account owns, by id.
+    public func nodes(ownedBy owner: AccountID) throws -> [NodeID] {
+        try optional { try queries.nodes(ownedBy: owner) } ?? []
+    }
+
     /// An account's balances (docs/EVENTS.md account fields), nil if never seen.
     public func account(_ id: AccountID) throws -> AccountBalances? {
         try queries.balances(account: id)

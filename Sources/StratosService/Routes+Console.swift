@@ -157,8 +157,10 @@ extension StratosServer {
         let vestingPage = Self.pageNumber(q.get("vesting"))
         let cache = recomputations
         return try await consolePage(request) { c, model in
-            guard let snapshot = try model.snapshot(.latest), let node = snapshot.nodes[id],
-                let rewards = try model.nodeRewards(id, epochs: Int64(1)...Int64.max)
+            // The node's row and the state's last epoch, not a snapshot: a snapshot rebuilds
+            // the whole economy from a checkpoint.
+            let lastClosedEpoch = try model.lastClosedEpoch()
+            guard let node = try model.node(id), let rewards = try model.nodeRewards(id, epochs: Int64(1)...Int64.max)
             else { throw Problem.notFound("Node", "node \(id) has never been seen") }
             var page = NodePage(id: id.rawValue)
             page.kind = node.kind.rawValue
@@ -166,7 +168,7 @@ extension StratosServer {
             page.status = node.status.rawValue
             page.depositWei = node.deposit.rawValue
             page.unsettledNoz = node.unsettled.rawValue
-            page.lastClosedEpoch = snapshot.lastClosedEpoch
+            page.lastClosedEpoch = lastClosedEpoch
             page.rewardsPage = rewardsPage
             page.vestingPage = vestingPage
             page.totalWei = rewards.reduce(UInt128(0)) { $0 + $1.amount.rawValue }
@@ -178,8 +180,8 @@ extension StratosServer {
                 page.releases = Self.releaseRows(vesting).filter { $0.node == id.rawValue }
             }
             if let epoch = chosen ?? page.rewards.last?.epoch {
-                if epoch > snapshot.lastClosedEpoch {
-                    page.auditNote = "epoch \(epoch) is not closed yet (the last closed epoch is \(snapshot.lastClosedEpoch))"
+                if epoch > lastClosedEpoch {
+                    page.auditNote = "epoch \(epoch) is not closed yet (the last closed epoch is \(lastClosedEpoch))"
                 } else {
                     let a = try Self.audited { try Auditor(connection: c, readModel: model, cache: cache).auditNode(id, epoch: epoch) }
                     page.audit = NodePage.Audit(
@@ -214,10 +216,8 @@ extension StratosServer {
             page.escrowWei = balances.escrow.rawValue
             page.maturityPage = maturityPage
             page.stakePage = stakePage
-            if let s = try model.snapshot(.latest) {
-                page.lastClosedEpoch = s.lastClosedEpoch
-                page.ownedNodes = s.nodes.filter { $0.value.owner == id }.map(\.key.rawValue).sorted()
-            }
+            page.lastClosedEpoch = try model.lastClosedEpoch()
+            page.ownedNodes = try model.nodes(ownedBy: id).map(\.rawValue)
             if let vesting = try model.vesting(id) {
                 page.vesting = Self.vestingRows(vesting)
                 page.releases = Self.releaseRows(vesting)
