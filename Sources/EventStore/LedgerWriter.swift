@@ -15,12 +15,16 @@ public protocol LedgerRules {
     func checkpoint() -> [UInt8]
     /// The state `checkpoint` bytes describe, checked (throws on anything malformed).
     func restored(from checkpoint: [UInt8]) throws -> Self
+    /// How many events the state has applied, when it records it (a restored checkpoint must
+    /// then say the position it was written at); nil: the state keeps no count.
+    var appliedEvents: Int64? { get }
 }
 
 extension LedgerRules {
     public var checkpointKey: String? { nil }
     public func checkpoint() -> [UInt8] { [] }
     public func restored(from checkpoint: [UInt8]) throws -> Self { self }
+    public var appliedEvents: Int64? { nil }
 }
 
 extension Economy: LedgerRules {
@@ -35,6 +39,8 @@ extension Economy: LedgerRules {
     }
 
     public func checkpoint() -> [UInt8] { encodeCheckpoint() }
+
+    public var appliedEvents: Int64? { position }
 
     /// Restores only under this state's own rule set (the same parameters, not just the name):
     /// the decoder checks the invariants of what it restores.
@@ -142,10 +148,10 @@ public final class LedgerWriter<Rules: LedgerRules> {
         }
     }
 
-    /// An `Economy` records the log position it reflects; other states are taken at their word.
+    /// A state that counts its events must have applied exactly those up to `position`; one
+    /// that keeps no count is taken at its word.
     private func restoredPositionMatches(_ state: Rules, _ position: Int64) -> Bool {
-        guard let economy = state as? Economy else { return true }
-        return economy.position == position
+        state.appliedEvents.map { $0 == position } ?? true
     }
 
     /// Writes a checkpoint of the current state when it is `checkpointEvery` events past the
