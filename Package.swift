@@ -7,8 +7,8 @@
 //   PostgresClient    a small, typed Swift layer over libpq (no ORM)
 //   LedgerEvents      the event contract of docs/EVENTS.md: JSON, envelope, typed events, canonical hash
 //   StratosEconomics  the pure rules engine (paper-v1 and friends); knows nothing of PostgreSQL
-//   EventStore        the append-only, hash-chained event log, migrations, import
-//   StratosProjections projection workers, checkpoints, rebuilds, journal
+//   EventStore        the append-only, hash-chained event log, migrations, import (rules only through LedgerRules)
+//   StratosProjections projection workers, checkpoints, rebuilds, journal; binds Economy to LedgerRules
 //   StratosSimulator  deterministic generator of realistic histories
 //   StratosReports    audits, journal exports and the read model: shared by the CLI, the demo, the service
 //   StratosConsole    the auditor's console: HTML pages, amounts and SVG charts (pure rendering; no HTTP, no PostgreSQL)
@@ -40,9 +40,7 @@ let package = Package(
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
         .target(name: "LedgerEvents"),
         .target(name: "StratosEconomics", dependencies: ["LedgerEvents"]),
-        .target(
-            name: "EventStore", dependencies: ["PostgresClient", "LedgerEvents", "StratosEconomics"],
-            resources: []),
+        .target(name: "EventStore", dependencies: ["PostgresClient", "LedgerEvents"]),
         .target(name: "StratosProjections", dependencies: ["EventStore", "StratosEconomics", "PostgresClient", "LedgerEvents"]),
         .target(name: "StratosSimulator", dependencies: ["LedgerEvents", "StratosEconomics"]),
         .target(name: "StratosReports", dependencies: ["EventStore", "StratosProjections", "StratosEconomics", "PostgresClient", "LedgerEvents"]),
@@ -90,7 +88,9 @@ let package = Package(
         .testTarget(name: "EconomicsTests", dependencies: ["StratosEconomics", "StratosSimulator", "LedgerEvents"]),
         .testTarget(
             name: "EventStoreTests",
-            dependencies: ["EventStore", "PostgresTestSupport", "StratosSimulator", "LedgerEvents", "PostgresClient", "StratosEconomics"]),
+            dependencies: [
+                "EventStore", "StratosProjections", "PostgresTestSupport", "StratosSimulator", "LedgerEvents", "PostgresClient", "StratosEconomics",
+            ]),
         .testTarget(
             name: "ProjectionTests",
             dependencies: [

@@ -1,6 +1,5 @@
 import LedgerEvents
 import PostgresClient
-import StratosEconomics
 
 /// The economic rules as the writer needs them: a state that accepts or refuses the next event.
 /// `Economy` is the real one; tests and benchmarks may plug in others.
@@ -25,30 +24,6 @@ extension LedgerRules {
     public func checkpoint() -> [UInt8] { [] }
     public func restored(from checkpoint: [UInt8]) throws -> Self { self }
     public var appliedEvents: Int64? { nil }
-}
-
-extension Economy: LedgerRules {
-    public mutating func check(_ event: LedgerEvent) throws(RuleViolation) {
-        _ = try apply(event)
-    }
-
-    /// A rule set from a file is keyed by its sha256 too: a file edited under the same name does
-    /// not restore the checkpoints of the old one.
-    public var checkpointKey: String? {
-        (rules.isBuiltIn ? rules.name : "\(rules.name)@\(rules.sha256)") + "/economy-v\(Economy.checkpointFormatVersion)"
-    }
-
-    public func checkpoint() -> [UInt8] { encodeCheckpoint() }
-
-    public var appliedEvents: Int64? { position }
-
-    /// Restores only under this state's own rule set (the same parameters, not just the name):
-    /// the decoder checks the invariants of what it restores.
-    public func restored(from checkpoint: [UInt8]) throws -> Economy {
-        let restored = try Economy(checkpoint: checkpoint, ruleSets: [rules])
-        guard restored.isComplete else { throw CheckpointError(message: "a checkpoint head, not a full state", offset: 0) }
-        return restored
-    }
 }
 
 /// What became of a writer checkpoint that was due.

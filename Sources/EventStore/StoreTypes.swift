@@ -1,6 +1,5 @@
 import LedgerEvents
 import PostgresClient
-import StratosEconomics
 
 /// Who appends and why; stored in every appended event's `metadata` (not hashed).
 public struct AppendMetadata: Sendable, Hashable {

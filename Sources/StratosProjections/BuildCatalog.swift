@@ -18,8 +18,7 @@ public struct BuildInfo: Sendable, Hashable {
     public var rules: String
     /// Absent in schemas built before it was recorded.
     public var rulesSha256: String?
-    /// building, serving or previous.
-    public var status: String
+    public var status: BuildStatus
     public var position: Int64
     public var serving: Bool
     /// ISO 8601, UTC.
@@ -33,7 +32,7 @@ public struct BuildInfo: Sendable, Hashable {
     /// The JSON of `builds --format json` and `GET /v1/builds` (one element of the array).
     public var json: JSONValue {
         var o: [String: JSONValue] = [
-            "name": .string(name), "schema": .string(schema), "rules": .string(rules), "status": .string(status),
+            "name": .string(name), "schema": .string(schema), "rules": .string(rules), "status": .string(status.rawValue),
             "position": .integer(position), "serving": .bool(serving), "createdAt": .string(createdAt),
             "servedUntil": servedUntil.map { .string($0) } ?? .null,
         ]
@@ -123,7 +122,7 @@ public struct BuildCatalog: Sendable {
             out.append(
                 BuildInfo(
                     name: recorded ?? schema, schema: schema, named: recorded != nil, buildID: try r.string(0, 6),
-                    rules: try r.string(0, 0), rulesSha256: r.optionalString(0, 1), status: try r.string(0, 2),
+                    rules: try r.string(0, 0), rulesSha256: r.optionalString(0, 1), status: try BuildStatus.decode(r.string(0, 2), schema: schema),
                     position: try r.int64(0, 3), serving: schema == schemas.serving, createdAt: try r.string(0, 4),
                     servedUntil: r.optionalString(0, 7), servedUntilMicros: r.optionalString(0, 8).flatMap { Int64($0) }))
         }
@@ -282,7 +281,7 @@ extension Rebuilder {
                 try c.execute(try sql.render("schema.rename", on: c, ["from": schemas.serving, "to": temporary]))
                 try c.execute(try sql.render("schema.rename", on: c, ["from": schemas.previous, "to": schemas.serving]))
                 try c.execute(try sql.render("schema.rename", on: c, ["from": temporary, "to": schemas.previous]))
-                try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.previous]), ["previous"])
+                try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.previous]), [BuildStatus.previous.rawValue])
             } else if replacing && previousExists {
                 // The build that served before stays `_previous`; the replaced one is kept.
                 try keep(c, schemas.serving)
@@ -290,13 +289,13 @@ extension Rebuilder {
             } else {
                 if previousExists { try keep(c, schemas.previous) }
                 try c.execute(try sql.render("schema.rename", on: c, ["from": schemas.serving, "to": schemas.previous]))
-                try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.previous]), ["previous"])
+                try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.previous]), [BuildStatus.previous.rawValue])
                 try c.execute(try sql.render("schema.rename", on: c, ["from": target, "to": schemas.serving]))
             }
         } else {
             try c.execute(try sql.render("schema.rename", on: c, ["from": target, "to": schemas.serving]))
         }
-        try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.serving]), ["serving"])
+        try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.serving]), [BuildStatus.serving.rawValue])
     }
 
     /// Renames `schema` to the first free `<serving>_kept_<n>` (status `previous`: the state
@@ -310,7 +309,7 @@ extension Rebuilder {
             guard n <= BuildCatalog.maxSuffix else { throw BuildError.refused("more than \(BuildCatalog.maxSuffix) kept builds: drop some") }
         }
         try c.execute(try sql.render("schema.rename", on: c, ["from": schema, "to": schemas.kept(n)]))
-        try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.kept(n)]), ["previous"])
+        try c.query(try sql.render("state.set_status_in", on: c, ["schema": schemas.kept(n)]), [BuildStatus.previous.rawValue])
         return schemas.kept(n)
     }
 }

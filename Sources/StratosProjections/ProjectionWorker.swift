@@ -15,12 +15,33 @@ public struct ProjectionSchemas: Sendable, Hashable {
     public func kept(_ n: Int) -> String { serving + "_kept_\(n)" }
 }
 
+/// Where a projection schema stands, as its state row's `status` records it.
+public enum BuildStatus: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// `_next`: a rebuild is writing it; nothing serves from it.
+    case building
+    /// The schema the service reads and the live worker extends.
+    case serving
+    /// `_previous` or a `_kept_<n>`: served before, kept for switch-back and diffs.
+    case previous
+
+    public var description: String { rawValue }
+
+    /// The status a state row stores; anything else is a corrupt (or foreign) schema.
+    static func decode(_ text: String, schema: String? = nil) throws(ProjectionError) -> BuildStatus {
+        guard let s = BuildStatus(rawValue: text) else {
+            throw .corrupt(
+                "the state row\(schema.map { " of \($0)" } ?? "") has status '\(text)', none of "
+                    + allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return s
+    }
+}
+
 /// The state row of a projection schema.
 public struct ProjectionStatus: Sendable, Hashable {
     public var buildID: String
     public var rules: String
-    /// building, serving or previous (`_previous` and the `_kept_<n>` builds).
-    public var status: String
+    public var status: BuildStatus
     public var lastPosition: Int64
     public var lastEpoch: Int64
     public var applied: Int64
@@ -39,7 +60,7 @@ public struct ProjectionStatus: Sendable, Hashable {
     static func decode(_ r: PostgresResult) throws -> ProjectionStatus? {
         guard r.rowCount > 0 else { return nil }
         return ProjectionStatus(
-            buildID: try r.string(0, 0), rules: try r.string(0, 1), status: try r.string(0, 2),
+            buildID: try r.string(0, 0), rules: try r.string(0, 1), status: try BuildStatus.decode(r.string(0, 2)),
             lastPosition: try r.int64(0, 3), lastEpoch: try r.int64(0, 4), applied: try r.int64(0, 5),
             refused: try r.int64(0, 6), checkpointEvery: try r.int64(0, 7), indexed: try r.bool(0, 8),
             layout: try r.int64(0, 9), textHashUnchanged: try r.bool(0, 10),
@@ -113,7 +134,7 @@ public final class ProjectionWorker {
     let sql: ProjectionSQL
     let reader: LogReader
     /// `serving` for the live worker, `building` for a rebuild.
-    let expectedStatus: String
+    let expectedStatus: BuildStatus
     public var batchSize: Int
     public var progress: ((ProjectionProgress) -> Void)?
     public var progressInterval: Duration = .seconds(2)
@@ -126,7 +147,7 @@ public final class ProjectionWorker {
     public static let notificationChannel = EventStore.notificationChannel
 
     public init(
-        url: String, schema: String, expectedStatus: String = "serving", sql: ProjectionSQL? = nil,
+        url: String, schema: String, expectedStatus: BuildStatus = .serving, sql: ProjectionSQL? = nil,
         batchSize: Int = 20_000, settings: SessionSettings = ProjectionWorker.defaultSettings
     ) throws {
         self.settings = settings
@@ -241,7 +262,7 @@ public final class ProjectionWorker {
             try c.query(
                 sql("state.insert"),
                 [
-                    UUID().uuidString.lowercased(), rules.name, expectedStatus, String(checkpointEvery),
+                    UUID().uuidString.lowercased(), rules.name, expectedStatus.rawValue, String(checkpointEvery),
                     String(ProjectionSQL.layout), rules.canonicalJSON, rules.sha256,
                 ])
             try fill?(c)
@@ -394,7 +415,7 @@ public final class ProjectionWorker {
                 sql("state.advance"),
                 [
                     st.buildID, String(batch.fromPosition), String(batch.throughPosition), String(batch.lastEpoch),
-                    String(batch.applied), String(batch.refused), expectedStatus,
+                    String(batch.applied), String(batch.refused), expectedStatus.rawValue,
                 ])
             guard guardResult.affectedRows == 1 else { throw ProjectionError.buildChanged(schema: schema) }
             for (statement, buffer) in rows.copies where !buffer.isEmpty {

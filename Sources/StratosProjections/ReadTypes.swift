@@ -23,7 +23,7 @@ public struct ProjectionHealth: Sendable, Hashable {
     public var rules: String
     /// The SHA-256 of the rule set's canonical JSON (nil for a schema built before it was stored).
     public var rulesSha256: String?
-    public var status: String
+    public var status: BuildStatus
     public var buildID: String
     /// The last log position the projection has applied (its checkpoint).
     public var position: Int64

@@ -68,17 +68,17 @@ public struct Rebuilder {
     ) throws -> RebuildReport {
         let clock = ContinuousClock()
         let started = clock.now
-        let worker = try ProjectionWorker(url: url, schema: schemas.next, expectedStatus: "building", sql: sql, batchSize: batchSize)
+        let worker = try ProjectionWorker(url: url, schema: schemas.next, expectedStatus: .building, sql: sql, batchSize: batchSize)
         worker.progress = progress
         try worker.lock(wait: waitForLock)
         defer { try? worker.unlock() }
         let c = worker.connection
 
         if let existing = try worker.readState(),
-            !existing.isBuilt(with: rules) || existing.status != "building"
+            !existing.isBuilt(with: rules) || existing.status != .building
                 || existing.layout != ProjectionSQL.layout || !existing.textHashUnchanged
         {
-            if existing.indexed && existing.status == "building" && existing.layout == ProjectionSQL.layout && existing.textHashUnchanged {
+            if existing.indexed && existing.status == .building && existing.layout == ProjectionSQL.layout && existing.textHashUnchanged {
                 // A finished build under other rules (`--no-switch`) is kept aside, never dropped.
                 try keep(c, schemas.next)
             } else {

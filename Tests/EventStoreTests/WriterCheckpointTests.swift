@@ -2,6 +2,7 @@ import EventStore
 import LedgerEvents
 import PostgresClient
 import StratosEconomics
+import StratosProjections
 import StratosSimulator
 import Synchronization
 import XCTest

@@ -246,7 +246,7 @@ final class IncrementalRebuildTests: ProjectionTestCase {
             "a take-over killed mid-copy leaves no build")
 
         // Killed during the replay after the take-over: the partial build is resumed.
-        let partial = try worker("projection_next", status: "building", batchSize: 300)
+        let partial = try worker("projection_next", status: .building, batchSize: 300)
         try partial.lock(wait: false)
         let plan = try rebuilderStartOnly(rules: fix, worker: partial)
         guard case .takenOver(_, _, let position, _, _) = plan else { return XCTFail("\(plan)") }

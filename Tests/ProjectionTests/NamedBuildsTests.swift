@@ -146,6 +146,22 @@ final class NamedBuildsTests: ProjectionTestCase {
         XCTAssertEqual(try serving(), "paper-v1-effective-s")
     }
 
+    /// A build's status is one of building, serving, previous (`BuildStatus`); a state row with
+    /// anything else (the table's CHECK forbids it; a schema of a later version could hold one)
+    /// is refused with an error naming the schema and the value, not listed as is.
+    func testAStatusOutsideTheEnumIsAClearError() throws {
+        try append(try Self.history(epochs: 10, seed: 5))
+        try project(checkpointEvery: 10).unlock()
+        let listedStatuses = try listed().map { $0["status"]?.stringValue }
+        XCTAssertEqual(listedStatuses, [BuildStatus.serving.rawValue])
+        let c = try database.connect()
+        _ = try c.execute("ALTER TABLE projection.projection_state DROP CONSTRAINT projection_state_status_check")
+        _ = try c.execute("UPDATE projection.projection_state SET status = 'half-built'")
+        let stderr = try refused(["builds"])
+        XCTAssertTrue(stderr.contains("projection") && stderr.contains("'half-built'"), stderr)
+        XCTAssertTrue(stderr.contains("building, serving, previous"), stderr)
+    }
+
     /// `builds diff A B`: per account, node and epoch the amounts that differ with both values and
     /// B − A; totals per role and source; refusals each way; the filters; `rebuild --diff` prints
     /// the same report.

@@ -84,7 +84,7 @@ final class RebuildAndCrashTests: ProjectionTestCase {
 
         var rebuilder = try Rebuilder(url: database.url, checkpointEvery: 50, batchSize: 500, sql: sql)
         // An interrupted rebuild: build part of _next, then run again (it resumes).
-        let partial = try worker("projection_next", status: "building", batchSize: 500)
+        let partial = try worker("projection_next", status: .building, batchSize: 500)
         try partial.createIfMissing(rules: .paperV1EffectiveS, checkpointEvery: 50)
         try partial.catchUp(to: Int64(events.count / 2))
         XCTAssertEqual(try fingerprint("projection"), original, "the serving schema is untouched")
@@ -144,11 +144,11 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         XCTAssertEqual(try fingerprint("projection"), first, "the same rules build the same rows")
 
         func rules(_ schema: String) throws -> String? { try worker(schema).readState()?.rules }
-        func status(_ schema: String) throws -> String? { try worker(schema).readState()?.status }
+        func status(_ schema: String) throws -> BuildStatus? { try worker(schema).readState()?.status }
         XCTAssertEqual(try rules("projection_previous"), "paper-v1", "the original build is still there")
         XCTAssertEqual(try fingerprint("projection_previous"), original)
         XCTAssertEqual(try rules("projection_kept_1"), "paper-v1-effective-s", "the replaced build is kept, not dropped")
-        XCTAssertEqual(try status("projection_kept_1"), "previous")
+        XCTAssertEqual(try status("projection_kept_1"), .previous)
 
         try rebuilder.switchBack()
         let q = try LedgerQueries(connection: database.connect(), sql: sql)
@@ -160,7 +160,7 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         XCTAssertTrue(try rebuilder.run(rules: .paperV1EffectiveS, diff: false).switched)
         XCTAssertEqual(try rules("projection_previous"), "paper-v1")
         XCTAssertEqual(try rules("projection_kept_2"), "paper-v1-effective-s")
-        XCTAssertEqual(try status("projection_kept_2"), "previous")
+        XCTAssertEqual(try status("projection_kept_2"), .previous)
 
         // `builds` lists them side by side; the CLI prints the same as JSON.
         let builds = try rebuilder.builds()
@@ -231,7 +231,7 @@ final class RebuildAndCrashTests: ProjectionTestCase {
         XCTAssertThrowsError(try project()) { XCTAssertEqual("\($0)", refusal) }
 
         // An interrupted rebuild left by that release.
-        let stale = try worker("projection_next", status: "building")
+        let stale = try worker("projection_next", status: .building)
         try stale.createIfMissing(rules: .paperV1, checkpointEvery: 20)
         try stale.catchUp(to: Int64(events.count / 2))
         try stale.unlock()

@@ -44,7 +44,7 @@ class ProjectionTestCase: XCTestCase {
         if !chunk.isEmpty { try store.append(chunk) }
     }
 
-    func worker(_ schema: String = "projection", status: String = "serving", batchSize: Int = 2_000) throws -> ProjectionWorker {
+    func worker(_ schema: String = "projection", status: BuildStatus = .serving, batchSize: Int = 2_000) throws -> ProjectionWorker {
         try ProjectionWorker(url: database.url, schema: schema, expectedStatus: status, sql: sql, batchSize: batchSize)
     }
 
