@@ -108,7 +108,7 @@ let package = Package(
                 "StratosConsole", "StratosService", "StratosReports", "LoopbackHTTP", "PostgresTestSupport", "StratosSimulator", "EventStore",
                 "StratosProjections",
             ]),
-        .testTarget(name: "DemoTests", dependencies: ["StratosDemo", "PostgresTestSupport"]),
+        .testTarget(name: "DemoTests", dependencies: ["StratosDemo", "PostgresTestSupport", "LedgerEvents"]),
         .testTarget(name: "FaultDrillTests", dependencies: ["FaultDrill", "PostgresTestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["StratosSimulator", "StratosEconomics", "LedgerEvents"]),
     ]

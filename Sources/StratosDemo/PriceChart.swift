@@ -1,3 +1,4 @@
+import LedgerEvents
 import StratosProjections
 
 /// The Ozone price over time as a terminal bar chart.
@@ -25,7 +26,7 @@ public struct PriceChart: Sendable {
     public var unitEpochs: Int64
 
     /// One price point: right after the close of `epoch`, (s + p) / l = numerator / denominator wei per noz.
-    public typealias Price = (epoch: Int64, numeratorWei: UInt128, denominatorNoz: UInt128)
+    public typealias Price = (epoch: Int64, numeratorWei: Wei, denominatorNoz: Noz)
 
     /// The chart of the projections' Ozone series.
     public init(points: [OzoneSupplyPoint], maxColumns: Int = 60) {
@@ -41,7 +42,7 @@ public struct PriceChart: Sendable {
         if perUnit > Int64(maxColumns) { bucket = unitEpochs * ((perUnit + Int64(maxColumns) - 1) / Int64(maxColumns)) }
         bucketEpochs = bucket
         var byBucket: [Int64: Price] = [:]
-        for p in points where p.denominatorNoz > 0 {
+        for p in points where !p.denominatorNoz.isZero {
             let key = (p.epoch - 1) / bucket
             if let seen = byBucket[key], seen.epoch > p.epoch { continue }
             byBucket[key] = p
@@ -53,15 +54,15 @@ public struct PriceChart: Sendable {
     }
 
     /// floor(numerator × 1000 / denominator): thousandths of a wei per noz.
-    static func milli(_ numerator: UInt128, _ denominator: UInt128) -> UInt128 {
+    static func milli(_ numerator: Wei, _ denominator: Noz) -> UInt128 {
         scaled(numerator, denominator, by: 1000)
     }
 
     /// floor(numerator × factor / denominator), exact (the product may exceed 128 bits).
-    static func scaled(_ numerator: UInt128, _ denominator: UInt128, by factor: UInt128) -> UInt128 {
-        let product = numerator.multipliedFullWidth(by: factor)
-        precondition(product.high < denominator, "a price above 2^128 / \(factor) wei per noz")
-        return denominator.dividingFullWidth(product).quotient
+    static func scaled(_ numerator: Wei, _ denominator: Noz, by factor: UInt128) -> UInt128 {
+        let product = numerator.rawValue.multipliedFullWidth(by: factor)
+        precondition(product.high < denominator.rawValue, "a price above 2^128 / \(factor) wei per noz")
+        return denominator.rawValue.dividingFullWidth(product).quotient
     }
 
     /// `thousandths` as a decimal with three places and thousands separators, e.g. 20,000,000.125.

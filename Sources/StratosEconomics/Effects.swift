@@ -26,6 +26,14 @@ public enum Amount: Hashable, Sendable, CustomStringConvertible {
     case wei(Wei)
     case noz(Noz)
 
+    /// `baseUnits` of `commodity`: wei of STOS, noz of Ozone.
+    @inlinable public init(_ commodity: Commodity, baseUnits: UInt128) {
+        switch commodity {
+        case .stos: self = .wei(Wei(baseUnits))
+        case .ozone: self = .noz(Noz(baseUnits))
+        }
+    }
+
     public var commodity: Commodity {
         switch self {
         case .wei: .stos

@@ -166,12 +166,12 @@ enum JournalText {
                     let to = line.account(line.to, raw, line.toIDs)
                     postings.append(
                         JournalPosting(
-                            account: from.path, owner: from.owner, commodity: line.from.commodity,
-                            amount: line.amount, negative: true, reason: reason))
+                            account: from.path, owner: from.owner, amount: Amount(line.from.commodity, baseUnits: line.amount),
+                            negative: true, reason: reason))
                     postings.append(
                         JournalPosting(
-                            account: to.path, owner: to.owner, commodity: line.to.commodity,
-                            amount: line.amount, negative: false, reason: reason))
+                            account: to.path, owner: to.owner, amount: Amount(line.to.commodity, baseUnits: line.amount),
+                            negative: false, reason: reason))
                 }
             } catch {
                 return .failure(error)

@@ -294,7 +294,7 @@ public final class LedgerQueries {
             OzoneSupplyPoint(
                 epoch: try r.int64(i, 0), position: try r.int64(i, 1),
                 supply: Supply(s: try wei(r, i, 2), p: try wei(r, i, 3), l: try noz(r, i, 4), mined: try wei(r, i, 5)),
-                feeCollector: try wei(r, i, 6), priceNumeratorWei: try uint(r, i, 7), priceDenominatorNoz: try uint(r, i, 8),
+                feeCollector: try wei(r, i, 6), priceNumeratorWei: try wei(r, i, 7), priceDenominatorNoz: try noz(r, i, 8),
                 bought: try noz(r, i, 9), consumed: try noz(r, i, 10), settled: try noz(r, i, 11), carriedOver: try noz(r, i, 12))
         }
     }

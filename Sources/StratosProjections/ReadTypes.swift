@@ -4,7 +4,7 @@ import PostgresClient
 import StratosEconomics
 
 // The values the read API of the projections returns (`LedgerQueries`): plain, exact, Sendable.
-// Amounts are `Wei`, `Noz` or `UInt128` base units; JSON is produced by their users (reports,
+// Amounts are `Wei`, `Noz` or `Amount` (one of the two); JSON is produced by their users (reports,
 // the service), not here.
 
 /// Where a snapshot is taken.
@@ -91,8 +91,8 @@ public struct OzoneSupplyPoint: Sendable, Hashable {
     public var supply: Supply
     public var feeCollector: Wei
     /// The marginal price (s + p) / l in wei per noz, as an exact fraction.
-    public var priceNumeratorWei: UInt128
-    public var priceDenominatorNoz: UInt128
+    public var priceNumeratorWei: Wei
+    public var priceDenominatorNoz: Noz
     /// Ozone bought by prepays, consumed by traffic, settled (Y) and carried over (T − Y) in the epoch.
     public var bought: Noz
     public var consumed: Noz
@@ -142,10 +142,20 @@ public struct JournalPosting: Sendable, Hashable {
     /// The account path, e.g. `wallet:st1alice`, `vesting:st1bob:v17`, `volume-pool`.
     public var account: String
     public var owner: AccountID?
-    public var commodity: Commodity
-    public var amount: UInt128
+    /// Wei on a STOS account, noz on an Ozone one: the case is the commodity.
+    public var amount: Amount
     public var negative: Bool
     public var reason: String
+
+    public init(account: String, owner: AccountID?, amount: Amount, negative: Bool, reason: String) {
+        self.account = account
+        self.owner = owner
+        self.amount = amount
+        self.negative = negative
+        self.reason = reason
+    }
+
+    public var commodity: Commodity { amount.commodity }
 }
 
 /// One balanced journal transaction (one applied event).

@@ -93,7 +93,7 @@ public struct Auditor {
         }
         var fromEpoch = epoch - 1
         var traffic: [AuditedEvent] = []
-        if let node, let carried = economy.node(node)?.unsettled.rawValue,
+        if let node, let carried = economy.node(node)?.unsettled,
             let events = try carriedTraffic(of: node, carried: carried, before: epoch, through: position)
         {
             traffic = events
@@ -168,12 +168,12 @@ public struct Auditor {
     /// between. nil when their charges do not add up to `carried` exactly (e.g. an event the
     /// rules refused): the caller then replays, which is always right.
     private func carriedTraffic(
-        of node: NodeID, carried: UInt128, before epoch: Int64,
+        of node: NodeID, carried: Noz, before epoch: Int64,
         through position: Int64
     ) throws -> [AuditedEvent]? {
         let after = try readModel.lastSettlement(of: node, before: epoch)?.position ?? 0
         var events: [AuditedEvent] = []
-        var total: UInt128 = 0
+        var total: UInt128 = 0 // noz, overflow-checked: a sum that does not fit means replay
         for stored in try store.read(stream: "node/\(node.rawValue)", after: after, through: position)
         where stored.type == EventType.trafficServed.rawValue {
             guard case .trafficServed(let record) = try stored.ledgerEvent().payload,
@@ -187,7 +187,7 @@ public struct Auditor {
                     position: stored.position, eventID: stored.eventID, type: stored.type,
                     epoch: record.epoch, charge: Noz(charge)))
         }
-        return total == carried ? events : nil
+        return total == carried.rawValue ? events : nil
     }
 
     /// The derivation of every wei `node`'s owner earned from the node at the close of `epoch`.

@@ -89,52 +89,57 @@ public struct JournalExporter: Sendable {
 
     /// One opening transaction from the balances of the snapshot at the end of epoch `from − 1`.
     public mutating func opening(_ snapshot: EconomySnapshot, date: Timestamp) throws(ExportError) -> String {
-        var postings: [(name: String, commodity: Commodity, amount: UInt128, negative: Bool)] = []
+        var postings: [Posting] = []
+        func opening(_ account: String, _ amount: Amount) {
+            guard amount.baseUnits > 0 else { return }
+            postings.append(Posting(account: account, amount: amount, negative: false, reason: "opening-balance", engineAccount: "opening"))
+        }
         let owner = request.account
         for id in snapshot.accounts.keys.sorted() where owner == nil || owner == id {
             let b = snapshot.accounts[id]!
-            let fields: [(String, Commodity, UInt128)] = [
-                ("Wallet", .stos, b.wallet.rawValue), ("Ozone", .ozone, b.ozone.rawValue), ("Escrow", .stos, b.escrow.rawValue),
-                ("Vesting", .stos, b.vesting.rawValue), ("Bonded", .stos, b.bonded.rawValue), ("Unbonding", .stos, b.unbonding.rawValue),
+            let fields: [(String, Amount)] = [
+                ("Wallet", .wei(b.wallet)), ("Ozone", .noz(b.ozone)), ("Escrow", .wei(b.escrow)),
+                ("Vesting", .wei(b.vesting)), ("Bonded", .wei(b.bonded)), ("Unbonding", .wei(b.unbonding)),
             ]
-            for (kind, commodity, amount) in fields where amount > 0 {
-                postings.append((try ownerAccount(kind, id.rawValue), commodity, amount, false))
-            }
+            for (kind, amount) in fields where amount.baseUnits > 0 { opening(try ownerAccount(kind, id.rawValue), amount) }
         }
         if owner == nil {
-            for id in snapshot.nodes.keys.sorted() {
-                let u = snapshot.nodes[id]!.unsettled.rawValue
-                if u > 0 { postings.append((try ownerAccount("NodeTraffic", id.rawValue), .ozone, u, false)) }
+            for id in snapshot.nodes.keys.sorted() where !snapshot.nodes[id]!.unsettled.isZero {
+                opening(try ownerAccount("NodeTraffic", id.rawValue), .noz(snapshot.nodes[id]!.unsettled))
             }
-            let pools: [(String, Commodity, UInt128)] = [
-                ("Assets:Pools:Volume", .stos, snapshot.supply.p.rawValue),
-                ("Assets:Pools:Mining", .stos, rules.mining.cap.rawValue - snapshot.supply.mined.rawValue),
-                ("Assets:Pools:FeeCollector", .stos, snapshot.feeCollector.rawValue),
-                ("Assets:Pools:OzoneLimit", .ozone, snapshot.supply.l.rawValue),
-            ]
-            for (name, commodity, amount) in pools where amount > 0 { postings.append((name, commodity, amount, false)) }
+            opening("Assets:Pools:Volume", .wei(snapshot.supply.p))
+            opening("Assets:Pools:Mining", .wei(rules.mining.cap - snapshot.supply.mined))
+            opening("Assets:Pools:FeeCollector", .wei(snapshot.feeCollector))
+            opening("Assets:Pools:OzoneLimit", .noz(snapshot.supply.l))
         }
         // Balance each commodity: with every account, the open-ended accounts carry the rest
         // (they hold minus everything that ever entered the books); with one owner, equity.
-        for commodity in [Commodity.stos, .ozone] {
-            let sum = postings.filter { $0.commodity == commodity }.reduce(UInt128(0)) { $0 + $1.amount }
-            guard sum > 0 else { continue }
-            let counter = owner != nil ? "Equity:OpeningBalances" : (commodity == .stos ? "Equity:Outside" : "Equity:OzoneIssuance")
-            postings.append((counter, commodity, sum, true))
+        var stos = Wei.zero
+        var ozone = Noz.zero
+        for p in postings {
+            switch p.amount {
+            case .wei(let w): stos += w
+            case .noz(let n): ozone += n
+            }
+        }
+        for sum in [Amount.wei(stos), .noz(ozone)] where sum.baseUnits > 0 {
+            let counter = owner != nil ? "Equity:OpeningBalances" : (sum.commodity == .stos ? "Equity:Outside" : "Equity:OzoneIssuance")
+            postings.append(Posting(account: counter, amount: sum, negative: true, reason: "opening-balance", engineAccount: "opening"))
         }
         guard !postings.isEmpty else { return "" }
         let tx = Transaction(
             position: snapshot.position, eventID: "opening-balances", type: "OpeningBalances", time: date,
-            epoch: request.from, postings: postings.map { ($0.name, $0.commodity, $0.amount, $0.negative, "opening-balance", "opening") })
+            epoch: request.from, postings: postings)
         return write(tx)
     }
 
     /// One journal transaction.
     public mutating func transaction(_ t: JournalTransaction) throws(ExportError) -> String {
-        var postings: [(String, Commodity, UInt128, Bool, String, String)] = []
+        var postings: [Posting] = []
         postings.reserveCapacity(t.postings.count)
         for p in t.postings {
-            postings.append((try exportAccount(p), p.commodity, p.amount, p.negative, p.reason, p.account))
+            postings.append(
+                Posting(account: try exportAccount(p), amount: p.amount, negative: p.negative, reason: p.reason, engineAccount: p.account))
         }
         return write(
             Transaction(
@@ -225,12 +230,21 @@ public struct JournalExporter: Sendable {
         var type: String
         var time: Timestamp
         var epoch: Int64
-        /// (export account, commodity, amount, negative, reason, engine account)
-        var postings: [(String, Commodity, UInt128, Bool, String, String)]
+        var postings: [Posting]
     }
 
-    private static func amountText(_ c: Commodity, _ amount: UInt128, negative: Bool) -> String {
-        formatDecimal(amount, decimals: c == .stos ? 18 : 9, negative: negative)
+    /// One posting as exported: the export account, and the engine account it comes from.
+    private struct Posting {
+        var account: String
+        var amount: Amount
+        var negative: Bool
+        var reason: String
+        var engineAccount: String
+
+        /// The amount in whole units with all decimals (18 for STOS, 9 for OZ), signed.
+        var decimalText: String {
+            formatDecimal(amount.baseUnits, decimals: amount.commodity == .stos ? 18 : 9, negative: negative)
+        }
     }
 
     private mutating func write(_ t: Transaction) -> String {
@@ -240,25 +254,26 @@ public struct JournalExporter: Sendable {
         case .csv:
             for (i, p) in t.postings.enumerated() {
                 let fields = [
-                    String(t.position), t.eventID, t.type, t.time.rfc3339, String(t.epoch), String(i + 1), p.0, p.5,
-                    p.1.rawValue, Self.amountText(p.1, p.2, negative: p.3), (p.3 ? "-" : "") + String(p.2), p.4,
+                    String(t.position), t.eventID, t.type, t.time.rfc3339, String(t.epoch), String(i + 1), p.account,
+                    p.engineAccount, p.amount.commodity.rawValue, p.decimalText, (p.negative ? "-" : "") + String(p.amount.baseUnits),
+                    p.reason,
                 ]
                 out += fields.map(Self.csvField).joined(separator: ",") + "\n"
             }
         case .ledger:
-            for p in t.postings where declared.insert(p.0).inserted { out += "account \(p.0)\n" }
+            for p in t.postings where declared.insert(p.account).inserted { out += "account \(p.account)\n" }
             out += "\(date) * (\(t.position)) \(t.type)\n"
             out += "    ; event: \(Self.comment(t.eventID)), time: \(t.time.rfc3339), epoch: \(t.epoch)\n"
             for p in t.postings {
-                out += "    \(p.0)  \(Self.amountText(p.1, p.2, negative: p.3)) \(p.1.rawValue)  ; \(p.4)\n"
+                out += "    \(p.account)  \(p.decimalText) \(p.amount.commodity.rawValue)  ; \(p.reason)\n"
             }
             out += "\n"
         case .beancount:
-            for p in t.postings where declared.insert(p.0).inserted { out += "\(date) open \(p.0)\n" }
+            for p in t.postings where declared.insert(p.account).inserted { out += "\(date) open \(p.account)\n" }
             out += "\(date) * \(Self.beancountString(t.type)) \(Self.beancountString("position \(t.position), event \(t.eventID)"))\n"
             out += "  position: \(t.position)\n  epoch: \(t.epoch)\n  time: \(Self.beancountString(t.time.rfc3339))\n"
             for p in t.postings {
-                out += "  \(p.0)  \(Self.amountText(p.1, p.2, negative: p.3)) \(p.1.rawValue)\n"
+                out += "  \(p.account)  \(p.decimalText) \(p.amount.commodity.rawValue)\n"
             }
             out += "\n"
         }

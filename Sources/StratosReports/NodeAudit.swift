@@ -90,7 +90,7 @@ public struct NodeAudit: @unchecked Sendable {
         return engine == mine
     }
 
-    public var total: Wei { Wei(rewards.reduce(UInt128(0)) { $0 + $1.amount.rawValue }) }
+    public var total: Wei { rewards.reduce(Wei.zero) { $0 + $1.amount } }
     public var matureEpoch: Int64 { rewards.first?.matureEpoch ?? epoch + recomputation.before.lockupEpochs }
 
     /// The settled-set rule as the audit prints it (`10 × Y ≥ 8 × T` for 8000 bp).

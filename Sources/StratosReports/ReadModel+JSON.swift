@@ -106,8 +106,8 @@ public enum ReadJSON {
                         "l": .string(p.supply.l.description), "mined": .string(p.supply.mined.description),
                         "feeCollector": .string(p.feeCollector.description),
                         "price": .object([
-                            "numeratorWei": .string(String(p.priceNumeratorWei)),
-                            "denominatorNoz": .string(String(p.priceDenominatorNoz)),
+                            "numeratorWei": .string(p.priceNumeratorWei.description),
+                            "denominatorNoz": .string(p.priceDenominatorNoz.description),
                             "weiPerOZ": .string(pricePerOZ(p.priceNumeratorWei, p.priceDenominatorNoz)),
                         ]),
                         "bought": .string(p.bought.description), "consumed": .string(p.consumed.description),
@@ -119,7 +119,9 @@ public enum ReadJSON {
 
     /// (s + p) / l wei per noz as wei per OZ (10^9 noz), with 9 decimals, truncated — shown for
     /// humans next to the exact fraction, never booked.
-    public static func pricePerOZ(_ numerator: UInt128, _ denominator: UInt128) -> String {
+    public static func pricePerOZ(_ numeratorWei: Wei, _ denominatorNoz: Noz) -> String {
+        let numerator = numeratorWei.rawValue
+        let denominator = denominatorNoz.rawValue
         guard denominator > 0 else { return "0" }
         let scaled = numerator.multipliedFullWidth(by: 1_000_000_000 * 1_000_000_000)
         guard scaled.high < denominator else { return "overflow" }

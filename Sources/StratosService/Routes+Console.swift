@@ -240,7 +240,7 @@ extension StratosServer {
                     lines.append(
                         AccountPage.JournalLine(
                             position: t.position, eventID: t.eventID.rawValue, type: t.type, epoch: t.epoch, account: p.account,
-                            commodity: p.commodity.rawValue, negative: p.negative, amount: p.amount, reason: p.reason))
+                            commodity: p.commodity.rawValue, negative: p.negative, amount: p.amount.baseUnits, reason: p.reason))
                 }
             }
             page.journal = lines
@@ -402,11 +402,11 @@ extension StratosServer {
     static func pageNumber(_ text: String?) -> Int { text.flatMap(Int.init).map { max(1, $0) } ?? 1 }
 
     /// The price (s + p) / l wei per noz as whole wei per OZ (10^9 noz), floored.
-    static func weiPerOZ(_ numerator: UInt128, _ denominator: UInt128) -> UInt128 {
-        guard denominator > 0 else { return 0 }
-        let scaled = numerator.multipliedFullWidth(by: 1_000_000_000)
-        guard scaled.high < denominator else { return UInt128.max }
-        return denominator.dividingFullWidth(scaled).quotient
+    static func weiPerOZ(_ numerator: Wei, _ denominator: Noz) -> UInt128 {
+        guard !denominator.isZero else { return 0 }
+        let scaled = numerator.rawValue.multipliedFullWidth(by: 1_000_000_000)
+        guard scaled.high < denominator.rawValue else { return UInt128.max }
+        return denominator.rawValue.dividingFullWidth(scaled).quotient
     }
 
     static func vestingRows(_ v: VestingSchedule) -> [VestingRow] {

@@ -133,7 +133,7 @@ extension StratosServer {
                     .object([
                         "account": .string(p.account), "owner": p.owner.map { .string($0.rawValue) } ?? .null,
                         "commodity": .string(p.commodity.rawValue),
-                        "amount": .string((p.negative ? "-" : "") + String(p.amount)), "reason": .string(p.reason),
+                        "amount": .string((p.negative ? "-" : "") + String(p.amount.baseUnits)), "reason": .string(p.reason),
                     ])
                 }),
         ]).canonicalText

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerEvents
 import PostgresTestSupport
 import XCTest
 
@@ -99,7 +100,7 @@ final class DemoTests: XCTestCase {
         var prices: [PriceChart.Price] = []
         for epoch in Int64(1)...(3 * 144) {
             let numerator = UInt128(40_000_001 + 2 * UInt128(epoch / 144) * 8)
-            prices.append((epoch, numerator * 1_000_000_000, 2_000_000_000))
+            prices.append((epoch, Wei(numerator * 1_000_000_000), Noz(2_000_000_000)))
         }
         let chart = PriceChart(prices: prices)
         XCTAssertEqual(chart.unit, "hour")
@@ -116,7 +117,7 @@ final class DemoTests: XCTestCase {
         XCTAssertEqual(PriceChart.format(milli: 0), "0.000")
         XCTAssertEqual(PriceChart.format(milli: 1_234_567_890_123), "1,234,567,890.123")
         // Beyond 128 bits in the product, still exact.
-        XCTAssertEqual(PriceChart.scaled(UInt128.max / 2, UInt128.max, by: 1000), 499)
+        XCTAssertEqual(PriceChart.scaled(Wei(UInt128.max / 2), Noz(UInt128.max), by: 1000), 499)
         XCTAssertEqual(PriceChart(prices: []).render(), "  (no epoch closed yet: no price to show)\n")
     }
 

@@ -41,8 +41,8 @@ final class JournalAndVestingTests: ProjectionTestCase {
                 for (account, negative) in [(t.from, true), (t.to, false)] {
                     postings.append(
                         JournalPosting(
-                            account: account.description, owner: account.owner, commodity: account.commodity,
-                            amount: t.amount.baseUnits, negative: negative, reason: t.reason.rawValue))
+                            account: account.description, owner: account.owner, amount: t.amount, negative: negative,
+                            reason: t.reason.rawValue))
                 }
             }
             expected[Int64(i + 1)] = postings
@@ -77,7 +77,7 @@ final class JournalAndVestingTests: ProjectionTestCase {
             viewPostings[position, default: []].append(
                 JournalPosting(
                     account: try r.string(i, 2), owner: r.optionalString(i, 3).map(AccountID.init(unchecked:)),
-                    commodity: Commodity(rawValue: try r.string(i, 4))!, amount: parseDecimalUInt128(amount)!, negative: negative,
+                    amount: Amount(Commodity(rawValue: try r.string(i, 4))!, baseUnits: parseDecimalUInt128(amount)!), negative: negative,
                     reason: try r.string(i, 6)))
         }
         XCTAssertEqual(viewPostings, expected.filter { !$0.value.isEmpty })
@@ -115,8 +115,8 @@ final class JournalAndVestingTests: ProjectionTestCase {
         let expected = transfers.flatMap { t in
             [(t.from, true), (t.to, false)].map { account, negative in
                 JournalPosting(
-                    account: account.description, owner: account.owner, commodity: account.commodity,
-                    amount: t.amount.baseUnits, negative: negative, reason: t.reason.rawValue)
+                    account: account.description, owner: account.owner, amount: t.amount, negative: negative,
+                    reason: t.reason.rawValue)
             }
         }
         let stored = try c.query("SELECT transfers FROM journal ORDER BY position")
@@ -128,7 +128,7 @@ final class JournalAndVestingTests: ProjectionTestCase {
             XCTAssertEqual(try view.string(i, 0), p.account)
             XCTAssertEqual(view.optionalString(i, 1), p.owner?.rawValue)
             XCTAssertEqual(try view.string(i, 2), p.commodity.rawValue)
-            XCTAssertEqual(try view.string(i, 3), (p.negative ? "-" : "") + String(p.amount))
+            XCTAssertEqual(try view.string(i, 3), (p.negative ? "-" : "") + String(p.amount.baseUnits))
         }
         XCTAssertEqual(try Rebuilder.checkJournal(c, sql: sql).transactions, 2)
 
@@ -170,7 +170,7 @@ final class JournalAndVestingTests: ProjectionTestCase {
             }
         }
         let largest = try JournalText.postings(Array(("funded outside   wallet st1a  " + String(UInt128.max)).utf8), position: 1)
-        XCTAssertEqual(largest.map(\.amount), [UInt128.max, UInt128.max])
+        XCTAssertEqual(largest.map(\.amount), [.wei(Wei(UInt128.max)), .wei(Wei(UInt128.max))])
         XCTAssertEqual(try JournalText.postings([], position: 1), [])
     }
 

@@ -57,7 +57,7 @@ final class ProjectionTests: ProjectionTestCase {
             transactions += 1
             for p in tx.postings {
                 var t = totals[p.commodity.rawValue] ?? (0, 0)
-                if p.negative { t.neg += p.amount } else { t.pos += p.amount }
+                if p.negative { t.neg += p.amount.baseUnits } else { t.pos += p.amount.baseUnits }
                 totals[p.commodity.rawValue] = t
             }
         }
