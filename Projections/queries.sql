@@ -408,6 +408,37 @@ WHERE account = $1 AND epoch <= $2 ORDER BY epoch DESC LIMIT 1
 SELECT entry_id, node, validator, role, source, amount, epoch_earned, mature_epoch, status, fee_taken, closed_epoch
 FROM vesting_schedule WHERE hashtextextended(account, 0) = hashtextextended($1, 0) AND account = $1 ORDER BY entry_id
 
+-- The console's bounded reads of one schedule (an owner of many nodes holds tens of thousands of
+-- entries; its pages show sums and one page of rows, not the list). Locked implies
+-- mature_epoch > last_epoch, which the index scan filters before the view's per-entry join.
+-- name: q.vesting_locked_by_maturity_account
+SELECT mature_epoch, count(*), sum(amount)::text FROM vesting_schedule
+WHERE hashtextextended(account, 0) = hashtextextended($1, 0) AND account = $1
+  AND mature_epoch > (SELECT last_epoch FROM projection_state) AND status = 'locked'
+GROUP BY mature_epoch ORDER BY mature_epoch
+
+-- name: q.vesting_locked_by_maturity_node
+SELECT mature_epoch, count(*), sum(amount)::text FROM vesting_schedule
+WHERE hashtextextended(node, 0) = hashtextextended($1, 0) AND node = $1 AND node IS NOT NULL
+  AND mature_epoch > (SELECT last_epoch FROM projection_state) AND status = 'locked'
+GROUP BY mature_epoch ORDER BY mature_epoch
+
+-- name: q.vesting_count_account
+SELECT count(*) FROM vesting_entries WHERE hashtextextended(account, 0) = hashtextextended($1, 0) AND account = $1
+
+-- name: q.vesting_count_node
+SELECT count(*) FROM vesting_entries WHERE hashtextextended(node, 0) = hashtextextended($1, 0) AND node = $1 AND node IS NOT NULL
+
+-- One page of a node's entries, newest first: $2 rows after skipping $3. The page's ids first,
+-- then the view's status of those only.
+-- name: q.vesting_page_node
+SELECT entry_id, node, validator, role, source, amount, epoch_earned, mature_epoch, status, fee_taken, closed_epoch
+FROM vesting_schedule WHERE entry_id IN (
+    SELECT entry_id FROM vesting_entries
+    WHERE hashtextextended(node, 0) = hashtextextended($1, 0) AND node = $1 AND node IS NOT NULL
+    ORDER BY entry_id DESC LIMIT $2 OFFSET $3)
+ORDER BY entry_id DESC
+
 -- name: q.releases
 SELECT r.kind, r.ref, r.node, r.validator, r.amount, r.release_day, r.position, d.position, d.epoch
 FROM release_schedule r LEFT JOIN release_done d USING (kind, ref)

@@ -60,7 +60,9 @@ public struct AccountPage: Sendable {
     public var unbondingWei: UInt128 = 0
     public var escrowWei: UInt128 = 0
     public var ownedNodes: [String] = []
-    public var vesting: [VestingRow] = []
+    /// The locked vesting summed by maturity epoch, and how many entries there are in all.
+    public var maturity: [MaturityRow] = []
+    public var vestingEntries = 0
     public var releases: [ReleaseRow] = []
     public var stake: [StakeRow] = []
     public var journal: [JournalLine] = []
@@ -94,14 +96,14 @@ public struct AccountPage: Sendable {
         }
         body += Layout.section("Balances", Layout.facts(facts))
 
-        let schedule = MaturitySchedule(vesting)
+        let schedule = MaturitySchedule(maturity)
         let pager = Pager(total: schedule.rows.count, pageSize: Self.pageSize, page: maturityPage)
         let rows = schedule.rows[pager.range].map { r -> [String] in
             [String(r.epoch), Amounts.count(r.count), Amounts.wei(r.amountWei)]
         }
         var vestingHTML = schedule.chart("Locked vesting by maturity epoch")
         vestingHTML += Layout.table(["matures at epoch", "entries", "amount"], rows, numeric: [0, 1, 2]) + pager.navigation { url(maturity: $0) }
-        vestingHTML += "<p class=\"muted\">\(Amounts.count(vesting.count)) entries in all (locked, released and cancelled); "
+        vestingHTML += "<p class=\"muted\">\(Amounts.count(vestingEntries)) entries in all (locked, released and cancelled); "
         vestingHTML += HTML.link(json + "/vesting", "every entry as JSON") + "</p>"
         if !releases.isEmpty {
             vestingHTML += "<h2>Deposit releases and unbondings</h2>" + Layout.table(ReleaseRow.headers, releases.map(\.cells), numeric: [3, 4])

@@ -49,8 +49,11 @@ public struct NodePage: Sendable {
     public var audit: Audit?
     /// Why there is no audit (e.g. the node never earned anything).
     public var auditNote: String?
-    /// The owner's vesting entries from this node, and the releases tied to it (its deposit).
+    /// One page (`vestingPage`) of the owner's vesting entries from this node, newest first, of
+    /// `vestingTotal`; its locked entries summed by maturity; the releases tied to it (its deposit).
     public var vesting: [VestingRow] = []
+    public var vestingTotal = 0
+    public var maturity: [MaturityRow] = []
     public var releases: [ReleaseRow] = []
     public var rewardsPage = 1
     public var vestingPage = 1
@@ -141,13 +144,12 @@ public struct NodePage: Sendable {
             Layout.table(["epoch", "role", "source", "amount", ""], rows, numeric: [3])
                 + pager.navigation { url(rewards: $0) })
 
-        let schedule = MaturitySchedule(vesting)
-        let vpager = Pager(total: vesting.count, pageSize: Self.pageSize, page: vestingPage)
-        let newestVesting = Array(vesting.reversed())
+        let schedule = MaturitySchedule(maturity)
+        let vpager = Pager(total: vestingTotal, pageSize: Self.pageSize, page: vestingPage)
         body += Layout.section(
             "Vesting entries of the owner from this node",
             schedule.chart("Locked entries by maturity epoch")
-                + Layout.table(VestingRow.headers, newestVesting[vpager.range].map(\.cells), numeric: [4])
+                + Layout.table(VestingRow.headers, vesting.map(\.cells), numeric: [4])
                 + vpager.navigation { url(vesting: $0) })
         return Layout.document(title: "Node \(id)", body: body)
     }

@@ -63,17 +63,25 @@ public struct ReleaseRow: Sendable {
     }
 }
 
-/// Vesting entries summed by maturity epoch, for a chart and a table.
-struct MaturitySchedule {
-    var rows: [(epoch: Int64, count: Int, amountWei: UInt128)]
+/// The locked vesting entries maturing at the close of one epoch, summed (the read model's
+/// `MaturityTotal`: the sums are made by PostgreSQL, not from the whole schedule).
+public struct MaturityRow: Sendable, Hashable {
+    public var epoch: Int64
+    public var count: Int
+    public var amountWei: UInt128
+    public init(epoch: Int64, count: Int, amountWei: UInt128) {
+        self.epoch = epoch
+        self.count = count
+        self.amountWei = amountWei
+    }
+}
 
-    init(_ entries: [VestingRow]) {
-        var by: [Int64: (Int, UInt128)] = [:]
-        for e in entries where e.status == "locked" {
-            let v = by[e.matureEpoch] ?? (0, 0)
-            by[e.matureEpoch] = (v.0 + 1, v.1 + e.amountWei)
-        }
-        rows = by.keys.sorted().map { (epoch: $0, count: by[$0]!.0, amountWei: by[$0]!.1) }
+/// Locked vesting by maturity epoch, for a chart and a table.
+struct MaturitySchedule {
+    var rows: [MaturityRow]
+
+    init(_ rows: [MaturityRow]) {
+        self.rows = rows.sorted { $0.epoch < $1.epoch }
     }
 
     func chart(_ title: String) -> String {

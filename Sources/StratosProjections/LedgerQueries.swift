@@ -228,28 +228,69 @@ public final class LedgerQueries {
     /// Every vesting entry of `account` and every deposit release and unbonding it is owed.
     public func vestingSchedule(account: AccountID) throws -> VestingSchedule {
         try connection.transaction(isolation: .repeatableRead) { c in
-            let v = try c.query(sql("q.vesting_schedule"), binding: account.rawValue)
-            var entries: [VestingScheduleEntry] = []
-            for i in 0..<v.rowCount {
-                entries.append(
-                    VestingScheduleEntry(
-                        entry: VestingEntryID(UInt64(try v.int64(i, 0))), node: v.optionalString(i, 1).map(NodeID.init(unchecked:)),
-                        validator: v.optionalString(i, 2).map(ValidatorID.init(unchecked:)), role: try enumValue(v, i, 3),
-                        source: try enumValue(v, i, 4), amount: try wei(v, i, 5), epochEarned: try v.int64(i, 6),
-                        matureEpoch: try v.int64(i, 7), status: try enumValue(v, i, 8), feeTaken: try wei(v, i, 9),
-                        closedEpoch: try v.optionalInt64(i, 10)))
+            VestingSchedule(
+                account: account, entries: try Self.vestingEntries(c.query(sql("q.vesting_schedule"), binding: account.rawValue)),
+                releases: try Self.releases(c.query(sql("q.releases"), binding: account.rawValue)))
+        }
+    }
+
+    /// The deposit releases and unbondings owed to `account`, in the order they were scheduled.
+    public func releases(account: AccountID) throws -> [ScheduledRelease] {
+        try Self.releases(connection.query(sql("q.releases"), binding: account.rawValue))
+    }
+
+    /// The locked entries of `holder` summed by maturity epoch, soonest first: what the console
+    /// charts, without reading the released history.
+    public func lockedVestingByMaturity(_ holder: VestingHolder) throws -> [MaturityTotal] {
+        let r =
+            switch holder {
+            case .account(let id): try connection.query(sql("q.vesting_locked_by_maturity_account"), binding: id.rawValue)
+            case .node(let id): try connection.query(sql("q.vesting_locked_by_maturity_node"), binding: id.rawValue)
             }
-            let r = try c.query(sql("q.releases"), binding: account.rawValue)
-            var releases: [ScheduledRelease] = []
-            for i in 0..<r.rowCount {
-                releases.append(
-                    ScheduledRelease(
-                        kind: try enumValue(r, i, 0), reference: try r.string(i, 1), node: r.optionalString(i, 2).map(NodeID.init(unchecked:)),
-                        validator: r.optionalString(i, 3).map(ValidatorID.init(unchecked:)), amount: try wei(r, i, 4),
-                        releaseDay: try r.int64(i, 5), scheduledAt: try r.int64(i, 6), releasedAt: try r.optionalInt64(i, 7),
-                        releasedEpoch: try r.optionalInt64(i, 8)))
+        try r.expectColumns(3, statement: "q.vesting_locked_by_maturity")
+        return try (0..<r.rowCount).map { i in
+            MaturityTotal(matureEpoch: try r.int64(i, 0), entries: Int(try r.int64(i, 1)), amount: try wei(r, i, 2))
+        }
+    }
+
+    /// How many vesting entries `holder` has, whatever became of them.
+    public func vestingEntryCount(_ holder: VestingHolder) throws -> Int {
+        let r =
+            switch holder {
+            case .account(let id): try connection.query(sql("q.vesting_count_account"), binding: id.rawValue)
+            case .node(let id): try connection.query(sql("q.vesting_count_node"), binding: id.rawValue)
             }
-            return VestingSchedule(account: account, entries: entries, releases: releases)
+        return Int(try r.int64(0, 0))
+    }
+
+    /// At most `limit` of the entries earned from `node`, newest first, after skipping `offset`.
+    public func vestingEntries(node: NodeID, newestFirst limit: Int, offset: Int) throws -> [VestingScheduleEntry] {
+        precondition(limit >= 0 && offset >= 0)
+        return try Self.vestingEntries(connection.query(sql("q.vesting_page_node"), binding: node.rawValue, Int64(limit), Int64(offset)))
+    }
+
+    /// Rows of `q.vesting_schedule` and `q.vesting_page_node`.
+    static func vestingEntries(_ v: PostgresResult) throws -> [VestingScheduleEntry] {
+        try v.expectColumns(11, statement: "vesting schedule")
+        return try (0..<v.rowCount).map { i in
+            VestingScheduleEntry(
+                entry: VestingEntryID(UInt64(try v.int64(i, 0))), node: v.optionalString(i, 1).map(NodeID.init(unchecked:)),
+                validator: v.optionalString(i, 2).map(ValidatorID.init(unchecked:)), role: try enumValue(v, i, 3),
+                source: try enumValue(v, i, 4), amount: try wei(v, i, 5), epochEarned: try v.int64(i, 6),
+                matureEpoch: try v.int64(i, 7), status: try enumValue(v, i, 8), feeTaken: try wei(v, i, 9),
+                closedEpoch: try v.optionalInt64(i, 10))
+        }
+    }
+
+    /// Rows of `q.releases`.
+    static func releases(_ r: PostgresResult) throws -> [ScheduledRelease] {
+        try r.expectColumns(9, statement: "q.releases")
+        return try (0..<r.rowCount).map { i in
+            ScheduledRelease(
+                kind: try enumValue(r, i, 0), reference: try r.string(i, 1), node: r.optionalString(i, 2).map(NodeID.init(unchecked:)),
+                validator: r.optionalString(i, 3).map(ValidatorID.init(unchecked:)), amount: try wei(r, i, 4),
+                releaseDay: try r.int64(i, 5), scheduledAt: try r.int64(i, 6), releasedAt: try r.optionalInt64(i, 7),
+                releasedEpoch: try r.optionalInt64(i, 8))
         }
     }
 

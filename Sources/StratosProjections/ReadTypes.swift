@@ -76,6 +76,25 @@ public struct VestingSchedule: Sendable, Hashable {
     public var releases: [ScheduledRelease]
 }
 
+/// Whose vesting entries a bounded read takes: an account's (everything it earned) or a node's
+/// (what its owner earned from it).
+public enum VestingHolder: Sendable, Hashable {
+    case account(AccountID)
+    case node(NodeID)
+}
+
+/// The locked vesting entries maturing at the close of one epoch, summed.
+public struct MaturityTotal: Sendable, Hashable {
+    public var matureEpoch: Int64
+    public var entries: Int
+    public var amount: Wei
+    public init(matureEpoch: Int64, entries: Int, amount: Wei) {
+        self.matureEpoch = matureEpoch
+        self.entries = entries
+        self.amount = amount
+    }
+}
+
 /// A node's rewards of one epoch, by role and source.
 public struct NodeEpochReward: Sendable, Hashable {
     public var epoch: Int64

@@ -93,6 +93,26 @@ public struct ReadModel {
         return try queries.vestingSchedule(account: id)
     }
 
+    /// The locked vesting of an account or a node summed by maturity epoch, soonest first.
+    public func lockedVestingByMaturity(_ holder: VestingHolder) throws -> [MaturityTotal] {
+        try queries.lockedVestingByMaturity(holder)
+    }
+
+    /// How many vesting entries an account or a node has (locked, released, cancelled).
+    public func vestingEntryCount(_ holder: VestingHolder) throws -> Int {
+        try queries.vestingEntryCount(holder)
+    }
+
+    /// One page of the entries earned from `node`, newest first.
+    public func vestingEntries(node: NodeID, newestFirst limit: Int, offset: Int) throws -> [VestingScheduleEntry] {
+        try queries.vestingEntries(node: node, newestFirst: limit, offset: offset)
+    }
+
+    /// The deposit releases and unbondings owed to `account`.
+    public func releases(account: AccountID) throws -> [ScheduledRelease] {
+        try queries.releases(account: account)
+    }
+
     /// A node's rewards per epoch, role and source over `epochs`, nil if the node was never seen.
     public func nodeRewards(_ id: NodeID, epochs: ClosedRange<Int64>) throws -> [NodeEpochReward]? {
         guard try nodeExists(id) else { return nil }

@@ -170,15 +170,19 @@ extension StratosServer {
             page.unsettledNoz = node.unsettled.rawValue
             page.lastClosedEpoch = lastClosedEpoch
             page.rewardsPage = rewardsPage
-            page.vestingPage = vestingPage
             page.totalWei = rewards.reduce(UInt128(0)) { $0 + $1.amount.rawValue }
             page.rewards = rewards.map {
                 NodePage.Reward(epoch: $0.epoch, role: $0.role.rawValue, source: $0.source.rawValue, amountWei: $0.amount.rawValue)
             }
-            if let vesting = try model.vesting(node.owner) {
-                page.vesting = Self.vestingRows(vesting).filter { $0.node == id.rawValue }
-                page.releases = Self.releaseRows(vesting).filter { $0.node == id.rawValue }
-            }
+            // One page of the node's entries and the locked sums, from PostgreSQL: the owner's
+            // whole schedule can hold tens of thousands of entries.
+            let vpager = Pager(total: try model.vestingEntryCount(.node(id)), pageSize: NodePage.pageSize, page: vestingPage)
+            page.vestingTotal = vpager.total
+            page.vestingPage = vpager.page
+            page.vesting = Self.vestingRows(
+                try model.vestingEntries(node: id, newestFirst: vpager.range.count, offset: vpager.range.lowerBound))
+            page.maturity = Self.maturityRows(try model.lockedVestingByMaturity(.node(id)))
+            page.releases = Self.releaseRows(try model.releases(account: node.owner)).filter { $0.node == id.rawValue }
             if let epoch = chosen ?? page.rewards.last?.epoch {
                 if epoch > lastClosedEpoch {
                     page.auditNote = "epoch \(epoch) is not closed yet (the last closed epoch is \(lastClosedEpoch))"
@@ -218,10 +222,9 @@ extension StratosServer {
             page.stakePage = stakePage
             page.lastClosedEpoch = try model.lastClosedEpoch()
             page.ownedNodes = try model.nodes(ownedBy: id).map(\.rawValue)
-            if let vesting = try model.vesting(id) {
-                page.vesting = Self.vestingRows(vesting)
-                page.releases = Self.releaseRows(vesting)
-            }
+            page.maturity = Self.maturityRows(try model.lockedVestingByMaturity(.account(id)))
+            page.vestingEntries = try model.vestingEntryCount(.account(id))
+            page.releases = Self.releaseRows(try model.releases(account: id))
             if let stake = try model.stake(id.rawValue) {
                 page.stake = stake.asRecipient.map { r in
                     AccountPage.StakeRow(
@@ -409,8 +412,8 @@ extension StratosServer {
         return denominator.rawValue.dividingFullWidth(scaled).quotient
     }
 
-    static func vestingRows(_ v: VestingSchedule) -> [VestingRow] {
-        v.entries.map { e in
+    static func vestingRows(_ entries: [VestingScheduleEntry]) -> [VestingRow] {
+        entries.map { e in
             VestingRow(
                 entry: Int64(e.entry.rawValue), node: e.node?.rawValue, validator: e.validator?.rawValue, role: e.role.rawValue,
                 source: e.source.rawValue, amountWei: e.amount.rawValue, epochEarned: e.epochEarned,
@@ -418,8 +421,12 @@ extension StratosServer {
         }
     }
 
-    static func releaseRows(_ v: VestingSchedule) -> [ReleaseRow] {
-        v.releases.map { r in
+    static func maturityRows(_ totals: [MaturityTotal]) -> [MaturityRow] {
+        totals.map { MaturityRow(epoch: $0.matureEpoch, count: $0.entries, amountWei: $0.amount.rawValue) }
+    }
+
+    static func releaseRows(_ releases: [ScheduledRelease]) -> [ReleaseRow] {
+        releases.map { r in
             ReleaseRow(
                 kind: r.kind.rawValue, reference: r.reference, node: r.node?.rawValue, amountWei: r.amount.rawValue,
                 releaseDay: r.releaseDay, releasedEpoch: r.releasedEpoch)

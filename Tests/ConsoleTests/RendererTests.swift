@@ -28,6 +28,8 @@ final class RendererTests: XCTestCase {
                 entry: 1, node: hostile, validator: nil, role: "resource", source: "traffic", amountWei: 5, epochEarned: 3, matureEpoch: 9,
                 status: "locked")
         ]
+        node.vestingTotal = 1
+        node.maturity = [MaturityRow(epoch: 9, count: 1, amountWei: 5)]
         var account = AccountPage(id: hostile)
         account.ownedNodes = [hostile]
         account.journal = [

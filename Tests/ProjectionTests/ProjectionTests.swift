@@ -83,6 +83,31 @@ final class ProjectionTests: ProjectionTestCase {
         let schedule = try q.vestingSchedule(account: owner)
         XCTAssertTrue(schedule.entries.contains { $0.status == .released && $0.epochEarned == 1 })
         XCTAssertTrue(schedule.entries.contains { $0.status == .locked })
+        // The console's bounded reads equal the whole schedule: locked sums by maturity, counts,
+        // a node's entries page by page (newest first), its releases.
+        func maturity(_ entries: [VestingScheduleEntry]) -> [MaturityTotal] {
+            var by: [Int64: MaturityTotal] = [:]
+            for e in entries where e.status == .locked {
+                by[e.matureEpoch, default: MaturityTotal(matureEpoch: e.matureEpoch, entries: 0, amount: .zero)].entries += 1
+                by[e.matureEpoch]!.amount += e.amount
+            }
+            return by.keys.sorted().map { by[$0]! }
+        }
+        XCTAssertEqual(try q.lockedVestingByMaturity(.account(owner)), maturity(schedule.entries))
+        XCTAssertFalse(try q.lockedVestingByMaturity(.account(owner)).isEmpty)
+        XCTAssertEqual(try q.vestingEntryCount(.account(owner)), schedule.entries.count)
+        XCTAssertEqual(try q.releases(account: owner), schedule.releases)
+        for node in Set(schedule.entries.compactMap(\.node)).sorted().prefix(3) {
+            let fromNode = schedule.entries.filter { $0.node == node }
+            XCTAssertEqual(try q.lockedVestingByMaturity(.node(node)), maturity(fromNode), "node \(node)")
+            XCTAssertEqual(try q.vestingEntryCount(.node(node)), fromNode.count)
+            var pages: [VestingScheduleEntry] = []
+            while case let page = try q.vestingEntries(node: node, newestFirst: 97, offset: pages.count), !page.isEmpty {
+                pages += page
+            }
+            XCTAssertEqual(pages, Array(fromNode.reversed()), "node \(node), pages of 97")
+        }
+        XCTAssertEqual(try q.vestingEntryCount(.node(NodeID(unchecked: "nonesuch"))), 0)
         // Supply series and node rewards are there.
         XCTAssertEqual(try q.ozoneSupply(epochs: 1...10).count, 10)
         let node = reports[2_000]!.settled.first?.node
