@@ -68,6 +68,15 @@ SELECT position, stream, stream_version, event_id, type, (extract(epoch FROM tim
        data::text, metadata::text, (extract(epoch FROM appended_at) * 1000000)::bigint, hash
 FROM event_log WHERE position >= $1 ORDER BY position LIMIT $2
 
+-- The headers (no data) of the events with $1 < position <= $2 of type $3 and stream $4 (NULL:
+-- any), at most $5, in order: a bounded window of the primary key, filtered by PostgreSQL. No
+-- index on type: it would cost every append for a console filter.
+-- name: log.headers_in_window
+SELECT position, stream, stream_version, event_id, type, (extract(epoch FROM time) * 1000000)::bigint
+FROM event_log
+WHERE position > $1 AND position <= $2 AND ($3::text IS NULL OR type = $3) AND ($4::text IS NULL OR stream = $4)
+ORDER BY position LIMIT $5
+
 -- Point reads on the (stream, stream_version) key, for `read(stream:after:through:)`.
 -- name: log.stream_last_version
 SELECT coalesce(max(stream_version), 0) FROM event_log WHERE stream = $1

@@ -93,7 +93,42 @@ extension EventStore {
     }
 }
 
+/// What a list of events shows of each: where it is and what it is, without its data.
+public struct EventHeader: Sendable, Hashable {
+    public var position: Int64
+    public var stream: String
+    public var streamVersion: Int64
+    public var eventID: String
+    public var type: String
+    public var time: Timestamp
+
+    public init(position: Int64, stream: String, streamVersion: Int64, eventID: String, type: String, time: Timestamp) {
+        self.position = position
+        self.stream = stream
+        self.streamVersion = streamVersion
+        self.eventID = eventID
+        self.type = type
+        self.time = time
+    }
+}
+
 extension EventStore {
+    /// The headers of at most `limit` events with `after < position <= through`, of `type` and
+    /// in `stream` when given, in order. The filter runs in PostgreSQL over that window of the
+    /// primary key: the caller bounds the window (the log has no index on type).
+    public func headers(
+        after: Int64, through: Int64, type: String? = nil, stream: String? = nil, limit: Int
+    ) throws -> [EventHeader] {
+        guard after < through, limit > 0 else { return [] }
+        let r = try connection.query(StoreSQL.headersInWindow, binding: after, through, type, stream, limit)
+        try r.expectColumns(6, statement: "log.headers_in_window")
+        return try (0..<r.rowCount).map { i in
+            EventHeader(
+                position: try r.int64(i, 0), stream: try r.string(i, 1), streamVersion: try r.int64(i, 2), eventID: try r.string(i, 3),
+                type: try r.string(i, 4), time: Timestamp(microsecondsSinceEpoch: try r.int64(i, 5)))
+        }
+    }
+
     /// The log position of the event with id `eventID`, nil when there is none (the console's
     /// search box looks event ids up this way).
     public func position(ofEventID eventID: String) throws(PostgresError) -> Int64? {

@@ -39,6 +39,7 @@ enum StoreSQL {
     static var streamVersions: String { self["log.stream_versions"] }
     static var copyIn: String { self["log.copy_in"] }
     static var readRange: String { self["log.read_range"] }
+    static var headersInWindow: String { self["log.headers_in_window"] }
     static var streamLastVersion: String { self["log.stream_last_version"] }
     static var streamVersionPosition: String { self["log.stream_version_position"] }
     static var readStreamVersions: String { self["log.read_stream_versions"] }

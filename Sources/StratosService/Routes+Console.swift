@@ -275,28 +275,17 @@ extension StratosServer {
             page.stream = stream
             page.head = try store.head().position
             let last = min(page.head, through ?? Int64.max)
-            page.scannedThrough = after
-            // A filtered page reads at most `eventsScanWindow` events of the log: bounded work
-            // per request however rare the match.
-            var next = after + 1
-            while next <= last, page.rows.count < EventsPage.pageSize, next - after <= Self.eventsScanWindow {
-                let batch = try store.read(from: next, limit: type == nil && stream == nil ? EventsPage.pageSize : 500)
-                if batch.isEmpty { break }
-                for e in batch where e.position <= last && page.rows.count < EventsPage.pageSize {
-                    page.scannedThrough = e.position
-                    if let type, e.type != type { continue }
-                    if let stream, e.stream != stream { continue }
-                    page.rows.append(
-                        EventsPage.Row(
-                            position: e.position, type: e.type, stream: e.stream, streamVersion: e.streamVersion, eventID: e.eventID,
-                            time: e.time.rfc3339))
-                }
-                next = batch[batch.count - 1].position + 1
-                if batch[batch.count - 1].position >= last {
-                    page.scannedThrough = max(page.scannedThrough, min(last, batch[batch.count - 1].position))
-                }
-                if page.rows.count < EventsPage.pageSize { page.scannedThrough = max(page.scannedThrough, min(last, next - 1)) }
+            // A filtered page looks at most `eventsScanWindow` positions of the log (filtered by
+            // PostgreSQL): bounded work per request however rare the match; "later" goes on
+            // from where it stopped.
+            let window = type == nil && stream == nil ? last : min(last, after + Self.eventsScanWindow)
+            let headers = try store.headers(after: after, through: window, type: type, stream: stream, limit: EventsPage.pageSize)
+            page.rows = headers.map { e in
+                EventsPage.Row(
+                    position: e.position, type: e.type, stream: e.stream, streamVersion: e.streamVersion, eventID: e.eventID,
+                    time: e.time.rfc3339)
             }
+            page.scannedThrough = max(after, headers.count == EventsPage.pageSize ? headers[headers.count - 1].position : window)
             return page.render()
         }
     }

@@ -36,6 +36,43 @@ final class EventStoreTests: StoreTestCase {
         XCTAssertTrue(try store.verify().isIntact)
     }
 
+    /// `headers` (the console's events list): the window's events, filtered by type and stream
+    /// in PostgreSQL, equal to filtering the full events.
+    func testHeadersInAWindowFilteredByTypeAndStream() throws {
+        var events: [LedgerEvent] = []
+        for i in 1...30 {
+            events.append(
+                i % 3 == 0
+                    ? LedgerEvent(
+                        id: EventID("t\(i)")!, time: Timestamp(microsecondsSinceEpoch: t0 + Int64(i) * 1_000_000),
+                        payload: .transferred(from: AccountID("st1alice")!, to: AccountID("st1bob")!, amount: Wei(1)))
+                    : funded("f\(i)", i % 2 == 0 ? "st1alice" : "st1carol", second: Int64(i)))
+        }
+        try store.append(events)
+        let all = try store.read(from: 1, limit: 100)
+        func expected(after: Int64, through: Int64, type: String?, stream: String?, limit: Int) -> [EventHeader] {
+            Array(
+                all.filter {
+                    $0.position > after && $0.position <= through && (type == nil || $0.type == type) && (stream == nil || $0.stream == stream)
+                }
+                .prefix(limit)
+                .map {
+                    EventHeader(
+                        position: $0.position, stream: $0.stream, streamVersion: $0.streamVersion, eventID: $0.eventID, type: $0.type,
+                        time: $0.time)
+                })
+        }
+        for (after, through, type, stream, limit) in [
+            (Int64(0), Int64(30), String?.none, String?.none, 100), (4, 20, "Transferred", nil, 100), (0, 30, "Funded", nil, 5),
+            (0, 30, nil, "account/st1carol", 100), (10, 30, "Funded", "account/st1alice", 3), (30, 40, nil, nil, 10), (7, 7, nil, nil, 10),
+        ] {
+            XCTAssertEqual(
+                try store.headers(after: after, through: through, type: type, stream: stream, limit: limit),
+                expected(after: after, through: through, type: type, stream: stream, limit: limit),
+                "after \(after) through \(through) type \(type ?? "-") stream \(stream ?? "-") limit \(limit)")
+        }
+    }
+
     func testAwkwardIdentifiersRoundTrip() throws {
         // Printable ASCII may hold quotes, backslashes and text that looks like JSON keys.
         let ids = [#"q","time":"1999-01-01T00:00:00Z"#, #"back\slash\"#, #"{"data":}"#, "tab\\t"]
