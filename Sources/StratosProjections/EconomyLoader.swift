@@ -149,12 +149,12 @@ struct EconomyLoader {
         case .node(let id): node = id.rawValue
         case .all: preconditionFailure("every entry is supplied by complete(_:_:)")
         }
-        let r = try c.query(
-            sql("vesting.live"),
-            [
-                String(ids.lowerBound.rawValue), String(ids.upperBound.rawValue), String(position), String(closed),
-                String(through), String(closed - lockUp.upperBound), String(through - lockUp.lowerBound), node,
-            ])
+        var parameters: [String?] = [
+            String(ids.lowerBound.rawValue), String(ids.upperBound.rawValue), String(position), String(closed),
+            String(through), String(closed - lockUp.upperBound), String(through - lockUp.lowerBound),
+        ]
+        if let node { parameters.append(node) }
+        let r = try c.query(sql(node == nil ? "vesting.live" : "vesting.live_of_node"), parameters)
         try give(try lockedEntries(r), for: need, to: &economy, at: position)
     }
 

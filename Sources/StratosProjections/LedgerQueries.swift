@@ -239,28 +239,24 @@ public final class LedgerQueries {
         try Self.releases(connection.query(sql("q.releases"), binding: account.rawValue))
     }
 
-    /// The locked entries of `holder` summed by maturity epoch, soonest first: what the console
-    /// charts, without reading the released history.
-    public func lockedVestingByMaturity(_ holder: VestingHolder) throws -> [MaturityTotal] {
+    /// How many entries `holder` has and its locked ones summed by maturity epoch: what the
+    /// console shows, from one scan of the holder's entries, without reading them out.
+    public func vestingSummary(_ holder: VestingHolder) throws -> VestingSummary {
         let r =
             switch holder {
-            case .account(let id): try connection.query(sql("q.vesting_locked_by_maturity_account"), binding: id.rawValue)
-            case .node(let id): try connection.query(sql("q.vesting_locked_by_maturity_node"), binding: id.rawValue)
+            case .account(let id): try connection.query(sql("q.vesting_summary_account"), binding: id.rawValue)
+            case .node(let id): try connection.query(sql("q.vesting_summary_node"), binding: id.rawValue)
             }
-        try r.expectColumns(3, statement: "q.vesting_locked_by_maturity")
-        return try (0..<r.rowCount).map { i in
-            MaturityTotal(matureEpoch: try r.int64(i, 0), entries: Int(try r.int64(i, 1)), amount: try wei(r, i, 2))
+        try r.expectColumns(3, statement: "q.vesting_summary")
+        var summary = VestingSummary(entries: 0, lockedByMaturity: [])
+        for i in 0..<r.rowCount {
+            let count = Int(try r.int64(i, 1))
+            summary.entries += count
+            if let epoch = try r.optionalInt64(i, 0) {
+                summary.lockedByMaturity.append(MaturityTotal(matureEpoch: epoch, entries: count, amount: try wei(r, i, 2)))
+            }
         }
-    }
-
-    /// How many vesting entries `holder` has, whatever became of them.
-    public func vestingEntryCount(_ holder: VestingHolder) throws -> Int {
-        let r =
-            switch holder {
-            case .account(let id): try connection.query(sql("q.vesting_count_account"), binding: id.rawValue)
-            case .node(let id): try connection.query(sql("q.vesting_count_node"), binding: id.rawValue)
-            }
-        return Int(try r.int64(0, 0))
+        return summary
     }
 
     /// At most `limit` of the entries earned from `node`, newest first, after skipping `offset`.

@@ -83,6 +83,18 @@ public enum VestingHolder: Sendable, Hashable {
     case node(NodeID)
 }
 
+/// A holder's vesting in brief: how many entries it has, and its locked ones by maturity.
+public struct VestingSummary: Sendable, Hashable {
+    /// Every entry, locked, released, cancelled or taken for fees.
+    public var entries: Int
+    /// The locked entries summed by maturity epoch, soonest first.
+    public var lockedByMaturity: [MaturityTotal]
+    public init(entries: Int, lockedByMaturity: [MaturityTotal]) {
+        self.entries = entries
+        self.lockedByMaturity = lockedByMaturity
+    }
+}
+
 /// The locked vesting entries maturing at the close of one epoch, summed.
 public struct MaturityTotal: Sendable, Hashable {
     public var matureEpoch: Int64

@@ -93,14 +93,9 @@ public struct ReadModel {
         return try queries.vestingSchedule(account: id)
     }
 
-    /// The locked vesting of an account or a node summed by maturity epoch, soonest first.
-    public func lockedVestingByMaturity(_ holder: VestingHolder) throws -> [MaturityTotal] {
-        try queries.lockedVestingByMaturity(holder)
-    }
-
-    /// How many vesting entries an account or a node has (locked, released, cancelled).
-    public func vestingEntryCount(_ holder: VestingHolder) throws -> Int {
-        try queries.vestingEntryCount(holder)
+    /// How many vesting entries an account or a node has, and its locked ones by maturity epoch.
+    public func vestingSummary(_ holder: VestingHolder) throws -> VestingSummary {
+        try queries.vestingSummary(holder)
     }
 
     /// One page of the entries earned from `node`, newest first.

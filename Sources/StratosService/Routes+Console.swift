@@ -176,12 +176,13 @@ extension StratosServer {
             }
             // One page of the node's entries and the locked sums, from PostgreSQL: the owner's
             // whole schedule can hold tens of thousands of entries.
-            let vpager = Pager(total: try model.vestingEntryCount(.node(id)), pageSize: NodePage.pageSize, page: vestingPage)
+            let summary = try model.vestingSummary(.node(id))
+            let vpager = Pager(total: summary.entries, pageSize: NodePage.pageSize, page: vestingPage)
             page.vestingTotal = vpager.total
             page.vestingPage = vpager.page
             page.vesting = Self.vestingRows(
                 try model.vestingEntries(node: id, newestFirst: vpager.range.count, offset: vpager.range.lowerBound))
-            page.maturity = Self.maturityRows(try model.lockedVestingByMaturity(.node(id)))
+            page.maturity = Self.maturityRows(summary.lockedByMaturity)
             page.releases = Self.releaseRows(try model.releases(account: node.owner)).filter { $0.node == id.rawValue }
             if let epoch = chosen ?? page.rewards.last?.epoch {
                 if epoch > lastClosedEpoch {
@@ -222,8 +223,9 @@ extension StratosServer {
             page.stakePage = stakePage
             page.lastClosedEpoch = try model.lastClosedEpoch()
             page.ownedNodes = try model.nodes(ownedBy: id).map(\.rawValue)
-            page.maturity = Self.maturityRows(try model.lockedVestingByMaturity(.account(id)))
-            page.vestingEntries = try model.vestingEntryCount(.account(id))
+            let summary = try model.vestingSummary(.account(id))
+            page.maturity = Self.maturityRows(summary.lockedByMaturity)
+            page.vestingEntries = summary.entries
             page.releases = Self.releaseRows(try model.releases(account: id))
             if let stake = try model.stake(id.rawValue) {
                 page.stake = stake.asRecipient.map { r in

@@ -86,13 +86,16 @@ enum ConsoleBench: BenchSuite {
         for (page, paths) in pages {
             let samples = try await onOwnThread {
                 let client = LoopbackHTTPClient(port: port)
-                return try paths.map { path -> (ms: Double, bytes: Int) in
+                return try paths.map { path -> (ms: Double, bytes: Int, path: String) in
                     let t = Stopwatch()
                     let r = try client.get(path)
                     guard r.status == 200 else { throw BenchError("\(path): \(r.status) \(r.text.prefix(200))") }
-                    return (t.seconds * 1000, r.body.count)
+                    return (t.seconds * 1000, r.body.count, path)
                 }
             }
+            // The slowest requests, to find what a p95 is made of.
+            let slowest = samples.sorted { $0.ms > $1.ms }.prefix(3).map { "\($0.path) \(Int($0.ms)) ms" }
+            FileHandle.standardError.write(Data("bench: console: \(page): slowest \(slowest.joined(separator: ", "))\n".utf8))
             let ms = samples.map(\.ms).sorted()
             let bytes = samples.map(\.bytes).sorted()
             figures.append(
