@@ -481,6 +481,10 @@ SELECT epoch_earned, role, source, sum(amount)::text FROM vesting_entries
 WHERE hashtextextended(node, 0) = hashtextextended($1, 0) AND node = $1 AND node IS NOT NULL AND epoch_earned BETWEEN $2 AND $3
 GROUP BY epoch_earned, role, source ORDER BY epoch_earned, role, source
 
+-- The price alone, for the console's chart over every epoch.
+-- name: q.ozone_prices
+SELECT epoch, price_numerator::text, price_denominator::text FROM ozone_supply WHERE epoch BETWEEN $1 AND $2 ORDER BY epoch
+
 -- name: q.ozone_supply
 SELECT epoch, position, s, p, l, mined, fee_collector, price_numerator, price_denominator, bought, consumed, settled, carried_over
 FROM ozone_supply WHERE epoch BETWEEN $1 AND $2 ORDER BY epoch

@@ -63,7 +63,8 @@ public struct OverviewPage: Sendable {
             supply.append(("mined of cap", "\(Amounts.decimal(minedWei * 1_000_000 / capWei, decimals: 4)) %"))
         }
         body += "<div class=\"grid\">" + Layout.section("Log and projections", Layout.facts(log))
-        body += Layout.section("Supply", Layout.facts(supply)) + "</div>"
+        let supplyTitle = lastClosedEpoch > 0 ? "Supply after the close of epoch \(lastClosedEpoch)" : "Supply"
+        body += Layout.section(supplyTitle, Layout.facts(supply)) + "</div>"
 
         let bars = BarChart.bucketed(pricePerOZ.map { ($0.epoch, [$0.wei]) }, maxBars: 240, sum: false)
         let chart = BarChart(

@@ -336,6 +336,13 @@ public final class LedgerQueries {
         }
     }
 
+    /// The Ozone price (s + p) / l after each closed epoch in `epochs`: (epoch, wei, noz).
+    public func ozonePrices(epochs: ClosedRange<Int64>) throws -> [(epoch: Int64, numeratorWei: Wei, denominatorNoz: Noz)] {
+        let r = try connection.query(sql("q.ozone_prices"), binding: epochs.lowerBound, epochs.upperBound)
+        try r.expectColumns(3, statement: "q.ozone_prices")
+        return try (0..<r.rowCount).map { i in (try r.int64(i, 0), try wei(r, i, 1), try noz(r, i, 2)) }
+    }
+
     /// The stake-reward ledger of one recipient (validator operator, delegator or node owner).
     public func stakeRewards(account: AccountID, epochs: ClosedRange<Int64>) throws -> [StakeReward] {
         try stakeRewards(

@@ -124,6 +124,16 @@ public struct ReadModel {
         try queries.ozoneSupply(epochs: epochs)
     }
 
+    /// The Ozone price after each closed epoch of `epochs`, as an exact fraction.
+    public func ozonePrices(epochs: ClosedRange<Int64>) throws -> [(epoch: Int64, numeratorWei: Wei, denominatorNoz: Noz)] {
+        try queries.ozonePrices(epochs: epochs)
+    }
+
+    /// The rule set's name of the build ("" before the first build).
+    public func rulesName() throws -> String {
+        try optional { try queries.health().rules } ?? ""
+    }
+
     /// The stake-reward ledger of a validator or a delegator, nil if neither.
     public func stake(_ id: String) throws -> StakeLedger? {
         let all = Int64(1)...Int64.max

@@ -56,18 +56,19 @@ extension StratosServer {
             page.capWei = cap
             page.logHead = try EventStore(connection: c).head().position
             page.projectedPosition = try model.projectedPosition()
-            if let s = try model.snapshot(.latest) {
-                page.rules = s.rules
-                page.lastClosedEpoch = s.lastClosedEpoch
+            // The supply as the last epoch close left it, from its stored row: a snapshot of
+            // the moment would rebuild the economy from a checkpoint for every overview.
+            page.rules = try model.rulesName()
+            page.lastClosedEpoch = try model.lastClosedEpoch()
+            if page.lastClosedEpoch > 0, let s = try model.ozoneSeries(epochs: page.lastClosedEpoch...page.lastClosedEpoch).first {
                 page.sWei = s.supply.s.rawValue
                 page.pWei = s.supply.p.rawValue
                 page.lNoz = s.supply.l.rawValue
                 page.minedWei = s.supply.mined.rawValue
                 page.feeCollectorWei = s.feeCollector.rawValue
             }
-            let all = Int64(1)...Int64.max
-            page.pricePerOZ = try model.ozoneSeries(epochs: all).map { p in
-                (p.epoch, Self.weiPerOZ(p.priceNumeratorWei, p.priceDenominatorNoz))
+            page.pricePerOZ = try model.ozonePrices(epochs: Int64(1)...Int64.max).map { p in
+                (p.epoch, Self.weiPerOZ(p.numeratorWei, p.denominatorNoz))
             }
             // Ranked over the last day: over the whole history the ranking sums every vesting
             // entry ever made (millions on a long history); `/v1/nodes/top` ranks any range.
