@@ -70,7 +70,11 @@ public struct AccountPage: Sendable {
     public var journalEpochs: ClosedRange<Int64> = 1...1
     public var lastClosedEpoch: Int64 = 0
     public var maturityPage = 1
+    /// The day shown of the stake-reward ledger: 1 is the last `stakeWindowEpochs` epochs up to
+    /// the last close, 2 the day before, …; `stake` holds its rewards, `stakeEpochs` its epochs.
     public var stakePage = 1
+    public var stakeEpochs: ClosedRange<Int64> = 1...1
+    public static let stakeWindowEpochs: Int64 = 144
     public static let pageSize = 100
 
     public init(id: String) { self.id = id }
@@ -110,19 +114,22 @@ public struct AccountPage: Sendable {
         }
         body += Layout.section("Vesting schedule", vestingHTML)
 
-        let newest = Array(stake.reversed())
-        let spager = Pager(total: newest.count, pageSize: Self.pageSize, page: stakePage)
-        let stakeRows = newest[spager.range].map { s -> [String] in
+        let stakeRows = stake.reversed().map { s -> [String] in
             [
                 HTML.link(ConsolePath.epoch(s.epoch), String(s.epoch)), HTML.escape(s.validator ?? ""),
                 s.node.map { HTML.link(ConsolePath.node($0, epoch: s.epoch), $0) } ?? "", HTML.escape(s.role), HTML.escape(s.kind),
                 HTML.escape(s.source ?? ""), Amounts.wei(s.amountWei),
             ]
         }
+        var snav = "<nav class=\"pager\">"
+        if stakePage > 1 { snav += HTML.link(url(stake: stakePage - 1), "‹ later") }
+        snav += "<span>epochs \(stakeEpochs.lowerBound)–\(stakeEpochs.upperBound), newest first</span>"
+        if stakeEpochs.lowerBound > 1 { snav += HTML.link(url(stake: stakePage + 1), "earlier ›") }
+        snav += "</nav>"
         body += Layout.section(
             "Stake-reward ledger",
-            Layout.table(["epoch", "validator", "node", "role", "kind", "source", "amount"], stakeRows, numeric: [6])
-                + spager.navigation { url(stake: $0) })
+            snav + Layout.table(["epoch", "validator", "node", "role", "kind", "source", "amount"], stakeRows, numeric: [6])
+                + (stake.isEmpty ? "<p class=\"muted\">No stake reward in these epochs.</p>" : ""))
 
         var jnav = "<nav class=\"links\">"
         if journalEpochs.lowerBound > 1 { jnav += HTML.link(url(journal: journalEpochs.lowerBound - 1), "‹ earlier") }

@@ -134,6 +134,12 @@ public struct ReadModel {
         try optional { try queries.health().rules } ?? ""
     }
 
+    /// The stake rewards `account` received in `epochs` (as validator operator, commission,
+    /// delegator or node owner), in epoch order.
+    public func stakeRewards(account: AccountID, epochs: ClosedRange<Int64>) throws -> [StakeReward] {
+        try queries.stakeRewards(account: account, epochs: epochs)
+    }
+
     /// The stake-reward ledger of a validator or a delegator, nil if neither.
     public func stake(_ id: String) throws -> StakeLedger? {
         let all = Int64(1)...Int64.max

@@ -221,20 +221,23 @@ extension StratosServer {
             page.unbondingWei = balances.unbonding.rawValue
             page.escrowWei = balances.escrow.rawValue
             page.maturityPage = maturityPage
-            page.stakePage = stakePage
             page.lastClosedEpoch = try model.lastClosedEpoch()
             page.ownedNodes = try model.nodes(ownedBy: id).map(\.rawValue)
             let summary = try model.vestingSummary(.account(id))
             page.maturity = Self.maturityRows(summary.lockedByMaturity)
             page.vestingEntries = summary.entries
             page.releases = Self.releaseRows(try model.releases(account: id))
-            if let stake = try model.stake(id.rawValue) {
-                page.stake = stake.asRecipient.map { r in
-                    AccountPage.StakeRow(
-                        epoch: r.epoch, account: r.account.rawValue, validator: r.validator?.rawValue,
-                        node: r.node?.rawValue, role: r.role.rawValue, kind: r.kind.rawValue, source: r.source?.rawValue,
-                        amountWei: r.amount.rawValue)
-                }
+            // The stake rewards of one day at a time (`stake=N`: the N-th day back from the last
+            // close): an owner of many nodes is paid thousands, read on its key by epoch range.
+            let days = max(1, (page.lastClosedEpoch + AccountPage.stakeWindowEpochs - 1) / AccountPage.stakeWindowEpochs)
+            page.stakePage = min(stakePage, Int(days))
+            let upper = max(1, page.lastClosedEpoch - Int64(page.stakePage - 1) * AccountPage.stakeWindowEpochs)
+            page.stakeEpochs = max(1, upper - AccountPage.stakeWindowEpochs + 1)...upper
+            page.stake = try model.stakeRewards(account: id, epochs: page.stakeEpochs).map { r in
+                AccountPage.StakeRow(
+                    epoch: r.epoch, account: r.account.rawValue, validator: r.validator?.rawValue,
+                    node: r.node?.rawValue, role: r.role.rawValue, kind: r.kind.rawValue, source: r.source?.rawValue,
+                    amountWei: r.amount.rawValue)
             }
             // The journal of one epoch at a time (the last closed one by default), at most
             // `journalLines` postings: an owner of many nodes has thousands per day.

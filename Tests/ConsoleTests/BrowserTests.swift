@@ -115,6 +115,14 @@ final class BrowserTests: XCTestCase {
             XCTAssertTrue(accountPage.wei.contains(try XCTUnwrap(account[key]?.string)), "account page shows \(key)")
         }
         XCTAssertTrue(accountPage.noz.contains(try XCTUnwrap(account["ozone"]?.string)))
+        // Its stake rewards of the last day are the API's (the day before is a link away).
+        let firstOfDay = max(1, lastEpoch - 143)
+        XCTAssertTrue(accountPage.dom.contains("epochs \(firstOfDay)–\(lastEpoch), newest first"))
+        let dayRewards = (try api.json("/v1/stake/\(owner)")["asRecipient"]?.array ?? []).filter { ($0["epoch"]?.int ?? 0) >= firstOfDay }
+        for r in dayRewards {
+            XCTAssertTrue(accountPage.wei.contains(try XCTUnwrap(r["amount"]?.string)), "account page shows the stake reward \(r)")
+        }
+        if firstOfDay > 1 { XCTAssertTrue(accountPage.links.contains { $0.contains("stake=2") }, "a link to the day before") }
 
         // The hostile account: escaped on the page, and its links work.
         let encoded = Self.hostileAccount.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
