@@ -42,11 +42,21 @@ public struct Noz: Hashable, Comparable, Sendable, CustomStringConvertible {
 }
 
 /// Parses a non-empty string of ASCII decimal digits into a `UInt128`; nil when it is empty,
-/// holds anything but digits, or does not fit in 128 bits.
+/// holds anything but digits, or does not fit in 128 bits. Inlinable: every amount of every
+/// event and every read goes through it, and unspecialized it walks the text through the
+/// generic `StringProtocol` witnesses, several times slower.
+@inlinable
 public func parseDecimalUInt128(_ text: some StringProtocol) -> UInt128? {
+    parseDecimalUInt128(utf8: text.utf8)
+}
+
+/// `parseDecimalUInt128` of the UTF-8 bytes themselves (a result column, a JSON token),
+/// without making a `String` first.
+@inlinable
+public func parseDecimalUInt128(utf8 bytes: some Sequence<UInt8>) -> UInt128? {
     var value: UInt128 = 0
     var sawDigit = false
-    for byte in text.utf8 {
+    for byte in bytes {
         guard byte >= 0x30 && byte <= 0x39 else { return nil }
         sawDigit = true
         let (m, o1) = value.multipliedReportingOverflow(by: 10)

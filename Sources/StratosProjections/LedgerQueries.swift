@@ -439,9 +439,10 @@ func decodeExceptions(_ r: PostgresResult) throws -> [ProjectionException] {
 }
 
 func uint(_ r: PostgresResult, _ row: Int, _ column: Int) throws -> UInt128 {
-    let s = try r.string(row, column)
-    guard let v = parseDecimalUInt128(s) else { throw ProjectionError.corrupt("not a non-negative integer amount: \(s)") }
-    return v
+    // From the column's bytes: an amount column is read for every row of every page.
+    if let v = r.withValueBytes(row, column, { $0.flatMap { parseDecimalUInt128(utf8: $0) } }) { return v }
+    let text = r.optionalString(row, column) ?? "NULL"
+    throw ProjectionError.corrupt("not a non-negative integer amount: \(text)")
 }
 func wei(_ r: PostgresResult, _ row: Int, _ column: Int) throws -> Wei { Wei(try uint(r, row, column)) }
 func noz(_ r: PostgresResult, _ row: Int, _ column: Int) throws -> Noz { Noz(try uint(r, row, column)) }

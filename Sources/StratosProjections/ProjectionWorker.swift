@@ -466,6 +466,7 @@ public final class ProjectionWorker {
             try c.query(sql("state.completed"), binding: st.buildID)
         }
         state!.indexed = true
+        try connection.execute(sql("maintenance.vacuum_vesting_entries"))
     }
 
     // MARK: Follow

@@ -18,10 +18,10 @@ public struct StoredSettlement: Sendable, Hashable {
     public func firstDifference(from recomputed: SettlementReport) -> (field: String, stored: String, recomputed: String)? {
         let mine = report
         let other = recomputed
-        func cmp(_ field: String, _ a: some CustomStringConvertible & Equatable, _ b: some CustomStringConvertible & Equatable)
-            -> (String, String, String)?
-        {
-            "\(a)" == "\(b)" ? nil : (field, "\(a)", "\(b)")
+        // The field's name and the texts are made only for a difference: an audit compares
+        // every field of every reward line, and equal ones are nearly all of them.
+        func cmp<T: CustomStringConvertible & Equatable>(_ field: @autoclosure () -> String, _ a: T, _ b: T) -> (String, String, String)? {
+            a == b ? nil : (field(), "\(a)", "\(b)")
         }
         let scalar: [(String, String, String)] = [
             ("rules", mine.rules, other.rules), ("epoch", "\(mine.epoch)", "\(other.epoch)"), ("T", "\(mine.T)", "\(other.T)"),
