@@ -291,7 +291,7 @@ extension Economy {
     private mutating func fillVestingHole(doneMaturities: [VestingEntryID: Int64]) {
         guard let hole = vestingHole else { return }
         precondition(hole.byMaturity.isEmpty && hole.byNode.isEmpty, "filling a vesting hole that is not fully supplied")
-        var filled: [VestingState] = []
+        var filled = ChunkedArray<VestingState>()
         filled.reserveCapacity(Int(vestingBaseID - hole.ids.lowerBound) + vesting.count)
         var next = hole.ids.lowerBound
         var previousMaturity = lastClosedEpoch

@@ -45,11 +45,11 @@ public struct Economy: Sendable {
     /// D: self-delegations plus delegations over all validators.
     var totalDelegation: Wei = .zero
 
-    var accounts: [AccountState] = []
+    var accounts = ChunkedArray<AccountState>()
     var accountIndex: [AccountID: Int] = [:]
-    var nodes: [NodeState] = []
+    var nodes = ChunkedArray<NodeState>()
     var nodeIndex: [NodeID: Int] = [:]
-    var validators: [ValidatorState] = []
+    var validators = ChunkedArray<ValidatorState>()
     var validatorIndex: [ValidatorID: Int] = [:]
     /// (validator, delegator) → index in `validators[validator].delegations`.
     var delegationIndex: [DelegationKey: Int] = [:]
@@ -59,7 +59,7 @@ public struct Economy: Sendable {
     var unsettledNodes: [Int] = []
     /// Vesting entries from `vestingHead` on are locked or spent; earlier ones are done. `vesting[k]`
     /// has id `vestingBaseID + k`. Ordered by id, hence by `matureEpoch`.
-    var vesting: [VestingState] = []
+    var vesting = ChunkedArray<VestingState>()
     var vestingBaseID: UInt64 = 1
     var vestingHead = 0
     /// Locked entries older than `vestingBaseID` that a checkpoint head left out (nil: none, the
@@ -70,7 +70,7 @@ public struct Economy: Sendable {
     /// and cancelled, so that writing a head every epoch costs O(buckets), not O(entries).
     var lockedTotals = LockedVestingTotals()
     /// Unbondings, ordered by id and by release day; from `unbondingHead` on not yet released.
-    var unbondings: [UnbondingState] = []
+    var unbondings = ChunkedArray<UnbondingState>()
     var unbondingBaseID: UInt64 = 1
     var unbondingHead = 0
     /// Deactivated nodes whose remaining deposit waits for its release day, in deactivation order.

@@ -118,12 +118,12 @@ struct HistoryGenerator {
             }
             fallthrough
         case 89..<93:
-            if let user = pick(rich), let v = pick(e.validators) {
+            if let user = pick(rich), let v = pick(Array(e.validators)) {
                 return (advance, .delegated(delegator: acct(user), validator: v.id, amount: Wei(amount(wallet(user) / 3))))
             }
             fallthrough
         case 93..<96:
-            if let v = pick(e.validators), let del = pick(v.delegations.filter { !$0.amount.isZero }) {
+            if let v = pick(Array(e.validators)), let del = pick(v.delegations.filter { !$0.amount.isZero }) {
                 return (advance, .undelegated(delegator: e.accounts[del.delegator].id, validator: v.id, amount: Wei(amount(del.amount.rawValue))))
             }
             fallthrough
