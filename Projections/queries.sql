@@ -481,7 +481,27 @@ SELECT epoch_earned, role, source, sum(amount)::text FROM vesting_entries
 WHERE hashtextextended(node, 0) = hashtextextended($1, 0) AND node = $1 AND node IS NOT NULL AND epoch_earned BETWEEN $2 AND $3
 GROUP BY epoch_earned, role, source ORDER BY epoch_earned, role, source
 
--- The price alone, for the console's chart over every epoch.
+-- The epochs of a node's first and last reward (NULLs when it has none): two reads of the node
+-- key's ends, for the console's chart axis.
+-- name: q.node_reward_span
+SELECT min(epoch_earned), max(epoch_earned) FROM vesting_entries
+WHERE hashtextextended(node, 0) = hashtextextended($1, 0) AND node = $1 AND node IS NOT NULL
+
+-- A node's rewards summed per bucket of $3 epochs counted from epoch $2, role and source, with
+-- the number of (epoch, role, source) lines each bucket holds (what q.node_rewards would list):
+-- the console's chart and its pager from one scan of the node key, instead of every line.
+-- name: q.node_reward_buckets
+SELECT (epoch_earned - $2) / $3, role, source, sum(amount)::text, count(DISTINCT epoch_earned) FROM vesting_entries
+WHERE hashtextextended(node, 0) = hashtextextended($1, 0) AND node = $1 AND node IS NOT NULL AND epoch_earned >= $2
+GROUP BY 1, role, source
+
+-- One page of q.node_rewards, newest first ($2 lines after skipping $3): reads the node key
+-- backwards and stops after the page.
+-- name: q.node_rewards_page
+SELECT epoch_earned, role, source, sum(amount)::text FROM vesting_entries
+WHERE hashtextextended(node, 0) = hashtextextended($1, 0) AND node = $1 AND node IS NOT NULL
+GROUP BY epoch_earned, role, source ORDER BY epoch_earned DESC, role DESC, source DESC LIMIT $2 OFFSET $3
+
 -- After a build's keys: sets the visibility map of the largest table, which a COPY-filled table
 -- lacks until autovacuum comes by, so the keys that carry columns (vesting_entries_node_covering)
 -- answer index-only from the first read. Outside a transaction; skipped work is only slower reads.

@@ -43,9 +43,14 @@ public struct NodePage: Sendable {
     public var depositWei: UInt128 = 0
     public var unsettledNoz: UInt128 = 0
     public var lastClosedEpoch: Int64 = 0
-    /// Every reward of the node, per epoch, role and source (`GET /v1/nodes/{id}/rewards`).
+    /// One page (`rewardsPage`) of the node's rewards per epoch, role and source, newest first,
+    /// of `rewardLines` (the lines of `GET /v1/nodes/{id}/rewards`); `totalWei` is their sum.
     public var rewards: [Reward] = []
+    public var rewardLines = 0
     public var totalWei: UInt128 = 0
+    /// The chart: the rewards summed over consecutive ranges of epochs (every range of the axis,
+    /// empty ones too, oldest first), one value per `layers` entry.
+    public var rewardRanges: [(epochs: ClosedRange<Int64>, valuesWei: [UInt128])] = []
     public var audit: Audit?
     /// Why there is no audit (e.g. the node never earned anything).
     public var auditNote: String?
@@ -67,8 +72,11 @@ public struct NodePage: Sendable {
             + "rewards=\(rewards ?? rewardsPage)&vesting=\(vesting ?? vestingPage)"
     }
 
+    /// At most this many bars in the rewards chart.
+    public static let chartRanges = 120
+
     /// The six (role, source) layers of the chart, in a fixed order.
-    static let layers: [(role: String, source: String)] = [
+    public static let layers: [(role: String, source: String)] = [
         ("resource", "traffic"), ("resource", "mining"), ("meta", "traffic"), ("meta", "mining"), ("deposit", "traffic"),
         ("deposit", "mining"),
     ]
@@ -92,17 +100,14 @@ public struct NodePage: Sendable {
         }
         body += Layout.section("Node", Layout.facts(facts))
 
-        // Rewards per epoch, stacked by role and source.
-        var perEpoch: [Int64: [UInt128]] = [:]
-        for r in rewards {
-            guard let k = Self.layers.firstIndex(where: { $0.role == r.role && $0.source == r.source }) else { continue }
-            perEpoch[r.epoch, default: Array(repeating: 0, count: Self.layers.count)][k] += r.amountWei
-        }
-        let points = perEpoch.keys.sorted().map { (key: $0, values: perEpoch[$0]!) }
+        // Rewards per range of epochs, stacked by role and source.
         let chart = BarChart(
             title: "Rewards per epoch by role and source",
             series: Self.layers.enumerated().map { .init(name: "\($0.element.role)/\($0.element.source)", cssClass: "s\($0.offset)") },
-            bars: BarChart.bucketed(points, maxBars: 120, sum: true), format: Amounts.stosText)
+            bars: rewardRanges.map { r in
+                let (a, b) = (r.epochs.lowerBound, r.epochs.upperBound)
+                return BarChart.Bar(label: a == b ? "epoch \(a)" : "epochs \(a)–\(b)", values: r.valuesWei)
+            }, format: Amounts.stosText)
         var auditSection = ""
         if let a = audit {
             var nav = "<nav class=\"links\">"
@@ -129,9 +134,8 @@ public struct NodePage: Sendable {
             auditSection = Layout.section("Derivation", "<p class=\"muted\">\(HTML.escape(note))</p>")
         }
 
-        let newestFirst = Array(rewards.reversed())
-        let pager = Pager(total: newestFirst.count, pageSize: Self.pageSize, page: rewardsPage)
-        let rows = newestFirst[pager.range].map { r -> [String] in
+        let pager = Pager(total: rewardLines, pageSize: Self.pageSize, page: rewardsPage)
+        let rows = rewards.map { r -> [String] in
             [
                 HTML.link(ConsolePath.epoch(r.epoch), String(r.epoch)), HTML.escape(r.role), HTML.escape(r.source), Amounts.wei(r.amountWei),
                 HTML.link(ConsolePath.node(id, epoch: r.epoch), "derivation"),

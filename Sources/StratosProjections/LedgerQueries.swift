@@ -324,6 +324,40 @@ public final class LedgerQueries {
         }
     }
 
+    /// A node's rewards summed into at most `maxRanges` equal ranges of epochs from its first
+    /// reward through `lastEpoch` (or its last reward, if later); nil when it has none. Two
+    /// statements: the ends of the node key, then one scan of it grouped by range.
+    public func nodeRewardChart(node: NodeID, through lastEpoch: Int64, maxRanges: Int) throws -> NodeRewardChart? {
+        precondition(maxRanges > 0)
+        let span = try connection.query(sql("q.node_reward_span"), binding: node.rawValue)
+        try span.expectColumns(2, statement: "q.node_reward_span")
+        guard span.rowCount == 1, !span.isNull(0, 0) else { return nil }
+        let first = try span.int64(0, 0)
+        let lastReward = try span.int64(0, 1)
+        let last = max(lastEpoch, lastReward)
+        let width = (last - first + Int64(maxRanges)) / Int64(maxRanges)
+        let r = try connection.query(sql("q.node_reward_buckets"), binding: node.rawValue, first, width)
+        try r.expectColumns(5, statement: "q.node_reward_buckets")
+        let buckets = try (0..<r.rowCount).map { i in
+            NodeRewardChart.Bucket(
+                index: try r.int64(i, 0), role: try enumValue(r, i, 1), source: try enumValue(r, i, 2), amount: try wei(r, i, 3),
+                lines: Int(try r.int64(i, 4)))
+        }
+        let chart = NodeRewardChart(firstEpoch: first, lastRewardEpoch: lastReward, lastEpoch: last, widthEpochs: width, buckets: buckets)
+        assert(chart.rangeCount <= Int64(maxRanges) && buckets.allSatisfy { $0.index >= 0 && $0.index < chart.rangeCount })
+        return chart
+    }
+
+    /// `limit` lines of `nodeRewards` (every epoch), newest first, after skipping `offset`.
+    public func nodeRewards(node: NodeID, newestFirst limit: Int, offset: Int) throws -> [NodeEpochReward] {
+        precondition(limit >= 0 && offset >= 0)
+        let r = try connection.query(sql("q.node_rewards_page"), binding: node.rawValue, Int64(limit), Int64(offset))
+        try r.expectColumns(4, statement: "q.node_rewards_page")
+        return try (0..<r.rowCount).map { i in
+            NodeEpochReward(epoch: try r.int64(i, 0), role: try enumValue(r, i, 1), source: try enumValue(r, i, 2), amount: try wei(r, i, 3))
+        }
+    }
+
     /// The Ozone supply and price after each closed epoch in `epochs`.
     public func ozoneSupply(epochs: ClosedRange<Int64>) throws -> [OzoneSupplyPoint] {
         let r = try connection.query(sql("q.ozone_supply"), binding: epochs.lowerBound, epochs.upperBound)

@@ -115,6 +115,41 @@ public struct NodeEpochReward: Sendable, Hashable {
     public var amount: Wei
 }
 
+/// A node's rewards for a chart: summed over consecutive ranges of `widthEpochs` epochs, the
+/// first starting at the node's first reward and the last ending at `lastEpoch`, per role and
+/// source. Exactly the lines of `nodeRewards` summed, without reading each of them.
+public struct NodeRewardChart: Sendable, Hashable {
+    public struct Bucket: Sendable, Hashable {
+        /// 0 for the range starting at `firstEpoch`.
+        public var index: Int64
+        public var role: RewardRole
+        public var source: RewardSource
+        public var amount: Wei
+        /// How many (epoch, role, source) lines of `nodeRewards` the bucket sums.
+        public var lines: Int
+    }
+    /// The epoch of the node's first reward.
+    public var firstEpoch: Int64
+    /// The epoch of its last reward.
+    public var lastRewardEpoch: Int64
+    /// The axis's last epoch: the last closed epoch (or the last reward's, if later).
+    public var lastEpoch: Int64
+    public var widthEpochs: Int64
+    /// Only the buckets that hold a reward, in no particular order.
+    public var buckets: [Bucket]
+
+    /// The number of ranges on the axis.
+    public var rangeCount: Int64 { (lastEpoch - firstEpoch) / widthEpochs + 1 }
+    /// The epochs of range `index`.
+    public func epochs(ofRange index: Int64) -> ClosedRange<Int64> {
+        let from = firstEpoch + index * widthEpochs
+        return from...min(lastEpoch, from + widthEpochs - 1)
+    }
+    /// The number of lines of `nodeRewards` (over every epoch).
+    public var lines: Int { buckets.reduce(0) { $0 + $1.lines } }
+    public var total: Wei { buckets.reduce(Wei.zero) { $0 + $1.amount } }
+}
+
 /// The Ozone supply right after one epoch close.
 public struct OzoneSupplyPoint: Sendable, Hashable {
     public var epoch: Int64

@@ -114,6 +114,17 @@ public struct ReadModel {
         return try queries.nodeRewards(node: id, epochs: epochs)
     }
 
+    /// A node's rewards summed into at most `maxRanges` ranges of epochs through `lastEpoch`,
+    /// for a chart; nil when it has earned nothing (check `node` for whether it exists).
+    public func nodeRewardChart(_ id: NodeID, through lastEpoch: Int64, maxRanges: Int) throws -> NodeRewardChart? {
+        try queries.nodeRewardChart(node: id, through: lastEpoch, maxRanges: maxRanges)
+    }
+
+    /// One page of a node's reward lines (every epoch), newest first.
+    public func nodeRewards(_ id: NodeID, newestFirst limit: Int, offset: Int) throws -> [NodeEpochReward] {
+        try queries.nodeRewards(node: id, newestFirst: limit, offset: offset)
+    }
+
     /// The `limit` nodes that earned the most over `epochs`, best first, with their totals by role.
     public func topNodes(epochs: ClosedRange<Int64>, limit: Int) throws -> [NodeRewardTotal] {
         try queries.topNodes(epochs: epochs, limit: limit)

@@ -161,8 +161,7 @@ extension StratosServer {
             // The node's row and the state's last epoch, not a snapshot: a snapshot rebuilds
             // the whole economy from a checkpoint.
             let lastClosedEpoch = try model.lastClosedEpoch()
-            guard let node = try model.node(id), let rewards = try model.nodeRewards(id, epochs: Int64(1)...Int64.max)
-            else { throw Problem.notFound("Node", "node \(id) has never been seen") }
+            guard let node = try model.node(id) else { throw Problem.notFound("Node", "node \(id) has never been seen") }
             var page = NodePage(id: id.rawValue)
             page.kind = node.kind.rawValue
             page.owner = node.owner.rawValue
@@ -170,9 +169,15 @@ extension StratosServer {
             page.depositWei = node.deposit.rawValue
             page.unsettledNoz = node.unsettled.rawValue
             page.lastClosedEpoch = lastClosedEpoch
-            page.rewardsPage = rewardsPage
-            page.totalWei = rewards.reduce(UInt128(0)) { $0 + $1.amount.rawValue }
-            page.rewards = rewards.map {
+            // The chart's sums and one page of lines from PostgreSQL, not every line: a node of
+            // the bench history has some 15,000 (epoch, role, source) lines.
+            let chart = try model.nodeRewardChart(id, through: lastClosedEpoch, maxRanges: NodePage.chartRanges)
+            page.rewardLines = chart?.lines ?? 0
+            page.totalWei = chart?.total.rawValue ?? 0
+            page.rewardRanges = chart.map(Self.rewardRanges) ?? []
+            let rpager = Pager(total: page.rewardLines, pageSize: NodePage.pageSize, page: rewardsPage)
+            page.rewardsPage = rpager.page
+            page.rewards = try model.nodeRewards(id, newestFirst: rpager.range.count, offset: rpager.range.lowerBound).map {
                 NodePage.Reward(epoch: $0.epoch, role: $0.role.rawValue, source: $0.source.rawValue, amountWei: $0.amount.rawValue)
             }
             // One page of the node's entries and the locked sums, from PostgreSQL: the owner's
@@ -185,7 +190,7 @@ extension StratosServer {
                 try model.vestingEntries(node: id, newestFirst: vpager.range.count, offset: vpager.range.lowerBound))
             page.maturity = Self.maturityRows(summary.lockedByMaturity)
             page.releases = Self.releaseRows(try model.releases(account: node.owner)).filter { $0.node == id.rawValue }
-            if let epoch = chosen ?? page.rewards.last?.epoch {
+            if let epoch = chosen ?? chart?.lastRewardEpoch {
                 if epoch > lastClosedEpoch {
                     page.auditNote = "epoch \(epoch) is not closed yet (the last closed epoch is \(lastClosedEpoch))"
                 } else {
@@ -204,6 +209,16 @@ extension StratosServer {
             }
             return page.render()
         }
+    }
+
+    /// Every range of the chart's axis, oldest first, with one sum per `NodePage.layers` entry.
+    static func rewardRanges(_ chart: NodeRewardChart) -> [(epochs: ClosedRange<Int64>, valuesWei: [UInt128])] {
+        var values = Array(repeating: Array(repeating: UInt128(0), count: NodePage.layers.count), count: Int(chart.rangeCount))
+        for b in chart.buckets {
+            guard let k = NodePage.layers.firstIndex(where: { $0.role == b.role.rawValue && $0.source == b.source.rawValue }) else { continue }
+            values[Int(b.index)][k] += b.amount.rawValue
+        }
+        return values.enumerated().map { (chart.epochs(ofRange: Int64($0.offset)), $0.element) }
     }
 
     func accountPage(_ request: Request, id: AccountID) async throws -> Response {

@@ -8,6 +8,9 @@ final class RendererTests: XCTestCase {
     func testEscapeMakesHostileTextInert() {
         XCTAssertEqual(HTML.escape("<script>alert('x')</script>&\""), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;")
         XCTAssertEqual(HTML.escape("plain-id_1"), "plain-id_1")
+        // Multi-byte UTF-8 is copied as it is, around escaped bytes and on the fast path.
+        XCTAssertEqual(HTML.escape("é<ü>\u{1F600}'"), "é&lt;ü&gt;\u{1F600}&#39;")
+        XCTAssertEqual(HTML.escape("Grüße"[...]), "Grüße")
         XCTAssertEqual(HTML.urlComponent("a/b?c#d&e=f%<\"'"), "a%2Fb%3Fc%23d%26e%3Df%25%3C%22%27")
         XCTAssertEqual(HTML.urlComponent("st1alice-._~"), "st1alice-._~")
         // A link to a hostile id: the id cannot close the attribute, add one, or leave the path.

@@ -124,6 +124,31 @@ final class ProjectionTests: ProjectionTestCase {
         XCTAssertEqual(try q.ozoneSupply(epochs: 1...10).count, 10)
         let node = reports[2_000]!.settled.first?.node
         if let node { XCTAssertFalse(try q.nodeRewards(node: node, epochs: 1_990...2_000).isEmpty) }
+        // The console's chart and pages of a node's rewards equal its lines summed and sliced.
+        let rewardNodes = Set(reports.values.flatMap { $0.settled.map(\.node) }).sorted().prefix(3)
+        XCTAssertFalse(rewardNodes.isEmpty)
+        for node in rewardNodes {
+            let lines = try q.nodeRewards(node: node, epochs: 1...Int64.max)
+            for maxRanges in [1, 7, 120] {
+                let chart = try XCTUnwrap(try q.nodeRewardChart(node: node, through: 2_000, maxRanges: maxRanges), "node \(node)")
+                XCTAssertLessThanOrEqual(chart.rangeCount, Int64(maxRanges))
+                XCTAssertEqual(chart.firstEpoch, lines.first?.epoch)
+                XCTAssertEqual(chart.lastRewardEpoch, lines.last?.epoch)
+                XCTAssertEqual(chart.epochs(ofRange: 0).lowerBound, chart.firstEpoch)
+                XCTAssertEqual(chart.epochs(ofRange: chart.rangeCount - 1).upperBound, chart.lastEpoch)
+                XCTAssertEqual(chart.lines, lines.count)
+                XCTAssertEqual(chart.total, lines.reduce(Wei.zero) { $0 + $1.amount })
+                for b in chart.buckets {
+                    let inRange = lines.filter { chart.epochs(ofRange: b.index).contains($0.epoch) && $0.role == b.role && $0.source == b.source }
+                    XCTAssertEqual(b.amount, inRange.reduce(Wei.zero) { $0 + $1.amount }, "node \(node), range \(b.index)")
+                    XCTAssertEqual(b.lines, inRange.count)
+                }
+            }
+            var pages: [NodeEpochReward] = []
+            while case let page = try q.nodeRewards(node: node, newestFirst: 50, offset: pages.count), !page.isEmpty { pages += page }
+            XCTAssertEqual(pages, Array(lines.reversed()), "node \(node), pages of 50")
+        }
+        XCTAssertNil(try q.nodeRewardChart(node: NodeID(unchecked: "nonesuch"), through: 2_000, maxRanges: 120))
     }
 
     /// snapshot --epoch N and --position P equal the in-memory replay to the same point.
