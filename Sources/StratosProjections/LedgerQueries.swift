@@ -329,11 +329,8 @@ public final class LedgerQueries {
     /// statements: the ends of the node key, then one scan of it grouped by range.
     public func nodeRewardChart(node: NodeID, through lastEpoch: Int64, maxRanges: Int) throws -> NodeRewardChart? {
         precondition(maxRanges > 0)
-        let span = try connection.query(sql("q.node_reward_span"), binding: node.rawValue)
-        try span.expectColumns(2, statement: "q.node_reward_span")
-        guard span.rowCount == 1, !span.isNull(0, 0) else { return nil }
-        let first = try span.int64(0, 0)
-        let lastReward = try span.int64(0, 1)
+        guard let span = try nodeRewardSpan(node: node) else { return nil }
+        let (first, lastReward) = (span.lowerBound, span.upperBound)
         let last = max(lastEpoch, lastReward)
         let width = (last - first + Int64(maxRanges)) / Int64(maxRanges)
         let r = try connection.query(sql("q.node_reward_buckets"), binding: node.rawValue, first, width)
@@ -346,6 +343,16 @@ public final class LedgerQueries {
         let chart = NodeRewardChart(firstEpoch: first, lastRewardEpoch: lastReward, lastEpoch: last, widthEpochs: width, buckets: buckets)
         assert(chart.rangeCount <= Int64(maxRanges) && buckets.allSatisfy { $0.index >= 0 && $0.index < chart.rangeCount })
         return chart
+    }
+
+    /// The epochs of a node's first and last reward; nil when it has none.
+    public func nodeRewardSpan(node: NodeID) throws -> ClosedRange<Int64>? {
+        let r = try connection.query(sql("q.node_reward_span"), binding: node.rawValue)
+        try r.expectColumns(2, statement: "q.node_reward_span")
+        guard r.rowCount == 1, !r.isNull(0, 0) else { return nil }
+        let (first, last) = (try r.int64(0, 0), try r.int64(0, 1))
+        assert(first <= last)
+        return first...last
     }
 
     /// `limit` lines of `nodeRewards` (every epoch), newest first, after skipping `offset`.

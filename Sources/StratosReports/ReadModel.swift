@@ -120,6 +120,9 @@ public struct ReadModel {
         try queries.nodeRewardChart(node: id, through: lastEpoch, maxRanges: maxRanges)
     }
 
+    /// The epochs of a node's first and last reward; nil when it has earned nothing.
+    public func nodeRewardSpan(_ id: NodeID) throws -> ClosedRange<Int64>? { try queries.nodeRewardSpan(node: id) }
+
     /// One page of a node's reward lines (every epoch), newest first.
     public func nodeRewards(_ id: NodeID, newestFirst limit: Int, offset: Int) throws -> [NodeEpochReward] {
         try queries.nodeRewards(node: id, newestFirst: limit, offset: offset)

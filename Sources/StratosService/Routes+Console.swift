@@ -157,7 +157,16 @@ extension StratosServer {
         let rewardsPage = Self.pageNumber(q.get("rewards"))
         let vestingPage = Self.pageNumber(q.get("vesting"))
         let cache = recomputations
-        return try await consolePage(request) { c, model in
+        // The derivation (a checkpoint decoded and an epoch replayed, mostly this process's CPU)
+        // runs beside the node's reads (mostly PostgreSQL's), each on a connection of its own:
+        // the page takes about the longer of the two, not their sum. Neither holds a connection
+        // while it waits for another, so a busy pool delays them but cannot deadlock them. The
+        // derivation is of a closed epoch, which no later event changes, so its own snapshot
+        // may be at another position than the page's without the page contradicting itself.
+        async let derivation = consoleRead(request) { c, model in
+            try Self.nodeDerivation(id, chosen: chosen, lastClosedEpoch: try model.lastClosedEpoch(), c, model, cache)
+        }
+        let read = try await consoleRead(request) { c, model in
             // The node's row and the state's last epoch, not a snapshot: a snapshot rebuilds
             // the whole economy from a checkpoint.
             let lastClosedEpoch = try model.lastClosedEpoch()
@@ -190,25 +199,34 @@ extension StratosServer {
                 try model.vestingEntries(node: id, newestFirst: vpager.range.count, offset: vpager.range.lowerBound))
             page.maturity = Self.maturityRows(summary.lockedByMaturity)
             page.releases = Self.releaseRows(try model.releases(account: node.owner)).filter { $0.node == id.rawValue }
-            if let epoch = chosen ?? chart?.lastRewardEpoch {
-                if epoch > lastClosedEpoch {
-                    page.auditNote = "epoch \(epoch) is not closed yet (the last closed epoch is \(lastClosedEpoch))"
-                } else {
-                    let a = try Self.audited { try Auditor(connection: c, readModel: model, cache: cache).auditNode(id, epoch: epoch) }
-                    page.audit = NodePage.Audit(
-                        epoch: epoch, text: a.text(),
-                        rewards: a.rewards.map {
-                            (
-                                account: $0.account.rawValue, role: $0.role.rawValue, source: $0.source.rawValue, amountWei: $0.amount.rawValue,
-                                matureEpoch: $0.matureEpoch, entry: Int64($0.entry.rawValue)
-                            )
-                        }, totalWei: a.total.rawValue, consistent: a.consistent, matchesProjection: a.recomputation.matchesProjection)
-                }
-            } else {
-                page.auditNote = "node \(id) has earned no reward yet; add ?epoch=N to derive the settlement of epoch N for it"
-            }
-            return page.render()
+            return page
         }
+        var page = read.value
+        (page.audit, page.auditNote) = try await derivation.value
+        return Self.html(page.render(), position: read.position)
+    }
+
+    /// The derivation of `chosen` epoch's reward of a node (by default its last reward's), or
+    /// why there is none.
+    static func nodeDerivation(
+        _ id: NodeID, chosen: Int64?, lastClosedEpoch: Int64, _ c: PostgresConnection, _ model: ReadModel, _ cache: RecomputationCache
+    ) throws -> (audit: NodePage.Audit?, note: String?) {
+        guard let epoch = try chosen ?? model.nodeRewardSpan(id)?.upperBound else {
+            return (nil, "node \(id) has earned no reward yet; add ?epoch=N to derive the settlement of epoch N for it")
+        }
+        guard epoch <= lastClosedEpoch else {
+            return (nil, "epoch \(epoch) is not closed yet (the last closed epoch is \(lastClosedEpoch))")
+        }
+        let a = try Self.audited { try Auditor(connection: c, readModel: model, cache: cache).auditNode(id, epoch: epoch) }
+        let audit = NodePage.Audit(
+            epoch: epoch, text: a.text(),
+            rewards: a.rewards.map {
+                (
+                    account: $0.account.rawValue, role: $0.role.rawValue, source: $0.source.rawValue, amountWei: $0.amount.rawValue,
+                    matureEpoch: $0.matureEpoch, entry: Int64($0.entry.rawValue)
+                )
+            }, totalWei: a.total.rawValue, consistent: a.consistent, matchesProjection: a.recomputation.matchesProjection)
+        return (audit, nil)
     }
 
     /// Every range of the chart's axis, oldest first, with one sum per `NodePage.layers` entry.
@@ -226,7 +244,10 @@ extension StratosServer {
         let maturityPage = Self.pageNumber(q.get("maturity"))
         let stakePage = Self.pageNumber(q.get("stake"))
         let journalEpoch = try q.get("journal").map { try Self.epochValue($0, "journal") }
-        return try await consolePage(request) { _, model in
+        // The vesting summary (a scan of the owner's entries, the page's longest read) runs
+        // beside the page's other reads, on a connection of its own (see `nodePage`).
+        async let vesting = consoleRead(request) { _, model in try model.vestingSummary(.account(id)) }
+        let read = try await consoleRead(request) { _, model in
             guard let balances = try model.account(id) else { throw Problem.notFound("Account", "account \(id) has never been seen") }
             var page = AccountPage(id: id.rawValue)
             page.walletWei = balances.wallet.rawValue
@@ -238,9 +259,6 @@ extension StratosServer {
             page.maturityPage = maturityPage
             page.lastClosedEpoch = try model.lastClosedEpoch()
             page.ownedNodes = try model.nodes(ownedBy: id).map(\.rawValue)
-            let summary = try model.vestingSummary(.account(id))
-            page.maturity = Self.maturityRows(summary.lockedByMaturity)
-            page.vestingEntries = summary.entries
             page.releases = Self.releaseRows(try model.releases(account: id))
             // The stake rewards of one day at a time (`stake=N`: the N-th day back from the last
             // close): an owner of many nodes is paid thousands, read on its key by epoch range.
@@ -268,8 +286,13 @@ extension StratosServer {
                 }
             }
             page.journal = lines
-            return page.render()
+            return page
         }
+        var page = read.value
+        let summary = try await vesting.value
+        page.maturity = Self.maturityRows(summary.lockedByMaturity)
+        page.vestingEntries = summary.entries
+        return Self.html(page.render(), position: read.position)
     }
 
     func eventsPage(_ request: Request) async throws -> Response {
@@ -372,9 +395,16 @@ extension StratosServer {
     func consolePage(
         _ request: Request, _ render: @escaping @Sendable (PostgresConnection, ReadModel) throws -> String
     ) async throws -> Response {
-        let models = readModels
-        let r = try await router.read(minPosition: try Self.minPosition(request)) { c in try render(c, try models.readModel(on: c)) }
+        let r = try await consoleRead(request, render)
         return Self.html(r.value, position: r.position)
+    }
+
+    /// One snapshot read of the serving build for a console page (`?minPosition=` honoured).
+    func consoleRead<T: Sendable>(
+        _ request: Request, _ body: @escaping @Sendable (PostgresConnection, ReadModel) throws -> T
+    ) async throws -> ReadRouter.Positioned<T> {
+        let models = readModels
+        return try await router.read(minPosition: try Self.minPosition(request)) { c in try body(c, try models.readModel(on: c)) }
     }
 
     /// An audit's refusals as the problems the console shows.

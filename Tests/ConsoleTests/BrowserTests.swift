@@ -107,6 +107,11 @@ final class BrowserTests: XCTestCase {
             XCTAssertTrue(nodePage.wei.contains(try XCTUnwrap(w["amount"]?.string)))
         }
         XCTAssertTrue(nodePage.dom.contains("R = floor((s + p) × Y / (l + Y))"), "the derivation of `audit node` is on the page")
+        // The derivation runs beside the page's other reads: an epoch not closed yet is said so.
+        let future = try api.get("/nodes/\(node)?epoch=\(lastEpoch + 5)")
+        XCTAssertEqual(future.status, 200)
+        XCTAssertTrue(future.text.contains("epoch \(lastEpoch + 5) is not closed yet"), future.text)
+        XCTAssertTrue(future.text.contains(try XCTUnwrap(nodeRewards["total"]?.string)))
 
         // An account: its balances.
         let accountPage = try load("account", "/accounts/\(owner)", screenshot: [1280])
