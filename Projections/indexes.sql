@@ -22,8 +22,8 @@
 -- the schema was built, so a server whose hash function changed (a major upgrade) is detected
 -- and the schema refused (rebuild it) instead of its keys silently missing rows.
 -- name: keys.vesting_entries_a
-CREATE UNIQUE INDEX IF NOT EXISTS vesting_entries_pkey ON vesting_entries (entry_id);
-CREATE INDEX IF NOT EXISTS vesting_entries_account ON vesting_entries (hashtextextended(account, 0), epoch_earned);
+CREATE UNIQUE INDEX IF NOT EXISTS vesting_entries_own_pkey ON vesting_entries_own (entry_id);
+CREATE INDEX IF NOT EXISTS vesting_entries_account ON vesting_entries_own (hashtextextended(account, 0), epoch_earned);
 
 -- The node key carries the columns a node's pages read (its rewards, its vesting summary, a page
 -- of its entries), so they are index-only scans of the node's own entries instead of one heap
@@ -32,28 +32,28 @@ CREATE INDEX IF NOT EXISTS vesting_entries_account ON vesting_entries (hashtexte
 -- figures are in docs/BENCHMARKS.md, "Console"). Schemas built before it keep their plain key
 -- (vesting_entries_node) and answer the same, slower.
 -- name: keys.vesting_entries_b
-CREATE INDEX IF NOT EXISTS vesting_entries_node_covering ON vesting_entries (hashtextextended(node, 0), epoch_earned)
+CREATE INDEX IF NOT EXISTS vesting_entries_node_covering ON vesting_entries_own (hashtextextended(node, 0), epoch_earned)
     INCLUDE (node, role, source, amount, mature_epoch, entry_id) WHERE node IS NOT NULL;
-CREATE INDEX IF NOT EXISTS vesting_entries_validator ON vesting_entries (hashtextextended(validator, 0), epoch_earned)
+CREATE INDEX IF NOT EXISTS vesting_entries_validator ON vesting_entries_own (hashtextextended(validator, 0), epoch_earned)
     WHERE validator IS NOT NULL;
-CREATE INDEX IF NOT EXISTS vesting_entries_epoch ON vesting_entries (epoch_earned);
-CREATE INDEX IF NOT EXISTS vesting_changes_entry ON vesting_changes (entry_id);
+CREATE INDEX IF NOT EXISTS vesting_entries_epoch ON vesting_entries_own (epoch_earned);
+CREATE INDEX IF NOT EXISTS vesting_changes_entry ON vesting_changes_own (entry_id);
 
 -- name: keys.others
-CREATE UNIQUE INDEX IF NOT EXISTS balance_history_pkey ON balance_history (account, epoch);
-CREATE UNIQUE INDEX IF NOT EXISTS release_schedule_pkey ON release_schedule (kind, ref);
-CREATE INDEX IF NOT EXISTS release_schedule_account ON release_schedule (account);
-CREATE UNIQUE INDEX IF NOT EXISTS release_done_pkey ON release_done (kind, ref);
-CREATE UNIQUE INDEX IF NOT EXISTS ozone_supply_pkey ON ozone_supply (epoch);
-CREATE UNIQUE INDEX IF NOT EXISTS settlements_pkey ON settlements (epoch);
-CREATE UNIQUE INDEX IF NOT EXISTS settled_nodes_pkey ON settled_nodes (epoch, rank);
-CREATE INDEX IF NOT EXISTS settled_nodes_node ON settled_nodes (node, epoch);
-CREATE UNIQUE INDEX IF NOT EXISTS gas_fee_rewards_pkey ON gas_fee_rewards (position, seq);
-CREATE INDEX IF NOT EXISTS gas_fee_rewards_account ON gas_fee_rewards (account, epoch);
-CREATE INDEX IF NOT EXISTS gas_fee_rewards_validator ON gas_fee_rewards (validator, epoch);
-CREATE UNIQUE INDEX IF NOT EXISTS exceptions_pkey ON exceptions (position);
-CREATE UNIQUE INDEX IF NOT EXISTS journal_stored_pkey ON journal_stored (position);
-CREATE INDEX IF NOT EXISTS journal_stored_epoch ON journal_stored (epoch);
+CREATE UNIQUE INDEX IF NOT EXISTS balance_history_own_pkey ON balance_history_own (account, epoch);
+CREATE UNIQUE INDEX IF NOT EXISTS release_schedule_own_pkey ON release_schedule_own (kind, ref);
+CREATE INDEX IF NOT EXISTS release_schedule_account ON release_schedule_own (account);
+CREATE UNIQUE INDEX IF NOT EXISTS release_done_own_pkey ON release_done_own (kind, ref);
+CREATE UNIQUE INDEX IF NOT EXISTS ozone_supply_own_pkey ON ozone_supply_own (epoch);
+CREATE UNIQUE INDEX IF NOT EXISTS settlements_own_pkey ON settlements_own (epoch);
+CREATE UNIQUE INDEX IF NOT EXISTS settled_nodes_own_pkey ON settled_nodes_own (epoch, rank);
+CREATE INDEX IF NOT EXISTS settled_nodes_node ON settled_nodes_own (node, epoch);
+CREATE UNIQUE INDEX IF NOT EXISTS gas_fee_rewards_own_pkey ON gas_fee_rewards_own (position, seq);
+CREATE INDEX IF NOT EXISTS gas_fee_rewards_account ON gas_fee_rewards_own (account, epoch);
+CREATE INDEX IF NOT EXISTS gas_fee_rewards_validator ON gas_fee_rewards_own (validator, epoch);
+CREATE UNIQUE INDEX IF NOT EXISTS exceptions_own_pkey ON exceptions_own (position);
+CREATE UNIQUE INDEX IF NOT EXISTS journal_stored_own_pkey ON journal_stored_own (position);
+CREATE INDEX IF NOT EXISTS journal_stored_epoch ON journal_stored_own (epoch);
 
 -- Every <table>_pkey unique index not yet a primary key becomes one (no rebuild: the index is
 -- taken as it is; the columns are NOT NULL already), autovacuum is back on the tables the build
@@ -76,11 +76,11 @@ BEGIN
     END LOOP;
 END
 $$;
-ALTER TABLE balance_history RESET (autovacuum_enabled, toast.autovacuum_enabled);
-ALTER TABLE vesting_entries RESET (autovacuum_enabled, toast.autovacuum_enabled);
-ALTER TABLE gas_fee_rewards RESET (autovacuum_enabled, toast.autovacuum_enabled);
-ALTER TABLE settled_nodes RESET (autovacuum_enabled, toast.autovacuum_enabled);
-ALTER TABLE journal_stored RESET (autovacuum_enabled, toast.autovacuum_enabled);
-ALTER TABLE epoch_checkpoints RESET (autovacuum_enabled, toast.autovacuum_enabled);
-ANALYZE balance_history, vesting_entries, vesting_changes, release_schedule, release_done, ozone_supply,
-        settlements, settled_nodes, gas_fee_rewards, journal_stored, exceptions
+ALTER TABLE balance_history_own RESET (autovacuum_enabled, toast.autovacuum_enabled);
+ALTER TABLE vesting_entries_own RESET (autovacuum_enabled, toast.autovacuum_enabled);
+ALTER TABLE gas_fee_rewards_own RESET (autovacuum_enabled, toast.autovacuum_enabled);
+ALTER TABLE settled_nodes_own RESET (autovacuum_enabled, toast.autovacuum_enabled);
+ALTER TABLE journal_stored_own RESET (autovacuum_enabled, toast.autovacuum_enabled);
+ALTER TABLE epoch_checkpoints_own RESET (autovacuum_enabled, toast.autovacuum_enabled);
+ANALYZE balance_history_own, vesting_entries_own, vesting_changes_own, release_schedule_own, release_done_own,
+        ozone_supply_own, settlements_own, settled_nodes_own, gas_fee_rewards_own, journal_stored_own, exceptions_own

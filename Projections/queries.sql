@@ -89,38 +89,38 @@ COPY (SELECT position, event_id, type, (extract(epoch FROM time) * 1000000)::big
 -- The projection rows go in by binary COPY (CopyBuffer.swift): each writer matches its table's
 -- column types (bigint, integer, text, numeric) field by field.
 -- name: copy.journal
-COPY journal_stored (position, epoch, transfers) FROM STDIN (FORMAT binary)
+COPY journal_stored_own (position, epoch, transfers) FROM STDIN (FORMAT binary)
 
 -- name: copy.vesting_entries
-COPY vesting_entries (entry_id, account, node, validator, role, source, amount, epoch_earned, mature_epoch, position) FROM STDIN (FORMAT binary)
+COPY vesting_entries_own (entry_id, account, node, validator, role, source, amount, epoch_earned, mature_epoch, position) FROM STDIN (FORMAT binary)
 
 -- name: copy.vesting_changes
-COPY vesting_changes (entry_id, position, epoch, change, amount) FROM STDIN (FORMAT binary)
+COPY vesting_changes_own (entry_id, position, epoch, change, amount) FROM STDIN (FORMAT binary)
 
 -- name: copy.release_schedule
-COPY release_schedule (kind, ref, account, node, validator, amount, release_day, position) FROM STDIN (FORMAT binary)
+COPY release_schedule_own (kind, ref, account, node, validator, amount, release_day, position) FROM STDIN (FORMAT binary)
 
 -- name: copy.release_done
-COPY release_done (kind, ref, amount, position, epoch) FROM STDIN (FORMAT binary)
+COPY release_done_own (kind, ref, amount, position, epoch) FROM STDIN (FORMAT binary)
 
 -- name: copy.ozone_supply
-COPY ozone_supply (epoch, position, s, p, l, mined, fee_collector, price_numerator, price_denominator, bought, consumed, settled, carried_over) FROM STDIN (FORMAT binary)
+COPY ozone_supply_own (epoch, position, s, p, l, mined, fee_collector, price_numerator, price_denominator, bought, consumed, settled, carried_over) FROM STDIN (FORMAT binary)
 
 -- name: copy.settlements
-COPY settlements (epoch, position, rules, t, y, traffic_reward, mining_reward, traffic_dust, mining_dust,
+COPY settlements_own (epoch, position, rules, t, y, traffic_reward, mining_reward, traffic_dust, mining_dust,
                   first_released, last_released, first_rewarded, last_rewarded) FROM STDIN (FORMAT binary)
 
 -- name: copy.settled_nodes
-COPY settled_nodes (epoch, rank, node, traffic) FROM STDIN (FORMAT binary)
+COPY settled_nodes_own (epoch, rank, node, traffic) FROM STDIN (FORMAT binary)
 
 -- name: copy.gas_fee_rewards
-COPY gas_fee_rewards (position, seq, epoch, account, validator, role, amount) FROM STDIN (FORMAT binary)
+COPY gas_fee_rewards_own (position, seq, epoch, account, validator, role, amount) FROM STDIN (FORMAT binary)
 
 -- name: copy.balance_history
-COPY balance_history (account, epoch, wallet, ozone, escrow, bonded, unbonding, vesting) FROM STDIN (FORMAT binary)
+COPY balance_history_own (account, epoch, wallet, ozone, escrow, bonded, unbonding, vesting) FROM STDIN (FORMAT binary)
 
 -- name: copy.exceptions
-COPY exceptions (position, event_id, type, rule, message) FROM STDIN (FORMAT binary)
+COPY exceptions_own (position, event_id, type, rule, message) FROM STDIN (FORMAT binary)
 
 -- name: stage.create
 CREATE TEMP TABLE IF NOT EXISTS balances_stage (
@@ -154,16 +154,20 @@ ON CONFLICT (node) DO UPDATE SET
 
 -- Streamed: a checkpoint can be hundreds of MiB (never one giant parameter string).
 -- name: copy.epoch_checkpoints
-COPY epoch_checkpoints (epoch, position, state) FROM STDIN (FORMAT binary)
+COPY epoch_checkpoints_own (epoch, position, state) FROM STDIN (FORMAT binary)
 
+-- Heads are found by epoch and position first, then read (a build that took another over gives
+-- the base's heads with its own rule set's name, an expression: computed for the one head read).
 -- name: checkpoint.latest_through_epoch
-SELECT epoch, position, state FROM epoch_checkpoints WHERE epoch <= $1 ORDER BY epoch DESC LIMIT 1
+SELECT epoch, position, state FROM epoch_checkpoints
+WHERE epoch = (SELECT max(epoch) FROM epoch_checkpoints WHERE epoch <= $1)
 
 -- name: checkpoint.position_through_epoch
 SELECT position FROM epoch_checkpoints WHERE epoch <= $1 ORDER BY epoch DESC LIMIT 1
 
 -- name: checkpoint.latest_through_position
-SELECT epoch, position, state FROM epoch_checkpoints WHERE position <= $1 ORDER BY position DESC LIMIT 1
+SELECT epoch, position, state FROM epoch_checkpoints
+WHERE epoch = (SELECT epoch FROM epoch_checkpoints WHERE position <= $1 ORDER BY position DESC LIMIT 1)
 
 -- The locked vesting entries a partial economy needs (EconomyLoader), as of log position $3:
 -- ids in [$1, $2) (the checkpoint head's hole), maturing after $4 (the last closed epoch at $3:
@@ -178,7 +182,7 @@ LEFT JOIN LATERAL (
     SELECT sum(v.amount) FILTER (WHERE v.change = 'fee-taken') AS taken, bool_or(v.change = 'cancelled') AS cancelled
     FROM vesting_changes v WHERE v.entry_id = e.entry_id AND v.position <= $3
 ) c ON true
-WHERE e.entry_id >= $1 AND e.entry_id < $2 AND e.mature_epoch > $4 AND e.mature_epoch <= $5
+WHERE e.entry_id >= $1 AND e.entry_id < $2 AND e.position <= $3 AND e.mature_epoch > $4 AND e.mature_epoch <= $5
   AND e.epoch_earned > $6 AND e.epoch_earned <= $7
   AND NOT coalesce(c.cancelled, false) AND e.amount - coalesce(c.taken, 0) > 0
 ORDER BY e.entry_id
@@ -194,7 +198,7 @@ LEFT JOIN LATERAL (
     FROM vesting_changes v WHERE v.entry_id = e.entry_id AND v.position <= $3
 ) c ON true
 WHERE hashtextextended(e.node, 0) = hashtextextended($8, 0) AND e.node = $8 AND e.node IS NOT NULL
-  AND e.entry_id >= $1 AND e.entry_id < $2 AND e.mature_epoch > $4 AND e.mature_epoch <= $5
+  AND e.entry_id >= $1 AND e.entry_id < $2 AND e.position <= $3 AND e.mature_epoch > $4 AND e.mature_epoch <= $5
   AND e.epoch_earned > $6 AND e.epoch_earned <= $7
   AND NOT coalesce(c.cancelled, false) AND e.amount - coalesce(c.taken, 0) > 0
 ORDER BY e.entry_id
@@ -229,6 +233,17 @@ WHERE e.entry_id >= $1 AND e.entry_id < $2 AND e.mature_epoch > $4
   AND (coalesce(c.cancelled, false) OR e.amount - coalesce(c.taken, 0) <= 0)
 ORDER BY e.entry_id
 
+-- Where each maturity epoch's entries start among the ids [$1, $2) that a head at log position
+-- $3 left out, maturing after $4 (its last closed epoch), done entries included: the first entry
+-- each close created (settlements.first_rewarded; all entries of one close share their maturity),
+-- for a partial economy whose heads must name the first entry not matured
+-- (Economy.setVestingMaturityStarts). One key probe per close.
+-- name: vesting.maturity_starts
+SELECT e.mature_epoch, min(e.entry_id)
+FROM settlements s JOIN vesting_entries e ON e.entry_id = s.first_rewarded
+WHERE s.first_rewarded >= $1 AND s.first_rewarded < $2 AND s.position <= $3 AND e.position <= $3 AND e.mature_epoch > $4
+GROUP BY e.mature_epoch ORDER BY e.mature_epoch
+
 -- name: vesting.live_all_fetch
 FETCH 100000 FROM vesting_live_all
 
@@ -236,79 +251,188 @@ FETCH 100000 FROM vesting_live_all
 CLOSE vesting_live_all
 
 -- Taking over a build (Rebuilder, "replay only what changed", docs/PROJECTIONS.md): a rebuild
--- whose rules equal the serving build's through epoch $2 starts from that build's state at the
--- close of epoch $2 (log position $1, an epoch checkpoint of it). {from} is the serving schema,
--- {to} the new one, created in the same transaction as these copies and its state row, so a
--- crash mid-copy leaves no schema at all. Every insert-only row the log produced up to $1 is
--- copied as it is: rows are a function of the events and of the parameters in force, which are
--- equal up to there. The rule set's name is the only thing a row or head records of the rules.
+-- whose rules equal the serving build's through epoch E starts from that build's state at the
+-- close of E (log position P, an epoch checkpoint of it). {from} is the serving schema, {to}
+-- the new one, created in the same transaction as the take-over and its state row, so a crash
+-- mid-way leaves no schema at all. Every insert-only row the log produced up to P is the
+-- serving build's as it is: rows are a function of the events and of the parameters in force,
+-- which are equal up to there. So they are not copied: the new build's views read them from
+-- {from} (through P, or through E for the rows kept per epoch) UNION ALL its own rows, which
+-- CHECK constraints put after P and E, so that a query bounded at or before P (the worker's
+-- on-demand vesting loads) reads the serving build's keys alone. The rule set's name is the
+-- only thing a row or head records of the rules: the views give the new one.
 -- The take-over's transaction runs without JIT: the planner's estimates through the journal
--- views reach billions of rows, and compiling the plans took ~3 s of a 4 s statement (and of
--- every bulk copy) where running them takes milliseconds to a second.
+-- views reach billions of rows, and compiling the plans took ~3 s of a 4 s statement where
+-- running them takes milliseconds to a second.
 -- name: incremental.no_jit
 SET LOCAL jit = off
 
--- name: incremental.copy_journal_stored
-INSERT INTO {to}.journal_stored (position, epoch, transfers)
-SELECT position, epoch, transfers FROM {from}.journal_stored WHERE position <= $1
+-- Where the build took over from ($1 base build id, $2 P, $3 E, $4 the new build's checkpoint
+-- interval, $5 Economy.checkpointHeadPrefix of the serving rules, $6 that of the new rules).
+-- name: overlay.record
+CREATE TABLE {to}.take_over (
+    singleton         boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    base_build_id     text   NOT NULL,
+    base_position     bigint NOT NULL,
+    base_epoch        bigint NOT NULL,
+    checkpoint_every  bigint NOT NULL,
+    base_head_prefix  bytea  NOT NULL,
+    head_prefix       bytea  NOT NULL
+);
+GRANT SELECT ON {to}.take_over TO stratos_app;
 
--- name: incremental.copy_vesting_entries
-INSERT INTO {to}.vesting_entries (entry_id, account, node, validator, role, source, amount, epoch_earned, mature_epoch, position)
+-- name: overlay.insert
+INSERT INTO {to}.take_over (base_build_id, base_position, base_epoch, checkpoint_every, base_head_prefix, head_prefix)
+VALUES ($1, $2, $3, $4, $5, $6)
+
+-- The views over {from} and the CHECK constraints of the own tables (after overlay.insert).
+-- A head of {from} is given with the new rule set's name, as a replay writes it (its state after
+-- the name is the same); only those at multiples of the new build's interval are kept.
+-- name: overlay.views
+CREATE OR REPLACE VIEW {to}.journal_stored AS
+SELECT position, epoch, transfers FROM {from}.journal_stored WHERE position <= (SELECT base_position FROM {to}.take_over)
+UNION ALL SELECT position, epoch, transfers FROM {to}.journal_stored_own;
+CREATE OR REPLACE VIEW {to}.vesting_entries AS
 SELECT entry_id, account, node, validator, role, source, amount, epoch_earned, mature_epoch, position
-FROM {from}.vesting_entries WHERE position <= $1
-
--- name: incremental.copy_vesting_changes
-INSERT INTO {to}.vesting_changes (entry_id, position, epoch, change, amount)
-SELECT entry_id, position, epoch, change, amount FROM {from}.vesting_changes WHERE position <= $1
-
--- name: incremental.copy_release_schedule
-INSERT INTO {to}.release_schedule (kind, ref, account, node, validator, amount, release_day, position)
-SELECT kind, ref, account, node, validator, amount, release_day, position FROM {from}.release_schedule WHERE position <= $1
-
--- name: incremental.copy_release_done
-INSERT INTO {to}.release_done (kind, ref, amount, position, epoch)
-SELECT kind, ref, amount, position, epoch FROM {from}.release_done WHERE position <= $1
-
--- name: incremental.copy_gas_fee_rewards
-INSERT INTO {to}.gas_fee_rewards (position, seq, epoch, account, validator, role, amount)
-SELECT position, seq, epoch, account, validator, role, amount FROM {from}.gas_fee_rewards WHERE position <= $1
-
--- name: incremental.copy_exceptions
-INSERT INTO {to}.exceptions (position, event_id, type, rule, message)
-SELECT position, event_id, type, rule, message FROM {from}.exceptions WHERE position <= $1
-
--- Epoch rows through the close of epoch $1.
--- name: incremental.copy_ozone_supply
-INSERT INTO {to}.ozone_supply (epoch, position, s, p, l, mined, fee_collector, price_numerator, price_denominator,
-                               bought, consumed, settled, carried_over)
-SELECT epoch, position, s, p, l, mined, fee_collector, price_numerator, price_denominator, bought, consumed, settled,
-       carried_over
-FROM {from}.ozone_supply WHERE epoch <= $1
-
--- name: incremental.copy_settled_nodes
-INSERT INTO {to}.settled_nodes (epoch, rank, node, traffic)
-SELECT epoch, rank, node, traffic FROM {from}.settled_nodes WHERE epoch <= $1
-
--- name: incremental.copy_balance_history
-INSERT INTO {to}.balance_history (account, epoch, wallet, ozone, escrow, bonded, unbonding, vesting)
-SELECT account, epoch, wallet, ozone, escrow, bonded, unbonding, vesting FROM {from}.balance_history WHERE epoch <= $1
-
--- A settlement names the rule set ($2): the new build's, as a full replay writes it.
--- name: incremental.copy_settlements
-INSERT INTO {to}.settlements (epoch, position, rules, t, y, traffic_reward, mining_reward, traffic_dust, mining_dust,
-                              first_released, last_released, first_rewarded, last_rewarded)
-SELECT epoch, position, $2, t, y, traffic_reward, mining_reward, traffic_dust, mining_dust,
+FROM {from}.vesting_entries WHERE position <= (SELECT base_position FROM {to}.take_over)
+UNION ALL
+SELECT entry_id, account, node, validator, role, source, amount, epoch_earned, mature_epoch, position
+FROM {to}.vesting_entries_own;
+CREATE OR REPLACE VIEW {to}.vesting_changes AS
+SELECT entry_id, position, epoch, change, amount FROM {from}.vesting_changes WHERE position <= (SELECT base_position FROM {to}.take_over)
+UNION ALL SELECT entry_id, position, epoch, change, amount FROM {to}.vesting_changes_own;
+CREATE OR REPLACE VIEW {to}.release_schedule AS
+SELECT kind, ref, account, node, validator, amount, release_day, position
+FROM {from}.release_schedule WHERE position <= (SELECT base_position FROM {to}.take_over)
+UNION ALL SELECT kind, ref, account, node, validator, amount, release_day, position FROM {to}.release_schedule_own;
+CREATE OR REPLACE VIEW {to}.release_done AS
+SELECT kind, ref, amount, position, epoch FROM {from}.release_done WHERE position <= (SELECT base_position FROM {to}.take_over)
+UNION ALL SELECT kind, ref, amount, position, epoch FROM {to}.release_done_own;
+CREATE OR REPLACE VIEW {to}.gas_fee_rewards AS
+SELECT position, seq, epoch, account, validator, role, amount
+FROM {from}.gas_fee_rewards WHERE position <= (SELECT base_position FROM {to}.take_over)
+UNION ALL SELECT position, seq, epoch, account, validator, role, amount FROM {to}.gas_fee_rewards_own;
+CREATE OR REPLACE VIEW {to}.exceptions AS
+SELECT position, event_id, type, rule, message FROM {from}.exceptions WHERE position <= (SELECT base_position FROM {to}.take_over)
+UNION ALL SELECT position, event_id, type, rule, message FROM {to}.exceptions_own;
+CREATE OR REPLACE VIEW {to}.ozone_supply AS
+SELECT epoch, position, s, p, l, mined, fee_collector, price_numerator, price_denominator, bought, consumed, settled, carried_over
+FROM {from}.ozone_supply WHERE epoch <= (SELECT base_epoch FROM {to}.take_over)
+UNION ALL
+SELECT epoch, position, s, p, l, mined, fee_collector, price_numerator, price_denominator, bought, consumed, settled, carried_over
+FROM {to}.ozone_supply_own;
+CREATE OR REPLACE VIEW {to}.settled_nodes AS
+SELECT epoch, rank, node, traffic FROM {from}.settled_nodes WHERE epoch <= (SELECT base_epoch FROM {to}.take_over)
+UNION ALL SELECT epoch, rank, node, traffic FROM {to}.settled_nodes_own;
+CREATE OR REPLACE VIEW {to}.balance_history AS
+SELECT account, epoch, wallet, ozone, escrow, bonded, unbonding, vesting
+FROM {from}.balance_history WHERE epoch <= (SELECT base_epoch FROM {to}.take_over)
+UNION ALL SELECT account, epoch, wallet, ozone, escrow, bonded, unbonding, vesting FROM {to}.balance_history_own;
+CREATE OR REPLACE VIEW {to}.settlements AS
+SELECT epoch, position, (SELECT rules FROM {to}.projection_state) AS rules, t, y, traffic_reward, mining_reward,
+       traffic_dust, mining_dust, first_released, last_released, first_rewarded, last_rewarded
+FROM {from}.settlements WHERE epoch <= (SELECT base_epoch FROM {to}.take_over)
+UNION ALL
+SELECT epoch, position, rules, t, y, traffic_reward, mining_reward, traffic_dust, mining_dust,
        first_released, last_released, first_rewarded, last_rewarded
-FROM {from}.settlements WHERE epoch <= $1
+FROM {to}.settlements_own;
+CREATE OR REPLACE VIEW {to}.epoch_checkpoints AS
+SELECT c.epoch, c.position, o.head_prefix || substring(c.state FROM length(o.base_head_prefix) + 1) AS state
+FROM {from}.epoch_checkpoints c CROSS JOIN {to}.take_over o
+WHERE c.epoch <= o.base_epoch AND c.epoch % o.checkpoint_every = 0
+UNION ALL SELECT epoch, position, state FROM {to}.epoch_checkpoints_own;
+DO $$
+DECLARE
+    p bigint;
+    e bigint;
+BEGIN
+    SELECT base_position, base_epoch INTO STRICT p, e FROM {to}.take_over;
+    EXECUTE 'ALTER TABLE {to}.journal_stored_own ADD CONSTRAINT journal_stored_own_after_base CHECK (position > ' || p || ')';
+    EXECUTE 'ALTER TABLE {to}.vesting_entries_own ADD CONSTRAINT vesting_entries_own_after_base CHECK (position > ' || p || ')';
+    EXECUTE 'ALTER TABLE {to}.vesting_changes_own ADD CONSTRAINT vesting_changes_own_after_base CHECK (position > ' || p || ')';
+    EXECUTE 'ALTER TABLE {to}.release_schedule_own ADD CONSTRAINT release_schedule_own_after_base CHECK (position > ' || p || ')';
+    EXECUTE 'ALTER TABLE {to}.release_done_own ADD CONSTRAINT release_done_own_after_base CHECK (position > ' || p || ')';
+    EXECUTE 'ALTER TABLE {to}.gas_fee_rewards_own ADD CONSTRAINT gas_fee_rewards_own_after_base CHECK (position > ' || p || ')';
+    EXECUTE 'ALTER TABLE {to}.exceptions_own ADD CONSTRAINT exceptions_own_after_base CHECK (position > ' || p || ')';
+    EXECUTE 'ALTER TABLE {to}.ozone_supply_own ADD CONSTRAINT ozone_supply_own_after_base CHECK (epoch > ' || e || ')';
+    EXECUTE 'ALTER TABLE {to}.settled_nodes_own ADD CONSTRAINT settled_nodes_own_after_base CHECK (epoch > ' || e || ')';
+    EXECUTE 'ALTER TABLE {to}.balance_history_own ADD CONSTRAINT balance_history_own_after_base CHECK (epoch > ' || e || ')';
+    EXECUTE 'ALTER TABLE {to}.settlements_own ADD CONSTRAINT settlements_own_after_base CHECK (epoch > ' || e || ')';
+    EXECUTE 'ALTER TABLE {to}.epoch_checkpoints_own ADD CONSTRAINT epoch_checkpoints_own_after_base CHECK (epoch > ' || e || ')';
+END
+$$;
 
--- The heads of the epochs <= $1 that are multiples of $2 (the new build's interval), each
--- starting with $3 (Economy.checkpointHeadPrefix of the serving rules) restarted with $4 (that of
--- the new rules): the state after the name is the same. A head without the prefix is counted
--- by incremental.heads_not_prefixed first (the take-over is then refused).
--- name: incremental.copy_epoch_checkpoints
-INSERT INTO {to}.epoch_checkpoints (epoch, position, state)
-SELECT epoch, position, $4::bytea || substring(state FROM length($3::bytea) + 1)
-FROM {from}.epoch_checkpoints WHERE epoch <= $1 AND epoch % $2 = 0
+-- Makes build {to} stand on its own before its base is dropped (BuildCatalog.drop): the rows
+-- its views read from the base (through P, or E) are copied into its own tables — read through
+-- its own views, so the rule set's name and the heads come out as the views give them — its
+-- views become its own rows again and it forgets the take-over. Builds that read {to} in turn
+-- keep working: their views are bound to {to}'s views, which keep their identity.
+-- name: overlay.materialize
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['journal_stored', 'vesting_entries', 'vesting_changes', 'release_schedule', 'release_done',
+                             'gas_fee_rewards', 'exceptions', 'ozone_supply', 'settled_nodes', 'balance_history',
+                             'settlements', 'epoch_checkpoints'] LOOP
+        EXECUTE 'ALTER TABLE {to}.' || t || '_own DROP CONSTRAINT ' || t || '_own_after_base';
+    END LOOP;
+END
+$$;
+INSERT INTO {to}.journal_stored_own SELECT * FROM {to}.journal_stored WHERE position <= (SELECT base_position FROM {to}.take_over);
+INSERT INTO {to}.vesting_entries_own SELECT * FROM {to}.vesting_entries WHERE position <= (SELECT base_position FROM {to}.take_over);
+INSERT INTO {to}.vesting_changes_own SELECT * FROM {to}.vesting_changes WHERE position <= (SELECT base_position FROM {to}.take_over);
+INSERT INTO {to}.release_schedule_own SELECT * FROM {to}.release_schedule WHERE position <= (SELECT base_position FROM {to}.take_over);
+INSERT INTO {to}.release_done_own SELECT * FROM {to}.release_done WHERE position <= (SELECT base_position FROM {to}.take_over);
+INSERT INTO {to}.gas_fee_rewards_own SELECT * FROM {to}.gas_fee_rewards WHERE position <= (SELECT base_position FROM {to}.take_over);
+INSERT INTO {to}.exceptions_own SELECT * FROM {to}.exceptions WHERE position <= (SELECT base_position FROM {to}.take_over);
+INSERT INTO {to}.ozone_supply_own SELECT * FROM {to}.ozone_supply WHERE epoch <= (SELECT base_epoch FROM {to}.take_over);
+INSERT INTO {to}.settled_nodes_own SELECT * FROM {to}.settled_nodes WHERE epoch <= (SELECT base_epoch FROM {to}.take_over);
+INSERT INTO {to}.balance_history_own SELECT * FROM {to}.balance_history WHERE epoch <= (SELECT base_epoch FROM {to}.take_over);
+INSERT INTO {to}.settlements_own SELECT * FROM {to}.settlements WHERE epoch <= (SELECT base_epoch FROM {to}.take_over);
+INSERT INTO {to}.epoch_checkpoints_own SELECT * FROM {to}.epoch_checkpoints WHERE epoch <= (SELECT base_epoch FROM {to}.take_over);
+CREATE OR REPLACE VIEW {to}.journal_stored AS SELECT position, epoch, transfers FROM {to}.journal_stored_own;
+CREATE OR REPLACE VIEW {to}.vesting_entries AS
+SELECT entry_id, account, node, validator, role, source, amount, epoch_earned, mature_epoch, position FROM {to}.vesting_entries_own;
+CREATE OR REPLACE VIEW {to}.vesting_changes AS SELECT entry_id, position, epoch, change, amount FROM {to}.vesting_changes_own;
+CREATE OR REPLACE VIEW {to}.release_schedule AS
+SELECT kind, ref, account, node, validator, amount, release_day, position FROM {to}.release_schedule_own;
+CREATE OR REPLACE VIEW {to}.release_done AS SELECT kind, ref, amount, position, epoch FROM {to}.release_done_own;
+CREATE OR REPLACE VIEW {to}.gas_fee_rewards AS SELECT position, seq, epoch, account, validator, role, amount FROM {to}.gas_fee_rewards_own;
+CREATE OR REPLACE VIEW {to}.exceptions AS SELECT position, event_id, type, rule, message FROM {to}.exceptions_own;
+CREATE OR REPLACE VIEW {to}.ozone_supply AS
+SELECT epoch, position, s, p, l, mined, fee_collector, price_numerator, price_denominator, bought, consumed, settled, carried_over
+FROM {to}.ozone_supply_own;
+CREATE OR REPLACE VIEW {to}.settled_nodes AS SELECT epoch, rank, node, traffic FROM {to}.settled_nodes_own;
+CREATE OR REPLACE VIEW {to}.balance_history AS
+SELECT account, epoch, wallet, ozone, escrow, bonded, unbonding, vesting FROM {to}.balance_history_own;
+CREATE OR REPLACE VIEW {to}.settlements AS
+SELECT epoch, position, rules, t, y, traffic_reward, mining_reward, traffic_dust, mining_dust,
+       first_released, last_released, first_rewarded, last_rewarded
+FROM {to}.settlements_own;
+CREATE OR REPLACE VIEW {to}.epoch_checkpoints AS SELECT epoch, position, state FROM {to}.epoch_checkpoints_own;
+DROP TABLE {to}.take_over;
+ANALYZE {to}.journal_stored_own, {to}.vesting_entries_own, {to}.vesting_changes_own, {to}.release_schedule_own,
+        {to}.release_done_own, {to}.gas_fee_rewards_own, {to}.exceptions_own, {to}.ozone_supply_own,
+        {to}.settled_nodes_own, {to}.balance_history_own, {to}.settlements_own, {to}.epoch_checkpoints_own
+
+-- Whether schema $1 took another build over (it has the table take_over).
+-- name: overlay.exists
+SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'take_over'
+
+-- Where it took over from: base build id, position, epoch.
+-- name: overlay.select
+SELECT base_build_id, base_position, base_epoch FROM {schema}.take_over
+
+-- The builds (schemas) whose views read this one's rows ($1, a schema name): they depend on it.
+-- name: overlay.dependents
+SELECT DISTINCT v.relnamespace::regnamespace::text
+FROM pg_class t
+JOIN pg_depend d ON d.refobjid = t.oid AND d.refclassid = 'pg_class'::regclass AND d.classid = 'pg_rewrite'::regclass
+JOIN pg_rewrite r ON r.oid = d.objid
+JOIN pg_class v ON v.oid = r.ev_class
+WHERE t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1) AND v.relnamespace <> t.relnamespace
+ORDER BY 1
 
 -- name: incremental.heads_not_prefixed
 SELECT count(*) FROM {from}.epoch_checkpoints
@@ -396,13 +520,6 @@ SELECT greatest(
 -- name: incremental.insert_node
 INSERT INTO {to}.nodes (node, kind, owner, status, deposit, unsettled, position)
 VALUES ($1, $2, $3, $4, $5::numeric, $6::numeric, $7::bigint)
-
--- Statistics of the copied tables, in the take-over's transaction: without them the planner
--- takes the fresh tables for empty, and the worker's first load (vesting.done_in_hole joins
--- the copied vesting tables) took minutes on a 210,000-event history instead of a second.
--- name: incremental.analyze
--- Only the tables the load reads (the others are analyzed with the keys, indexes.sql).
-ANALYZE {to}.vesting_entries, {to}.vesting_changes
 
 -- The new build's state row: at position $1, the close of epoch $2, with $3 events applied and $4 refused.
 -- name: incremental.state_at
@@ -506,7 +623,7 @@ GROUP BY epoch_earned, role, source ORDER BY epoch_earned DESC, role DESC, sourc
 -- lacks until autovacuum comes by, so the keys that carry columns (vesting_entries_node_covering)
 -- answer index-only from the first read. Outside a transaction; skipped work is only slower reads.
 -- name: maintenance.vacuum_vesting_entries
-VACUUM vesting_entries
+VACUUM vesting_entries_own
 
 -- The price alone, for the console's chart over every epoch.
 -- name: q.ozone_prices

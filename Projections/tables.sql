@@ -9,6 +9,16 @@
 -- Only the small, upserted tables (balances, nodes) and the state row have their keys here; the
 -- large insert-only tables get theirs from indexes.sql once the build has caught up with the
 -- log (bulk COPY into unindexed tables is several times faster).
+--
+-- Every insert-only table is two objects: `<name>_own`, the rows this build wrote itself (the
+-- worker COPYs into it, indexes.sql keys it), and the view `<name>`, which everything reads.
+-- In a build replayed from Genesis the view is just its own rows. In a build that took over
+-- another one (a rule fix effective from an epoch, docs/PROJECTIONS.md "Replaying only what
+-- changed"), the take-over replaces the view by the base build's rows through the take-over's
+-- position (or epoch) UNION ALL its own rows, which CHECK constraints put after them
+-- (queries.sql, `overlay.*`; the table `take_over` records from where): the prefix is shared,
+-- not copied, so the rebuild costs the replay of what changed. A build that others read
+-- through their views cannot be dropped (BuildCatalog.drop).
 
 -- One row: who built this schema, under which rules, and how far (the checkpoint). Written in
 -- the same transaction as the rows of each batch, so rows and checkpoint never disagree.
@@ -71,7 +81,7 @@ CREATE TABLE balances (
 -- Balances as of each closed epoch, one row per (account, epoch) in which the account changed:
 -- the balance at epoch N is the row with the greatest epoch <= N. Changes before the first
 -- close (Genesis day) belong to epoch 1.
-CREATE TABLE balance_history (
+CREATE TABLE balance_history_own (
     account    text   NOT NULL,
     epoch      bigint NOT NULL,
     wallet     numeric(78,0) NOT NULL,
@@ -81,6 +91,7 @@ CREATE TABLE balance_history (
     unbonding  numeric(78,0) NOT NULL,
     vesting    numeric(78,0) NOT NULL
 );
+CREATE VIEW balance_history AS SELECT account, epoch, wallet, ozone, escrow, bonded, unbonding, vesting FROM balance_history_own;
 
 -- Nodes now (docs/EVENTS.md snapshot fields).
 CREATE TABLE nodes (
@@ -95,7 +106,7 @@ CREATE TABLE nodes (
 
 -- Every vesting entry (locked reward) as created at an epoch close. What happened to it later
 -- is in vesting_changes; vesting_schedule (below) joins the two.
-CREATE TABLE vesting_entries (
+CREATE TABLE vesting_entries_own (
     entry_id      bigint NOT NULL,
     account       text   NOT NULL,
     node          text,
@@ -107,6 +118,7 @@ CREATE TABLE vesting_entries (
     mature_epoch  bigint NOT NULL,
     position      bigint NOT NULL
 );
+CREATE VIEW vesting_entries AS SELECT entry_id, account, node, validator, role, source, amount, epoch_earned, mature_epoch, position FROM vesting_entries_own;
 
 -- Cancellations and migration-fee takings of vesting entries. Releases are not stored: an
 -- entry is released at the close of its mature_epoch unless it was cancelled or wholly taken by
@@ -115,13 +127,14 @@ CREATE TABLE vesting_entries (
 -- last closed epoch. That rule is exact at every log position P: an entry is live at P when it
 -- was created at <= P, its mature_epoch > the last epoch closed at P, it has no 'cancelled'
 -- change at <= P and amount - its fee takings at <= P > 0.
-CREATE TABLE vesting_changes (
+CREATE TABLE vesting_changes_own (
     entry_id  bigint NOT NULL,
     position  bigint NOT NULL,
     epoch     bigint NOT NULL,
     change    text   NOT NULL CHECK (change IN ('cancelled', 'fee-taken')),
     amount    numeric(78,0) NOT NULL
 );
+CREATE VIEW vesting_changes AS SELECT entry_id, position, epoch, change, amount FROM vesting_changes_own;
 
 -- released: not cancelled, not wholly taken by fees, and mature by the last closed epoch (it
 -- was released at the close of mature_epoch, for amount - fee_taken).
@@ -146,7 +159,7 @@ LEFT JOIN LATERAL (
 
 -- Deposits of deactivated nodes and unbondings, with their release day (kind 'deposit': ref is
 -- the node id; kind 'unbonding': ref is the unbonding id).
-CREATE TABLE release_schedule (
+CREATE TABLE release_schedule_own (
     kind         text   NOT NULL CHECK (kind IN ('deposit', 'unbonding')),
     ref          text   NOT NULL,
     account      text   NOT NULL,
@@ -156,18 +169,20 @@ CREATE TABLE release_schedule (
     release_day  bigint NOT NULL,
     position     bigint NOT NULL
 );
+CREATE VIEW release_schedule AS SELECT kind, ref, account, node, validator, amount, release_day, position FROM release_schedule_own;
 
-CREATE TABLE release_done (
+CREATE TABLE release_done_own (
     kind      text   NOT NULL,
     ref       text   NOT NULL,
     amount    numeric(78,0) NOT NULL,
     position  bigint NOT NULL,
     epoch     bigint NOT NULL
 );
+CREATE VIEW release_done AS SELECT kind, ref, amount, position, epoch FROM release_done_own;
 
 -- Ozone supply right after each epoch close: s, p, l, mined, the exact price (s + p) / l as a
 -- fraction, and the epoch's Ozone flows.
-CREATE TABLE ozone_supply (
+CREATE TABLE ozone_supply_own (
     epoch              bigint NOT NULL,
     position           bigint NOT NULL,
     s                  numeric(78,0) NOT NULL,
@@ -183,10 +198,11 @@ CREATE TABLE ozone_supply (
     settled            numeric(78,0) NOT NULL,
     carried_over       numeric(78,0) NOT NULL
 );
+CREATE VIEW ozone_supply AS SELECT epoch, position, s, p, l, mined, fee_collector, price_numerator, price_denominator, bought, consumed, settled, carried_over FROM ozone_supply_own;
 
 -- The settlement audit of each closed epoch (docs/EVENTS.md). Its rewards are the vesting entries
 -- earned in that epoch (creation order = entry_id order); settled nodes are in settled_nodes.
-CREATE TABLE settlements (
+CREATE TABLE settlements_own (
     epoch           bigint NOT NULL,
     position        bigint NOT NULL,
     rules           text   NOT NULL,
@@ -204,16 +220,18 @@ CREATE TABLE settlements (
     first_rewarded  bigint,
     last_rewarded   bigint
 );
+CREATE VIEW settlements AS SELECT epoch, position, rules, t, y, traffic_reward, mining_reward, traffic_dust, mining_dust, first_released, last_released, first_rewarded, last_rewarded FROM settlements_own;
 
-CREATE TABLE settled_nodes (
+CREATE TABLE settled_nodes_own (
     epoch    bigint NOT NULL,
     rank     integer NOT NULL,
     node     text   NOT NULL,
     traffic  numeric(78,0) NOT NULL
 );
+CREATE VIEW settled_nodes AS SELECT epoch, rank, node, traffic FROM settled_nodes_own;
 
 -- Gas fee rewards (paid at once, no lock-up).
-CREATE TABLE gas_fee_rewards (
+CREATE TABLE gas_fee_rewards_own (
     position   bigint NOT NULL,
     seq        integer NOT NULL,
     epoch      bigint NOT NULL,
@@ -222,6 +240,7 @@ CREATE TABLE gas_fee_rewards (
     role       text   NOT NULL,
     amount     numeric(78,0) NOT NULL
 );
+CREATE VIEW gas_fee_rewards AS SELECT position, seq, epoch, account, validator, role, amount FROM gas_fee_rewards_own;
 
 -- The stake-reward ledger: per epoch and recipient, the stake share (validator, commission,
 -- delegator and node-deposit rewards, locked) and the gas fee rewards (paid at once).
@@ -260,16 +279,17 @@ GROUP BY epoch, account, validator, role;
 --
 -- Why text: COPY stores it without parsing anything (no arrays, no numerics; lz4 keeps it
 -- compact). journal_postings gives the postings as rows for SQL.
-CREATE TABLE journal_stored (
+CREATE TABLE journal_stored_own (
     position     bigint NOT NULL,
     epoch        bigint NOT NULL,
     transfers    text NOT NULL
 );
+CREATE VIEW journal_stored AS SELECT position, epoch, transfers FROM journal_stored_own;
 -- lz4 where the server has it (PostgreSQL 14+ built with lz4, as Debian's and the official
 -- images are); the default compression elsewhere, slower to load but the same content.
 DO $$
 BEGIN
-    ALTER TABLE journal_stored ALTER COLUMN transfers SET COMPRESSION lz4;
+    ALTER TABLE journal_stored_own ALTER COLUMN transfers SET COMPRESSION lz4;
 EXCEPTION WHEN feature_not_supported OR invalid_parameter_value OR syntax_error THEN
     RAISE NOTICE 'lz4 is not available: the journal uses the default compression';
 END
@@ -321,36 +341,38 @@ SELECT j.position, e.event_id, e.type, e.time, j.epoch, j.transfers
 FROM journal j JOIN event_log e ON e.position = j.position;
 
 -- Events the rule set refused (during a rebuild under other rules): the rebuild goes on.
-CREATE TABLE exceptions (
+CREATE TABLE exceptions_own (
     position  bigint NOT NULL,
     event_id  text   NOT NULL,
     type      text   NOT NULL,
     rule      text   NOT NULL,
     message   text   NOT NULL
 );
+CREATE VIEW exceptions AS SELECT position, event_id, type, rule, message FROM exceptions_own;
 
 -- Economy.encodeCheckpointHead() right after EpochClosed of `epoch` (the state without its locked
 -- vesting entries, which come from vesting_entries/vesting_changes on demand), for snapshots and
 -- single-epoch recomputation without replaying the whole history.
-CREATE TABLE epoch_checkpoints (
+CREATE TABLE epoch_checkpoints_own (
     epoch     bigint PRIMARY KEY,
     position  bigint NOT NULL,
     state     bytea  NOT NULL
 );
+CREATE VIEW epoch_checkpoints AS SELECT epoch, position, state FROM epoch_checkpoints_own;
 -- Heads are varint-packed already: storing them uncompressed saves pglz's CPU on every epoch
 -- close of a rebuild for little space.
-ALTER TABLE epoch_checkpoints ALTER COLUMN state SET STORAGE EXTERNAL;
+ALTER TABLE epoch_checkpoints_own ALTER COLUMN state SET STORAGE EXTERNAL;
 
 -- Autovacuum stays off the large insert-only tables while the build catches up and its keys are
 -- built (indexes.sql, keys.finish turns it back on): vacuuming a table that a bulk load is still
 -- filling, or whose keys are being sorted, takes the two cores of a small server from the work
 -- and is done again at the end anyway.
-ALTER TABLE balance_history SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
-ALTER TABLE vesting_entries SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
-ALTER TABLE gas_fee_rewards SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
-ALTER TABLE settled_nodes SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
-ALTER TABLE journal_stored SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
-ALTER TABLE epoch_checkpoints SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
+ALTER TABLE balance_history_own SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
+ALTER TABLE vesting_entries_own SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
+ALTER TABLE gas_fee_rewards_own SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
+ALTER TABLE settled_nodes_own SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
+ALTER TABLE journal_stored_own SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
+ALTER TABLE epoch_checkpoints_own SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
 
 -- The service connects as `stratos_app` (Schema/0003_app_role.sql): it reads projections and
 -- never writes them. Granted here, on the schema being built, so the grant travels with the

@@ -49,9 +49,9 @@ extension Economy {
     /// version and the rule set's name, nothing of the state after them.
     ///
     /// Why: a rebuild that takes over another build's heads through an epoch before its rules
-    /// differ (`Rebuilder`, "replay only what changed") stores them under its own rule set's name,
+    /// differ (`Rebuilder`, "replay only what changed") gives them under its own rule set's name,
     /// as a full replay would have written them: the state after the name is the same, so the
-    /// projection SQL replaces this prefix (`incremental.copy_epoch_checkpoints`).
+    /// projection SQL replaces this prefix (`overlay.views`).
     public static func checkpointHeadPrefix(rulesName: String) -> [UInt8] {
         var w = CheckpointWriter(compact: true)
         w.bytes(magic)
@@ -141,7 +141,7 @@ extension Economy {
     /// The head's stand-in for the entries: their id range [first live, next id) and the locked
     /// totals (amount > 0) per maturity epoch (ascending) and per node index (ascending).
     private func writeVestingTotals(_ w: inout CheckpointWriter) {
-        w.u64(vestingHole?.ids.lowerBound ?? vestingBaseID + UInt64(vestingHead))
+        w.u64(firstUnmaturedVestingID)
         w.u64(vestingBaseID + UInt64(vesting.count))
         w.count(lockedTotals.byMaturity.count)
         for b in lockedTotals.byMaturity {

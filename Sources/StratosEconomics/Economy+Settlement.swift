@@ -206,6 +206,7 @@ extension Economy {
         for (id, entry) in takeMaturedHoleEntries(upTo: epoch) {
             release(id, entry, &effects)
         }
+        passMaturityStarts(upTo: epoch)
         while vestingHead < vesting.count, vesting[vestingHead].matureEpoch <= epoch {
             let k = vestingHead
             vestingHead += 1

@@ -61,6 +61,18 @@ public struct LockedVestingEntry: Sendable, Hashable {
     }
 }
 
+/// Where one maturity epoch's entries start: entries are created in maturity order, all those
+/// of one epoch close with the same maturity, so the first id of each maturity epoch marks
+/// where the not-yet-matured entries begin after any close.
+public struct VestingMaturityStart: Sendable, Hashable {
+    public var matureEpoch: Int64
+    public var firstID: VestingEntryID
+    public init(matureEpoch: Int64, firstID: VestingEntryID) {
+        self.matureEpoch = matureEpoch
+        self.firstID = firstID
+    }
+}
+
 /// Entries given to `supplyVesting` that do not fit what the checkpoint head recorded. The
 /// economy is left as it was.
 public struct VestingSupplyError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -154,6 +166,62 @@ extension Economy {
         vestingHole.map { VestingEntryID($0.ids.lowerBound)..<VestingEntryID($0.ids.upperBound) }
     }
 
+    /// Gives a partial economy where each maturity epoch's left-out entries start (every
+    /// maturity after the last close, done entries included; see `holeMaturityStarts`), so
+    /// that its checkpoint heads are byte for byte those of a complete economy in the same
+    /// state. Checked: ascending, inside the hole's ids, the first at its lower bound; every
+    /// entry supplied later must fall in its maturity's range.
+    public mutating func setVestingMaturityStarts(_ starts: [VestingMaturityStart]) throws(VestingSupplyError) {
+        guard let hole = vestingHole else {
+            guard starts.isEmpty else { throw VestingSupplyError("the economy is complete: it takes no maturity starts") }
+            return
+        }
+        for (i, s) in starts.enumerated() {
+            guard hole.ids.contains(s.firstID.rawValue), s.matureEpoch > lastClosedEpoch else {
+                throw VestingSupplyError(
+                    "maturity start \(s.firstID) (epoch \(s.matureEpoch)) is outside the hole "
+                        + "v\(hole.ids.lowerBound)..<v\(hole.ids.upperBound) after epoch \(lastClosedEpoch)")
+            }
+            if i > 0, !(starts[i - 1].matureEpoch < s.matureEpoch && starts[i - 1].firstID < s.firstID) {
+                throw VestingSupplyError("maturity starts are not ascending at epoch \(s.matureEpoch)")
+            }
+        }
+        guard starts.first.map({ $0.firstID.rawValue == hole.ids.lowerBound }) ?? true else {
+            throw VestingSupplyError("the first maturity start \(starts[0].firstID) is not the hole's first id v\(hole.ids.lowerBound)")
+        }
+        for b in hole.byMaturity where !starts.contains(where: { $0.matureEpoch == b.epoch }) {
+            throw VestingSupplyError("no maturity start for the \(b.wei) wei locked maturing at epoch \(b.epoch)")
+        }
+        holeMaturityStarts = starts[...]
+    }
+
+    /// The first id a head names: the first entry not matured by the last close.
+    var firstUnmaturedVestingID: UInt64 {
+        let inMemory = vestingBaseID + UInt64(vestingHead)
+        guard let starts = holeMaturityStarts else { return vestingHole?.ids.lowerBound ?? inMemory }
+        return starts.first?.firstID.rawValue ?? inMemory
+    }
+
+    /// Forgets the maturity starts an epoch close has passed.
+    mutating func passMaturityStarts(upTo epoch: Int64) {
+        while let first = holeMaturityStarts?.first, first.matureEpoch <= epoch { holeMaturityStarts!.removeFirst() }
+    }
+
+    /// Whether entry `id` maturing at `epoch` lies where the maturity starts put that epoch's
+    /// entries (true when none were given).
+    func fitsMaturityStarts(_ id: UInt64, maturing epoch: Int64) -> Bool {
+        guard let starts = holeMaturityStarts else { return true }
+        var k = starts.startIndex
+        var high = starts.endIndex
+        while k < high {
+            let mid = (k + high) / 2
+            if starts[mid].matureEpoch < epoch { k = mid + 1 } else { high = mid }
+        }
+        guard k < starts.endIndex, starts[k].matureEpoch == epoch else { return false }
+        let next = k + 1
+        return id >= starts[k].firstID.rawValue && (next == starts.endIndex || id < starts[next].firstID.rawValue)
+    }
+
     /// What `event` needs supplied before this economy can apply it; nil when nothing (always nil
     /// for a complete economy). Only an epoch close (maturity) and a node's deactivation or
     /// shutdown (migration fee, cancellation) read vesting entries.
@@ -215,6 +283,9 @@ extension Economy {
                 throw VestingSupplyError("\(what) matured already (last closed epoch \(lastClosedEpoch))")
             }
             guard e.amount.rawValue > 0 else { throw VestingSupplyError("\(what) is empty") }
+            guard fitsMaturityStarts(id, maturing: e.matureEpoch) else {
+                throw VestingSupplyError("\(what) is not where the maturity starts put the entries maturing at epoch \(e.matureEpoch)")
+            }
             let fits: Bool
             switch need {
             case .maturing(let through): fits = e.matureEpoch <= through

@@ -65,6 +65,12 @@ public struct Economy: Sendable {
     /// Locked entries older than `vestingBaseID` that a checkpoint head left out (nil: none, the
     /// economy is complete). See Economy+VestingHole.swift.
     var vestingHole: VestingHole?
+    /// For a partial economy that writes heads (a projection worker supplying entries on
+    /// demand): the first id of each maturity epoch after the last close among the entries the
+    /// head left out, done ones included, ascending (`setVestingMaturityStarts`). A complete
+    /// economy's head names the first entry not yet matured; with these a partial one names the
+    /// same, so both write the same bytes. nil when not given.
+    var holeMaturityStarts: ArraySlice<VestingMaturityStart>?
     /// Σ wei of every locked entry (in memory, supplied or not) per maturity epoch and per node:
     /// what a checkpoint head records. Kept up to date as entries are created, released, charged
     /// and cancelled, so that writing a head every epoch costs O(buckets), not O(entries).

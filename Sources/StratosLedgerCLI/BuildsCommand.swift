@@ -31,7 +31,15 @@ struct BuildsSwitchCommand: ParsableCommand {
 }
 
 struct BuildsDropCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "drop", abstract: "Drop a build; refuses the serving one.")
+    static let configuration = CommandConfiguration(
+        commandName: "drop",
+        abstract: "Drop a build; refuses the serving one.",
+        discussion: """
+            A build that took this one over (a rebuild that replayed only what changed) reads its \
+            rows through views: it first gets its own copy of them, in the same transaction, so \
+            that no build breaks. That copy takes what the take-over saved (seconds to minutes on \
+            a long history).
+            """)
 
     @OptionGroup var database: DatabaseOptions
 
@@ -43,7 +51,9 @@ struct BuildsDropCommand: ParsableCommand {
 
     func run() throws {
         let rebuilder = try Rebuilder(url: try database.resolvedLogURL(), schemas: ProjectionSchemas(serving: schema))
-        try rebuilder.drop(build: build)
+        try rebuilder.drop(build: build) { dependent in
+            writeStderr("builds: \(dependent) took \(build) over: copying the rows it reads from \(build) into it first\n")
+        }
         writeStderr("builds: dropped \(build)\n")
     }
 }
@@ -69,7 +79,8 @@ struct BuildsListCommand: ParsableCommand {
             for b in builds {
                 print(
                     "\(b.serving ? "*" : " ") \(b.name)  \(b.schema)  \(b.rules)  sha256 \(b.rulesSha256 ?? "-")  position \(b.position)  "
-                        + "\(b.status)  created \(b.createdAt)" + (b.servedUntil.map { "  served until \($0)" } ?? ""))
+                        + "\(b.status)  created \(b.createdAt)" + (b.servedUntil.map { "  served until \($0)" } ?? "")
+                        + (b.base.map { "  reads \($0.build) through epoch \($0.epoch)" } ?? ""))
             }
         }
     }

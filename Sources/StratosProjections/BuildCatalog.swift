@@ -28,6 +28,22 @@ public struct BuildInfo: Sendable, Hashable {
     public var servedUntil: String?
     /// `servedUntil` in microseconds since 1970, for ordering the switch history.
     var servedUntilMicros: Int64?
+    /// The build this one took over (`rebuild` replaying only what changed): it reads that
+    /// build's rows through the close of `epoch` (log position `position`), so that build cannot
+    /// be dropped while this one exists. nil for a build replayed from Genesis.
+    public var base: Base?
+
+    public struct Base: Sendable, Hashable {
+        /// The base build's name (its build id if it was dropped by other means than `builds drop`).
+        public var build: String
+        public var epoch: Int64
+        public var position: Int64
+        public init(build: String, epoch: Int64, position: Int64) {
+            self.build = build
+            self.epoch = epoch
+            self.position = position
+        }
+    }
 
     /// The JSON of `builds --format json` and `GET /v1/builds` (one element of the array).
     public var json: JSONValue {
@@ -37,6 +53,10 @@ public struct BuildInfo: Sendable, Hashable {
             "servedUntil": servedUntil.map { .string($0) } ?? .null,
         ]
         if let rulesSha256 { o["rulesSha256"] = .string(rulesSha256) }
+        o["base"] =
+            base.map {
+                .object(["build": .string($0.build), "epoch": .integer($0.epoch), "position": .integer($0.position)])
+            } ?? .null
         return .object(o)
     }
 
@@ -67,8 +87,10 @@ public enum BuildError: Error, CustomStringConvertible, Sendable, Equatable {
 /// The builds kept side by side for one serving schema: their names and the switch history,
 /// both recorded in each build's own state row (`build_name`, `served_until` in
 /// Projections/tables.sql), so that a build's name and history travel with it through every
-/// rename and disappear with it when it is dropped; no other build's row refers to it, so
-/// dropping one never breaks another.
+/// rename and disappear with it when it is dropped; no other build's row refers to it. A
+/// build that took another over reads that one's rows through views (which follow renames:
+/// PostgreSQL binds them to the tables, not to their names), so `drop` refuses a build that
+/// others read: dropping one never breaks another.
 ///
 /// Why the state row rather than a catalog table: the schemas are renamed by every switch and
 /// dropped by hand; a table of their own keeps nothing that can go stale. A schema made before
@@ -125,6 +147,17 @@ public struct BuildCatalog: Sendable {
                     rules: try r.string(0, 0), rulesSha256: r.optionalString(0, 1), status: try BuildStatus.decode(r.string(0, 2), schema: schema),
                     position: try r.int64(0, 3), serving: schema == schemas.serving, createdAt: try r.string(0, 4),
                     servedUntil: r.optionalString(0, 7), servedUntilMicros: r.optionalString(0, 8).flatMap { Int64($0) }))
+            if try c.query(sql("overlay.exists"), binding: schema).rowCount > 0 {
+                let o = try c.query(try sql.render("overlay.select", on: c, ["schema": schema]))
+                if o.rowCount > 0 {
+                    out[out.count - 1].base = BuildInfo.Base(
+                        build: try o.string(0, 0), epoch: try o.int64(0, 2), position: try o.int64(0, 1))
+                }
+            }
+        }
+        // The base is recorded by build id (stable through renames): shown by its name.
+        for i in out.indices {
+            if let id = out[i].base?.build, let named = out.first(where: { $0.buildID == id }) { out[i].base!.build = named.name }
         }
         return out
     }
@@ -246,13 +279,26 @@ extension Rebuilder {
         }
     }
 
-    /// Drops the build `name` (one `builds()` lists); refuses the serving one.
-    public func drop(build name: String) throws {
+    /// Drops the build `name` (one `builds()` lists); refuses the serving one. A build that took
+    /// this one over (and reads its rows through its views) first gets its own copy of those
+    /// rows, in the same transaction: `materialized` is told its name before the copy is made
+    /// (the copy costs what the take-over saved: seconds to minutes on a large history).
+    public func drop(build name: String, materialized: (String) -> Void = { _ in }) throws {
         let c = try PostgresConnection(url: url)
         try c.transaction { c in
             let b = try catalog.resolve(c, name)
             guard !b.serving else {
                 throw BuildError.refused("\(name) is the serving build: switch to another one before dropping it")
+            }
+            // A build that took this one over reads its rows through views (`overlay.views`):
+            // DROP … CASCADE would take those views with it and break that build silently. So
+            // each such build first gets its own copy of what it reads (in this transaction).
+            let dependents = try c.query(sql("overlay.dependents"), binding: b.schema)
+            let builds = dependents.rowCount > 0 ? try catalog.list(c) : []
+            for i in 0..<dependents.rowCount {
+                let schema = try dependents.string(i, 0)
+                materialized(builds.first { $0.schema == schema }?.name ?? schema)
+                try c.execute(try sql.render("overlay.materialize", on: c, ["to": schema]))
             }
             try c.execute(try sql.render("schema.drop", on: c, ["schema": b.schema]))
         }

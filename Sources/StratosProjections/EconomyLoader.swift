@@ -89,6 +89,23 @@ struct EconomyLoader {
         start.economy = economy
     }
 
+    /// Tells a partial economy where each maturity epoch's left-out entries start, so that the
+    /// heads it writes are those a complete economy writes (`Economy.setVestingMaturityStarts`).
+    func giveMaturityStarts(_ start: inout Start, _ c: PostgresConnection) throws {
+        guard let ids = start.economy.vestingHoleIDs else { return }
+        let r = try c.query(
+            sql("vesting.maturity_starts"),
+            binding: Int64(ids.lowerBound.rawValue), Int64(ids.upperBound.rawValue), start.position,
+            start.economy.lastClosedEpoch)
+        var starts: [VestingMaturityStart] = []
+        for i in 0..<r.rowCount {
+            starts.append(VestingMaturityStart(matureEpoch: try r.int64(i, 0), firstID: VestingEntryID(UInt64(try r.int64(i, 1)))))
+        }
+        do { try start.economy.setVestingMaturityStarts(starts) } catch {
+            throw ProjectionError.corrupt("the vesting tables disagree with the economy checkpoint at position \(start.position): \(error)")
+        }
+    }
+
     /// Meets what `event` needs of a partial economy at log position `position` (the one right
     /// before the event); with `maturingThrough`, one query covers every close up to that epoch.
     func prepare(

@@ -81,6 +81,10 @@ final class ProjectionModel {
     private var epochBought: UInt128 = 0
     private var epochConsumed: UInt128 = 0
     private var maturities = VestingMaturities()
+    /// Gives a partial economy (a checkpoint head the worker did not complete) the locked vesting
+    /// entries an event needs, before it is applied (`ProjectionWorker.load`); nil when the
+    /// economy is complete.
+    var supplyVesting: ((inout Economy, LedgerEvent) throws -> Void)?
 
     /// Starts from `economy` (fresh, or decoded from the checkpoint taken right after an epoch
     /// close at `position`): balances and nodes are taken from its snapshot.
@@ -136,18 +140,27 @@ final class ProjectionModel {
 
     /// Applies the event at `position` (which must be `lastPosition + 1`) and, when `rows` is
     /// given, appends its projection rows. A refused or invalid event becomes an exception row.
-    func apply(_ logged: LoggedEvent, rows: inout ProjectionRows, record: Bool) {
+    /// Throws only when `supplyVesting` does (the model is then behind the event: reload it).
+    func apply(_ logged: LoggedEvent, rows: inout ProjectionRows, record: Bool) throws {
         precondition(logged.position == lastPosition + 1, "event log position \(logged.position) out of order")
-        lastPosition = logged.position
-        let position = logged.position
         let event: LedgerEvent
         switch logged.event {
         case .failure(let error):
+            lastPosition = logged.position
             refused += 1
             if record { exception(&rows, logged, rule: "invalid-event", message: error.description) }
             return
         case .success(let e): event = e
         }
+        if economy.vestingNeed(for: event) != nil {
+            guard let supplyVesting else { preconditionFailure("a partial economy without a vesting source") }
+            try supplyVesting(&economy, event)
+            // A need left unmet would refuse the event (`vesting-not-loaded`) and record a rule
+            // exception that no rule made: never.
+            precondition(economy.vestingNeed(for: event) == nil, "the vesting source left \(event.payload)'s need unmet")
+        }
+        lastPosition = logged.position
+        let position = logged.position
         let applied: AppliedEvent
         do {
             applied = try economy.apply(event)

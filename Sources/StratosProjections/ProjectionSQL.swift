@@ -44,8 +44,10 @@ public struct ProjectionSQL: Sendable {
     /// on: a worker or query refuses a schema of another layout with `.outdatedLayout` (run a
     /// rebuild), and a rebuild starts such a `_next` schema over instead of resuming it.
     /// 2: the journal's epoch-close vesting lines derived, not stored (`journal_stored`); the
-    /// vesting keys on the ids' text hash (`projection_state.text_hash`).
-    public static let layout: Int64 = 2
+    /// vesting keys on the ids' text hash (`projection_state.text_hash`). 3: every insert-only
+    /// table is a view over `<name>_own` (and, in a build that took another over, over the
+    /// base build's rows).
+    public static let layout: Int64 = 3
 
     /// The tables every projection schema holds (tables.sql), for checks and fingerprints.
     public static let tableNames = [

@@ -10,7 +10,7 @@ public enum RebuildStart: Sendable, Hashable, CustomStringConvertible {
     /// Every event replayed from Genesis, and why the serving build was not taken over.
     case fromGenesis(reason: String)
     /// The serving build's rows through the close of `epoch` (log position `position`) were
-    /// copied, and only the log after it replayed. `firstDifferingEpoch` is N, the first epoch
+    /// taken over (read through views, not copied), and only the log after it replayed. `firstDifferingEpoch` is N, the first epoch
     /// whose parameters differ (nil: none differs).
     case takenOver(from: String, epoch: Int64, position: Int64, firstDifferingEpoch: Int64?, seconds: Double)
 
@@ -37,13 +37,15 @@ extension Rebuilder {
     /// build's state at the close of an epoch before the rules differ when it can (issue 15,
     /// item 4), else it leaves the schema to be created empty and replayed from Genesis.
     ///
-    /// The take-over is one REPEATABLE READ transaction: create the schema and its tables, copy
-    /// every row the log produced through the checkpoint's position (`incremental.*`, INSERT …
-    /// SELECT from the serving schema), rebuild `balances` and `nodes` as they stood there, set
-    /// the state row at that position. A crash mid-copy leaves no schema (the next run decides
-    /// again); once committed it is an ordinary build to resume: the worker loads the copied
-    /// head at that position, completes it from the copied vesting tables, and replays the
-    /// rest under the new rules.
+    /// The take-over is one REPEATABLE READ transaction: create the schema and its tables, make
+    /// its insert-only views read every row the log produced through the checkpoint's position
+    /// from the serving schema beside its own (`overlay.*`: shared, not copied, so the cost does
+    /// not grow with the history taken over), rebuild `balances` and `nodes` as they stood
+    /// there, set the state row at that position. A crash mid-way leaves no schema (the next
+    /// run decides again); once committed it is an ordinary build to resume: the worker loads
+    /// the serving build's head at that position, is given the locked vesting entries it needs
+    /// as it goes (not all of them first), and replays the rest under the new rules. The
+    /// serving build cannot be dropped while this one reads it (`BuildCatalog.drop`).
     ///
     /// `run` calls it for a new build; public so that a test can interrupt what follows.
     public func takeOver(rules: RuleSet, into worker: ProjectionWorker) throws -> RebuildStart {
@@ -62,8 +64,8 @@ extension Rebuilder {
         do {
             try worker.createIfMissing(rules: rules, checkpointEvery: checkpointEvery) { c in
                 try self.copy(
-                    c, into: worker.schema, rules: rules, servingRules: servingRules, epoch: epoch, position: position)
-                try c.execute(try sql.render("incremental.analyze", on: c, ["to": worker.schema]))
+                    c, into: worker.schema, rules: rules, servingRules: servingRules, epoch: epoch, position: position,
+                    baseBuildID: serving.buildID)
                 try c.query(
                     try sql.render("incremental.state_at", on: c, ["to": worker.schema]),
                     [String(position), String(epoch), String(logged - refused), String(refused)])
@@ -121,31 +123,27 @@ extension Rebuilder {
             refused: try start.int64(0, 2), logged: try start.int64(0, 3))
     }
 
-    /// The copies of a take-over, inside the transaction that created `to` (see `start`).
+    /// The take-over, inside the transaction that created `to` (see `takeOver`): the insert-only
+    /// views of `to` read the serving build's rows through `position` (epoch `epoch`) beside its
+    /// own (`overlay.*`: nothing copied), and `balances` and `nodes` are rebuilt as they stood
+    /// at `position`.
     private func copy(
-        _ c: PostgresConnection, into to: String, rules: RuleSet, servingRules: RuleSet, epoch: Int64, position: Int64
+        _ c: PostgresConnection, into to: String, rules: RuleSet, servingRules: RuleSet, epoch: Int64, position: Int64,
+        baseBuildID: String
     ) throws {
         try c.execute(sql("incremental.no_jit"))
         let ids = ["from": schemas.serving, "to": to]
         let p = String(position)
         let e = String(epoch)
-        for statement in [
-            "incremental.copy_journal_stored", "incremental.copy_vesting_entries", "incremental.copy_vesting_changes",
-            "incremental.copy_release_schedule", "incremental.copy_release_done", "incremental.copy_gas_fee_rewards",
-            "incremental.copy_exceptions",
-        ] {
-            try c.query(try sql.render(statement, on: c, ids), [p])
-        }
-        for statement in ["incremental.copy_ozone_supply", "incremental.copy_settled_nodes", "incremental.copy_balance_history"] {
-            try c.query(try sql.render(statement, on: c, ids), [e])
-        }
-        try c.query(try sql.render("incremental.copy_settlements", on: c, ids), binding: e, rules.name)
+        try c.execute(try sql.render("overlay.record", on: c, ids))
         try c.query(
-            try sql.render("incremental.copy_epoch_checkpoints", on: c, ids),
+            try sql.render("overlay.insert", on: c, ids),
             [
-                .text(e), .text(String(checkpointEvery)), .bytea(Economy.checkpointHeadPrefix(rulesName: servingRules.name)),
+                .text(baseBuildID), .text(p), .text(e), .text(String(checkpointEvery)),
+                .bytea(Economy.checkpointHeadPrefix(rulesName: servingRules.name)),
                 .bytea(Economy.checkpointHeadPrefix(rulesName: rules.name)),
             ])
+        try c.execute(try sql.render("overlay.views", on: c, ids))
         try c.query(try sql.render("incremental.copy_balances", on: c, ids), binding: p, e)
         try c.query(try sql.render("incremental.copy_nodes", on: c, ids), binding: p)
 

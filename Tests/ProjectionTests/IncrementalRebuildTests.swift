@@ -263,6 +263,52 @@ final class IncrementalRebuildTests: ProjectionTestCase {
         XCTAssertEqual(try fingerprint("projection_incremental"), try fingerprint("projection_next"))
     }
 
+    /// A take-over shares the serving build's rows instead of copying them: its own tables hold
+    /// only what it replayed, its views follow the base through every switch (schema renames),
+    /// and dropping the base first copies into it what it reads, so it never breaks.
+    func testATakeOverSharesTheBaseRowsAndDroppingTheBaseCopiesThemFirst() throws {
+        let events = try Self.history(epochs: 205, seed: 5)
+        try append(events)
+        try project(checkpointEvery: 10).unlock()
+        let rebuilder = try Rebuilder(url: database.url, checkpointEvery: 10, batchSize: 400, sql: sql)
+        let renamed = try RuleSet.load([(nil, #"{"name": "paper-v1-copy", "extends": "paper-v1"}"#)])[0]
+        // Built and switched in: the base is now `projection_previous`, renamed under the views.
+        let built = try rebuilder.run(rules: renamed, diff: false, switchOver: true)
+        guard case .takenOver(_, let epoch, let position, _, _) = built.start else { return XCTFail("\(built.start)") }
+        XCTAssertEqual(epoch, 200)
+        let c = try database.connect()
+        for table in ["vesting_entries_own", "journal_stored_own", "vesting_changes_own", "exceptions_own"] {
+            XCTAssertEqual(
+                try c.query("SELECT count(*) FROM projection.\(table) WHERE position <= \(position)").int64(0, 0), 0,
+                "\(table) holds nothing of the shared prefix")
+        }
+        XCTAssertGreaterThan(try c.query("SELECT count(*) FROM projection.vesting_entries_own").int64(0, 0), 0)
+        XCTAssertEqual(try c.query("SELECT count(*) FROM projection.settlements_own WHERE epoch <= \(epoch)").int64(0, 0), 0)
+        XCTAssertEqual(try c.query("SELECT count(*) FROM projection.settlements").int64(0, 0), 205)
+        XCTAssertEqual(
+            try LedgerQueries(connection: database.connect(), schema: "projection", sql: sql).snapshot(at: .latest).json(),
+            Self.replay(events, rules: renamed).snapshot().json())
+        let expected = try fingerprint("projection")
+        let listed = try rebuilder.builds()
+        let copy = try XCTUnwrap(listed.first { $0.name == "paper-v1-copy" })
+        let base = try XCTUnwrap(listed.first { $0.schema == "projection_previous" })
+        XCTAssertEqual(copy.base, BuildInfo.Base(build: base.name, epoch: epoch, position: position))
+        XCTAssertNil(base.base)
+
+        // Dropping the base first gives the copy its own rows (saying so): nothing changes for it.
+        let cli = try runLedger(["builds", "drop", base.name], databaseURL: database.url)
+        XCTAssertEqual(cli.status, 0, cli.stderr)
+        XCTAssertTrue(cli.stderr.contains("paper-v1-copy took \(base.name) over: copying"), cli.stderr)
+        XCTAssertEqual(try fingerprint("projection"), expected, "the copy reads the same rows, now its own")
+        XCTAssertEqual(try rebuilder.builds().map(\.name), ["paper-v1-copy"])
+        XCTAssertNil(try rebuilder.builds()[0].base)
+        XCTAssertEqual(try c.query("SELECT count(*) FROM projection.settlements_own").int64(0, 0), 205)
+        XCTAssertEqual(try c.query("SELECT to_regclass('projection.take_over') IS NULL").string(0, 0), "t")
+        XCTAssertEqual(
+            try LedgerQueries(connection: database.connect(), schema: "projection", sql: sql).snapshot(at: .epoch(150)).json(),
+            Self.replay(events, rules: renamed, throughEpoch: 150).snapshot().json())
+    }
+
     /// The take-over alone (what `Rebuilder.run` does before its catch-up).
     func rebuilderStartOnly(rules: RuleSet, worker: ProjectionWorker) throws -> RebuildStart {
         try Rebuilder(url: database.url, checkpointEvery: 10, batchSize: 300, sql: sql).takeOver(rules: rules, into: worker)
