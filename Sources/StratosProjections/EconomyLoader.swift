@@ -175,6 +175,19 @@ struct EconomyLoader {
         try give(try lockedEntries(r), for: need, to: &economy, at: position)
     }
 
+    /// The hole's locked entries (`ids`) maturing in (`after`, `through`], as of log position
+    /// `position` (`vesting.live_maturing_range`; `VestingFeed` reads them ahead).
+    func lockedEntries(
+        maturingAfter after: Int64, through: Int64, in ids: Range<VestingEntryID>, lockUp: ClosedRange<Int64>,
+        asOf position: Int64, _ c: PostgresConnection
+    ) throws -> [LockedVestingEntry] {
+        try lockedEntries(
+            c.query(
+                sql("vesting.live_maturing_range"),
+                binding: Int64(ids.lowerBound.rawValue), Int64(ids.upperBound.rawValue), position, after, through,
+                after - lockUp.upperBound, through - lockUp.lowerBound))
+    }
+
     /// Rows of `vesting.live` / `vesting.live_all_fetch` as entries.
     private func lockedEntries(_ r: PostgresResult) throws -> [LockedVestingEntry] {
         var entries: [LockedVestingEntry] = []
@@ -191,7 +204,7 @@ struct EconomyLoader {
 
     /// The economy checks the entries against its head's totals: a mismatch means the tables
     /// and the checkpoint disagree (corrupt, never silently used).
-    private func give(
+    func give(
         _ entries: [LockedVestingEntry], for need: VestingNeed, to economy: inout Economy,
         at position: Int64, doneMaturities: [VestingEntryID: Int64] = [:]
     ) throws {

@@ -127,6 +127,8 @@ public final class ProjectionWorker {
     private var logConnection: PostgresConnection?
     /// Gives a partial economy its locked vesting entries (opened on first use, `vestingSession`).
     private var vestingConnection: PostgresConnection?
+    /// Reads them ahead on that session, for the model loaded last (nil: a complete economy).
+    private var vestingFeed: VestingFeed?
     private let url: String
     /// Every session of the worker (`stratos-ledger/worker`, `…/worker-log`, `…/worker-keys`).
     public let settings: SessionSettings
@@ -181,6 +183,8 @@ public final class ProjectionWorker {
     public func reconnect() throws -> Bool {
         let fresh = try PostgresConnection(url: url, settings: settings.named("worker"))
         try fresh.query(sql("search_path.set"), binding: fresh.escapeIdentifier(schema) + ", public")
+        vestingFeed?.finish()
+        vestingFeed = nil
         connection = fresh
         logConnection = nil
         vestingConnection = nil
@@ -304,6 +308,9 @@ public final class ProjectionWorker {
         let rules = try st.ruleSet()
         let loader = EconomyLoader(sql: sql, reader: reader)
         var start = try loader.checkpoint(connection, atOrBeforePosition: st.lastPosition, rules: rules)
+        // The previous model's reads ahead end before its session is used again.
+        vestingFeed?.finish()
+        vestingFeed = nil
         let m: ProjectionModel
         if try suppliesOnDemand(st, headPosition: start.position) {
             // The head stays partial: each event that reads locked entries it lacks (an epoch
@@ -314,12 +321,11 @@ public final class ProjectionWorker {
             try loader.giveMaturityStarts(&start, connection)
             m = ProjectionModel(
                 economy: start.economy, position: start.position, refused: 0, checkpointEvery: st.checkpointEvery)
-            let asOf = start.position
-            m.supplyVesting = { [unowned self] economy, event in
-                var ahead: Int64?
-                if case .epochClosed(let epoch) = event.payload { ahead = epoch + Self.vestingLookahead }
-                try loader.prepare(&economy, for: event, at: asOf, maturingThrough: ahead, try self.vestingSession())
-            }
+            let feed = VestingFeed(
+                loader: loader, session: try vestingSession(), asOf: start.position, lookahead: vestingLookahead,
+                economy: start.economy)
+            vestingFeed = feed
+            m.supplyVesting = { economy, event in try feed.meet(&economy, for: event) }
         } else {
             // Every locked entry in memory at once, in one pass over the tables.
             try loader.complete(&start, connection)
@@ -338,8 +344,10 @@ public final class ProjectionWorker {
         model = m
     }
 
-    /// Epochs of maturities given ahead at an epoch close, so that one query serves many closes.
-    static let vestingLookahead: Int64 = 64
+    /// Maturity epochs of locked entries read ahead at a time (`VestingFeed`): one query serves
+    /// many closes (~100,000 entries late in the bench history: ~10 MiB).
+    public static let defaultVestingLookahead: Int64 = 64
+    public var vestingLookahead = ProjectionWorker.defaultVestingLookahead
 
     /// Whether `load` keeps the head partial and supplies locked entries on demand instead of
     /// reading them all first (~3 M rows, ~7 s late in the bench history): when the queries it

@@ -47,6 +47,8 @@ public struct Rebuilder {
     /// Replay the whole log even when the serving build could be taken over through the epoch
     /// before the rules differ (`rebuild --from-genesis`).
     public var fromGenesis = false
+    /// Maturity epochs the build's worker reads ahead (`ProjectionWorker.vestingLookahead`).
+    public var vestingLookahead = ProjectionWorker.defaultVestingLookahead
     let sql: ProjectionSQL
 
     public init(
@@ -69,6 +71,7 @@ public struct Rebuilder {
         let clock = ContinuousClock()
         let started = clock.now
         let worker = try ProjectionWorker(url: url, schema: schemas.next, expectedStatus: .building, sql: sql, batchSize: batchSize)
+        worker.vestingLookahead = vestingLookahead
         worker.progress = progress
         try worker.lock(wait: waitForLock)
         defer { try? worker.unlock() }
@@ -151,7 +154,8 @@ public struct Rebuilder {
         return report
     }
 
-    /// Reads the stored journal back (`check.journal_rows`, one binary COPY) and checks every
+    /// Reads the journal this build stored back (`check.journal_rows`, one binary COPY: the rows
+    /// it shares with a build it took over were checked when that one was built) and checks every
     /// transfer line of it (`JournalText.forEachLine`): a line moves one commodity, so its
     /// transaction balances per commodity. Returns the transactions and transfers checked.
     ///

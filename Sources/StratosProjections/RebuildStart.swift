@@ -165,8 +165,9 @@ extension Rebuilder {
             guard let node = nodes[NodeID(unchecked: id)] else { continue }
             let last = try c.query(try sql.render("incremental.node_last_change", on: c, ids), binding: id, p, e)
             var changedAt = try last.int64(0, 0)
-            if node.status != .pending, let vote = last.optionalString(0, 1).flatMap(Int64.init) {
-                changedAt = max(changedAt, vote)
+            if node.kind == .meta, node.status != .pending {
+                let vote = try c.query(try sql.render("incremental.node_last_vote", on: c, ids), binding: id, p)
+                if vote.rowCount > 0 { changedAt = max(changedAt, try vote.int64(0, 0)) }
             }
             try c.query(
                 try sql.render("incremental.insert_node", on: c, ids),

@@ -147,6 +147,55 @@ final class VestingHoleTests: XCTestCase {
         XCTAssertEqual(try economy.apply(event).effects, try oracle.apply(event).effects)
     }
 
+    /// Where each maturity epoch's entries start among the hole's ids, done entries included, as
+    /// a projection derives them from its settlements (the oracle for `setVestingMaturityStarts`).
+    func maturityStarts(_ oracle: Economy, in ids: Range<VestingEntryID>) -> [VestingMaturityStart] {
+        var starts: [VestingMaturityStart] = []
+        for id in ids.lowerBound.rawValue..<ids.upperBound.rawValue where id >= oracle.vestingBaseID {
+            let v = oracle.vesting[Int(id - oracle.vestingBaseID)]
+            guard v.matureEpoch > oracle.lastClosedEpoch, starts.last?.matureEpoch != v.matureEpoch else { continue }
+            starts.append(VestingMaturityStart(matureEpoch: v.matureEpoch, firstID: VestingEntryID(id)))
+        }
+        return starts
+    }
+
+    /// A partial economy given its maturity starts writes, after every event, the head the
+    /// complete one writes: a worker supplying entries on demand stores the same heads as one
+    /// that completed its economy first. Wrong starts are refused and change nothing.
+    func testMaturityStartsMakeEveryHeadEqualToTheCompleteOnes() throws {
+        var compared = 0
+        for (rules, seed) in [(fast, UInt64(31)), (RuleSet.paperV1, 32)] {
+            let d = try runHistory(rules: rules, seed: seed, events: 1_500)
+            for cut in [400, 1_100] {
+                var oracle = Economy(rules: rules)
+                for event in d.log[..<cut] { _ = try oracle.apply(event) }
+                var partial = try Economy(checkpoint: oracle.encodeCheckpointHead(), ruleSets: RuleSet.all + [fast])
+                guard let ids = partial.vestingHoleIDs else { continue }
+                let starts = maturityStarts(oracle, in: ids)
+                XCTAssertFalse(starts.isEmpty)
+                let head = partial.encodeCheckpointHead()
+                for (bad, why) in [
+                    (Array(starts.reversed()), "not ascending"), (Array(starts.dropFirst()), "not starting at the hole"),
+                    (starts.count > 1 ? Array(starts.dropLast()) : [], "a maturity missing"),
+                ] where !bad.isEmpty {
+                    XCTAssertThrowsError(try partial.setVestingMaturityStarts(bad), why)
+                    XCTAssertEqual(partial.encodeCheckpointHead(), head, why)
+                }
+                try partial.setVestingMaturityStarts(starts)
+                for event in d.log[cut...] {
+                    if let need = partial.vestingNeed(for: event) {
+                        try partial.supplyVesting(oracle.lockedVestingEntries(in: try XCTUnwrap(partial.vestingHoleIDs), for: need), for: need)
+                    }
+                    _ = try? partial.apply(event)
+                    _ = try? oracle.apply(event)
+                    XCTAssertEqual(partial.encodeCheckpointHead(), oracle.encodeCheckpointHead(), "\(rules.name) position \(oracle.position)")
+                    compared += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(compared, 1_000)
+    }
+
     func testHeadIsSmallAndStrict() throws {
         let d = try runHistory(rules: .paperV1, seed: 16, events: 1_500)
         let full = d.economy.encodeCheckpoint()

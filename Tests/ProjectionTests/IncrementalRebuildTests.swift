@@ -70,6 +70,8 @@ final class IncrementalRebuildTests: ProjectionTestCase {
         let serving = try fingerprint("projection")
 
         var rebuilder = try Rebuilder(url: database.url, checkpointEvery: 10, batchSize: 400, sql: sql)
+        // Two maturity epochs at a time: the worker reads ahead many times over the replay.
+        rebuilder.vestingLookahead = 2
         var announced: [String] = []
         rebuilder.phaseStarted = { announced.append($0) }
         let incremental = try rebuilder.run(rules: fix, diff: false, switchOver: false)
