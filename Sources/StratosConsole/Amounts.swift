@@ -38,6 +38,18 @@ public enum Amounts {
     public static func noz(_ noz: UInt128) -> String {
         "<span class=\"amt\" data-noz=\"\(noz)\">\(ozText(noz))</span>"
     }
+    /// A signed STOS amount (what one build has more or less than another) as an element
+    /// carrying its exact signed wei: `data-wei="-1"` and `-0.000000000000000001 STOS`; a
+    /// positive one is written with `+`, zero with no sign.
+    public static func signedWei(_ magnitude: UInt128, negative: Bool) -> String {
+        let sign = magnitude == 0 ? "" : negative ? "-" : "+"
+        return "<span class=\"amt\" data-wei=\"\(sign == "-" ? "-" : "")\(magnitude)\">\(sign)\(stosText(magnitude))</span>"
+    }
+    /// A signed Ozone amount, as `signedWei` (`data-noz="-1"`).
+    public static func signedNoz(_ magnitude: UInt128, negative: Bool) -> String {
+        let sign = magnitude == 0 ? "" : negative ? "-" : "+"
+        return "<span class=\"amt\" data-noz=\"\(sign == "-" ? "-" : "")\(magnitude)\">\(sign)\(ozText(magnitude))</span>"
+    }
     /// A count (events, positions) grouped for reading.
     public static func count(_ n: some BinaryInteger) -> String {
         n < 0 ? "-" + grouped(String(n.magnitude)) : grouped(String(n))

@@ -155,18 +155,30 @@ public struct BuildsPage: Sendable {
     public init() {}
 
     public func render() -> String {
+        let serving = builds.first(where: \.serving)
         let rows = builds.map { b -> [String] in
             [
                 "<code>\(HTML.escape(b.name))</code>", HTML.escape(b.rules), "<code>\(HTML.escape(String((b.rulesSha256 ?? "").prefix(16))))</code>",
                 HTML.escape(b.status), Amounts.count(b.position), b.serving ? "<strong class=\"ok\">serving</strong>" : "",
                 HTML.escape(b.createdAt),
+                serving.map { s in b.serving ? "" : HTML.link(ConsolePath.buildDiff(s.name, b.name), "diff with the serving build") } ?? "",
             ]
         }
-        let body = Layout.section(
+        var body = Layout.section(
             "Projection builds",
-            Layout.table(["build", "rules", "rules sha256", "status", "position", "", "created"], rows, numeric: [4])
+            Layout.table(["build", "rules", "rules sha256", "status", "position", "", "created", ""], rows, numeric: [4])
                 + "<p class=\"muted\"><code>stratos-ledger builds switch BUILD</code> serves another one; "
                 + "<code>stratos-ledger rebuild --rules … --diff</code> makes a new one.</p>")
+        if !builds.isEmpty {
+            let names = builds.map(\.name)
+            let a = serving?.name ?? names[0]
+            let b = builds.first { !$0.serving }?.name ?? a
+            body += Layout.section(
+                "Compare two builds", id: "diff",
+                "<p class=\"muted\">What differs between build A and build B: per account, node and epoch, the rewards per role "
+                    + "and source, the totals and the events one refused and not the other; optionally for one node or account and "
+                    + "an epoch range.</p>" + BuildDiffPage.form(builds: names, a: a, b: b))
+        }
         return Layout.document(title: "Builds", body: body)
     }
 }

@@ -88,6 +88,23 @@ public enum ConsolePath {
     public static func export(_ format: String, from: Int64, to: Int64, account: String? = nil) -> String {
         "/v1/export" + HTML.query([("format", format), ("from", String(from)), ("to", String(to)), ("account", account)])
     }
+    public static let builds = "/builds"
+    /// Where the builds' form submits (it redirects to `buildDiff`).
+    public static let buildDiffForm = "/builds/diff"
+    /// `/builds/{a}/diff/{b}` with its filter; `extra` are more query pairs (page numbers).
+    public static func buildDiff(
+        _ a: String, _ b: String, node: String? = nil, account: String? = nil, from: Int64? = nil, to: Int64? = nil,
+        extra: [(String, String?)] = []
+    ) -> String {
+        "/builds/\(HTML.urlComponent(a))/diff/\(HTML.urlComponent(b))"
+            + HTML.query([("node", node), ("account", account), ("from", from.map(String.init)), ("to", to.map(String.init))] + extra)
+    }
+    /// The same diff from the JSON API.
+    public static func buildDiffJSON(
+        _ a: String, _ b: String, node: String? = nil, account: String? = nil, from: Int64? = nil, to: Int64? = nil
+    ) -> String {
+        "/v1" + buildDiff(a, b, node: node, account: account, from: from, to: to)
+    }
     public static let stylesheet = "/console.css"
     public static let icon = "/favicon.svg"
 }

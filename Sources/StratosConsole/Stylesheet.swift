@@ -48,7 +48,11 @@ public enum ConsoleAssets {
         form.filters input,form.filters select{font:inherit;padding:.25rem .4rem}
         footer{max-width:72rem;margin:0 auto;padding:0 1rem 2rem;color:var(--muted);font-size:.85em}
         @media (max-width:700px){main{padding:.6rem}dl.facts{grid-template-columns:1fr}dl.facts dt{margin-top:.3rem}
-        th,td{padding:.25rem .35rem}section{padding:.7rem}td .amt{white-space:normal;overflow-wrap:anywhere}}
+        th,td{padding:.25rem .35rem}section{padding:.7rem}td .amt{white-space:normal;overflow-wrap:anywhere}
+        table.stack thead{display:none}table.stack tr{display:block;border-bottom:1px solid var(--line);padding:.2rem 0}
+        table.stack td{display:flex;justify-content:space-between;gap:.6rem;border:0;padding:.1rem .2rem;text-align:right}
+        table.stack td::before{content:attr(data-label);color:var(--muted);text-align:left;font-family:system-ui,sans-serif}
+        table.stack td:empty{display:none}table.stack td .amt{white-space:nowrap}}
         """
 
     /// The tab icon (an SVG, so that the browser's automatic icon request finds something).

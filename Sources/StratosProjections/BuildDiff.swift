@@ -80,6 +80,24 @@ public struct BuildDiff: Sendable {
     public var refusedOnlyByA: [ProjectionException] = []
     public var refusedOnlyByB: [ProjectionException] = []
 
+    /// What a field's values count (the fields are those of `diff.*` in Projections/queries.sql):
+    /// STOS in wei, Ozone in noz, or neither (a node's status, and any field added later until
+    /// it is listed here), so that a reader shows each value in its unit without guessing.
+    public enum Unit: Sendable, Hashable {
+        case wei, noz, other
+    }
+
+    /// The unit of a change's `field`, a total's `name` (reward totals are all in wei).
+    public static func unit(of field: String) -> Unit {
+        switch field {
+        case "wallet", "escrow", "bonded", "unbonding", "vesting", "rewards", "deposit", "trafficReward", "miningReward", "s", "p",
+            "trafficRewards", "miningRewards":
+            .wei
+        case "ozone", "Y", "l", "ozoneBought": .noz
+        default: .other
+        }
+    }
+
     public var isEmpty: Bool {
         accounts.isEmpty && nodes.isEmpty && epochs.isEmpty && refusedOnlyByA.isEmpty && refusedOnlyByB.isEmpty
             && rewardTotals.allSatisfy { $0.a == $0.b } && totals.allSatisfy { $0.a == $0.b }

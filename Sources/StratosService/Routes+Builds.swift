@@ -19,25 +19,37 @@ extension StratosServer {
             return Reply.json(r.value).response(position: r.position)
         }
         routes.get("/builds/:a/diff/:b") { request, context in
-            let a = try Self.buildName(context.parameters.get("a") ?? "", "a")
-            let b = try Self.buildName(context.parameters.get("b") ?? "", "b")
-            let q = request.uri.queryParameters
-            let range = try Self.epochRange(request)
-            var filter = BuildDiffFilter(
-                node: try q.get("node").map { try Self.identifierValue($0, "node") { isValidIdentifier($0) ? $0 : nil } },
-                account: try q.get("account").map { try Self.identifierValue($0, "account") { isValidIdentifier($0) ? $0 : nil } })
-            if q.get("from") != nil { filter.fromEpoch = range.lowerBound }
-            if q.get("to") != nil { filter.toEpoch = range.upperBound }
-            if filter.node != nil && filter.account != nil { throw Problem.badParameter("account", "give ?node= or ?account=, not both") }
-            let sql = self.router.sql
-            let catalog = BuildCatalog(schemas: ProjectionSchemas(serving: self.configuration.schema), sql: sql)
-            let r = try await self.router.read(minPosition: try Self.minPosition(request)) { [filter] c in
-                func schema(_ name: String) throws -> String {
-                    do { return try catalog.resolve(c, name).schema } catch let e as BuildError { throw Problem.notFound("Build", e.description) }
-                }
-                return try BuildDiff.compute(c, sql: sql, catalog: catalog, a: try schema(a), b: try schema(b), filter: filter).json
+            let r = try await self.buildDiff(request, a: context.parameters.get("a") ?? "", b: context.parameters.get("b") ?? "") { _, d in
+                d.json
             }
             return Reply.json(r.value).response(position: r.position)
+        }
+    }
+
+    /// What `GET /v1/builds/{a}/diff/{b}` computes for `request` (its query: `node`, `account`,
+    /// `from`, `to`), checked and refused alike wherever it is asked (the API and the console's
+    /// diff page): unknown builds are 404s, bad parameters 400s. `then` turns the diff into the
+    /// answer in the same read snapshot (the console looks up which of its keys have a page).
+    func buildDiff<T: Sendable>(
+        _ request: Request, a rawA: String, b rawB: String, then: @escaping @Sendable (PostgresConnection, BuildDiff) throws -> T
+    ) async throws -> ReadRouter.Positioned<T> {
+        let a = try Self.buildName(rawA, "a")
+        let b = try Self.buildName(rawB, "b")
+        let q = request.uri.queryParameters
+        let range = try Self.epochRange(request)
+        var filter = BuildDiffFilter(
+            node: try q.get("node").map { try Self.identifierValue($0, "node") { isValidIdentifier($0) ? $0 : nil } },
+            account: try q.get("account").map { try Self.identifierValue($0, "account") { isValidIdentifier($0) ? $0 : nil } })
+        if q.get("from") != nil { filter.fromEpoch = range.lowerBound }
+        if q.get("to") != nil { filter.toEpoch = range.upperBound }
+        if filter.node != nil && filter.account != nil { throw Problem.badParameter("account", "give ?node= or ?account=, not both") }
+        let sql = self.router.sql
+        let catalog = BuildCatalog(schemas: ProjectionSchemas(serving: self.configuration.schema), sql: sql)
+        return try await self.router.read(minPosition: try Self.minPosition(request)) { [filter] c in
+            func schema(_ name: String) throws -> String {
+                do { return try catalog.resolve(c, name).schema } catch let e as BuildError { throw Problem.notFound("Build", e.description) }
+            }
+            return try then(c, try BuildDiff.compute(c, sql: sql, catalog: catalog, a: try schema(a), b: try schema(b), filter: filter))
         }
     }
 

@@ -41,6 +41,10 @@ extension StratosServer {
             return try await self.eventPage(request, position: position)
         }
         routes.get("/builds") { request, _ in try await self.buildsPage(request) }
+        routes.get("/builds/diff") { request, _ in try Self.buildDiffForm(request) }
+        routes.get("/builds/:a/diff/:b") { request, context in
+            try await self.buildDiffPage(request, a: context.parameters.get("a") ?? "", b: context.parameters.get("b") ?? "")
+        }
     }
 
     // MARK: Pages
@@ -364,22 +368,103 @@ extension StratosServer {
     }
 
     func buildsPage(_ request: Request) async throws -> Response {
-        let serving = configuration.schema
+        let catalog = BuildCatalog(schemas: ProjectionSchemas(serving: configuration.schema), sql: router.sql)
         return try await consolePage(request) { c, _ in
-            let sql = try Self.consoleSQL()
-            let names = try c.query(sql("builds.schemas"), [serving])
             var page = BuildsPage()
-            for i in 0..<names.rowCount {
-                let name = try names.string(i, 0)
-                let r = try c.query(try sql.render("builds.state_in", on: c, ["schema": name]))
-                guard r.rowCount > 0 else { continue }
-                page.builds.append(
-                    BuildsPage.Build(
-                        name: name, rules: try r.string(0, 0), rulesSha256: r.optionalString(0, 1), status: try r.string(0, 2),
-                        position: try r.int64(0, 3), serving: name == serving, createdAt: try r.string(0, 4)))
-            }
+            page.builds = try catalog.list(c).map(Self.consoleBuild)
             return page.render()
         }
+    }
+
+    static func consoleBuild(_ b: BuildInfo) -> BuildsPage.Build {
+        BuildsPage.Build(
+            name: b.name, rules: b.rules, rulesSha256: b.rulesSha256, status: b.status.rawValue, position: b.position, serving: b.serving,
+            createdAt: b.createdAt)
+    }
+
+    /// The builds page's form (a plain GET, so its fields arrive as a query): redirects to the
+    /// diff's own URL, which names the builds in its path and leaves out the fields left empty;
+    /// that URL then checks them as the API does.
+    static func buildDiffForm(_ request: Request) throws -> Response {
+        let q = request.uri.queryParameters
+        func field(_ name: String) -> String? {
+            q.get(name).map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        let a = try buildName(field("a") ?? "", "a")
+        let b = try buildName(field("b") ?? "", "b")
+        let path =
+            "/builds/\(HTML.urlComponent(a))/diff/\(HTML.urlComponent(b))"
+            + HTML.query(["node", "account", "from", "to"].map { ($0, field($0)) })
+        return redirect(path)
+    }
+
+    /// `/builds/{a}/diff/{b}`: the diff `GET /v1/builds/{a}/diff/{b}` computes (the same
+    /// function, so the same checks and refusals), shown a page of each table at a time; in the
+    /// same snapshot, which of the shown accounts, nodes and epochs have a page in the serving
+    /// build, so that only those are links.
+    func buildDiffPage(_ request: Request, a: String, b: String) async throws -> Response {
+        let q = request.uri.queryParameters
+        var pages: [BuildDiffPage.Section: Int] = [:]
+        for s in BuildDiffPage.Section.allCases { pages[s] = Self.pageNumber(q.get(s.rawValue)) }
+        let catalog = BuildCatalog(schemas: ProjectionSchemas(serving: configuration.schema), sql: router.sql)
+        let models = readModels
+        let r = try await buildDiff(request, a: a, b: b) { [pages] c, d in
+            var page = Self.consoleDiff(d)
+            page.pages = pages
+            page.buildNames = try catalog.list(c).map(\.name)
+            let model = try models.readModel(on: c)
+            page.accountsWithPage = Set(try page.shownAccounts.filter { try model.account(AccountID(unchecked: $0)) != nil })
+            page.nodesWithPage = Set(try page.shownNodes.filter { try model.nodeExists(NodeID(unchecked: $0)) })
+            let last = try model.lastClosedEpoch()
+            page.epochsWithPage = Set(page.shownEpochs.filter { $0 <= last })
+            return page.render()
+        }
+        return Self.html(r.value, position: r.position)
+    }
+
+    /// The diff as the page's typed values: amounts parsed from `BuildDiff`'s exact decimal
+    /// strings in the unit `BuildDiff.unit(of:)` gives each field (a value that is not an
+    /// integer is shown as it is, never rounded).
+    static func consoleDiff(_ d: BuildDiff) -> BuildDiffPage {
+        func value(_ text: String, _ unit: BuildDiff.Unit) -> BuildDiffPage.Value {
+            switch unit {
+            case .wei: UInt128(text).map { .wei($0) } ?? .other(text)
+            case .noz: UInt128(text).map { .noz($0) } ?? .other(text)
+            case .other: .other(text)
+            }
+        }
+        func difference(_ text: String?) -> BuildDiffPage.Difference? {
+            guard let text else { return nil }
+            let negative = text.hasPrefix("-")
+            return UInt128(negative ? String(text.dropFirst()) : text).map { BuildDiffPage.Difference(negative: negative, magnitude: $0) }
+        }
+        func change(_ field: String, _ a: String, _ b: String, _ diff: String?, unit: BuildDiff.Unit? = nil) -> BuildDiffPage.Change {
+            let u = unit ?? BuildDiff.unit(of: field)
+            return BuildDiffPage.Change(field: field, a: value(a, u), b: value(b, u), difference: difference(diff))
+        }
+        func keyed<K>(_ xs: [BuildDiff.Keyed<K>]) -> [BuildDiffPage.Keyed<K>] {
+            xs.map { k in BuildDiffPage.Keyed(key: k.key, changes: k.changes.map { change($0.field, $0.a, $0.b, $0.difference) }) }
+        }
+        func refusals(_ xs: [ProjectionException]) -> [BuildDiffPage.Refusal] {
+            xs.map { BuildDiffPage.Refusal(position: $0.position, eventID: $0.eventID, type: $0.type, rule: $0.rule, message: $0.message) }
+        }
+        var page = BuildDiffPage(a: consoleBuild(d.a), b: consoleBuild(d.b))
+        page.node = d.filter.node
+        page.account = d.filter.account
+        page.fromEpoch = d.filter.fromEpoch
+        page.toEpoch = d.filter.toEpoch
+        page.totals = d.totals.map { change($0.name, $0.a, $0.b, $0.difference) }
+        page.rewardTotals = d.rewardTotals.map {
+            BuildDiffPage.RewardTotal(role: $0.role, source: $0.source, change: change("rewards", $0.a, $0.b, $0.difference, unit: .wei))
+        }
+        page.accounts = keyed(d.accounts)
+        page.nodes = keyed(d.nodes)
+        page.epochs = keyed(d.epochs)
+        page.refusedByA = d.refusedByA
+        page.refusedByB = d.refusedByB
+        page.refusedOnlyByA = refusals(d.refusedOnlyByA)
+        page.refusedOnlyByB = refusals(d.refusedOnlyByB)
+        return page
     }
 
     // MARK: Plumbing
@@ -472,13 +557,6 @@ extension StratosServer {
                 releaseDay: r.releaseDay, releasedEpoch: r.releasedEpoch)
         }
     }
-
-    /// `Projections/queries.sql`, loaded once.
-    static func consoleSQL() throws -> ProjectionSQL {
-        if let sql = loadedConsoleSQL { return sql }
-        throw Problem("internal", status: 500, title: "Projection statements missing", detail: "Projections/queries.sql could not be loaded")
-    }
-    private static let loadedConsoleSQL = try? ProjectionSQL.load()
 }
 
 /// The console's HTML refusals: a page, with the status, saying what was not found or refused,

@@ -4,6 +4,7 @@ import LedgerEvents
 import LoopbackHTTP
 import PostgresClient
 import PostgresTestSupport
+import StratosConsole
 import StratosEconomics
 import StratosProjections
 import StratosReports
@@ -51,8 +52,9 @@ final class BrowserTests: XCTestCase {
                     "http://127.0.0.1:\(h.port)\(path)", to: "\(h.screenshots)/\(name)-\(width).png", width: width,
                     height: width < 500 ? 2400 : 1800)
             }
-            // Every link on the page answers 200 (each once over the whole test).
-            for link in page.links where link.hasPrefix("/") && checked.insert(link).inserted {
+            // Every link on the page answers 200 (each once over the whole test; a fragment is
+            // the browser's, not sent).
+            for link in page.links.map({ String($0.prefix { $0 != "#" }) }) where link.hasPrefix("/") && checked.insert(link).inserted {
                 let r = try api.get(link)
                 XCTAssertEqual(r.status, 200, "\(path) links to \(link), which answers \(r.status): \(r.text.prefix(300))")
             }
@@ -143,7 +145,6 @@ final class BrowserTests: XCTestCase {
         _ = try load("events-filtered", "/events?type=EpochClosed")
         let event = try load("event", "/events/\(head)", screenshot: [390])
         XCTAssertTrue(event.dom.contains("verifies"), "the event's link of the chain is checked")
-        _ = try load("builds", "/builds")
 
         // Not found: a page that says what.
         let missing = try load("not-found", "/nodes/no-such-node", expectStatus: 404)
@@ -152,6 +153,80 @@ final class BrowserTests: XCTestCase {
         XCTAssertEqual(try api.get("/epochs/\(lastEpoch + 1000)").status, 404)
         XCTAssertEqual(try api.get("/accounts/nobody-at-all").status, 404)
         XCTAssertEqual(try api.get("/events/\(head + 1)").status, 404)
+
+        // The builds and a diff between two: the history rebuilt under other rules beside the
+        // serving build (not switched in), compared on the page and by the API.
+        let rebuilder = try Rebuilder(url: h.database.url, checkpointEvery: 1, batchSize: 1_000)
+        XCTAssertFalse(try rebuilder.run(rules: .paperV1EffectiveS, diff: false, switchOver: false, name: "eff").switched)
+        let builds = try api.json("/v1/builds").array ?? []
+        let serving = try XCTUnwrap(builds.first { $0["serving"]?.bool == true }?["name"]?.string)
+        XCTAssertEqual(Set(builds.compactMap { $0["name"]?.string }), [serving, "eff"])
+        let buildsPage = try load("builds", "/builds", screenshot: [1280])
+        let diffPath = "/builds/\(serving)/diff/eff"
+        XCTAssertTrue(buildsPage.links.contains(diffPath), "the builds page links to the diff with the serving build")
+        XCTAssertTrue(buildsPage.dom.contains("action=\"/builds/diff\""), "and has the form choosing two")
+
+        /// The page's amounts are the API's for the same diff: every `data-wei`/`data-noz`, in
+        /// the page's order (totals, rewards per role and source, then the first page of the
+        /// accounts, nodes and epochs that differ), and it weighs under 200 KB.
+        func checkDiff(_ name: String, _ path: String, api query: String, screenshot widths: [Int] = []) throws -> Page {
+            let page = try load(name, path, screenshot: widths)
+            let json = try api.json("/v1\(diffPath)\(query)")
+            var wei: [String] = []
+            var noz: [String] = []
+            func add(_ field: String, _ o: JSONValue, _ unit: BuildDiff.Unit? = nil) {
+                let values = ["a", "b", "difference"].compactMap { o[$0]?.string }
+                switch unit ?? BuildDiff.unit(of: field) {
+                case .wei: wei += values
+                case .noz: noz += values
+                case .other: break
+                }
+            }
+            for t in json["totals"]?.array ?? [] { add(t["name"]?.string ?? "", t) }
+            for t in json["rewardTotals"]?.array ?? [] { add("", t, .wei) }
+            for section in ["accounts", "nodes", "epochs"] {
+                for item in (json[section]?.array ?? []).prefix(BuildDiffPage.pageSize) {
+                    for c in item["changes"]?.array ?? [] { add(c["field"]?.string ?? "", c) }
+                }
+            }
+            XCTAssertFalse(wei.isEmpty)
+            XCTAssertEqual(page.wei, wei, "\(path): the page's data-wei are the API's")
+            XCTAssertEqual(page.noz, noz, "\(path): the page's data-noz are the API's")
+            XCTAssertLessThan(try api.get(path).body.count, 200_000, "\(path) weighs under 200 KB")
+            return page
+        }
+        let diff = try checkDiff("builds-diff", diffPath, api: "", screenshot: [1280, 390])
+        try chromium.screenshot("http://127.0.0.1:\(h.port)\(diffPath)", to: "\(h.screenshots)/builds-diff-tall-1280.png", width: 1280, height: 5000)
+        try chromium.screenshot("http://127.0.0.1:\(h.port)\(diffPath)", to: "\(h.screenshots)/builds-diff-tall-390.png", width: 390, height: 9000)
+        let diffJSON = try api.json("/v1\(diffPath)")
+        XCTAssertFalse(diffJSON["epochs"]?.array?.isEmpty ?? true, "the rule sets differ on this history")
+        XCTAssertTrue(diff.dom.contains("Epochs that differ: \(diffJSON["epochs"]?.array?.count ?? -1)"), diff.dom)
+        XCTAssertTrue(diff.dom.contains(try XCTUnwrap(builds.first { $0["name"]?.string == "eff" }?["rulesSha256"]?.string)))
+        XCTAssertTrue(diff.links.contains("/epochs/\(try XCTUnwrap(diffJSON["epochs"]?.array?.first?["epoch"]?.int))"))
+        if (diffJSON["accounts"]?.array?.count ?? 0) > BuildDiffPage.pageSize {
+            XCTAssertTrue(diff.dom.contains("more on the next pages"), "the accounts are paged")
+            _ = try load("builds-diff-accounts-2", diffPath + "?accounts=2")
+        }
+        // Through the builds page's form (a GET that redirects to the diff's URL): one node, to epoch 20.
+        let diffNode = try XCTUnwrap(diffJSON["nodes"]?.array?.first?["node"]?.string)
+        let filtered = try checkDiff(
+            "builds-diff-node", "/builds/diff?a=\(serving)&b=eff&node=\(diffNode)&account=&from=&to=20", api: "?node=\(diffNode)&to=20")
+        XCTAssertTrue(filtered.dom.contains("epochs 1–20"), filtered.dom)
+        let moved = try api.get("/builds/diff?a=\(serving)&b=eff&node=\(diffNode)&account=&from=%20&to=20")
+        XCTAssertEqual(moved.status, 303)
+        XCTAssertEqual(moved.headers["location"], "\(diffPath)?node=\(diffNode)&to=20")
+        // Refused as the API refuses, as a page: an unknown build 404, bad parameters 400.
+        let unknown = try load("builds-diff-unknown", "/builds/\(serving)/diff/nonesuch", expectStatus: 404)
+        XCTAssertTrue(unknown.dom.contains("there is no build nonesuch"), unknown.dom)
+        for bad in ["/builds/bad%20name/diff/eff", "\(diffPath)?from=5&to=2", "\(diffPath)?node=\(diffNode)&account=\(owner)", "\(diffPath)?from=x"] {
+            let page = try api.get(bad)
+            let json = try api.get("/v1" + bad)
+            XCTAssertEqual(page.status, 400, "\(bad): \(page.text.prefix(300))")
+            XCTAssertEqual(page.status, json.status, bad)
+            XCTAssertEqual(page.headers["content-type"], "text/html; charset=utf-8")
+            let detail = try XCTUnwrap(try JSONValue.parse(json.body)["detail"]?.string)
+            XCTAssertTrue(page.text.contains(HTML.escape(detail)), "\(bad): the API's detail \(detail)")
+        }
 
         // Headers: the policy, HTML.
         let r = try api.get("/")
@@ -173,7 +248,7 @@ struct Page {
     var log: String
 
     private func values(_ attribute: String) -> [String] {
-        let regex = try! NSRegularExpression(pattern: "\(attribute)=\"([0-9]+)\"")
+        let regex = try! NSRegularExpression(pattern: "\(attribute)=\"(-?[0-9]+)\"")
         let ns = dom as NSString
         return regex.matches(in: dom, range: NSRange(location: 0, length: ns.length)).map { ns.substring(with: $0.range(at: 1)) }
     }

@@ -110,6 +110,68 @@ final class RendererTests: XCTestCase {
         XCTAssertTrue(big.render().contains("height=\"120\""))
     }
 
+    /// The builds' diff page: signed exact differences, hostile ids inert, links only to pages
+    /// that exist, a page of each long table with a note of how many more, under 200 KB.
+    func testBuildDiffPageIsExactPagedAndInert() {
+        let hostile = "<b>\"'&evil"
+        func build(_ name: String, serving: Bool) -> BuildsPage.Build {
+            BuildsPage.Build(
+                name: name, rules: hostile, rulesSha256: String(repeating: "ab", count: 32), status: "ready", position: 1_234,
+                serving: serving, createdAt: "2026-01-01T00:00:00Z")
+        }
+        var page = BuildDiffPage(a: build("projection", serving: true), b: build("eff", serving: false))
+        page.buildNames = ["projection", "eff"]
+        let big = UInt128.max / 3
+        func wei(_ field: String, _ a: UInt128, _ b: UInt128) -> BuildDiffPage.Change {
+            BuildDiffPage.Change(
+                field: field, a: .wei(a), b: .wei(b), difference: .init(negative: b < a, magnitude: b < a ? a - b : b - a))
+        }
+        page.totals = [wei("wallet", big, big - 1), .init(field: "ozone", a: .noz(5), b: .noz(7), difference: .init(negative: false, magnitude: 2))]
+        page.rewardTotals = [.init(role: hostile, source: "traffic", change: wei("rewards", 3, 3))]
+        page.accounts = (0..<1_000).map { i in
+            .init(key: i == 0 ? hostile : "st1account\(i)", changes: [wei("wallet", big, big - UInt128(i)), wei("vesting", 1, UInt128(i) + 10)])
+        }
+        page.nodes = [.init(key: hostile, changes: [.init(field: "status", a: .other("active"), b: .other(""), difference: nil)])]
+        page.epochs = (1...200).map { .init(key: Int64($0), changes: [wei("trafficReward", 10, 9)]) }
+        page.refusedOnlyByB = [.init(position: 42, eventID: hostile, type: "Funded", rule: hostile, message: hostile)]
+        page.refusedByB = 3
+        page.pages = [.epochs: 2]
+        page.accountsWithPage = ["st1account3"]
+        page.epochsWithPage = Set(page.shownEpochs.filter { $0 < 30 })
+        XCTAssertEqual(page.shownAccounts.count, BuildDiffPage.pageSize)
+        XCTAssertEqual(page.shownEpochs, Array(21...40))
+        let html = page.render()
+        XCTAssertLessThan(html.utf8.count, 200_000, "a page of each table stays small")
+        XCTAssertFalse(html.contains("<b>"))
+        XCTAssertFalse(html.contains("\"'&evil"))
+        XCTAssertFalse(html.range(of: " on[a-z]+=", options: .regularExpression) != nil, "no inline handler")
+        XCTAssertFalse(html.contains("style=\""))
+        // Exact and signed: B − A of the wallet total is -1 wei, of the Ozone +2 noz.
+        XCTAssertTrue(html.contains("<span class=\"amt\" data-wei=\"-1\">-0.000000000000000001 STOS</span>"), html)
+        XCTAssertTrue(html.contains("<span class=\"amt\" data-noz=\"2\">+0.000000002 OZ</span>"))
+        XCTAssertTrue(html.contains("data-wei=\"\(big)\""))
+        XCTAssertTrue(html.contains("<span class=\"amt\" data-wei=\"0\">0.000000000000000000 STOS</span>"), "no sign on zero")
+        // Paged: 980 more accounts, the epochs on their second page, links kept to what exists.
+        XCTAssertTrue(html.contains("980 more on the next pages"), html)
+        XCTAssertTrue(html.contains("href=\"/builds/projection/diff/eff?accounts=2&amp;epochs=2#accounts\""), html)
+        XCTAssertTrue(html.contains("href=\"/accounts/st1account3\""))
+        XCTAssertFalse(html.contains("href=\"/accounts/st1account4\""), "no link to an account without a page")
+        XCTAssertTrue(html.contains("href=\"/epochs/29\""))
+        XCTAssertFalse(html.contains("href=\"/epochs/30\""))
+        XCTAssertTrue(html.contains("href=\"/events/42\""))
+        XCTAssertTrue(html.contains("href=\"/v1/builds/projection/diff/eff\""), "the JSON it shows")
+        XCTAssertTrue(html.contains("href=\"/builds/eff/diff/projection\""), "swapped")
+        XCTAssertTrue(html.contains("<option value=\"eff\" selected>"), "the form keeps the builds chosen")
+
+        var builds = BuildsPage()
+        builds.builds = [page.a, page.b]
+        let list = builds.render()
+        XCTAssertTrue(list.contains("<a href=\"/builds/projection/diff/eff\">diff with the serving build</a>"), list)
+        XCTAssertTrue(list.contains("<form class=\"filters\" action=\"/builds/diff\" method=\"get\">"))
+        XCTAssertTrue(list.contains("<select name=\"a\"><option value=\"projection\" selected>"), list)
+        XCTAssertTrue(list.contains("<option value=\"eff\" selected>eff</option>"), list)
+    }
+
     func testPagerClampsAndLinks() {
         let p = Pager(total: 250, pageSize: 100, page: 9)
         XCTAssertEqual(p.page, 3)
