@@ -13,8 +13,8 @@ import StratosSimulator
 /// A rule fix effective from the last tenth of the epochs (issue 15, item 4): the rebuild that
 /// takes the serving build over through the epoch before the fix and replays only the rest,
 /// against the same rebuild `--from-genesis`. Both are built beside the serving build (not
-/// switched in); each one's wall time and the process's peak memory during it (VmHWM, reset
-/// before it, after returning freed memory to the system).
+/// switched in), twice each, alternating; the faster run of each counts: its wall time and the
+/// process's peak memory during it (VmHWM, reset before it, after returning freed memory).
 ///
 /// Size: the `bench` preset (30 days, 2.09 M events); `STRATOS_BENCH_RULEFIX_EPOCHS` for a
 /// shorter history.
@@ -75,8 +75,20 @@ enum RuleFixBench: BenchSuite {
             say("\(report.start); \(report.events) events replayed in \(String(format: "%.1f", seconds)) s (\(phases)), peak \(Int(peak)) MiB")
             return (seconds, peak, report)
         }
-        let incremental = try measure(fromGenesis: false)
-        let full = try measure(fromGenesis: true)
+        // Each twice, alternating, the faster of each kept: the machine is shared, and a burst of
+        // someone else's work during one run would otherwise decide the ratio.
+        var incrementalRuns: [(seconds: Double, peakMiB: Double, report: RebuildReport)] = []
+        var fullRuns: [(seconds: Double, peakMiB: Double, report: RebuildReport)] = []
+        for _ in 0..<2 {
+            incrementalRuns.append(try measure(fromGenesis: false))
+            fullRuns.append(try measure(fromGenesis: true))
+        }
+        let incremental = incrementalRuns.min { $0.seconds < $1.seconds }!
+        let full = fullRuns.min { $0.seconds < $1.seconds }!
+        say(
+            "best of two: \(String(format: "%.1f", incremental.seconds)) s / \(String(format: "%.1f", full.seconds)) s (runs: "
+                + incrementalRuns.map { String(format: "%.1f", $0.seconds) }.joined(separator: ", ") + " / "
+                + fullRuns.map { String(format: "%.1f", $0.seconds) }.joined(separator: ", ") + " s)")
         guard case .takenOver = incremental.report.start else {
             throw ProjectionError.configuration("the rule-fix rebuild did not take the serving build over: \(incremental.report.start)")
         }
@@ -84,8 +96,8 @@ enum RuleFixBench: BenchSuite {
             BenchFigure(suite: name, name: "history size", value: Double(events), unit: "events", target: nil),
             BenchFigure(suite: name, name: "fix effective from epoch", value: Double(from), unit: "epoch", target: nil),
             BenchFigure(
-                suite: name, name: "rebuild replaying only what changed, wall time", value: incremental.seconds, unit: "s", target: nil),
-            BenchFigure(suite: name, name: "same rebuild --from-genesis, wall time", value: full.seconds, unit: "s", target: nil),
+                suite: name, name: "rebuild replaying only what changed, wall time (best of 2)", value: incremental.seconds, unit: "s", target: nil),
+            BenchFigure(suite: name, name: "same rebuild --from-genesis, wall time (best of 2)", value: full.seconds, unit: "s", target: nil),
             BenchFigure(
                 suite: name, name: "replaying only what changed / --from-genesis", value: 100 * incremental.seconds / full.seconds,
                 unit: "%", target: "<= 20"),
