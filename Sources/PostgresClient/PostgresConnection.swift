@@ -66,6 +66,7 @@ public final class PostgresConnection {
 
     deinit {
         if let cancelHandle { PQfreeCancel(cancelHandle) }
+        if let collectedAnswer { PQclear(collectedAnswer) }
         PQfinish(handle)
     }
 
@@ -116,15 +117,7 @@ public final class PostgresConnection {
     /// statement run per request (the one-statement append) that is a good part of the
     /// server's work. Parameters as in `query(_:_:binaryResults:)`.
     public func queryPrepared(_ sql: String, _ parameters: [PostgresParameter]) throws(PostgresError) -> PostgresResult {
-        let name: String
-        if let known = preparedStatements[sql] {
-            name = known
-        } else {
-            name = "stratos_prepared_\(preparedStatements.count + 1)"
-            let raw = PQprepare(handle, name, sql, Int32(parameters.count), nil)
-            _ = try checkResult(raw, expecting: [PGRES_COMMAND_OK])
-            preparedStatements[sql] = name
-        }
+        let name = try preparedName(sql, parameterCount: parameters.count)
         return try run(parameters) { count, values, lengths, formats in
             PQexecPrepared(handle, name, count, values, lengths, formats, 0)
         }
@@ -132,6 +125,98 @@ public final class PostgresConnection {
 
     /// SQL text → the name it is prepared under on this connection.
     private var preparedStatements: [String: String] = [:]
+
+    // MARK: A statement in flight
+
+    /// Sends `sql` as a prepared statement (as `queryPrepared`) and returns without waiting for
+    /// its answer, which `receiveAnswer()` reads; until then nothing else may be sent on this
+    /// connection. `socket` becomes readable when the answer (or the end of the connection)
+    /// arrives, so one thread can wait for it and for other work at once (`poll`).
+    ///
+    /// Why: the appender sends one commit while another is still in flight on a second
+    /// connection, and must notice a new request while it waits (docs/EVENT-STORE.md).
+    /// Throws, having sent nothing, when the statement cannot be sent (a connection lost).
+    public func sendPrepared(_ sql: String, _ parameters: [PostgresParameter]) throws(PostgresError) {
+        precondition(!answerPending, "a statement is already in flight on this connection")
+        let name = try preparedName(sql, parameterCount: parameters.count)
+        let sent = bindParameters(parameters) { count, values, lengths, formats in
+            PQsendQueryPrepared(handle, name, count, values, lengths, formats, 0)
+        }
+        guard sent == 1 else { throw .connection(PostgresError.connectionMessage(handle)) }
+        answerPending = true
+    }
+
+    /// True between `sendPrepared` and `receiveAnswer`.
+    public private(set) var answerPending = false
+
+    /// The connection's socket (-1 when closed), to `poll` for the answer of `sendPrepared`.
+    public var socket: Int32 { PQsocket(handle) }
+
+    /// Whether the answer of `sendPrepared` has arrived whole: its result and the end of the
+    /// command (ReadyForQuery). Reads what the socket holds, never waits. A connection lost
+    /// meanwhile counts as arrived: `receiveAnswer` says so.
+    ///
+    /// Whole, not only its first result: a statement outside a transaction commits after its
+    /// result was sent (at Sync), and a commit that fails (a backend ended during COMMIT, a
+    /// deferred constraint) sends its error after that result.
+    public func answerArrived() -> Bool {
+        precondition(answerPending)
+        if answerComplete { return true }
+        guard PQconsumeInput(handle) == 1 else { return true }
+        while PQisBusy(handle) == 0 {
+            guard let r = PQgetResult(handle) else {
+                answerComplete = true
+                return true
+            }
+            keepAnswer(r)
+        }
+        return false
+    }
+
+    /// The answer of the statement sent by `sendPrepared`, waiting for it if need be (libpq's
+    /// blocking read: bounded by the session's statement timeout and its TCP keepalives and
+    /// `tcp_user_timeout`, as every other statement). As `PQexec` does, an error anywhere in
+    /// the command (its COMMIT's included) is the answer.
+    public func receiveAnswer() throws(PostgresError) -> PostgresResult {
+        precondition(answerPending)
+        while !answerComplete {
+            guard let r = PQgetResult(handle) else { break }
+            keepAnswer(r)
+        }
+        let answer = collectedAnswer
+        answerPending = false
+        answerComplete = false
+        collectedAnswer = nil
+        return try checkResult(answer, expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
+    }
+
+    /// Keeps the last result of the command in flight, an error in preference to anything.
+    private func keepAnswer(_ r: OpaquePointer) {
+        if let kept = collectedAnswer {
+            let status = PQresultStatus(kept)
+            if status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE {
+                PQclear(r)
+                return
+            }
+            PQclear(kept)
+        }
+        collectedAnswer = r
+    }
+
+    /// The command in flight has ended (its last result read).
+    private var answerComplete = false
+    /// Its result so far (see `keepAnswer`).
+    private var collectedAnswer: OpaquePointer?
+
+    /// The name `sql` is prepared under on this connection, preparing it on first use.
+    private func preparedName(_ sql: String, parameterCount: Int) throws(PostgresError) -> String {
+        if let known = preparedStatements[sql] { return known }
+        let name = "stratos_prepared_\(preparedStatements.count + 1)"
+        let raw = PQprepare(handle, name, sql, Int32(parameterCount), nil)
+        _ = try checkResult(raw, expecting: [PGRES_COMMAND_OK])
+        preparedStatements[sql] = name
+        return name
+    }
 
     /// Whether the connection is still open, found without sending anything: reads what the
     /// server may have sent meanwhile (a backend terminated while idle sends its FATAL error
@@ -152,6 +237,14 @@ public final class PostgresConnection {
         _ parameters: [PostgresParameter],
         _ exec: (Int32, [UnsafePointer<CChar>?], [Int32], [Int32]) -> OpaquePointer?
     ) throws(PostgresError) -> PostgresResult {
+        try checkResult(bindParameters(parameters, exec), expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
+    }
+
+    /// Calls `exec` with `parameters` as libpq's arrays, each value pinned while it runs.
+    private func bindParameters<R>(
+        _ parameters: [PostgresParameter],
+        _ exec: (Int32, [UnsafePointer<CChar>?], [Int32], [Int32]) -> R
+    ) -> R {
         let count = parameters.count
         var values: [UnsafePointer<CChar>?] = []
         var lengths: [Int32] = []
@@ -161,7 +254,7 @@ public final class PostgresConnection {
         formats.reserveCapacity(count)
         // Each value is pinned by the closure that appends it, for as long as the calls nested
         // in it (the rest of the values, then PQexecParams) run.
-        func bind(_ i: Int) -> OpaquePointer? {
+        func bind(_ i: Int) -> R {
             guard i < count else { return exec(Int32(count), values, lengths, formats) }
             switch parameters[i] {
             case .text(nil):
@@ -186,7 +279,7 @@ public final class PostgresConnection {
                 }
             }
         }
-        return try checkResult(bind(0), expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
+        return bind(0)
     }
 
     /// Runs a parameter-less script, which may hold several statements (migrations).
