@@ -36,12 +36,20 @@ enum AppendPeersBench {
                         + "(the folder holding database/install.sh; e.g. `git clone https://github.com/message-db/message-db`); "
                         + "the bench never downloads it\n").utf8))
         }
-        let ours = try await runStratos(serverURL: serverURL, figure: figure)
+        // The appender as before issue 18's second connection (one commit at a time), then as
+        // it is: the same binary, cluster and load, so the two ratios compare.
+        let serial = try await runStratos(serverURL: serverURL, commitsInFlightBehind: 0, figure: figure)
+        let ours = try await runStratos(serverURL: serverURL, commitsInFlightBehind: 1, figure: figure)
         for clients in clientCounts {
-            guard let peer = messageDB[clients], let rate = ours[clients], peer > 0 else { continue }
-            figure(
-                "stratos-ledger / Message DB, one event per commit, \(clients) clients", rate / peer, "×",
-                clients == 2 ? ">= 1.0" : ">= 2.0")
+            guard let peer = messageDB[clients], peer > 0 else { continue }
+            if let rate = serial[clients] {
+                figure("stratos-ledger / Message DB, one event per commit, \(clients) clients, one commit at a time", rate / peer, "×", nil)
+            }
+            if let rate = ours[clients] {
+                figure(
+                    "stratos-ledger / Message DB, one event per commit, \(clients) clients", rate / peer, "×",
+                    clients == 2 ? ">= 1.0" : ">= 2.0")
+            }
         }
     }
 
@@ -158,7 +166,13 @@ enum AppendPeersBench {
 
     /// stratos-ledger over HTTP: one Funded event per request, persistent connections, each
     /// client on its own thread; the server's CPU is this process's minus the client threads'.
-    static func runStratos(serverURL: String, figure: (String, Double, String, String?) -> Void) async throws -> [Int: Double] {
+    /// `commitsInFlightBehind` 0 is the appender committing one group at a time (its rows are
+    /// labelled so, for 2 and 8 clients only, without the stage profile); 1 is the default.
+    static func runStratos(
+        serverURL: String, commitsInFlightBehind: Int, figure: (String, Double, String, String?) -> Void
+    ) async throws -> [Int: Double] {
+        let serial = commitsInFlightBehind == 0
+        let label = serial ? ", one commit at a time" : ""
         let scratch = try ScratchDatabase(serverURL: serverURL, suite: "append_http")
         defer { scratch.drop() }
         let owner = try PostgresConnection(url: scratch.url)
@@ -171,14 +185,15 @@ enum AppendPeersBench {
         try LedgerWriter(store: EventStore(connection: owner), rules: Economy(rules: .paperV1)).append(events)
         let time = events.last!.time.rfc3339
 
-        try profileStages(history: events, figure: figure)
+        if !serial { try profileStages(history: events, figure: figure) }
 
         let token = "bench-token"
-        let (port, task) = try await startBenchServer(url: scratch.url, writeToken: token)
+        let (port, task) = try await startBenchServer(
+            url: scratch.url, writeToken: token, appendLimits: Appender.Limits(commitsInFlightBehind: commitsInFlightBehind))
         defer { task.cancel() }
         let counter = Atomic<Int>(0)
         var rates: [Int: Double] = [:]
-        for clients in [1] + clientCounts {
+        for clients in (serial ? [] : [1]) + clientCounts {
             let failures = Atomic<Int>(0)
             let requests = Atomic<Int>(0)
             let clientCPU = Mutex<Double>(0)
@@ -214,10 +229,15 @@ enum AppendPeersBench {
             let n = Double(requests.load(ordering: .relaxed))
             rates[clients] = n / elapsed
             figure(
-                "stratos-ledger POST /v1/events, one event per request, \(clients) client\(clients == 1 ? "" : "s")", n / elapsed, "events/s", nil)
+                "stratos-ledger POST /v1/events, one event per request, \(clients) client\(clients == 1 ? "" : "s")\(label)", n / elapsed,
+                "events/s", nil)
             let serverSeconds = processSeconds - clientCPU.withLock { $0 }
-            figure("stratos-ledger: service CPU per single-event request, \(clients) clients", 1e6 * serverSeconds / n, "µs", "<= 100")
-            figure("stratos-ledger: PostgreSQL backend CPU per single-event request, \(clients) clients", 1e6 * backendSeconds / n, "µs", nil)
+            figure(
+                "stratos-ledger: service CPU per single-event request, \(clients) clients\(label)", 1e6 * serverSeconds / n, "µs",
+                serial ? nil : "<= 100")
+            figure(
+                "stratos-ledger: PostgreSQL backend CPU per single-event request, \(clients) clients\(label)", 1e6 * backendSeconds / n,
+                "µs", nil)
         }
         return rates
     }
