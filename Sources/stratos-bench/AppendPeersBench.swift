@@ -20,6 +20,8 @@ enum AppendPeersBench {
     /// Seconds each configuration runs.
     static let seconds = BenchScale.size(10.0, quick: 3.0)
     static let clientCounts = [2, 8]
+    /// Numbers the requests' event ids, unique across the whole run.
+    static let requestCounter = Atomic<Int>(0)
 
     static func run(serverURL: String, figure: (String, Double, String, String?) -> Void) async throws {
         var messageDB: [Int: Double] = [:]
@@ -36,16 +38,13 @@ enum AppendPeersBench {
                         + "(the folder holding database/install.sh; e.g. `git clone https://github.com/message-db/message-db`); "
                         + "the bench never downloads it\n").utf8))
         }
-        // The appender as before issue 18's second connection (one commit at a time), then as
-        // it is: the same binary, cluster and load, so the two ratios compare.
-        let serial = try await runStratos(serverURL: serverURL, commitsInFlightBehind: 0, figure: figure)
-        let ours = try await runStratos(serverURL: serverURL, commitsInFlightBehind: 1, figure: figure)
+        let ours = try await runStratos(serverURL: serverURL, figure: figure)
         for clients in clientCounts {
             guard let peer = messageDB[clients], peer > 0 else { continue }
-            if let rate = serial[clients] {
+            if let rate = ours.serial[clients] {
                 figure("stratos-ledger / Message DB, one event per commit, \(clients) clients, one commit at a time", rate / peer, "×", nil)
             }
-            if let rate = ours[clients] {
+            if let rate = ours.overlapped[clients] {
                 figure(
                     "stratos-ledger / Message DB, one event per commit, \(clients) clients", rate / peer, "×",
                     clients == 2 ? ">= 1.0" : ">= 2.0")
@@ -166,42 +165,83 @@ enum AppendPeersBench {
 
     /// stratos-ledger over HTTP: one Funded event per request, persistent connections, each
     /// client on its own thread; the server's CPU is this process's minus the client threads'.
-    /// `commitsInFlightBehind` 0 is the appender committing one group at a time (its rows are
-    /// labelled so, for 2 and 8 clients only, without the stage profile); 1 is the default.
+    ///
+    /// Two servers over two copies of the history: the appender as it is (a commit sent behind
+    /// the one in flight) and one commit at a time (`commitsInFlightBehind` 0, as before), run
+    /// one after the other for each client count, so that both see the same machine load.
     static func runStratos(
-        serverURL: String, commitsInFlightBehind: Int, figure: (String, Double, String, String?) -> Void
-    ) async throws -> [Int: Double] {
-        let serial = commitsInFlightBehind == 0
-        let label = serial ? ", one commit at a time" : ""
-        let scratch = try ScratchDatabase(serverURL: serverURL, suite: "append_http")
-        defer { scratch.drop() }
-        let owner = try PostgresConnection(url: scratch.url)
-        try Migrator.load().migrate(owner)
+        serverURL: String, figure: (String, Double, String, String?) -> Void
+    ) async throws -> (serial: [Int: Double], overlapped: [Int: Double]) {
         var config = SimulationConfig.small
         config.epochs = 2
         config.seed = 18
         var events: [LedgerEvent] = []
         _ = try Simulator(config).run { events.append($0) }
-        try LedgerWriter(store: EventStore(connection: owner), rules: Economy(rules: .paperV1)).append(events)
-        let time = events.last!.time.rfc3339
+        try profileStages(history: events, figure: figure)
 
-        if !serial { try profileStages(history: events, figure: figure) }
+        let serial = try await StratosTarget(serverURL: serverURL, suite: "append_http_serial", history: events, commitsInFlightBehind: 0)
+        defer { serial.stop() }
+        let overlapped = try await StratosTarget(serverURL: serverURL, suite: "append_http", history: events, commitsInFlightBehind: 1)
+        defer { overlapped.stop() }
+        var rates: (serial: [Int: Double], overlapped: [Int: Double]) = ([:], [:])
+        for clients in [1] + clientCounts {
+            if clients > 1 { rates.serial[clients] = try await serial.measure(clients: clients, label: ", one commit at a time", figure: figure) }
+            rates.overlapped[clients] = try await overlapped.measure(clients: clients, label: "", figure: figure)
+        }
+        return rates
+    }
 
+    /// One stratos-ledger server over a scratch database holding the history.
+    final class StratosTarget {
+        let scratch: ScratchDatabase
+        let owner: PostgresConnection
+        let port: Int
+        let task: Task<Void, any Error>
+        let time: String
         let token = "bench-token"
-        let (port, task) = try await startBenchServer(
-            url: scratch.url, writeToken: token, appendLimits: Appender.Limits(commitsInFlightBehind: commitsInFlightBehind))
-        defer { task.cancel() }
-        let counter = Atomic<Int>(0)
-        var rates: [Int: Double] = [:]
-        for clients in (serial ? [] : [1]) + clientCounts {
+        let serial: Bool
+
+        init(serverURL: String, suite: String, history: [LedgerEvent], commitsInFlightBehind: Int) async throws {
+            scratch = try ScratchDatabase(serverURL: serverURL, suite: suite)
+            owner = try PostgresConnection(url: scratch.url)
+            try Migrator.load().migrate(owner)
+            try LedgerWriter(store: EventStore(connection: owner), rules: Economy(rules: .paperV1)).append(history)
+            time = history.last!.time.rfc3339
+            serial = commitsInFlightBehind == 0
+            (port, task) = try await startBenchServer(
+                url: scratch.url, writeToken: token, appendLimits: Appender.Limits(commitsInFlightBehind: commitsInFlightBehind))
+        }
+
+        func stop() {
+            task.cancel()
+            scratch.drop()
+        }
+
+        /// The server's append counters (`/metrics`).
+        func counters() throws -> (requests: Double, commits: Double, sentBehind: Double) {
+            let text = try LoopbackHTTPClient(port: port).get("/metrics", headers: [("Authorization", "Bearer \(token)")]).text
+            func value(_ name: String) -> Double {
+                text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) } ?? 0
+            }
+            return (
+                value("stratos_append_requests_total"), value("stratos_append_commits_total"),
+                value("stratos_append_commits_sent_behind_total")
+            )
+        }
+
+        /// Runs `clients` clients for `seconds`; reports the rate, the service's and the
+        /// backends' CPU per request, and the requests per commit; returns the rate.
+        func measure(clients: Int, label: String, figure: (String, Double, String, String?) -> Void) async throws -> Double {
             let failures = Atomic<Int>(0)
             let requests = Atomic<Int>(0)
             let clientCPU = Mutex<Double>(0)
+            let countersBefore = try counters()
             let backendsBefore = try backendCPU(owner, database: scratch.name, application: "stratos-ledger/appender")
             let processBefore = AppendBench.processCPUSeconds()
             let t = Stopwatch()
             let deadline = ContinuousClock.now + .seconds(seconds)
             let done = DispatchGroup()
+            let (port, token, time) = (self.port, self.token, self.time)
             for _ in 0..<clients {
                 done.enter()
                 Thread.detachNewThread {
@@ -210,7 +250,7 @@ enum AppendPeersBench {
                     let client = LoopbackHTTPClient(port: port)
                     let headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
                     while ContinuousClock.now < deadline {
-                        let n = counter.add(1, ordering: .relaxed).newValue
+                        let n = AppendPeersBench.requestCounter.add(1, ordering: .relaxed).newValue
                         let body = Array(
                             #"[{"id":"peer-\#(n)","type":"Funded","time":"\#(time)","data":{"account":"st1bench\#(n % 5000)","amount":"1000"}}]"#
                                 .utf8)
@@ -226,20 +266,28 @@ enum AppendPeersBench {
             let processSeconds = AppendBench.processCPUSeconds() - processBefore
             let backendSeconds = try backendCPU(owner, database: scratch.name, application: "stratos-ledger/appender") - backendsBefore
             if failures.load(ordering: .relaxed) > 0 { throw BenchError("\(failures.load(ordering: .relaxed)) append requests failed") }
+            let countersAfter = try counters()
             let n = Double(requests.load(ordering: .relaxed))
-            rates[clients] = n / elapsed
-            figure(
-                "stratos-ledger POST /v1/events, one event per request, \(clients) client\(clients == 1 ? "" : "s")\(label)", n / elapsed,
-                "events/s", nil)
+            let plural = clients == 1 ? "" : "s"
+            figure("stratos-ledger POST /v1/events, one event per request, \(clients) client\(plural)\(label)", n / elapsed, "events/s", nil)
             let serverSeconds = processSeconds - clientCPU.withLock { $0 }
             figure(
-                "stratos-ledger: service CPU per single-event request, \(clients) clients\(label)", 1e6 * serverSeconds / n, "µs",
+                "stratos-ledger: service CPU per single-event request, \(clients) client\(plural)\(label)", 1e6 * serverSeconds / n, "µs",
                 serial ? nil : "<= 100")
             figure(
-                "stratos-ledger: PostgreSQL backend CPU per single-event request, \(clients) clients\(label)", 1e6 * backendSeconds / n,
-                "µs", nil)
+                "stratos-ledger: PostgreSQL backend CPU per single-event request, \(clients) client\(plural)\(label)",
+                1e6 * backendSeconds / n, "µs", nil)
+            let commits = max(1, countersAfter.commits - countersBefore.commits)
+            figure(
+                "stratos-ledger: requests per commit, \(clients) client\(plural)\(label)",
+                (countersAfter.requests - countersBefore.requests) / commits, "requests", nil)
+            if !serial {
+                figure(
+                    "stratos-ledger: commits sent behind the one in flight, \(clients) client\(plural)",
+                    100 * (countersAfter.sentBehind - countersBefore.sentBehind) / commits, "%", nil)
+            }
+            return n / elapsed
         }
-        return rates
     }
 
     /// The service's own work per single-event request, stage by stage, on this thread (CPU
