@@ -232,25 +232,28 @@ public final class EventStore {
     }
 
     /// Sends `items` as one `event_log_append` computed against `presumedHead` — which may be a
-    /// head not committed yet, the one an append in flight on another connection will leave —
-    /// and returns without waiting for the answer (`receiveAppend` reads it;
-    /// `connection.socket` becomes readable when it arrives).
+    /// head not committed yet, the one an append still in flight on this connection will
+    /// leave — and returns without waiting for the answer (`receiveAppend` reads it;
+    /// `connection.socket` becomes readable as it arrives; `connection.answerProgress()` says
+    /// `.resultArrived` once the rows are written and the transaction commits).
     ///
-    /// Why: while one commit flushes, the next can already be on its way and waiting on the
-    /// head lock, so that it runs the moment the first commits (docs/EVENT-STORE.md, "Commits
-    /// in flight on two connections"). The server checks the presumed head under the lock as
-    /// always: if the append before it did not commit, this one writes nothing and answers
-    /// `head-moved`.
+    /// Why: while one commit flushes, the next is already queued on the connection, and the
+    /// server runs it the moment the first commits, without waiting for a round trip
+    /// (docs/EVENT-STORE.md, "The next commit queued behind the one in flight"). The server
+    /// checks the presumed head under the lock as always: if the append before it did not
+    /// commit, this one writes nothing and answers `head-moved`.
     ///
     /// Returns nil, having sent nothing, when the one-statement path cannot decide the batch
-    /// (see `appendInOneStatement`) or the connection is busy or inside a transaction. Throws
+    /// (see `appendInOneStatement`) or the caller has a transaction open. Throws
     /// `validate`'s database and corrupt-log errors, and a plain connection error, having sent
     /// nothing, when the connection is found closed.
     public func sendAppend(
         _ items: [EventToAppend], metadata: AppendMetadata = AppendMetadata(), presumedHead head: LogHead,
         expectedStreamVersions: [String: Int64]? = nil, validate: Validation? = nil
     ) throws(AppendError) -> SentAppend? {
-        guard !items.isEmpty, !connection.isInTransaction, !connection.answerPending else { return nil }
+        // A statement in flight shows as a transaction under way; one of the caller's own may
+        // not be open.
+        guard !items.isEmpty, connection.pendingAnswers > 0 || !connection.isInTransaction else { return nil }
         do {
             guard
                 let statement = try oneStatement(
@@ -261,7 +264,7 @@ public final class EventStore {
                 throw PostgresError.connection("the connection was found closed before the append was sent; nothing was written")
             }
             committedHead = nil // known again once the answer is read
-            try connection.sendPrepared(StoreSQL.appendInOneStatement, statement.parameters)
+            try connection.sendPrepared(StoreSQL.appendInOneStatement, statement.parameters, resultBeforeCommit: true)
             return SentAppend(statement: statement)
         } catch let error as AppendError {
             throw error

@@ -158,6 +158,12 @@ public final class LedgerWriter<Rules: LedgerRules> {
         onCheckpoint?(outcome)
     }
 
+    /// Whether the next append that finds nothing in flight writes a checkpoint (so a caller
+    /// that queues appends behind each other lets one finish alone now and then).
+    public var checkpointDue: Bool {
+        checkpointEvery > 0 && rules.checkpointKey != nil && position - lastCheckpoint >= checkpointEvery
+    }
+
     /// Why the last checkpoint due was not written (nil: it was, or none was due yet).
     public private(set) var checkpointFailure: String?
 
@@ -257,14 +263,14 @@ public final class LedgerWriter<Rules: LedgerRules> {
         }
     }
 
-    /// Checks `items` against the state after `previous` (an append still in flight on another
-    /// connection) or, without one, against the committed state, and sends them as one
+    /// Checks `items` against the state after `previous` (an append still in flight on
+    /// `store`) or, without one, against the committed state, and sends them as one
     /// `event_log_append` on `store` without waiting (`EventStore.sendAppend`). Nothing of the
     /// writer's state changes until `receive` finds the batch committed.
     ///
     /// Why: the next batch's positions, hash chain and rules check can be computed while the
-    /// one before it is flushing, and its statement can wait on the head lock in PostgreSQL, so
-    /// that it runs the moment that one commits (docs/EVENT-STORE.md).
+    /// one before it is flushing, and its statement queued behind it on the connection, so
+    /// that the server runs it the moment that one commits (docs/EVENT-STORE.md).
     ///
     /// Returns nil, having sent nothing, when this path cannot decide the batch — a refusal by
     /// the rules, an id twice in it, a time going backwards, a store whose head is not known —
@@ -274,7 +280,6 @@ public final class LedgerWriter<Rules: LedgerRules> {
         _ items: [EventToAppend], metadata: AppendMetadata = AppendMetadata(), on store: EventStore,
         after previous: InFlight? = nil
     ) throws(AppendError) -> InFlight? {
-        precondition(previous.map { $0.store !== store } ?? true, "one append in flight per connection")
         let base: (rules: Rules, head: LogHead)
         if let previous {
             base = (previous.rulesAfter, previous.presumedResult.head)
@@ -295,15 +300,15 @@ public final class LedgerWriter<Rules: LedgerRules> {
     }
 
     /// The outcome of `inFlight`, waiting for it if need be. Appended: the writer adopts the
-    /// state after it (and writes a checkpoint on its store when one is due) and `also` (the
-    /// writer's other stores) presume its head. nil: it wrote nothing and must be decided again
+    /// state after it (and writes a checkpoint when one is due and nothing else is in flight on
+    /// its store). nil: it wrote nothing and must be decided again
     /// with `append` (an append before it did not commit, another writer appended, an id already
     /// in the log, a stale expectation); the writer's state stays what is committed. Throws as
     /// `append` does; a connection lost while it ran is `commitOutcomeUnknown`, and the state
     /// stays what the writer knows committed (the locked path replays whatever did commit).
     ///
     /// In-flight appends must be received in the order they were sent.
-    public func receive(_ inFlight: InFlight, also others: [EventStore] = []) throws(AppendError) -> AppendResult? {
+    public func receive(_ inFlight: InFlight) throws(AppendError) -> AppendResult? {
         guard let result = try inFlight.store.receiveAppend(inFlight.sent) else { return nil }
         // Committed: the log holds the batch after exactly the presumed head, so the state after
         // it is the one checked — also when that head is one this writer did not see committed
@@ -312,8 +317,9 @@ public final class LedgerWriter<Rules: LedgerRules> {
         rules = inFlight.rulesAfter
         position = result.head.position
         positionHash = result.head.hash
-        for other in others where other !== inFlight.store { other.presumedHead = result.head }
-        checkpointIfDue(on: inFlight.store)
+        // A checkpoint is a transaction of its own: not while another append is queued on the
+        // connection (the next append that finds nothing in flight writes it).
+        if inFlight.store.connection.pendingAnswers == 0 { checkpointIfDue(on: inFlight.store) }
         return result
     }
 

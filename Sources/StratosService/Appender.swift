@@ -66,13 +66,14 @@ public struct AppendOutcome: Sendable {
 ///   failed connect (no request waits out a connect timeout that the last one just saw fail).
 /// * More than `maxQueuedRequests` waiting: 503 with `Retry-After`, at once.
 ///
-/// Commits in flight on two connections: a group is sent as one `event_log_append` without
-/// waiting for its answer; while it is in flight (its statement and WAL flush), the next group
-/// that queues is checked against the state that group leaves and sent at once on the
-/// writer's second connection, where it waits on the head lock and runs the moment the first
-/// commits. At most one group is in flight beyond the current one, and a group is decided
-/// alone as before (`commit`) whenever this path cannot decide it or the one before it did not
-/// commit (docs/EVENT-STORE.md, "Commits in flight on two connections").
+/// The next commit queued behind the one in flight: a group is sent as one
+/// `event_log_append` without waiting for its answer; while it is in flight (its statement and
+/// WAL flush), the next group that queues is checked against the state that group leaves and
+/// sent at once on the same connection (libpq's pipeline mode), where the server runs it the
+/// moment the first has committed. At most one group is in flight beyond the current one, and
+/// a group is decided alone as before (`commit`) whenever this path cannot decide it or the one
+/// before it did not commit (docs/EVENT-STORE.md, "The next commit queued behind the one in
+/// flight").
 public final class Appender: Sendable {
     private struct Pending {
         let items: [EventToAppend]
@@ -87,9 +88,8 @@ public final class Appender: Sendable {
         public var maxGroupEvents: Int
         /// Backoff between connection attempts while PostgreSQL is unreachable.
         public var reconnectBackoff: Backoff
-        /// Groups sent behind the one in flight before it is answered: 1 (on the writer's
-        /// second connection), or 0 to commit one group at a time on one connection (as before
-        /// issue 18; the benchmark measures both).
+        /// Groups sent behind the one in flight before it is answered: 1, or 0 to commit one
+        /// group at a time (as before issue 18; the benchmark measures both).
         public var commitsInFlightBehind: Int
         public init(
             maxQueuedRequests: Int = 1024, maxGroupEvents: Int = 10_000,
@@ -132,11 +132,6 @@ public final class Appender: Sendable {
     private let state = Mutex(State())
     /// Touched only on `queue`.
     private nonisolated(unsafe) var writer: LedgerWriter<Economy>?
-    /// The writer's second connection, for a group sent while another is in flight on the
-    /// writer's own; opened on first need. Touched only on `queue`.
-    private nonisolated(unsafe) var spare: EventStore?
-    /// No attempt to open `spare` before this instant (the last one failed). Only on `queue`.
-    private nonisolated(unsafe) var spareRetryAfter: ContinuousClock.Instant?
     /// A pipe whose read end the drain polls beside a commit's socket while it waits, and to
     /// whose write end a request queued meanwhile writes a byte (both ends non-blocking).
     private let wakeRead: Int32
@@ -300,8 +295,8 @@ public final class Appender: Sendable {
     /// Runs on `queue` until no request is pending and no commit is in flight: takes the
     /// pending requests as groups (up to `maxGroupEvents` events each) and commits each group
     /// once. A group is sent without waiting for its answer when it can be (`start`); while
-    /// it is in flight, a group that queues meanwhile is sent behind it on the other connection
-    /// (`sendBehind`), one at most.
+    /// it is in flight, a group that queues meanwhile is sent behind it (`sendBehind`), one at
+    /// most.
     private func drain() {
         var current: InFlightGroup?
         /// Taken while a commit was in flight and not sent behind it: decided once none is.
@@ -318,14 +313,19 @@ public final class Appender: Sendable {
                 current = start(group)
                 continue
             }
+            // While `c` runs, requests gather in the queue; once it is written and commits (its
+            // result arrived, its WAL flush under way), they are sent behind it as one group,
+            // which the server runs the moment `c` has committed.
             var next: InFlightGroup?
             let connection = c.append.store.connection
-            while held == nil, next == nil, !connection.answerArrived() {
-                if let group = takeGroup(ending: false) {
+            while held == nil, next == nil {
+                let progress = connection.answerProgress()
+                if progress == .complete { break }
+                if progress == .resultArrived, let group = takeGroup(ending: false) {
                     next = sendBehind(group, after: c)
                     if next == nil { held = group }
                 } else {
-                    waitForAnswerOrRequest(on: connection)
+                    waitForAnswerOrRequest(on: connection, orRequest: progress == .resultArrived)
                 }
             }
             current = finish(c, next: next)
@@ -362,16 +362,17 @@ public final class Appender: Sendable {
         }
     }
 
-    /// Waits until the answer on `connection` arrives or a request is queued (the wake-up
-    /// pipe), at most a second per call; the caller loops. The whole wait is bounded as any
-    /// statement's: by the session's statement timeout, its TCP keepalives and
-    /// `tcp_user_timeout`, after which the socket reports the error.
-    private func waitForAnswerOrRequest(on connection: PostgresConnection) {
+    /// Waits until more of the answer on `connection` arrives or, with `orRequest`, a request
+    /// is queued (the wake-up pipe), at most a second per call; the caller loops. The whole wait
+    /// is bounded as any statement's: by the session's statement timeout, its TCP keepalives
+    /// and `tcp_user_timeout`, after which the socket reports the error.
+    private func waitForAnswerOrRequest(on connection: PostgresConnection, orRequest: Bool) {
         var fds = [
             pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0),
             pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
         ]
-        _ = poll(&fds, nfds_t(fds.count), 1000)
+        _ = poll(&fds, nfds_t(orRequest ? 2 : 1), 1000)
+        guard orRequest else { return }
         state.withLock { $0.wakeRequested = false }
         var bytes: (UInt64, UInt64) = (0, 0)
         while read(wakeRead, &bytes, MemoryLayout.size(ofValue: bytes)) > 0 {}
@@ -398,43 +399,15 @@ public final class Appender: Sendable {
         return nil
     }
 
-    /// Sends `group` behind `current` (in flight) on the writer's other connection, checked
-    /// against the state `current` leaves; nil, having sent nothing, when it cannot be (then
-    /// it is decided once `current` is answered).
+    /// Sends `group` behind `current` (in flight, on the writer's connection), checked against
+    /// the state `current` leaves; nil, having sent nothing, when it cannot be (then it is
+    /// decided once `current` is answered), or when a writer checkpoint is due (written once
+    /// nothing is in flight).
     private func sendBehind(_ group: [Pending], after current: InFlightGroup) -> InFlightGroup? {
-        guard let w = writer, let batch = Self.combined(group) else { return nil }
-        let store: EventStore
-        if current.append.store === w.store {
-            guard let s = spareStore() else { return nil }
-            store = s
-        } else {
-            store = w.store
-        }
-        do {
-            guard let sent = try w.send(batch.items, metadata: batch.metadata, on: store, after: current.append) else { return nil }
-            metrics?.recordAppendCommitSentBehind()
-            return InFlightGroup(group: group, append: sent)
-        } catch {
-            if store === spare, !store.connection.isOK { spare = nil }
-            return nil
-        }
-    }
-
-    /// The writer's second connection, opened on first need (not again for a second after a
-    /// failed attempt: the group then simply waits its turn).
-    private func spareStore() -> EventStore? {
-        if let spare, spare.connection.isOK { return spare }
-        spare = nil
-        if let after = spareRetryAfter, ContinuousClock.now < after { return nil }
-        do {
-            let s = EventStore(connection: try database.connect(as: "appender"))
-            spare = s
-            spareRetryAfter = nil
-            return s
-        } catch {
-            spareRetryAfter = ContinuousClock.now + .seconds(1)
-            return nil
-        }
+        guard let w = writer, current.append.store === w.store, !w.checkpointDue, let batch = Self.combined(group) else { return nil }
+        guard let sent = try? w.send(batch.items, metadata: batch.metadata, on: w.store, after: current.append) else { return nil }
+        metrics?.recordAppendCommitSentBehind()
+        return InFlightGroup(group: group, append: sent)
     }
 
     /// Reads the answer of `c` and answers its requests; then returns `next` (sent behind it)
@@ -442,13 +415,12 @@ public final class Appender: Sendable {
     /// that was never committed: its answer is read too, and whichever of the two did not
     /// commit is decided again as before (`commitNow`), in order.
     private func finish(_ c: InFlightGroup, next: InFlightGroup?) -> InFlightGroup? {
-        let stores = [writer?.store, spare].compactMap { $0 }
-        let outcome = receive(c, stores: stores)
+        let outcome = receive(c)
         if case .success(let result?) = outcome {
             answer(c.group, with: result)
             return next
         }
-        let nextOutcome = next.map { receive($0, stores: stores) }
+        let nextOutcome = next.map { receive($0) }
         switch outcome {
         case .success: commitNow(c.group)
         case .failure(let error): fail(c.group, error)
@@ -471,9 +443,9 @@ public final class Appender: Sendable {
         return false
     }
 
-    private func receive(_ c: InFlightGroup, stores: [EventStore]) -> Result<AppendResult?, AppendError> {
+    private func receive(_ c: InFlightGroup) -> Result<AppendResult?, AppendError> {
         guard let w = writer else { return .success(nil) }
-        return Result { () throws(AppendError) in try w.receive(c.append, also: stores) }
+        return Result { () throws(AppendError) in try w.receive(c.append) }
     }
 
     /// Answers each request of a committed group with its own part of `result`.

@@ -74,7 +74,7 @@ public final class ServiceMetrics: Sendable {
             "\(s.appendCommits)")
         metric(
             "stratos_append_commits_sent_behind_total", "counter",
-            "Append groups sent on the writer's second connection while the commit before them was still in flight.",
+            "Append groups sent while the commit before them was still in flight (queued behind it on the writer's connection).",
             "\(s.appendCommitsSentBehind)")
         metric("stratos_append_refused_total", "counter", "Append requests refused (nothing appended).", "\(s.refusedBatches)")
         let probe = health.probe

@@ -9,20 +9,35 @@ import XCTest
 
 @testable import StratosService
 
-/// Commits in flight on two connections (issue 18): a request that queues while another's
-/// commit is in flight is checked against the state that commit leaves and sent at once on the
-/// writer's second connection. Both are held on the head lock here (another session holds it),
-/// so that the second is certainly sent behind the first before either is answered.
+/// The next commit queued behind the one in flight (issue 18): requests that queue while
+/// another's commit is in flight are checked against the state that commit leaves and sent
+/// behind it on the writer's connection once it is written and commits. Here the first
+/// request's COMMIT is held open (a deferred constraint trigger sleeps in it), so that the
+/// second is certainly sent behind it before it is answered.
 final class OverlappedCommitTests: XCTestCase {
-    /// Posts `first`, then `second` once `first` waits on the head lock, then releases the lock
-    /// once both wait on it (the second behind the first, on the writer's other connection);
-    /// returns both answers.
+    /// A deferred constraint trigger that sleeps a second in the COMMIT of the event `id`,
+    /// then lets it commit or, with `fail`, fails it.
+    func holdCommit(of id: String, fail: Bool, _ h: ServiceHarness) throws {
+        try h.database.connect().execute(
+            """
+            CREATE FUNCTION test_held_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NEW.event_id = '\(id)' THEN
+                PERFORM pg_sleep(1);
+                \(fail ? "RAISE EXCEPTION 'test: this commit fails';" : "")
+              END IF;
+              RETURN NULL;
+            END $$;
+            CREATE CONSTRAINT TRIGGER test_held_commit AFTER INSERT ON event_log
+              DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_held_commit();
+            """)
+    }
+
+    /// Posts `first`, then `second` once `first` commits (held in its COMMIT), and waits until
+    /// the second is sent behind it (the service's counter says so); returns both answers.
     func overlapped(
         _ h: ServiceHarness, _ first: LedgerEvent, _ second: LedgerEvent
     ) throws -> (LoopbackHTTPClient.Response?, LoopbackHTTPClient.Response?) {
-        let holder = try h.database.connect()
-        try holder.execute("BEGIN")
-        try holder.execute("SELECT position FROM event_log_head FOR UPDATE")
         let answers = Mutex<[Int: LoopbackHTTPClient.Response]>([:])
         let done = DispatchGroup()
         func post(_ k: Int, _ event: LedgerEvent) {
@@ -37,20 +52,20 @@ final class OverlappedCommitTests: XCTestCase {
             }
         }
         let observer = try h.database.connect()
-        func waitingOnLock() throws -> Int64 {
+        post(0, first)
+        try h.eventually(5, "the first append commits (held in its COMMIT)") {
             try observer.query(
                 """
                 SELECT count(*) FROM pg_stat_activity
                 WHERE datname = current_database() AND application_name = 'stratos-ledger/appender'
-                  AND wait_event_type = 'Lock'
+                  AND wait_event = 'PgSleep'
                 """
-            ).int64(0, 0)
+            ).int64(0, 0) == 1
         }
-        post(0, first)
-        try h.eventually(5, "the first append waits on the head lock") { try waitingOnLock() == 1 }
         post(1, second)
-        try h.eventually(5, "the second append waits behind it, on the writer's other connection") { try waitingOnLock() == 2 }
-        try holder.execute("ROLLBACK")
+        try h.eventually(5, "the second append is sent behind it") {
+            try h.get("/metrics").text.contains("\nstratos_append_commits_sent_behind_total 1\n")
+        }
         XCTAssertEqual(done.wait(timeout: .now() + 20), .success)
         return answers.withLock { ($0[0], $0[1]) }
     }
@@ -64,46 +79,50 @@ final class OverlappedCommitTests: XCTestCase {
         XCTAssertEqual(try h.post(prelude).status, 201)
         let head = try h.head()
         let time = prelude.last!.time
+        // One append on the one-statement path first: the writer's head is then known.
+        XCTAssertEqual(
+            try h.post([try GroupCommitTests.event("fund-first", "Funded", time: time, account: "st1behind", amount: "1")]).status, 201)
+        try holdCommit(of: "fund-behind", fail: false, h)
         let (a, b) = try overlapped(
             h, try GroupCommitTests.event("fund-behind", "Funded", time: time, account: "st1behind", amount: "100"),
-            try GroupCommitTests.event("withdraw-behind", "Withdrawn", time: time, account: "st1behind", amount: "100"))
+            try GroupCommitTests.event("withdraw-behind", "Withdrawn", time: time, account: "st1behind", amount: "101"))
         XCTAssertEqual(a?.status, 201, a?.text ?? "no answer")
         XCTAssertEqual(b?.status, 201, b?.text ?? "no answer")
-        XCTAssertEqual(try a?.object["events"]?.array?.first?["position"]?.int, head + 1)
-        XCTAssertEqual(try b?.object["events"]?.array?.first?["position"]?.int, head + 2)
-        XCTAssertEqual(try h.head(), head + 2)
-        let store = EventStore(connection: try h.database.connect())
-        XCTAssertTrue(try store.verify().isIntact)
+        XCTAssertEqual(try a?.object["events"]?.array?.first?["position"]?.int, head + 2)
+        XCTAssertEqual(try b?.object["events"]?.array?.first?["position"]?.int, head + 3)
+        XCTAssertEqual(try h.head(), head + 3)
+        XCTAssertTrue(try EventStore(connection: try h.database.connect()).verify().isIntact)
         XCTAssertEqual(
             try h.post([try GroupCommitTests.event("after-behind", "Funded", time: time, account: "st1behind", amount: "1")]).status,
             201, "the writer goes on")
-        XCTAssertEqual(try h.head(), head + 3)
+        XCTAssertEqual(try h.head(), head + 4)
     }
 
-    /// When the first does not commit (here: its id is already logged with other content), the
-    /// request sent behind it finds the head moved and is decided again as if it had never been
-    /// sent — against the committed state, which the rules now refuse it on — and the writer's
-    /// state is what is committed.
+    /// When the first does not commit (here its COMMIT fails), the request sent behind it
+    /// finds the head moved and is decided again as if it had never been sent — against the
+    /// committed state, on which the rules refuse it — and the writer's state is what is
+    /// committed.
     func testARequestSentBehindACommitThatFailsIsDecidedAgain() throws {
         let h = try ServiceHarness()
         defer { h.stop() }
         let prelude = try GroupCommitTests.prelude()
         XCTAssertEqual(try h.post(prelude).status, 201)
-        let head = try h.head()
         let time = prelude.last!.time
-        let usedID = prelude[1].id.rawValue
+        XCTAssertEqual(
+            try h.post([try GroupCommitTests.event("fund-first", "Funded", time: time, account: "st1failed", amount: "1")]).status, 201)
+        let head = try h.head()
+        try holdCommit(of: "fund-failed", fail: true, h)
         let (a, b) = try overlapped(
-            h, try GroupCommitTests.event(usedID, "Funded", time: time, account: "st1failed", amount: "100"),
-            try GroupCommitTests.event("withdraw-failed", "Withdrawn", time: time, account: "st1failed", amount: "100"))
-        XCTAssertEqual(a?.status, 409, a?.text ?? "no answer")
-        XCTAssertEqual(try a?.object["type"]?.string, Problem.typeBase + "id-conflict")
+            h, try GroupCommitTests.event("fund-failed", "Funded", time: time, account: "st1failed", amount: "100"),
+            try GroupCommitTests.event("withdraw-failed", "Withdrawn", time: time, account: "st1failed", amount: "101"))
+        XCTAssertEqual(a?.status, 503, a?.text ?? "no answer")
         XCTAssertEqual(b?.status, 422, "refused against what is committed: \(b?.text ?? "no answer")")
         XCTAssertEqual(try h.head(), head, "nothing appended")
-        // The writer's state is the committed one: the account was never funded.
-        let again = try h.post([try GroupCommitTests.event("withdraw-again", "Withdrawn", time: time, account: "st1failed", amount: "100")])
+        // The writer's state is the committed one: the account holds 1, not 101.
+        let again = try h.post([try GroupCommitTests.event("withdraw-again", "Withdrawn", time: time, account: "st1failed", amount: "101")])
         XCTAssertEqual(again.status, 422, again.text)
         XCTAssertEqual(
-            try h.post([try GroupCommitTests.event("fund-after", "Funded", time: time, account: "st1failed", amount: "100")]).status, 201)
+            try h.post([try GroupCommitTests.event("withdraw-one", "Withdrawn", time: time, account: "st1failed", amount: "1")]).status, 201)
         XCTAssertEqual(try h.head(), head + 1)
         XCTAssertTrue(try EventStore(connection: try h.database.connect()).verify().isIntact)
     }
