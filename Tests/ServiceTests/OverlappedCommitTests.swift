@@ -34,9 +34,10 @@ final class OverlappedCommitTests: XCTestCase {
     }
 
     /// Posts `first`, then `second` once `first` commits (held in its COMMIT), and waits until
-    /// the second is sent behind it (the service's counter says so); returns both answers.
+    /// the second is sent behind it (the service's counter says so); then runs `meanwhile`
+    /// (the first still held); returns both answers.
     func overlapped(
-        _ h: ServiceHarness, _ first: LedgerEvent, _ second: LedgerEvent
+        _ h: ServiceHarness, _ first: LedgerEvent, _ second: LedgerEvent, meanwhile: () throws -> Void = {}
     ) throws -> (LoopbackHTTPClient.Response?, LoopbackHTTPClient.Response?) {
         let answers = Mutex<[Int: LoopbackHTTPClient.Response]>([:])
         let done = DispatchGroup()
@@ -66,6 +67,7 @@ final class OverlappedCommitTests: XCTestCase {
         try h.eventually(5, "the second append is sent behind it") {
             try h.get("/metrics").text.contains("\nstratos_append_commits_sent_behind_total 1\n")
         }
+        try meanwhile()
         XCTAssertEqual(done.wait(timeout: .now() + 20), .success)
         return answers.withLock { ($0[0], $0[1]) }
     }
@@ -125,5 +127,42 @@ final class OverlappedCommitTests: XCTestCase {
             try h.post([try GroupCommitTests.event("withdraw-one", "Withdrawn", time: time, account: "st1failed", amount: "1")]).status, 201)
         XCTAssertEqual(try h.head(), head + 1)
         XCTAssertTrue(try EventStore(connection: try h.database.connect()).verify().isIntact)
+    }
+
+    /// The writer's connection lost while the first is in its COMMIT and the second queued
+    /// behind it: both outcomes are unknown (503 `commit-outcome-unknown`), and retrying both is
+    /// safe — each lands exactly once, and the writer goes on from what is committed.
+    func testBothOutcomesUnknownWhenTheConnectionIsLostAndTheRetriesAreSafe() throws {
+        let h = try ServiceHarness()
+        defer { h.stop() }
+        let prelude = try GroupCommitTests.prelude()
+        XCTAssertEqual(try h.post(prelude).status, 201)
+        let time = prelude.last!.time
+        XCTAssertEqual(
+            try h.post([try GroupCommitTests.event("fund-first", "Funded", time: time, account: "st1lost", amount: "1")]).status, 201)
+        let head = try h.head()
+        try holdCommit(of: "fund-lost", fail: false, h)
+        let fund = try GroupCommitTests.event("fund-lost", "Funded", time: time, account: "st1lost", amount: "100")
+        let withdraw = try GroupCommitTests.event("withdraw-lost", "Withdrawn", time: time, account: "st1lost", amount: "101")
+        let (a, b) = try overlapped(h, fund, withdraw) {
+            XCTAssertGreaterThan(try h.terminateSessions(named: "appender"), 0)
+        }
+        for r in [a, b] {
+            XCTAssertEqual(r?.status, 503, r?.text ?? "no answer")
+            XCTAssertEqual(try r?.object["type"]?.string, Problem.typeBase + "commit-outcome-unknown", r?.text ?? "")
+        }
+        try h.database.connect().execute("DROP TRIGGER test_held_commit ON event_log")
+        for event in [fund, withdraw] {
+            let retry = try h.post([event])
+            XCTAssertTrue(retry.status == 201 || retry.status == 200, retry.text)
+        }
+        let owner = try h.database.connect()
+        let count = try owner.query("SELECT count(*) FROM event_log WHERE event_id IN ('fund-lost', 'withdraw-lost')").int64(0, 0)
+        XCTAssertEqual(count, 2, "each exactly once")
+        XCTAssertEqual(try h.head(), head + 2)
+        XCTAssertTrue(try EventStore(connection: owner).verify().isIntact)
+        XCTAssertEqual(
+            try h.post([try GroupCommitTests.event("after-lost", "Funded", time: time, account: "st1lost", amount: "1")]).status, 201,
+            "the writer goes on")
     }
 }
