@@ -107,6 +107,33 @@ public final class EventStore {
         _ items: [EventToAppend], metadata: AppendMetadata, presumedHead head: LogHead,
         expectedPosition: Int64?, expectedStreamVersions: [String: Int64]?, validate: Validation?
     ) throws -> AppendResult? {
+        guard
+            let statement = try oneStatement(
+                items, metadata: metadata, presumedHead: head, expectedPosition: expectedPosition,
+                expectedStreamVersions: expectedStreamVersions, validate: validate)
+        else { return nil }
+        guard connection.isStillOpen else {
+            throw PostgresError.connection("the connection was found closed before the append was sent; nothing was written")
+        }
+        let answer: Result<PostgresResult, PostgresError> = Result { () throws(PostgresError) in
+            try connection.queryPrepared(StoreSQL.appendInOneStatement, statement.parameters)
+        }
+        return try decide(answer, of: statement)
+    }
+
+    /// `event_log_append`'s parameters for a batch computed against a presumed head, and the
+    /// result the batch gets if the server finds that head.
+    struct OneStatement {
+        var parameters: [PostgresParameter]
+        var result: AppendResult
+    }
+
+    /// The one-statement append's parameters (see `appendInOneStatement`); nil when the exact
+    /// path must decide.
+    private func oneStatement(
+        _ items: [EventToAppend], metadata: AppendMetadata, presumedHead head: LogHead,
+        expectedPosition: Int64?, expectedStreamVersions: [String: Int64]?, validate: Validation?
+    ) throws -> OneStatement? {
         if let expectedPosition, expectedPosition != head.position { return nil }
         let events = items.map(\.event)
         guard Set(events.map(\.id.rawValue)).count == events.count else { return nil }
@@ -165,15 +192,17 @@ public final class EventStore {
             expectedStreamVersions == nil ? .text(nil) : .text("{" + expected.map { String($0.value) }.joined(separator: ",") + "}"),
             position.postgresParameter, .bytea(hash), .text(last.rfc3339), .text(Self.notificationChannel),
         ]
+        return OneStatement(
+            parameters: parameters,
+            result: AppendResult(appended: appended, duplicates: [], head: LogHead(position: position, hash: hash, time: last)))
+    }
 
-        guard connection.isStillOpen else {
-            throw PostgresError.connection("the connection was found closed before the append was sent; nothing was written")
-        }
-        let answer: Result<String, PostgresError> = Result { () throws(PostgresError) in
-            try connection.queryPrepared(StoreSQL.appendInOneStatement, parameters).string(0, 0)
-        }
+    /// What `event_log_append` answered: the batch's result when it appended; nil when it wrote
+    /// nothing and the exact path must decide (a head that moved, a stale expectation, an id
+    /// already logged); throws the rest, a connection lost while it ran as `commitOutcomeUnknown`.
+    private func decide(_ answer: Result<PostgresResult, PostgresError>, of statement: OneStatement) throws -> AppendResult? {
         let status: String
-        switch answer {
+        switch answer.flatMap({ r in Result { () throws(PostgresError) in try r.string(0, 0) } }) {
         case .success(let s): status = s
         case .failure(let error):
             if error.isUniqueViolation { return nil }
@@ -184,12 +213,94 @@ public final class EventStore {
         case "appended":
             // Stream versions were assigned by the server: what this store remembers is stale.
             streamVersionCache = nil
-            return AppendResult(appended: appended, duplicates: [], head: LogHead(position: position, hash: hash, time: last))
+            return statement.result
         case "head-moved", "stream-version-conflict":
             return nil
         default:
             throw PostgresError.protocol("event_log_append answered \(status)")
         }
+    }
+
+    // MARK: An append in flight
+
+    /// A one-statement append sent and not yet answered (`sendAppend`, `receiveAppend`).
+    public struct SentAppend {
+        fileprivate let statement: OneStatement
+        /// What the batch gets if the server finds the presumed head: its positions and the head
+        /// after it (against which the next batch may be computed before this one commits).
+        public var presumedResult: AppendResult { statement.result }
+    }
+
+    /// Sends `items` as one `event_log_append` computed against `presumedHead` — which may be a
+    /// head not committed yet, the one an append still in flight on this connection will
+    /// leave — and returns without waiting for the answer (`receiveAppend` reads it;
+    /// `connection.socket` becomes readable as it arrives; `connection.answerProgress()` says
+    /// `.resultArrived` once the rows are written and the transaction commits).
+    ///
+    /// Why: while one commit flushes, the next is already queued on the connection, and the
+    /// server runs it the moment the first commits, without waiting for a round trip
+    /// (docs/EVENT-STORE.md, "The next commit queued behind the one in flight"). The server
+    /// checks the presumed head under the lock as always: if the append before it did not
+    /// commit, this one writes nothing and answers `head-moved`.
+    ///
+    /// Returns nil, having sent nothing, when the one-statement path cannot decide the batch
+    /// (see `appendInOneStatement`) or the caller has a transaction open. Throws
+    /// `validate`'s database and corrupt-log errors, and a plain connection error, having sent
+    /// nothing, when the connection is found closed.
+    public func sendAppend(
+        _ items: [EventToAppend], metadata: AppendMetadata = AppendMetadata(), presumedHead head: LogHead,
+        expectedStreamVersions: [String: Int64]? = nil, validate: Validation? = nil
+    ) throws(AppendError) -> SentAppend? {
+        // A statement in flight shows as a transaction under way; one of the caller's own may
+        // not be open.
+        guard !items.isEmpty, connection.pendingAnswers > 0 || !connection.isInTransaction else { return nil }
+        do {
+            guard
+                let statement = try oneStatement(
+                    items, metadata: metadata, presumedHead: head, expectedPosition: nil,
+                    expectedStreamVersions: expectedStreamVersions, validate: validate)
+            else { return nil }
+            guard connection.isStillOpen else {
+                throw PostgresError.connection("the connection was found closed before the append was sent; nothing was written")
+            }
+            committedHead = nil // known again once the answer is read
+            try connection.sendPrepared(StoreSQL.appendInOneStatement, statement.parameters, resultBeforeCommit: true)
+            return SentAppend(statement: statement)
+        } catch let error as AppendError {
+            throw error
+        } catch let error as PostgresError {
+            committedHead = nil
+            throw .database(error)
+        } catch {
+            throw .database(.protocol("\(error)"))
+        }
+    }
+
+    /// The outcome of a `sendAppend`, waiting for it if need be: its result when it appended;
+    /// nil when it wrote nothing because the exact path must decide (a head that moved — the
+    /// append before it did not commit, or another writer appended —, a stale expectation, an
+    /// id already logged). Throws the rest; a connection lost while it ran is
+    /// `commitOutcomeUnknown`.
+    public func receiveAppend(_ sent: SentAppend) throws(AppendError) -> AppendResult? {
+        let answer: Result<PostgresResult, PostgresError> = Result { () throws(PostgresError) in try connection.receiveAnswer() }
+        committedHead = nil
+        do {
+            let result = try decide(answer, of: sent.statement)
+            committedHead = result?.head
+            return result
+        } catch let error as PostgresError {
+            throw .database(error)
+        } catch {
+            throw .database(.protocol("\(error)"))
+        }
+    }
+
+    /// The head this store presumes committed for its next one-statement append (nil: it takes
+    /// the locked path first). A writer with appends on two connections tells each store the
+    /// head the other committed; the server checks it (position and hash) all the same.
+    public var presumedHead: LogHead? {
+        get { committedHead }
+        set { committedHead = newValue }
     }
 
     static func appendHex(_ bytes: [UInt8], to out: inout [UInt8]) {

@@ -136,7 +136,8 @@ public final class LedgerWriter<Rules: LedgerRules> {
     /// Never fails the append it follows, which is committed already: a checkpoint that cannot
     /// be written (a database not migrated since, a role without the grant) is skipped until
     /// `checkpointEvery` more events, and the reason kept in `checkpointFailure`.
-    private func checkpointIfDue() {
+    private func checkpointIfDue(on target: EventStore? = nil) {
+        let store = target ?? self.store
         guard checkpointEvery > 0, let key = rules.checkpointKey, position - lastCheckpoint >= checkpointEvery else { return }
         let started = ContinuousClock.now
         let outcome: WriterCheckpointOutcome
@@ -155,6 +156,12 @@ public final class LedgerWriter<Rules: LedgerRules> {
         }
         lastCheckpoint = position
         onCheckpoint?(outcome)
+    }
+
+    /// Whether the next append that finds nothing in flight writes a checkpoint (so a caller
+    /// that queues appends behind each other lets one finish alone now and then).
+    public var checkpointDue: Bool {
+        checkpointEvery > 0 && rules.checkpointKey != nil && position - lastCheckpoint >= checkpointEvery
     }
 
     /// Why the last checkpoint due was not written (nil: it was, or none was due yet).
@@ -232,6 +239,88 @@ public final class LedgerWriter<Rules: LedgerRules> {
         expectedStreamVersions: [String: Int64]? = nil
     ) throws(AppendError) -> AppendResult {
         try append(events.map { EventToAppend($0) }, metadata: metadata, expectedStreamVersions: expectedStreamVersions)
+    }
+
+    // MARK: Appends in flight
+
+    /// A batch sent by `send` and not yet received: the store it was sent on, what it appends if
+    /// it commits, and the rules state after it (checked, not adopted).
+    public final class InFlight {
+        public let store: EventStore
+        let sent: EventStore.SentAppend
+        let rulesAfter: Rules
+        /// The head the batch was computed against (the committed head, or the head the append
+        /// in flight before it leaves).
+        public let presumedHead: LogHead
+        /// What the batch gets if it commits.
+        public var presumedResult: AppendResult { sent.presumedResult }
+
+        init(store: EventStore, sent: EventStore.SentAppend, rulesAfter: Rules, presumedHead: LogHead) {
+            self.store = store
+            self.sent = sent
+            self.rulesAfter = rulesAfter
+            self.presumedHead = presumedHead
+        }
+    }
+
+    /// Checks `items` against the state after `previous` (an append still in flight on
+    /// `store`) or, without one, against the committed state, and sends them as one
+    /// `event_log_append` on `store` without waiting (`EventStore.sendAppend`). Nothing of the
+    /// writer's state changes until `receive` finds the batch committed.
+    ///
+    /// Why: the next batch's positions, hash chain and rules check can be computed while the
+    /// one before it is flushing, and its statement queued behind it on the connection, so
+    /// that the server runs it the moment that one commits (docs/EVENT-STORE.md).
+    ///
+    /// Returns nil, having sent nothing, when this path cannot decide the batch — a refusal by
+    /// the rules, an id twice in it, a time going backwards, a store whose head is not known —
+    /// and then the caller decides it with `append` once nothing is in flight. Throws a plain
+    /// connection error (nothing sent) when `store`'s connection is found closed.
+    public func send(
+        _ items: [EventToAppend], metadata: AppendMetadata = AppendMetadata(), on store: EventStore,
+        after previous: InFlight? = nil
+    ) throws(AppendError) -> InFlight? {
+        let base: (rules: Rules, head: LogHead)
+        if let previous {
+            base = (previous.rulesAfter, previous.presumedResult.head)
+        } else {
+            // The committed state, at the head its store last saw committed.
+            guard let head = store.presumedHead, head.position == position, head.hash == positionHash else { return nil }
+            base = (rules, head)
+        }
+        var next = base.rules
+        let sent = try store.sendAppend(items, metadata: metadata, presumedHead: base.head) {
+            (_: LogHead, newEvents: [LedgerEvent]) throws(AppendError) in
+            for event in newEvents {
+                do throws(RuleViolation) { try next.check(event) } catch { throw .ruleViolation(error) }
+            }
+        }
+        guard let sent else { return nil }
+        return InFlight(store: store, sent: sent, rulesAfter: next, presumedHead: base.head)
+    }
+
+    /// The outcome of `inFlight`, waiting for it if need be. Appended: the writer adopts the
+    /// state after it (and writes a checkpoint when one is due and nothing else is in flight on
+    /// its store). nil: it wrote nothing and must be decided again
+    /// with `append` (an append before it did not commit, another writer appended, an id already
+    /// in the log, a stale expectation); the writer's state stays what is committed. Throws as
+    /// `append` does; a connection lost while it ran is `commitOutcomeUnknown`, and the state
+    /// stays what the writer knows committed (the locked path replays whatever did commit).
+    ///
+    /// In-flight appends must be received in the order they were sent.
+    public func receive(_ inFlight: InFlight) throws(AppendError) -> AppendResult? {
+        guard let result = try inFlight.store.receiveAppend(inFlight.sent) else { return nil }
+        // Committed: the log holds the batch after exactly the presumed head, so the state after
+        // it is the one checked — also when that head is one this writer did not see committed
+        // (an append before it whose outcome was unknown, and did commit).
+        precondition(result.head.position > inFlight.presumedHead.position, "an appended batch moves the head")
+        rules = inFlight.rulesAfter
+        position = result.head.position
+        positionHash = result.head.hash
+        // A checkpoint is a transaction of its own: not while another append is queued on the
+        // connection (the next append that finds nothing in flight writes it).
+        if inFlight.store.connection.pendingAnswers == 0 { checkpointIfDue(on: inFlight.store) }
+        return result
     }
 
     /// Runs several appends in one database transaction (e.g. a whole imported file). If

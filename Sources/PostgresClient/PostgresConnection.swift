@@ -66,6 +66,7 @@ public final class PostgresConnection {
 
     deinit {
         if let cancelHandle { PQfreeCancel(cancelHandle) }
+        if let collectedAnswer { PQclear(collectedAnswer) }
         PQfinish(handle)
     }
 
@@ -116,15 +117,7 @@ public final class PostgresConnection {
     /// statement run per request (the one-statement append) that is a good part of the
     /// server's work. Parameters as in `query(_:_:binaryResults:)`.
     public func queryPrepared(_ sql: String, _ parameters: [PostgresParameter]) throws(PostgresError) -> PostgresResult {
-        let name: String
-        if let known = preparedStatements[sql] {
-            name = known
-        } else {
-            name = "stratos_prepared_\(preparedStatements.count + 1)"
-            let raw = PQprepare(handle, name, sql, Int32(parameters.count), nil)
-            _ = try checkResult(raw, expecting: [PGRES_COMMAND_OK])
-            preparedStatements[sql] = name
-        }
+        let name = try preparedName(sql, parameterCount: parameters.count)
         return try run(parameters) { count, values, lengths, formats in
             PQexecPrepared(handle, name, count, values, lengths, formats, 0)
         }
@@ -132,6 +125,153 @@ public final class PostgresConnection {
 
     /// SQL text → the name it is prepared under on this connection.
     private var preparedStatements: [String: String] = [:]
+
+    // MARK: Statements in flight (pipeline mode)
+
+    /// Sends `sql` as a prepared statement (as `queryPrepared`), followed by a Sync, and returns
+    /// without waiting for its answer, which `receiveAnswer()` reads. More statements may be
+    /// sent before the first is answered: they queue on the connection (libpq's pipeline
+    /// mode) and the server runs each as its own implicit transaction, the next the moment the
+    /// one before it has committed. Answers are read in the order the statements were sent.
+    /// Until every answer is read nothing but `sendPrepared` may be used on this connection.
+    /// `socket` becomes readable when an answer (or the end of the connection) arrives, so one
+    /// thread can wait for it and for other work at once (`poll`).
+    ///
+    /// Why: the appender sends the next commit while the one before it is still flushing, so
+    /// that the server has it at hand when that one commits (docs/EVENT-STORE.md).
+    ///
+    /// With `resultBeforeCommit` the server is asked to send the statement's result as soon as
+    /// it has run (a Flush before the Sync), so that `answerProgress()` says `.resultArrived`
+    /// while the transaction commits (its WAL flush), before the end of its answer.
+    ///
+    /// Throws, having sent nothing the server will run, when the statement cannot be sent (a
+    /// connection lost), or when it is not yet prepared here while answers are pending.
+    public func sendPrepared(
+        _ sql: String, _ parameters: [PostgresParameter], resultBeforeCommit: Bool = false
+    ) throws(PostgresError) {
+        let name: String
+        if let known = preparedStatements[sql] {
+            name = known
+        } else {
+            guard pendingAnswers == 0 else { throw .protocol("a statement cannot be prepared while answers are pending") }
+            name = try preparedName(sql, parameterCount: parameters.count)
+        }
+        if PQpipelineStatus(handle) == PQ_PIPELINE_OFF {
+            guard PQenterPipelineMode(handle) == 1 else { throw .connection(PostgresError.connectionMessage(handle)) }
+        }
+        let sent = bindParameters(parameters) { count, values, lengths, formats in
+            PQsendQueryPrepared(handle, name, count, values, lengths, formats, 0)
+        }
+        // Without its Sync the statement neither commits nor runs to its end: nothing is
+        // written if the Sync cannot be sent.
+        guard sent == 1, !resultBeforeCommit || PQsendFlushRequest(handle) == 1, PQpipelineSync(handle) == 1 else {
+            if pendingAnswers == 0 { _ = PQexitPipelineMode(handle) }
+            throw .connection(PostgresError.connectionMessage(handle))
+        }
+        pendingAnswers += 1
+    }
+
+    /// Statements sent by `sendPrepared` whose answers are not read yet.
+    public private(set) var pendingAnswers = 0
+
+    /// The connection's socket (-1 when closed), to `poll` for the answer of `sendPrepared`.
+    public var socket: Int32 { PQsocket(handle) }
+
+    /// How far the answer of the first statement pending has arrived.
+    public enum AnswerProgress: Sendable {
+        /// Nothing yet: the statement runs (or waits on a lock).
+        case waiting
+        /// Its result, not yet the end of its transaction: it commits.
+        case resultArrived
+        /// Whole (or the connection is gone): `receiveAnswer` returns without waiting.
+        case complete
+    }
+
+    /// How far the answer of the first statement pending has arrived: reads what the socket
+    /// holds, never waits.
+    ///
+    /// Complete means its result and the end of its transaction (its Sync): the statement
+    /// commits after its result was sent, and a commit that fails (a backend ended during
+    /// COMMIT, a deferred constraint) sends its error after that result.
+    public func answerProgress() -> AnswerProgress {
+        precondition(pendingAnswers > 0)
+        if firstAnswerComplete { return .complete }
+        guard PQconsumeInput(handle) == 1 else { return .complete }
+        var nulls = 0
+        while PQisBusy(handle) == 0 {
+            guard let r = PQgetResult(handle) else {
+                // One NULL ends the statement's results (its Sync follows); a second in a row
+                // only comes from a connection that is gone.
+                nulls += 1
+                if nulls >= 2 || PQstatus(handle) != CONNECTION_OK { return .complete }
+                continue
+            }
+            nulls = 0
+            if PQresultStatus(r) == PGRES_PIPELINE_SYNC {
+                PQclear(r)
+                firstAnswerComplete = true
+                return .complete
+            }
+            keepAnswer(r)
+        }
+        return collectedAnswer == nil ? .waiting : .resultArrived
+    }
+
+    /// The answer of the first statement pending, waiting for it if need be (libpq's blocking
+    /// read: bounded by the session's statement timeout and its TCP keepalives and
+    /// `tcp_user_timeout`, as every other statement). As `PQexec` does, an error anywhere in
+    /// its transaction (its COMMIT's included) is the answer.
+    public func receiveAnswer() throws(PostgresError) -> PostgresResult {
+        precondition(pendingAnswers > 0)
+        var nulls = 0
+        while !firstAnswerComplete {
+            guard let r = PQgetResult(handle) else {
+                nulls += 1
+                if nulls >= 2 || PQstatus(handle) != CONNECTION_OK { break }
+                continue
+            }
+            nulls = 0
+            if PQresultStatus(r) == PGRES_PIPELINE_SYNC {
+                PQclear(r)
+                break
+            }
+            keepAnswer(r)
+        }
+        let answer = collectedAnswer
+        collectedAnswer = nil
+        firstAnswerComplete = false
+        pendingAnswers -= 1
+        if pendingAnswers == 0, PQpipelineStatus(handle) != PQ_PIPELINE_OFF { _ = PQexitPipelineMode(handle) }
+        return try checkResult(answer, expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
+    }
+
+    /// Keeps the last result of the statement being read, an error in preference to anything.
+    private func keepAnswer(_ r: OpaquePointer) {
+        if let kept = collectedAnswer {
+            let status = PQresultStatus(kept)
+            if status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE {
+                PQclear(r)
+                return
+            }
+            PQclear(kept)
+        }
+        collectedAnswer = r
+    }
+
+    /// The first statement pending has been read to its Sync (by `answerProgress`).
+    private var firstAnswerComplete = false
+    /// Its result so far (see `keepAnswer`).
+    private var collectedAnswer: OpaquePointer?
+
+    /// The name `sql` is prepared under on this connection, preparing it on first use.
+    private func preparedName(_ sql: String, parameterCount: Int) throws(PostgresError) -> String {
+        if let known = preparedStatements[sql] { return known }
+        let name = "stratos_prepared_\(preparedStatements.count + 1)"
+        let raw = PQprepare(handle, name, sql, Int32(parameterCount), nil)
+        _ = try checkResult(raw, expecting: [PGRES_COMMAND_OK])
+        preparedStatements[sql] = name
+        return name
+    }
 
     /// Whether the connection is still open, found without sending anything: reads what the
     /// server may have sent meanwhile (a backend terminated while idle sends its FATAL error
@@ -152,6 +292,14 @@ public final class PostgresConnection {
         _ parameters: [PostgresParameter],
         _ exec: (Int32, [UnsafePointer<CChar>?], [Int32], [Int32]) -> OpaquePointer?
     ) throws(PostgresError) -> PostgresResult {
+        try checkResult(bindParameters(parameters, exec), expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
+    }
+
+    /// Calls `exec` with `parameters` as libpq's arrays, each value pinned while it runs.
+    private func bindParameters<R>(
+        _ parameters: [PostgresParameter],
+        _ exec: (Int32, [UnsafePointer<CChar>?], [Int32], [Int32]) -> R
+    ) -> R {
         let count = parameters.count
         var values: [UnsafePointer<CChar>?] = []
         var lengths: [Int32] = []
@@ -161,7 +309,7 @@ public final class PostgresConnection {
         formats.reserveCapacity(count)
         // Each value is pinned by the closure that appends it, for as long as the calls nested
         // in it (the rest of the values, then PQexecParams) run.
-        func bind(_ i: Int) -> OpaquePointer? {
+        func bind(_ i: Int) -> R {
             guard i < count else { return exec(Int32(count), values, lengths, formats) }
             switch parameters[i] {
             case .text(nil):
@@ -186,7 +334,7 @@ public final class PostgresConnection {
                 }
             }
         }
-        return try checkResult(bind(0), expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
+        return bind(0)
     }
 
     /// Runs a parameter-less script, which may hold several statements (migrations).

@@ -5,6 +5,12 @@ import PostgresClient
 import StratosEconomics
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// What one appended batch got: per event, in request order, its position and whether it was
 /// new or an idempotent repeat.
 public struct AppendOutcome: Sendable {
@@ -59,6 +65,15 @@ public struct AppendOutcome: Sendable {
 /// * PostgreSQL unreachable: 503 with `Retry-After`, at once for the backoff interval after a
 ///   failed connect (no request waits out a connect timeout that the last one just saw fail).
 /// * More than `maxQueuedRequests` waiting: 503 with `Retry-After`, at once.
+///
+/// The next commit queued behind the one in flight: a group is sent as one
+/// `event_log_append` without waiting for its answer; while it is in flight (its statement and
+/// WAL flush), the next group that queues is checked against the state that group leaves and
+/// sent at once on the same connection (libpq's pipeline mode), where the server runs it the
+/// moment the first has committed. At most one group is in flight beyond the current one, and
+/// a group is decided alone as before (`commit`) whenever this path cannot decide it or the one
+/// before it did not commit (docs/EVENT-STORE.md, "The next commit queued behind the one in
+/// flight").
 public final class Appender: Sendable {
     private struct Pending {
         let items: [EventToAppend]
@@ -73,13 +88,19 @@ public final class Appender: Sendable {
         public var maxGroupEvents: Int
         /// Backoff between connection attempts while PostgreSQL is unreachable.
         public var reconnectBackoff: Backoff
+        /// Groups sent behind the one in flight before it is answered: 1, or 0 to commit one
+        /// group at a time (as before issue 18; the benchmark measures both).
+        public var commitsInFlightBehind: Int
         public init(
             maxQueuedRequests: Int = 1024, maxGroupEvents: Int = 10_000,
-            reconnectBackoff: Backoff = Backoff(initial: .milliseconds(200), cap: .seconds(2))
+            reconnectBackoff: Backoff = Backoff(initial: .milliseconds(200), cap: .seconds(2)),
+            commitsInFlightBehind: Int = 1
         ) {
+            precondition((0...1).contains(commitsInFlightBehind), "at most one commit in flight behind the current one")
             self.maxQueuedRequests = maxQueuedRequests
             self.maxGroupEvents = maxGroupEvents
             self.reconnectBackoff = reconnectBackoff
+            self.commitsInFlightBehind = commitsInFlightBehind
         }
     }
 
@@ -92,6 +113,13 @@ public final class Appender: Sendable {
         var unreachableUntil: ContinuousClock.Instant?
         var failedConnects = 0
         var lastConnectError = ""
+        /// The drain waits for a commit in flight and asks a newly queued request to wake it
+        /// (a byte on `wakeWrite`).
+        var wakeRequested = false
+        /// Requests taken by the drain while a commit was in flight and not yet answered or
+        /// being committed themselves (sent behind it, or held): still waiting for the writer,
+        /// so they count against `maxQueuedRequests` as the pending ones do.
+        var takenBehind = 0
     }
 
     private let database: DatabaseConfiguration
@@ -104,6 +132,10 @@ public final class Appender: Sendable {
     private let state = Mutex(State())
     /// Touched only on `queue`.
     private nonisolated(unsafe) var writer: LedgerWriter<Economy>?
+    /// A pipe whose read end the drain polls beside a commit's socket while it waits, and to
+    /// whose write end a request queued meanwhile writes a byte (both ends non-blocking).
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
 
     /// `onWriterCheckpoint` is told what became of each writer checkpoint that was due, `log`
     /// of reconnects and of a log that lost events (the service logs both).
@@ -118,6 +150,15 @@ public final class Appender: Sendable {
         self.limits = limits
         self.log = log
         self.onWriterCheckpoint = onWriterCheckpoint
+        var fds: [Int32] = [-1, -1]
+        precondition(pipe(&fds) == 0, "the appender's wake-up pipe cannot be created")
+        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        (wakeRead, wakeWrite) = (fds[0], fds[1])
+    }
+
+    deinit {
+        closeDescriptor(wakeRead)
+        closeDescriptor(wakeWrite)
     }
 
     /// Opens the writer now (restoring its checkpoint and replaying the log after it into the
@@ -144,7 +185,7 @@ public final class Appender: Sendable {
         let result: AppendResult
         do {
             result = try await withCheckedThrowingContinuation { continuation in
-                let admitted = state.withLock { s -> Result<Bool, Problem> in
+                let admitted = state.withLock { s -> Result<(schedule: Bool, wake: Bool), Problem> in
                     if s.closed { return .failure(Problem.unavailable("the service is shutting down; nothing was appended", retryAfterSeconds: 1)) }
                     if let until = s.unreachableUntil, ContinuousClock.now < until, !s.scheduled {
                         return .failure(
@@ -152,19 +193,27 @@ public final class Appender: Sendable {
                                 "the event log cannot be reached: \(s.lastConnectError); nothing was appended",
                                 retryAfterSeconds: Self.seconds(until - ContinuousClock.now)))
                     }
-                    guard s.pending.count < limits.maxQueuedRequests else {
+                    guard s.pending.count + s.takenBehind < limits.maxQueuedRequests else {
                         return .failure(
                             Problem.unavailable(
-                                "\(s.pending.count) append requests are queued already (the limit); nothing was appended",
+                                "\(s.pending.count + s.takenBehind) append requests are queued already (the limit); nothing was appended",
                                 retryAfterSeconds: 1))
                     }
                     s.pending.append(Pending(items: batch.items, metadata: metadata, continuation: continuation))
                     s.pendingEvents += batch.items.count
-                    defer { s.scheduled = true }
-                    return .success(!s.scheduled)
+                    defer {
+                        s.scheduled = true
+                        s.wakeRequested = false
+                    }
+                    return .success((!s.scheduled, s.wakeRequested))
                 }
                 switch admitted {
-                case .success(let schedule): if schedule { queue.async { self.drain() } }
+                case .success(let todo):
+                    if todo.schedule { queue.async { self.drain() } }
+                    if todo.wake {
+                        var byte: UInt8 = 1
+                        _ = write(wakeWrite, &byte, 1)
+                    }
                 case .failure(let problem): continuation.resume(throwing: problem)
                 }
             }
@@ -237,10 +286,68 @@ public final class Appender: Sendable {
         }
     }
 
-    /// Runs on `queue`: appends the pending batches (up to `maxGroupEvents` events), one commit
-    /// for all; schedules itself again while more are pending.
+    /// A group whose commit was sent and is not yet answered.
+    private struct InFlightGroup {
+        let group: [Pending]
+        let append: LedgerWriter<Economy>.InFlight
+    }
+
+    /// Runs on `queue` until no request is pending and no commit is in flight: takes the
+    /// pending requests as groups (up to `maxGroupEvents` events each) and commits each group
+    /// once. A group is sent without waiting for its answer when it can be (`start`); while
+    /// it is in flight, a group that queues meanwhile is sent behind it (`sendBehind`), one at
+    /// most.
     private func drain() {
-        let group = state.withLock { s -> [Pending] in
+        var current: InFlightGroup?
+        /// Taken while a commit was in flight and not sent behind it: decided once none is.
+        var held: [Pending]?
+        while true {
+            guard let c = current else {
+                if let group = held {
+                    held = nil
+                    releaseBehind(group)
+                    current = start(group)
+                    continue
+                }
+                guard let group = takeGroup(ending: true) else { return }
+                current = start(group)
+                continue
+            }
+            // While `c` runs, requests gather in the queue; once it is written and commits (its
+            // result arrived, its WAL flush under way), they are sent behind it as one group,
+            // which the server runs the moment `c` has committed.
+            var next: InFlightGroup?
+            let connection = c.append.store.connection
+            while held == nil, next == nil {
+                let progress = connection.answerProgress()
+                if progress == .complete { break }
+                if progress == .resultArrived, let group = takeGroup(ending: false) {
+                    next = sendBehind(group, after: c)
+                    if next == nil { held = group }
+                } else {
+                    waitForAnswerOrRequest(on: connection, orRequest: progress == .resultArrived)
+                }
+            }
+            current = finish(c, next: next)
+            if let next { releaseBehind(next.group) }
+        }
+    }
+
+    /// `group`, taken behind a commit in flight, is now being committed or answered.
+    private func releaseBehind(_ group: [Pending]) {
+        state.withLock { $0.takenBehind -= group.count }
+    }
+
+    /// Takes the next group of pending requests (up to `maxGroupEvents` events). When none is
+    /// pending: with `ending` the drain ends (the next request queued schedules a new one);
+    /// without, the drain is about to wait for a commit in flight and asks the next request
+    /// queued to wake it.
+    private func takeGroup(ending: Bool) -> [Pending]? {
+        state.withLock { s -> [Pending]? in
+            guard !s.pending.isEmpty else {
+                if ending { s.scheduled = false } else { s.wakeRequested = true }
+                return nil
+            }
             var taken = 0
             var events = 0
             while taken < s.pending.count, taken == 0 || events + s.pending[taken].items.count <= limits.maxGroupEvents {
@@ -250,11 +357,115 @@ public final class Appender: Sendable {
             let g = Array(s.pending.prefix(taken))
             s.pending.removeFirst(taken)
             s.pendingEvents -= events
-            s.scheduled = !s.pending.isEmpty
+            if !ending { s.takenBehind += taken }
             return g
         }
-        defer { if state.withLock({ $0.scheduled }) { queue.async { self.drain() } } }
-        guard !group.isEmpty else { return }
+    }
+
+    /// Waits until more of the answer on `connection` arrives or, with `orRequest`, a request
+    /// is queued (the wake-up pipe), at most a second per call; the caller loops. The whole wait
+    /// is bounded as any statement's: by the session's statement timeout, its TCP keepalives
+    /// and `tcp_user_timeout`, after which the socket reports the error.
+    private func waitForAnswerOrRequest(on connection: PostgresConnection, orRequest: Bool) {
+        var fds = [
+            pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+        ]
+        _ = poll(&fds, nfds_t(orRequest ? 2 : 1), 1000)
+        guard orRequest else { return }
+        state.withLock { $0.wakeRequested = false }
+        var bytes: (UInt64, UInt64) = (0, 0)
+        while read(wakeRead, &bytes, MemoryLayout.size(ofValue: bytes)) > 0 {}
+    }
+
+    /// The events and metadata of a group that can be appended as one batch (its requests share
+    /// their metadata, as `commit`'s fast path needs); nil otherwise.
+    private static func combined(_ group: [Pending]) -> (items: [EventToAppend], metadata: AppendMetadata)? {
+        guard let metadata = group.first?.metadata, group.allSatisfy({ $0.metadata == metadata }) else { return nil }
+        let items = group.count == 1 ? group[0].items : group.flatMap(\.items)
+        return items.isEmpty ? nil : (items, metadata)
+    }
+
+    /// Sends `group` on the writer's own connection without waiting when it can (a connected
+    /// writer whose head is known, a batch the one-statement path decides); otherwise commits
+    /// it at once as before (`commitNow`) and returns nil.
+    private func start(_ group: [Pending]) -> InFlightGroup? {
+        if limits.commitsInFlightBehind > 0, let w = writer, w.store.connection.isOK, let batch = Self.combined(group),
+            let sent = try? w.send(batch.items, metadata: batch.metadata, on: w.store)
+        {
+            return InFlightGroup(group: group, append: sent)
+        }
+        commitNow(group)
+        return nil
+    }
+
+    /// Sends `group` behind `current` (in flight, on the writer's connection), checked against
+    /// the state `current` leaves; nil, having sent nothing, when it cannot be (then it is
+    /// decided once `current` is answered), or when a writer checkpoint is due (written once
+    /// nothing is in flight).
+    private func sendBehind(_ group: [Pending], after current: InFlightGroup) -> InFlightGroup? {
+        guard let w = writer, current.append.store === w.store, !w.checkpointDue, let batch = Self.combined(group) else { return nil }
+        guard let sent = try? w.send(batch.items, metadata: batch.metadata, on: w.store, after: current.append) else { return nil }
+        metrics?.recordAppendCommitSentBehind()
+        return InFlightGroup(group: group, append: sent)
+    }
+
+    /// Reads the answer of `c` and answers its requests; then returns `next` (sent behind it)
+    /// as the commit in flight. When `c` did not commit, `next` was computed against a head
+    /// that was never committed: its answer is read too, and whichever of the two did not
+    /// commit is decided again as before (`commitNow`), in order.
+    private func finish(_ c: InFlightGroup, next: InFlightGroup?) -> InFlightGroup? {
+        let outcome = receive(c)
+        if case .success(let result?) = outcome {
+            answer(c.group, with: result)
+            return next
+        }
+        let nextOutcome = next.map { receive($0) }
+        switch outcome {
+        case .success: commitNow(c.group)
+        case .failure(let error): fail(c.group, error)
+        }
+        if let next, let nextOutcome {
+            switch nextOutcome {
+            case .success(let result?): answer(next.group, with: result)
+            // Lost while it ran: it may have committed (then after `c`, which did too).
+            case .failure(let error) where Self.outcomeUnknown(error): fail(next.group, error)
+            // Wrote nothing (a head that moved; an error such as a lock timeout while it
+            // waited behind `c`): decided again as if it had never been sent.
+            case .success(nil), .failure: commitNow(next.group)
+            }
+        }
+        return nil
+    }
+
+    private static func outcomeUnknown(_ error: AppendError) -> Bool {
+        if case .database(.commitOutcomeUnknown) = error { return true }
+        return false
+    }
+
+    private func receive(_ c: InFlightGroup) -> Result<AppendResult?, AppendError> {
+        guard let w = writer else { return .success(nil) }
+        return Result { () throws(AppendError) in try w.receive(c.append) }
+    }
+
+    /// Answers each request of a committed group with its own part of `result`.
+    private func answer(_ group: [Pending], with result: AppendResult) {
+        if !result.appended.isEmpty { metrics?.recordAppendCommit() }
+        if group.count == 1 {
+            group[0].continuation.resume(returning: result)
+            return
+        }
+        for (p, r) in zip(group, Self.split(result, into: group.map(\.items))) { p.continuation.resume(returning: r) }
+    }
+
+    private func fail(_ group: [Pending], _ error: AppendError) {
+        for p in group { p.continuation.resume(throwing: error) }
+    }
+
+    /// Appends `group` now, one commit for all, as one batch when its requests share their
+    /// metadata (`commit`); nothing may be in flight. A connection found dead before COMMIT is
+    /// replaced and the group appended once more.
+    private func commitNow(_ group: [Pending]) {
         let batches = group.map { ($0.items, $0.metadata) }
         var results: [Result<AppendResult, AppendError>]
         do {
@@ -415,3 +626,5 @@ public final class Appender: Sendable {
         }
     }
 }
+
+private func closeDescriptor(_ fd: Int32) { _ = close(fd) }

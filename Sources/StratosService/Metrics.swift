@@ -19,6 +19,7 @@ public final class ServiceMetrics: Sendable {
         var refusedBatches: UInt64 = 0
         var appendRequests: UInt64 = 0
         var appendCommits: UInt64 = 0
+        var appendCommitsSentBehind: UInt64 = 0
         /// (route, status class) → count
         var requests: [String: UInt64] = [:]
         var latency: [String: Histogram] = [:]
@@ -37,6 +38,8 @@ public final class ServiceMetrics: Sendable {
 
     /// One group commit of the append queue (its requests are counted as they are answered).
     public func recordAppendCommit() { state.withLock { $0.appendCommits += 1 } }
+    /// A group sent while the commit before it was still in flight (Appender).
+    public func recordAppendCommitSentBehind() { state.withLock { $0.appendCommitsSentBehind += 1 } }
 
     public func recordRefusedBatch() { state.withLock { $0.refusedBatches += 1 } }
 
@@ -69,6 +72,10 @@ public final class ServiceMetrics: Sendable {
             "stratos_append_commits_total", "counter",
             "Transactions of the append queue that committed new events (group commit); refused and duplicate-only requests commit nothing.",
             "\(s.appendCommits)")
+        metric(
+            "stratos_append_commits_sent_behind_total", "counter",
+            "Append groups sent while the commit before them was still in flight (queued behind it on the writer's connection).",
+            "\(s.appendCommitsSentBehind)")
         metric("stratos_append_refused_total", "counter", "Append requests refused (nothing appended).", "\(s.refusedBatches)")
         let probe = health.probe
         metric(

@@ -18,7 +18,7 @@ extension StratosServer {
     func appendEvents(_ request: Request) async throws -> Response {
         var request = request
         let contentType = request.headers[.contentType]
-        let mediaType = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let mediaType = contentType?.split(separator: ";").first.map { trimmedBlanks($0).lowercased() }
         let format: EventBatch.Format
         switch mediaType {
         case "application/json": format = .jsonArray

@@ -40,7 +40,8 @@ public final class StratosServer: Sendable {
         self.worker = worker
         let metrics = ServiceMetrics()
         self.metrics = metrics
-        var logger = Logger(label: "stratos-ledger")
+        let standard = Logger(label: "stratos-ledger").handler
+        var logger = Logger(label: "stratos-ledger") { _ in DeferredMetadataLogHandler(standard) }
         logger.logLevel = .notice
         self.logger = logger
         let database = configuration.database

@@ -5,7 +5,10 @@
 // transaction with one round trip. It is installed from its own source tree by its own
 // `database/install.sh` into a scratch database and driven by pgbench (prepared, one event per
 // transaction); stratos-ledger is driven over HTTP, one event per request, persistent
-// connections, the server in this process as in HTTPBench.
+// connections, the server in this process as in HTTPBench: as it is, and with one commit at a
+// time (as before the next commit was queued behind the one in flight). For each client count
+// the three take turns of a second or so, summed per configuration, so that all three see the
+// same load on a shared machine.
 import EventStore
 import Foundation
 import LedgerEvents
@@ -17,15 +20,27 @@ import StratosSimulator
 import Synchronization
 
 enum AppendPeersBench {
-    /// Seconds each configuration runs.
-    static let seconds = BenchScale.size(10.0, quick: 3.0)
+    /// Seconds each configuration runs in all, in `rounds` turns.
+    static let seconds = BenchScale.size(12.0, quick: 3.0)
+    /// The configurations of one client count take turns, `seconds / rounds` each, so that all
+    /// see the same machine load (on a shared machine it changes from second to second).
+    static let rounds = BenchScale.size(12, quick: 3)
     static let clientCounts = [2, 8]
+    /// Numbers the requests' event ids, unique across the whole run.
+    static let requestCounter = Atomic<Int>(0)
+
+    /// Requests (or transactions) and seconds summed over a configuration's turns.
+    struct Tally {
+        var count = 0.0
+        var seconds = 0.0
+        var rate: Double { seconds > 0 ? count / seconds : 0 }
+    }
 
     static func run(serverURL: String, figure: (String, Double, String, String?) -> Void) async throws {
-        var messageDB: [Int: Double] = [:]
+        var messageDB: MessageDBTarget?
         if let source = messageDBSource() {
             do {
-                messageDB = try runMessageDB(serverURL: serverURL, source: source, figure: figure)
+                messageDB = try MessageDBTarget(serverURL: serverURL, source: source)
             } catch {
                 FileHandle.standardError.write(Data("  Message DB row skipped: \(error)\n".utf8))
             }
@@ -36,12 +51,61 @@ enum AppendPeersBench {
                         + "(the folder holding database/install.sh; e.g. `git clone https://github.com/message-db/message-db`); "
                         + "the bench never downloads it\n").utf8))
         }
-        let ours = try await runStratos(serverURL: serverURL, figure: figure)
-        for clients in clientCounts {
-            guard let peer = messageDB[clients], let rate = ours[clients], peer > 0 else { continue }
-            figure(
-                "stratos-ledger / Message DB, one event per commit, \(clients) clients", rate / peer, "×",
-                clients == 2 ? ">= 1.0" : ">= 2.0")
+        defer { messageDB?.drop() }
+
+        var config = SimulationConfig.small
+        config.epochs = 2
+        config.seed = 18
+        var events: [LedgerEvent] = []
+        _ = try Simulator(config).run { events.append($0) }
+        try profileStages(history: events, figure: figure)
+
+        // Two servers over two copies of the history: the appender as it is (the next commit
+        // queued behind the one in flight) and one commit at a time (`commitsInFlightBehind` 0,
+        // as before).
+        let serial = try await StratosTarget(serverURL: serverURL, suite: "append_http_serial", history: events, commitsInFlightBehind: 0)
+        defer { serial.stop() }
+        let overlapped = try await StratosTarget(serverURL: serverURL, suite: "append_http", history: events, commitsInFlightBehind: 1)
+        defer { overlapped.stop() }
+
+        for clients in [1] + clientCounts {
+            let turn = seconds / Double(rounds)
+            var peer = Tally()
+            var peerTransactionsPerClient = 0
+            if let messageDB, clients > 1 {
+                let warm = try messageDB.pgbench(clients: clients, transactionsPerClient: 100)
+                peerTransactionsPerClient = max(20, Int(warm.count / warm.seconds * turn / Double(clients)))
+            }
+            let sampler = messageDB.map { BackendSampler(url: serverURL, database: $0.database, application: "pgbench") }
+            sampler?.start()
+            var ours = StratosTarget.Turns()
+            var before = StratosTarget.Turns()
+            for _ in 0..<rounds {
+                if let messageDB, clients > 1 {
+                    let t = try messageDB.pgbench(clients: clients, transactionsPerClient: peerTransactionsPerClient)
+                    peer.count += t.count
+                    peer.seconds += t.seconds
+                }
+                if clients > 1 { try await serial.turn(clients: clients, seconds: turn, into: &before) }
+                try await overlapped.turn(clients: clients, seconds: turn, into: &ours)
+            }
+            let peerBackendSeconds = sampler?.stop() ?? 0
+            if peer.count > 0 {
+                figure("Message DB write_message (pgbench, prepared), one event per transaction, \(clients) clients", peer.rate, "events/s", nil)
+                if peerBackendSeconds > 0 {
+                    figure("Message DB: PostgreSQL backend CPU per event, \(clients) clients", 1e6 * peerBackendSeconds / peer.count, "µs", nil)
+                }
+            }
+            if clients > 1 { before.report(clients: clients, label: ", one commit at a time", serial: true, figure: figure) }
+            ours.report(clients: clients, label: "", serial: false, figure: figure)
+            if peer.count > 0, clients > 1 {
+                figure(
+                    "stratos-ledger / Message DB, one event per commit, \(clients) clients, one commit at a time",
+                    before.requests.rate / peer.rate, "×", nil)
+                figure(
+                    "stratos-ledger / Message DB, one event per commit, \(clients) clients", ours.requests.rate / peer.rate, "×",
+                    clients == 2 ? ">= 1.0" : ">= 2.0")
+            }
         }
     }
 
@@ -97,96 +161,140 @@ enum AppendPeersBench {
         return text
     }
 
-    /// Installs Message DB into a scratch database and drives `write_message` with pgbench:
-    /// one event per transaction, prepared, each to a random stream of one category (so every
-    /// write takes the same category lock, as every stratos-ledger append takes the head lock).
-    static func runMessageDB(
-        serverURL: String, source: String, figure: (String, Double, String, String?) -> Void
-    ) throws -> [Int: Double] {
-        let admin = try PostgresConnection(url: serverURL)
-        let database = "stratos_bench_messagedb_\(getpid())"
-        let quoted = try admin.escapeIdentifier(database)
-        try admin.execute("DROP DATABASE IF EXISTS \(quoted)")
-        defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(quoted) WITH (FORCE)") }
-        let env = try libpqEnvironment(serverURL: serverURL, database: database)
-        _ = try runProgram(["bash", source + "/install.sh"], environment: env, directory: source)
-        let version = (try? String(contentsOfFile: source + "/VERSION.txt", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
-        FileHandle.standardError.write(Data("  Message DB \(version) installed from \(source) into \(database)\n".utf8))
+    /// Message DB installed into a scratch database, its `write_message` driven by pgbench: one
+    /// event per transaction, prepared, each to a random stream of one category (so every write
+    /// takes the same category lock, as every stratos-ledger append takes the head lock).
+    final class MessageDBTarget {
+        let admin: PostgresConnection
+        let database: String
+        let quoted: String
+        let script: String
+        let environment: [String: String]
 
-        let script = NSTemporaryDirectory() + "stratos-bench-\(getpid())-messagedb.sql"
-        try """
-        \\set n random(1, 1000000000)
-        SELECT write_message(gen_random_uuid()::varchar, 'account-' || :n, 'Funded', '{"account": "st1bench", "amount": "1000"}'::jsonb, '{"appendedBy": "pgbench"}'::jsonb);
+        init(serverURL: String, source: String) throws {
+            admin = try PostgresConnection(url: serverURL)
+            database = "stratos_bench_messagedb_\(getpid())"
+            quoted = try admin.escapeIdentifier(database)
+            try admin.execute("DROP DATABASE IF EXISTS \(quoted)")
+            let env = try libpqEnvironment(serverURL: serverURL, database: database)
+            _ = try runProgram(["bash", source + "/install.sh"], environment: env, directory: source)
+            let version =
+                (try? String(contentsOfFile: source + "/VERSION.txt", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            FileHandle.standardError.write(Data("  Message DB \(version) installed from \(source) into \(database)\n".utf8))
+            script = NSTemporaryDirectory() + "stratos-bench-\(getpid())-messagedb.sql"
+            try """
+            \\set n random(1, 1000000000)
+            SELECT write_message(gen_random_uuid()::varchar, 'account-' || :n, 'Funded', '{"account": "st1bench", "amount": "1000"}'::jsonb, '{"appendedBy": "pgbench"}'::jsonb);
 
-        """.write(toFile: script, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: script) }
-        var pgbenchEnv = env
-        pgbenchEnv["PGOPTIONS"] = "-c search_path=message_store,public"
-        // pgbench's `-T` runs on SIGALRM, which a child of this process inherits blocked (the
-        // Swift runtime's threads block signals), so a run is sized in transactions: a short
-        // run per client count first (also the warm-up) gives the rate, and the measured run is
-        // sized from it to last about `seconds`.
-        func pgbench(clients: Int, transactionsPerClient: Int) throws -> Double {
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+            var pgbenchEnv = env
+            pgbenchEnv["PGOPTIONS"] = "-c search_path=message_store,public"
+            environment = pgbenchEnv
+        }
+
+        func drop() {
+            try? FileManager.default.removeItem(atPath: script)
+            _ = try? admin.execute("DROP DATABASE IF EXISTS \(quoted) WITH (FORCE)")
+        }
+
+        /// One pgbench run: its transactions and the seconds they took (from its tps, without
+        /// connection set-up). pgbench's `-T` runs on SIGALRM, which a child of this process
+        /// inherits blocked (the Swift runtime's threads block signals), so a run is sized in
+        /// transactions.
+        func pgbench(clients: Int, transactionsPerClient: Int) throws -> Tally {
             let out = try runProgram(
                 [
                     "pgbench", "-n", "-M", "prepared", "-c", String(clients), "-j", String(clients), "-t", String(transactionsPerClient),
                     "-f", script, database,
-                ], environment: pgbenchEnv)
+                ], environment: environment)
             guard let line = out.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
-                let tps = Double(line.dropFirst("tps = ".count).prefix { $0 != " " })
+                let tps = Double(line.dropFirst("tps = ".count).prefix { $0 != " " }), tps > 0
             else { throw BenchError("pgbench printed no tps: \(out.suffix(400))") }
-            return tps
+            let transactions = Double(clients * transactionsPerClient)
+            return Tally(count: transactions, seconds: transactions / tps)
         }
-        var rates: [Int: Double] = [:]
-        for clients in clientCounts {
-            let warm = try pgbench(clients: clients, transactionsPerClient: 100)
-            let perClient = max(100, Int(warm * seconds / Double(clients)))
-            let backendsBefore = try backendCPU(admin, database: database, application: "pgbench")
-            let sampler = BackendSampler(url: serverURL, database: database, application: "pgbench")
-            sampler.start()
-            let tps = try pgbench(clients: clients, transactionsPerClient: perClient)
-            let backendSeconds = sampler.stop() - backendsBefore
-            let transactions = Double(perClient * clients)
-            rates[clients] = tps
-            figure("Message DB write_message (pgbench, prepared), one event per transaction, \(clients) clients", tps, "events/s", nil)
-            if backendSeconds > 0 {
-                figure("Message DB: PostgreSQL backend CPU per event, \(clients) clients", 1e6 * backendSeconds / transactions, "µs", nil)
-            }
-        }
-        return rates
     }
 
-    /// stratos-ledger over HTTP: one Funded event per request, persistent connections, each
-    /// client on its own thread; the server's CPU is this process's minus the client threads'.
-    static func runStratos(serverURL: String, figure: (String, Double, String, String?) -> Void) async throws -> [Int: Double] {
-        let scratch = try ScratchDatabase(serverURL: serverURL, suite: "append_http")
-        defer { scratch.drop() }
-        let owner = try PostgresConnection(url: scratch.url)
-        try Migrator.load().migrate(owner)
-        var config = SimulationConfig.small
-        config.epochs = 2
-        config.seed = 18
-        var events: [LedgerEvent] = []
-        _ = try Simulator(config).run { events.append($0) }
-        try LedgerWriter(store: EventStore(connection: owner), rules: Economy(rules: .paperV1)).append(events)
-        let time = events.last!.time.rfc3339
-
-        try profileStages(history: events, figure: figure)
-
+    /// One stratos-ledger server over a scratch database holding the history.
+    final class StratosTarget {
+        let scratch: ScratchDatabase
+        let owner: PostgresConnection
+        let port: Int
+        let task: Task<Void, any Error>
+        let time: String
         let token = "bench-token"
-        let (port, task) = try await startBenchServer(url: scratch.url, writeToken: token)
-        defer { task.cancel() }
-        let counter = Atomic<Int>(0)
-        var rates: [Int: Double] = [:]
-        for clients in [1] + clientCounts {
+        let serial: Bool
+
+        init(serverURL: String, suite: String, history: [LedgerEvent], commitsInFlightBehind: Int) async throws {
+            scratch = try ScratchDatabase(serverURL: serverURL, suite: suite)
+            owner = try PostgresConnection(url: scratch.url)
+            try Migrator.load().migrate(owner)
+            try LedgerWriter(store: EventStore(connection: owner), rules: Economy(rules: .paperV1)).append(history)
+            time = history.last!.time.rfc3339
+            serial = commitsInFlightBehind == 0
+            (port, task) = try await startBenchServer(
+                url: scratch.url, writeToken: token, appendLimits: Appender.Limits(commitsInFlightBehind: commitsInFlightBehind))
+        }
+
+        func stop() {
+            task.cancel()
+            scratch.drop()
+        }
+
+        /// The server's append counters (`/metrics`).
+        func counters() throws -> (requests: Double, commits: Double, sentBehind: Double) {
+            let text = try LoopbackHTTPClient(port: port).get("/metrics", headers: [("Authorization", "Bearer \(token)")]).text
+            func value(_ name: String) -> Double {
+                text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) } ?? 0
+            }
+            return (
+                value("stratos_append_requests_total"), value("stratos_append_commits_total"),
+                value("stratos_append_commits_sent_behind_total")
+            )
+        }
+
+        /// What a configuration's turns add up to.
+        struct Turns {
+            var requests = Tally()
+            var serviceSeconds = 0.0
+            var backendSeconds = 0.0
+            var commits = 0.0
+            var sentBehind = 0.0
+
+            func report(clients: Int, label: String, serial: Bool, figure: (String, Double, String, String?) -> Void) {
+                let n = max(1, requests.count)
+                let plural = clients == 1 ? "" : "s"
+                figure(
+                    "stratos-ledger POST /v1/events, one event per request, \(clients) client\(plural)\(label)", requests.rate, "events/s", nil)
+                figure(
+                    "stratos-ledger: service CPU per single-event request, \(clients) client\(plural)\(label)", 1e6 * serviceSeconds / n, "µs",
+                    serial ? nil : "<= 100")
+                figure(
+                    "stratos-ledger: PostgreSQL backend CPU per single-event request, \(clients) client\(plural)\(label)",
+                    1e6 * backendSeconds / n, "µs", nil)
+                figure(
+                    "stratos-ledger: requests per commit, \(clients) client\(plural)\(label)", requests.count / max(1, commits), "requests", nil)
+                if !serial {
+                    figure(
+                        "stratos-ledger: commits sent behind the one in flight, \(clients) client\(plural)", 100 * sentBehind / max(1, commits),
+                        "%", nil)
+                }
+            }
+        }
+
+        /// Runs `clients` clients for `seconds` and adds what they did to `turns`: requests and
+        /// time, the service's CPU (this process's minus the client threads') and the backends'.
+        func turn(clients: Int, seconds: Double, into turns: inout Turns) async throws {
             let failures = Atomic<Int>(0)
             let requests = Atomic<Int>(0)
             let clientCPU = Mutex<Double>(0)
+            let countersBefore = try counters()
             let backendsBefore = try backendCPU(owner, database: scratch.name, application: "stratos-ledger/appender")
             let processBefore = AppendBench.processCPUSeconds()
             let t = Stopwatch()
             let deadline = ContinuousClock.now + .seconds(seconds)
             let done = DispatchGroup()
+            let (port, token, time) = (self.port, self.token, self.time)
             for _ in 0..<clients {
                 done.enter()
                 Thread.detachNewThread {
@@ -195,7 +303,7 @@ enum AppendPeersBench {
                     let client = LoopbackHTTPClient(port: port)
                     let headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
                     while ContinuousClock.now < deadline {
-                        let n = counter.add(1, ordering: .relaxed).newValue
+                        let n = AppendPeersBench.requestCounter.add(1, ordering: .relaxed).newValue
                         let body = Array(
                             #"[{"id":"peer-\#(n)","type":"Funded","time":"\#(time)","data":{"account":"st1bench\#(n % 5000)","amount":"1000"}}]"#
                                 .utf8)
@@ -211,15 +319,14 @@ enum AppendPeersBench {
             let processSeconds = AppendBench.processCPUSeconds() - processBefore
             let backendSeconds = try backendCPU(owner, database: scratch.name, application: "stratos-ledger/appender") - backendsBefore
             if failures.load(ordering: .relaxed) > 0 { throw BenchError("\(failures.load(ordering: .relaxed)) append requests failed") }
-            let n = Double(requests.load(ordering: .relaxed))
-            rates[clients] = n / elapsed
-            figure(
-                "stratos-ledger POST /v1/events, one event per request, \(clients) client\(clients == 1 ? "" : "s")", n / elapsed, "events/s", nil)
-            let serverSeconds = processSeconds - clientCPU.withLock { $0 }
-            figure("stratos-ledger: service CPU per single-event request, \(clients) clients", 1e6 * serverSeconds / n, "µs", "<= 100")
-            figure("stratos-ledger: PostgreSQL backend CPU per single-event request, \(clients) clients", 1e6 * backendSeconds / n, "µs", nil)
+            let countersAfter = try counters()
+            turns.requests.count += Double(requests.load(ordering: .relaxed))
+            turns.requests.seconds += elapsed
+            turns.serviceSeconds += processSeconds - clientCPU.withLock { $0 }
+            turns.backendSeconds += backendSeconds
+            turns.commits += countersAfter.commits - countersBefore.commits
+            turns.sentBehind += countersAfter.sentBehind - countersBefore.sentBehind
         }
-        return rates
     }
 
     /// The service's own work per single-event request, stage by stage, on this thread (CPU

@@ -38,11 +38,13 @@ func getLatencies(port: Int, _ paths: [String]) async throws -> [Double] {
 
 /// A server under measurement, in this process on a free loopback port, as in production (the
 /// stratos_app role, the projections of `url`). Cancel `task` to stop it.
-func startBenchServer(url: String, writeToken: String) async throws -> (port: Int, task: Task<Void, any Error>) {
+func startBenchServer(
+    url: String, writeToken: String, appendLimits: Appender.Limits = Appender.Limits()
+) async throws -> (port: Int, task: Task<Void, any Error>) {
     let server = try StratosServer(
         configuration: ServiceConfiguration(
             host: "127.0.0.1", port: 0, database: DatabaseConfiguration(url: url, role: "stratos_app"),
-            writeToken: writeToken, readConnections: 4),
+            writeToken: writeToken, readConnections: 4, appendLimits: appendLimits),
         readModels: try ProjectionReadModels())
     let bound = Mutex<Int?>(nil)
     let task = Task.detached { try await server.run { port in bound.withLock { $0 = port } } }

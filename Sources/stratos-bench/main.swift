@@ -24,6 +24,7 @@ let suites: [any BenchSuite.Type] = [
     SimulatorBench.self,
     EconomicsBench.self,
     AppendBench.self,
+    AppendPeersSuite.self,
     ProjectionBench.self,
     RuleFixBench.self,
     HTTPBench.self,
@@ -57,7 +58,8 @@ FileHandle.standardError.write(
     Data(
         "bench: \(report.machine.cpuModel), \(report.machine.logicalCPUs) CPUs, \(report.machine.memoryGiB) GiB; \(report.machine.mode) sizes\n".utf8)
 )
-for suite in suites where selected.isEmpty || selected.contains(suite.name) {
+// `append-peers` is part of `append`: run alone only when named.
+for suite in suites where selected.isEmpty ? suite.name != AppendPeersSuite.name : selected.contains(suite.name) {
     FileHandle.standardError.write(Data("bench: running \(suite.name)\n".utf8))
     let start = ContinuousClock.now
     do {
