@@ -316,16 +316,22 @@ public final class Appender: Sendable {
             // While `c` runs, requests gather in the queue; once it is written and commits (its
             // result arrived, its WAL flush under way), they are sent behind it as one group,
             // which the server runs the moment `c` has committed.
+            // Only behind a commit of one request: when requests already share commits (many
+            // clients), those that queue meanwhile make the next group larger, and a group sent
+            // behind would split it (8 clients on a quiet machine: 3.54 -> 2.69 requests per
+            // commit, -5 %), where one request at a time is what a commit behind speeds up (2
+            // clients: +30 %).
+            let mayQueueBehind = c.group.count == 1
             var next: InFlightGroup?
             let connection = c.append.store.connection
             while held == nil, next == nil {
                 let progress = connection.answerProgress()
                 if progress == .complete { break }
-                if progress == .resultArrived, let group = takeGroup(ending: false) {
+                if mayQueueBehind, progress == .resultArrived, let group = takeGroup(ending: false) {
                     next = sendBehind(group, after: c)
                     if next == nil { held = group }
                 } else {
-                    waitForAnswerOrRequest(on: connection, orRequest: progress == .resultArrived)
+                    waitForAnswerOrRequest(on: connection, orRequest: mayQueueBehind && progress == .resultArrived)
                 }
             }
             current = finish(c, next: next)
