@@ -112,9 +112,6 @@ public final class EventStore {
                 items, metadata: metadata, presumedHead: head, expectedPosition: expectedPosition,
                 expectedStreamVersions: expectedStreamVersions, validate: validate)
         else { return nil }
-        guard connection.isStillOpen else {
-            throw PostgresError.connection("the connection was found closed before the append was sent; nothing was written")
-        }
         let answer: Result<PostgresResult, PostgresError> = Result { () throws(PostgresError) in
             try connection.queryPrepared(StoreSQL.appendInOneStatement, statement.parameters)
         }
@@ -129,7 +126,8 @@ public final class EventStore {
     }
 
     /// The one-statement append's parameters (see `appendInOneStatement`); nil when the exact
-    /// path must decide.
+    /// path must decide. Throws a plain connection error when the connection it is about to be
+    /// sent on was found closed (nothing was written: the caller may retry on a fresh one).
     private func oneStatement(
         _ items: [EventToAppend], metadata: AppendMetadata, presumedHead head: LogHead,
         expectedPosition: Int64?, expectedStreamVersions: [String: Int64]?, validate: Validation?
@@ -192,6 +190,9 @@ public final class EventStore {
             expectedStreamVersions == nil ? .text(nil) : .text("{" + expected.map { String($0.value) }.joined(separator: ",") + "}"),
             position.postgresParameter, .bytea(hash), .text(last.rfc3339), .text(Self.notificationChannel),
         ]
+        guard connection.isStillOpen else {
+            throw PostgresError.connection("the connection was found closed before the append was sent; nothing was written")
+        }
         return OneStatement(
             parameters: parameters,
             result: AppendResult(appended: appended, duplicates: [], head: LogHead(position: position, hash: hash, time: last)))
@@ -260,9 +261,6 @@ public final class EventStore {
                     items, metadata: metadata, presumedHead: head, expectedPosition: nil,
                     expectedStreamVersions: expectedStreamVersions, validate: validate)
             else { return nil }
-            guard connection.isStillOpen else {
-                throw PostgresError.connection("the connection was found closed before the append was sent; nothing was written")
-            }
             committedHead = nil // known again once the answer is read
             try connection.sendPrepared(StoreSQL.appendInOneStatement, statement.parameters, resultBeforeCommit: true)
             return SentAppend(statement: statement)
