@@ -78,7 +78,8 @@ public final class Appender: Sendable {
     private struct Pending {
         let items: [EventToAppend]
         let metadata: AppendMetadata
-        let continuation: CheckedContinuation<AppendResult, any Error>
+        /// Called once, on the writer's queue, with the request's answer.
+        let complete: @Sendable (Result<AppendResult, any Error>) -> Void
     }
 
     public struct Limits: Sendable {
@@ -182,47 +183,65 @@ public final class Appender: Sendable {
 
     /// Appends `batch` atomically. Throws a `Problem` naming the event and the rule.
     public func append(_ batch: EventBatch, metadata: AppendMetadata) async throws(Problem) -> AppendOutcome {
-        let result: AppendResult
-        do {
-            result = try await withCheckedThrowingContinuation { continuation in
-                let admitted = state.withLock { s -> Result<(schedule: Bool, wake: Bool), Problem> in
-                    if s.closed { return .failure(Problem.unavailable("the service is shutting down; nothing was appended", retryAfterSeconds: 1)) }
-                    if let until = s.unreachableUntil, ContinuousClock.now < until, !s.scheduled {
-                        return .failure(
-                            Problem.unavailable(
-                                "the event log cannot be reached: \(s.lastConnectError); nothing was appended",
-                                retryAfterSeconds: Self.seconds(until - ContinuousClock.now)))
-                    }
-                    guard s.pending.count + s.takenBehind < limits.maxQueuedRequests else {
-                        return .failure(
-                            Problem.unavailable(
-                                "\(s.pending.count + s.takenBehind) append requests are queued already (the limit); nothing was appended",
-                                retryAfterSeconds: 1))
-                    }
-                    s.pending.append(Pending(items: batch.items, metadata: metadata, continuation: continuation))
-                    s.pendingEvents += batch.items.count
-                    defer {
-                        s.scheduled = true
-                        s.wakeRequested = false
-                    }
-                    return .success((!s.scheduled, s.wakeRequested))
-                }
-                switch admitted {
-                case .success(let todo):
-                    if todo.schedule { queue.async { self.drain() } }
-                    if todo.wake {
-                        var byte: UInt8 = 1
-                        _ = write(wakeWrite, &byte, 1)
-                    }
-                case .failure(let problem): continuation.resume(throwing: problem)
-                }
+        let result = await withCheckedContinuation { c in submit(batch, metadata: metadata) { c.resume(returning: $0) } }
+        return try result.get()
+    }
+
+    /// Queues `batch` for the writer and returns at once; `completion` is called exactly once
+    /// with its outcome or the `Problem` that refused it: on the writer's queue once the batch
+    /// is decided, or on the calling thread when it is refused before being queued.
+    ///
+    /// Why a callback as well as `append`: the event loop answers `POST /v1/events` itself
+    /// (`AppendChannelHandler`), and a callback that hops straight back to the connection's
+    /// event loop saves the two task hand-offs an `async` caller costs (docs/EVENT-STORE.md).
+    public func submit(
+        _ batch: EventBatch, metadata: AppendMetadata, completion: @escaping @Sendable (Result<AppendOutcome, Problem>) -> Void
+    ) {
+        let admitted = state.withLock { s -> Result<(schedule: Bool, wake: Bool), Problem> in
+            if s.closed { return .failure(Problem.unavailable("the service is shutting down; nothing was appended", retryAfterSeconds: 1)) }
+            if let until = s.unreachableUntil, ContinuousClock.now < until, !s.scheduled {
+                return .failure(
+                    Problem.unavailable(
+                        "the event log cannot be reached: \(s.lastConnectError); nothing was appended",
+                        retryAfterSeconds: Self.seconds(until - ContinuousClock.now)))
             }
-        } catch let error as AppendError {
-            throw Self.problem(error, batch: batch)
-        } catch let error as Problem {
-            throw error
-        } catch {
-            throw Problem.unavailable("the event log cannot be reached: \(error)", retryAfterSeconds: 1)
+            guard s.pending.count + s.takenBehind < limits.maxQueuedRequests else {
+                return .failure(
+                    Problem.unavailable(
+                        "\(s.pending.count + s.takenBehind) append requests are queued already (the limit); nothing was appended",
+                        retryAfterSeconds: 1))
+            }
+            s.pending.append(
+                Pending(items: batch.items, metadata: metadata) { result in
+                    completion(result.map { Self.outcome($0, of: batch) }.mapError { Self.problem($0, batch: batch) })
+                })
+            s.pendingEvents += batch.items.count
+            defer {
+                s.scheduled = true
+                s.wakeRequested = false
+            }
+            return .success((!s.scheduled, s.wakeRequested))
+        }
+        switch admitted {
+        case .success(let todo):
+            if todo.schedule { queue.async { self.drain() } }
+            if todo.wake {
+                var byte: UInt8 = 1
+                _ = write(wakeWrite, &byte, 1)
+            }
+        case .failure(let problem): completion(.failure(problem))
+        }
+    }
+
+    /// Each event of `batch` with its position and whether it was new.
+    private static func outcome(_ result: AppendResult, of batch: EventBatch) -> AppendOutcome {
+        if batch.items.count == 1, let only = batch.items.first {
+            let id = only.event.id
+            let item =
+                result.appended.first.map { AppendOutcome.Item(eventID: id.rawValue, position: $0.position, duplicate: false) }
+                ?? AppendOutcome.Item(eventID: id.rawValue, position: result.duplicates.first?.position ?? 0, duplicate: true)
+            return AppendOutcome(
+                items: [item], appended: result.appended.count, duplicates: result.duplicates.count, head: result.head.position)
         }
         var positions: [String: (Int64, Bool)] = [:]
         for a in result.appended { positions[a.eventID.rawValue] = (a.position, false) }
@@ -235,6 +254,16 @@ public final class Appender: Sendable {
         return AppendOutcome(
             items: items, appended: result.appended.count, duplicates: result.duplicates.count,
             head: result.head.position)
+    }
+
+    /// The problem+json for what `submit` was answered with: a refusal of the store, or a
+    /// failure to reach the log.
+    private static func problem(_ error: any Error, batch: EventBatch) -> Problem {
+        switch error {
+        case let e as AppendError: problem(e, batch: batch)
+        case let p as Problem: p
+        default: Problem.unavailable("the event log cannot be reached: \(error)", retryAfterSeconds: 1)
+        }
     }
 
     static func seconds(_ d: Duration) -> Int { max(1, Int((d.inSeconds).rounded(.up))) }
@@ -458,14 +487,14 @@ public final class Appender: Sendable {
     private func answer(_ group: [Pending], with result: AppendResult) {
         if !result.appended.isEmpty { metrics?.recordAppendCommit() }
         if group.count == 1 {
-            group[0].continuation.resume(returning: result)
+            group[0].complete(.success(result))
             return
         }
-        for (p, r) in zip(group, Self.split(result, into: group.map(\.items))) { p.continuation.resume(returning: r) }
+        for (p, r) in zip(group, Self.split(result, into: group.map(\.items))) { p.complete(.success(r)) }
     }
 
     private func fail(_ group: [Pending], _ error: AppendError) {
-        for p in group { p.continuation.resume(throwing: error) }
+        for p in group { p.complete(.failure(error)) }
     }
 
     /// Appends `group` now, one commit for all, as one batch when its requests share their
@@ -482,7 +511,7 @@ public final class Appender: Sendable {
             }
         } catch {
             let failure: any Error = (error as? PostgresError).map { AppendError.database($0) } ?? error
-            for p in group { p.continuation.resume(throwing: failure) }
+            for p in group { p.complete(.failure(failure)) }
             return
         }
         // A commit is counted when the group's transaction committed new events: not for a
@@ -491,7 +520,7 @@ public final class Appender: Sendable {
             metrics?.recordAppendCommit()
         }
         for (p, r) in zip(group, results) {
-            p.continuation.resume(with: r.mapError { $0 as any Error })
+            p.complete(r.mapError { $0 as any Error })
         }
     }
 

@@ -25,8 +25,10 @@ struct BearerAuthMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    func authorize(_ request: Request) throws(Problem) {
-        let presented: String? = request.headers[.authorization].flatMap { value in
+    func authorize(_ request: Request) throws(Problem) { try authorize(request.headers) }
+
+    func authorize(_ headers: HTTPFields) throws(Problem) {
+        let presented: String? = headers[.authorization].flatMap { value in
             let parts = value.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].utf8.elementsEqual("bearer".utf8, by: asciiCaseInsensitive) else { return nil }
             return String(trimmedBlanks(parts[1]))

@@ -57,12 +57,19 @@ struct ProblemMiddleware: RouterMiddleware {
     }
 
     static func response(_ problem: Problem) -> Response {
-        var headers: HTTPFields = [.contentType: Problem.contentType]
-        if let allow = problem.allow { headers[.allow] = allow }
-        if let seconds = problem.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
-        return Response(
-            status: problem.status, headers: headers,
+        Response(
+            status: problem.status, headers: problem.headerFields,
             body: ResponseBody(byteBuffer: ByteBuffer(string: problem.json.canonicalText)))
+    }
+}
+
+extension Problem {
+    /// `Content-Type`, and `Allow` or `Retry-After` when the problem has them.
+    var headerFields: HTTPFields {
+        var headers: HTTPFields = [.contentType: Problem.contentType]
+        if let allow { headers[.allow] = allow }
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        return headers
     }
 }
 

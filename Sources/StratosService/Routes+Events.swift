@@ -9,7 +9,10 @@ import StratosEconomics
 import StratosProjections
 import StratosReports
 
-/// `POST /v1/events`: appends, through the one writer of the process (`Appender`).
+/// `POST /v1/events`: appends, through the one writer of the process (`Appender`). Most appends
+/// are answered on the event loop by `AppendChannelHandler`; this route answers the rest (a
+/// request it leaves to the router: an `Expect` header, `Connection: close`, a request
+/// pipelined behind another, any error found from the head) with the same answers.
 extension StratosServer {
     func addEventRoutes(_ routes: RouteGroup) {
         routes.post("/events") { request, _ in try await self.appendEvents(request) }
@@ -17,14 +20,7 @@ extension StratosServer {
 
     func appendEvents(_ request: Request) async throws -> Response {
         var request = request
-        let contentType = request.headers[.contentType]
-        let mediaType = contentType?.split(separator: ";").first.map { trimmedBlanks($0).lowercased() }
-        let format: EventBatch.Format
-        switch mediaType {
-        case "application/json": format = .jsonArray
-        case "application/x-ndjson", "application/jsonl", "application/jsonlines": format = .jsonLines
-        default: throw Problem.unsupportedMediaType(contentType)
-        }
+        let format = try Self.appendFormat(contentType: request.headers[.contentType])
         if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
             throw Problem.tooLarge(limit: configuration.maxBodyBytes)
         }
@@ -46,5 +42,14 @@ extension StratosServer {
         }
         metrics.recordAppend(appended: outcome.appended, duplicates: outcome.duplicates)
         return Reply.json(outcome.json).response(status: outcome.appended > 0 ? .created : .ok)
+    }
+
+    /// The body format `contentType` names; 415 for any other.
+    static func appendFormat(contentType: String?) throws(Problem) -> EventBatch.Format {
+        switch contentType?.split(separator: ";").first.map({ trimmedBlanks($0).lowercased() }) {
+        case "application/json": .jsonArray
+        case "application/x-ndjson", "application/jsonl", "application/jsonlines": .jsonLines
+        default: throw Problem.unsupportedMediaType(contentType)
+        }
     }
 }

@@ -2,6 +2,7 @@ import EventStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import LedgerEvents
 import Logging
 import NIOCore
@@ -99,8 +100,12 @@ public final class StratosServer: Sendable {
         await monitor.probeNow()
         var services: [any Service] = [monitor] + standbyMonitors
         if let worker { services.append(WorkerService(supervisor: worker)) }
+        let endpoint = AppendEndpoint(
+            appender: appender, metrics: metrics,
+            auth: BearerAuthMiddleware(access: .write, tokens: tokens), maxBodyBytes: configuration.maxBodyBytes, logger: logger)
         let app = Application(
             router: buildRouter(),
+            server: HTTPServerBuilder { responder in AppendingHTTP1Channel(base: HTTP1Channel(responder: responder), endpoint: endpoint) },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "stratos-ledger"),
             services: services,
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
@@ -126,11 +131,12 @@ public final class StratosServer: Sendable {
     /// open; appends behind the write token; reads, audits and exports behind the read token
     /// (when one is configured). The problem middleware wraps them all, the not-found responder
     /// included.
+    var tokens: BearerAuthMiddleware.Tokens { .init(write: configuration.writeToken, read: configuration.readToken) }
+
     func buildRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ProblemMiddleware(metrics: metrics))
         let routes = RouteTable(router: router)
-        let tokens = BearerAuthMiddleware.Tokens(write: configuration.writeToken, read: configuration.readToken)
         addHealthRoutes(routes.group(""))
         addEventRoutes(routes.group("/v1", middleware: BearerAuthMiddleware(access: .write, tokens: tokens)))
         let reads = routes.group("/v1", middleware: BearerAuthMiddleware(access: .read, tokens: tokens))

@@ -72,6 +72,16 @@ public final class LoopbackHTTPClient {
         return try readResponse(hasBody: true)
     }
 
+    /// Sends `bytes` (several requests at once: HTTP/1.1 pipelining) on a fresh connection and
+    /// reads `count` responses, in the order they come.
+    public func pipelined(raw bytes: [UInt8], count: Int) throws -> [Response] {
+        disconnect()
+        try connect()
+        defer { disconnect() }
+        try send(bytes)
+        return try (0..<count).map { _ in try readResponse(hasBody: true) }
+    }
+
     public func get(_ path: String, headers: [(String, String)] = []) throws -> Response {
         try request("GET", path, headers: headers)
     }
