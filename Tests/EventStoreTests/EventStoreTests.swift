@@ -173,6 +173,18 @@ final class EventStoreTests: StoreTestCase {
                 XCTAssertTrue("\(error)".contains("append-only") || "\(error)".contains("only move forward"), "\(error)")
             }
         }
+        // The head row's checks (in its trigger since Schema/0007): a second row, a hash that is
+        // not 32 bytes, a negative position.
+        for sql in [
+            "INSERT INTO event_log_head (singleton, position, hash) VALUES (false, 0, '\\x00')",
+            "UPDATE event_log_head SET hash = '\\x00'",
+            "UPDATE event_log_head SET singleton = false",
+            "UPDATE event_log_head SET position = -1",
+        ] {
+            XCTAssertThrowsError(try c.execute(sql), sql) { error in
+                XCTAssertEqual((error as? PostgresError)?.sqlState, "23514", "\(sql): \(error)")
+            }
+        }
         // The service's role may read and append but not change.
         try c.execute("SET ROLE stratos_app")
         XCTAssertEqual(try c.query("SELECT count(*) FROM event_log").int64(0, 0), 2)
