@@ -9,9 +9,8 @@
 -- the same answers, the same lock and the same guarantees (docs/EVENT-STORE.md):
 --   * the stream versions are looked up only when the caller expects some (the query ran on
 --     every call, only to find p_expected_streams NULL);
---   * the rows are inserted, their count checked, the head moved and the channel notified in
---     ONE statement (a data-modifying CTE), where it was INSERT, GET DIAGNOSTICS, UPDATE and
---     PERFORM;
+--   * the rows are inserted, their count checked and the head moved in ONE statement (a
+--     data-modifying CTE), where it was INSERT, GET DIAGNOSTICS and UPDATE;
 --   * the head row's CHECK constraints are checked by its trigger instead, which runs on every
 --     update anyway and whose expressions PL/pgSQL keeps planned for the session.
 CREATE OR REPLACE FUNCTION event_log_append(

@@ -85,6 +85,24 @@ final class AppendChannelTests: XCTestCase {
         XCTAssertEqual(try responses[1].json["status"]?.string, "live")
     }
 
+    /// A client that sends an append and hangs up before the answer: the append is still
+    /// decided (and committed) and the server goes on serving.
+    func testAClientThatHangsUpDoesNotStopTheServer() throws {
+        let h = try ServiceHarness()
+        defer { h.stop() }
+        let genesis = try FaultTests.genesis()
+        XCTAssertEqual(try h.post([genesis]).status, 201)
+        let body = FaultTests.funded("gone", after: genesis)
+        let request =
+            "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(ServiceHarness.writeToken)\r\n"
+            + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+        for _ in 0..<20 {
+            _ = try LoopbackHTTPClient(port: h.port).pipelined(raw: Array(request.utf8) + body, count: 0)
+        }
+        try h.eventually(10, "the hung-up append is committed") { try h.head() == 2 }
+        XCTAssertEqual(try h.post([genesis]).status, 200, "a duplicate, answered as usual")
+    }
+
     /// What the event loop leaves to the router still works: no token (401), a wrong media type
     /// (415), a declared length over the limit (413), a query string, `Connection: close`.
     func testRequestsLeftToTheRouter() throws {
