@@ -62,6 +62,12 @@ FROM unnest($1::text[]) AS s(stream)
 -- name: log.copy_in
 COPY event_log (position, stream, stream_version, event_id, type, time, data, metadata, hash) FROM STDIN
 
+-- The same columns in COPY's binary format (the importer's queued batches, EventStore.prepareCopy):
+-- the server parses no numbers, times or hex, only the JSON of data and metadata.
+-- name: log.copy_in_binary
+COPY event_log (position, stream, stream_version, event_id, type, time, data, metadata, hash) FROM STDIN
+WITH (FORMAT binary)
+
 -- The reads below select the ten columns Reading.decodeStoredEvents decodes, in its order.
 -- name: log.read_range
 SELECT position, stream, stream_version, event_id, type, (extract(epoch FROM time) * 1000000)::bigint,

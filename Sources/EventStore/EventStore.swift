@@ -12,7 +12,7 @@ public final class EventStore {
     public static let notificationChannel = "stratos_event_log"
 
     /// See `currentStreamVersions`.
-    private var streamVersionCache: (position: Int64, hash: [UInt8], versions: [String: Int64])?
+    var streamVersionCache: (position: Int64, hash: [UInt8], versions: [String: Int64])?
 
     public init(connection: PostgresConnection) { self.connection = connection }
 
@@ -88,7 +88,7 @@ public final class EventStore {
     /// found it under the lock (a refused append leaves it there). nil: not known, e.g. after
     /// an append inside a caller's transaction, which may still roll back. What the one-statement
     /// append presumes; the server checks it (position and hash) before writing anything.
-    private var committedHead: LogHead?
+    var committedHead: LogHead?
     /// The head `appendLocked` found under the lock, in the append under way.
     private var lockedHead: LogHead?
 
@@ -408,7 +408,7 @@ public final class EventStore {
         var hash = head.hash
         var appended: [(eventID: EventID, position: Int64)] = []
         appended.reserveCapacity(fresh.count)
-        let sharedMetadata = Self.metadataJSON(metadata, client: [:])
+        let sharedMetadata = Self.copyField(Self.metadataJSON(metadata, client: [:]))
         try connection.copyIn(StoreSQL.copyIn) { writer in
             var row: [UInt8] = []
             row.reserveCapacity(1024)
@@ -423,7 +423,8 @@ public final class EventStore {
                 Self.appendCopyRow(
                     position: position, stream: stream, version: version, event: item.event,
                     canonical: canonical[i],
-                    metadata: item.clientMetadata.isEmpty ? sharedMetadata : Self.metadataJSON(metadata, client: item.clientMetadata),
+                    metadataField: item.clientMetadata.isEmpty
+                        ? sharedMetadata : Self.copyField(Self.metadataJSON(metadata, client: item.clientMetadata)),
                     hash: hash, to: &row)
                 try writer.write(row)
                 appended.append((item.event.id, position))
@@ -533,9 +534,19 @@ public final class EventStore {
         return (prefix.count..<dataEnd, timeStart..<timeEnd)
     }
 
+    /// A text value as a field of COPY's text format (escaped once, for a value every row of a
+    /// batch shares).
+    static func copyField(_ value: String) -> [UInt8] {
+        var out: [UInt8] = []
+        appendCopyTextField(value, to: &out)
+        return out
+    }
+
+    /// One row of `log.copy_in` in COPY text format; `metadataField` is the metadata JSON
+    /// already escaped (`copyField`).
     static func appendCopyRow(
         position: Int64, stream: String, version: Int64, event: LedgerEvent, canonical: [UInt8],
-        metadata: String, hash: [UInt8], to row: inout [UInt8]
+        metadataField: [UInt8], hash: [UInt8], to row: inout [UInt8]
     ) {
         let tab = UInt8(ascii: "\t")
         row.append(contentsOf: String(position).utf8)
@@ -553,7 +564,7 @@ public final class EventStore {
         row.append(tab)
         appendCopyTextField(bytes: canonical[layout.data], to: &row)
         row.append(tab)
-        appendCopyTextField(metadata, to: &row)
+        row.append(contentsOf: metadataField)
         row.append(tab)
         // bytea hex input `\x…`, its backslash doubled for COPY.
         row.append(UInt8(ascii: "\\"))

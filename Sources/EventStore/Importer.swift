@@ -64,7 +64,7 @@ private func format2(_ x: Double) -> String {
 ///   With `commitEvery: N` it commits every N events instead (for files too big for one
 ///   transaction); a failure then keeps the committed part, and re-running the same file
 ///   skips it, because ids make appends idempotent.
-/// - Each batch is written with one COPY.
+/// - Each batch is written with one COPY, prepared while the one before it is inserted.
 public struct Importer<Rules: LedgerRules> {
     public var writer: LedgerWriter<Rules>
     public var metadata: AppendMetadata
@@ -107,38 +107,92 @@ public struct Importer<Rules: LedgerRules> {
             let d = ContinuousClock.now - start
             return d.inSeconds
         }
-        /// Appends the next parsed batch; false at the end of the input.
-        func step() throws -> Bool {
-            guard let batch = try pipeline.next() else { return false }
-            lines = batch.lastLineCount
-            bytesRead = batch.bytesRead
-            if batch.events.isEmpty { return true }
-            do {
-                let r = try writer.append(batch.events, metadata: metadata)
-                appended += Int64(r.appended.count)
-                duplicates += Int64(r.duplicates.count)
-                if let last = r.appended.last, let line = batch.lineOfID[last.eventID.rawValue] {
-                    lastAppended = (last.position, line)
-                }
-            } catch {
-                throw Self.importError(
-                    error, batch: batch, startHead: startHead, lastAppended: lastAppended,
-                    committed: committed)
+        /// Counts a batch's outcome and reports progress.
+        func record(_ r: AppendResult, of batch: ParsedBatch) {
+            appended += Int64(r.appended.count)
+            duplicates += Int64(r.duplicates.count)
+            if let last = r.appended.last, let line = batch.line(of: last.eventID.rawValue) {
+                lastAppended = (last.position, line)
             }
-            sinceCommit += batch.events.count
             progress?(
                 ImportProgress(
                     lines: lines, appended: appended, duplicates: duplicates,
                     bytesRead: bytesRead, seconds: seconds()))
-            return true
+        }
+        /// A refusal of `batch` in the terms of the file.
+        func refusal(_ error: AppendError, _ batch: ParsedBatch) -> ImportError {
+            Self.importError(error, batch: batch, startHead: startHead, lastAppended: lastAppended, committed: committed)
         }
 
+        // Each transaction locks the head once; then every batch is prepared (rules check, hash
+        // chain, COPY rows) while the one before it is still being inserted, against the head
+        // that one leaves, and sent as soon as it is written (LedgerWriter.prepare/send/receive,
+        // docs/EVENT-STORE.md). A batch this path cannot decide (duplicates, a refusal, a time
+        // going backwards) is appended with `append`, which decides it exactly and names the
+        // event; the batch prepared after it is then prepared again.
         do {
             var more = true
             while more {
                 sinceCommit = 0
                 try writer.transaction { _ in
-                    while more && sinceCommit < (commitEvery ?? Int.max) { more = try step() }
+                    var head: LogHead
+                    do { head = try writer.lockHead() } catch {
+                        throw ImportError(lineNumber: nil, eventID: nil, message: "\(error)", committedEvents: committed)
+                    }
+                    var queued: (batch: ParsedBatch, sent: LedgerWriter<Rules>.QueuedBatch, prepared: LedgerWriter<Rules>.PreparedBatch)?
+                    // Whether to prepare a batch before the one queued is known written: not
+                    // after a batch that was not (a re-import is all duplicates: every batch
+                    // would be prepared twice).
+                    var speculate = true
+                    /// Reads the queued batch's outcome, appending it exactly when it was not
+                    /// written; returns whether it was written as prepared.
+                    func settle() throws(ImportError) -> Bool {
+                        guard let q = queued else { return true }
+                        queued = nil
+                        do {
+                            if let r = try writer.receive(q.sent) {
+                                head = r.head
+                                record(r, of: q.batch)
+                                return true
+                            }
+                            let r = try writer.append(q.batch.events, metadata: metadata)
+                            head = r.head
+                            record(r, of: q.batch)
+                            return false
+                        } catch { throw refusal(error, q.batch) }
+                    }
+                    while more && sinceCommit < (commitEvery ?? Int.max) {
+                        guard let batch = try pipeline.next() else {
+                            more = false
+                            break
+                        }
+                        lines = batch.lastLineCount
+                        bytesRead = batch.bytesRead
+                        if batch.events.isEmpty { continue }
+                        sinceCommit += batch.events.count
+                        do {
+                            var prepared =
+                                queued == nil || speculate
+                                ? try writer.prepare(batch.events, metadata: metadata, after: queued?.prepared, head: head) : nil
+                            if queued != nil {
+                                speculate = try settle()
+                                if !speculate { prepared = nil }
+                                if prepared == nil {
+                                    prepared = try writer.prepare(batch.events, metadata: metadata, after: nil, head: head)
+                                }
+                            }
+                            if let prepared {
+                                queued = (batch, try writer.send(prepared), prepared)
+                            } else {
+                                let r = try writer.append(batch.events, metadata: metadata)
+                                head = r.head
+                                record(r, of: batch)
+                            }
+                        } catch let error as AppendError {
+                            throw refusal(error, batch)
+                        }
+                    }
+                    _ = try settle()
                 }
                 committed = appended
             }
@@ -161,7 +215,7 @@ public struct Importer<Rules: LedgerRules> {
         _ error: AppendError, batch: ParsedBatch, startHead: Int64,
         lastAppended: (position: Int64, line: Int)?, committed: Int64
     ) -> ImportError {
-        var line = error.eventID.flatMap { batch.lineOfID[$0] }
+        var line = error.eventID.flatMap { batch.line(of: $0) }
         var message = "\(error)"
         switch error {
         case .idConflict(let id, nil):
@@ -183,7 +237,7 @@ public struct Importer<Rules: LedgerRules> {
                 + "position \(position)) by an event with other content"
         case .timeWentBackwards(let id, let time, let previous, let before, let head):
             let what: String
-            if let before, let beforeLine = batch.lineOfID[before] {
+            if let before, let beforeLine = batch.line(of: before) {
                 what = "the previous event in the file, \"\(before)\" at line \(beforeLine), is at \(previous.rfc3339)"
             } else if let lastAppended, lastAppended.position == head {
                 what = "the previous event in the file, at line \(lastAppended.line), is at \(previous.rfc3339)"
@@ -202,7 +256,12 @@ struct ParsedBatch: Sendable {
     var events: [EventToAppend] = []
     /// The line of each event.
     var lines: [Int] = []
-    var lineOfID: [String: Int] = [:]
+    /// The line `id` was first seen on in this batch. Searched for when needed (a refusal, and
+    /// once per batch) rather than kept in a dictionary of every id, which cost the parsing
+    /// thread a hash of every id.
+    func line(of id: String) -> Int? {
+        events.firstIndex { $0.event.id.rawValue == id }.map { lines[$0] }
+    }
     /// Non-blank lines read so far, and bytes.
     var lastLineCount = 0
     var bytesRead = 0
@@ -290,7 +349,6 @@ final class ParsePipeline: @unchecked Sendable {
                 do {
                     let envelope = try EventEnvelope.parse(line: bytes)
                     let event = try LedgerEvent(validating: envelope)
-                    if batch.lineOfID[event.id.rawValue] == nil { batch.lineOfID[event.id.rawValue] = lineNumber }
                     batch.events.append(EventToAppend(event, clientMetadata: envelope.metadata))
                     batch.lines.append(lineNumber)
                 } catch {

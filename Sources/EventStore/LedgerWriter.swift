@@ -323,6 +323,74 @@ public final class LedgerWriter<Rules: LedgerRules> {
         return result
     }
 
+    // MARK: Batches queued inside a transaction (the importer's path)
+
+    /// A batch checked against the rules state after the batch prepared before it (or the
+    /// writer's own) and computed against the head that one leaves; nothing written yet.
+    public struct PreparedBatch {
+        let copy: EventStore.PreparedCopy
+        let rulesAfter: Rules
+        /// What the batch gets if it is written.
+        public var result: AppendResult { copy.result }
+    }
+
+    /// A prepared batch sent, its outcome not yet read (`receive(_:)`).
+    public struct QueuedBatch {
+        let queued: EventStore.QueuedCopy
+        let rulesAfter: Rules
+    }
+
+    /// Locks the log's head for the rest of the caller's transaction (`transaction`) and
+    /// replays what other writers appended before it; returns the head, which the first batch
+    /// is prepared against.
+    public func lockHead() throws(AppendError) -> LogHead {
+        let head = try store.lockHeadInTransaction()
+        if head.position < position { throw .positionConflict(expected: position, actual: head.position) }
+        if head.position != position { try catchUp(through: head.position) }
+        guard head.hash == positionHash || position == 0 else {
+            throw .corruptLog(position: head.position, reason: "the head's hash is not the one this writer's state ends with")
+        }
+        return head
+    }
+
+    /// Checks `items` against the rules state after `previous` (or the writer's own, at
+    /// `head`, which must then be the head the writer is at) and computes their rows against
+    /// the head `previous` leaves (`EventStore.prepareCopy`). Nil, having changed nothing, when
+    /// this path cannot decide the batch: the caller then receives what is queued and decides
+    /// it with `append`. Nothing of the writer's state changes until `receive` finds it written.
+    public func prepare(
+        _ items: [EventToAppend], metadata: AppendMetadata, after previous: PreparedBatch?, head: LogHead
+    ) throws(AppendError) -> PreparedBatch? {
+        var next = previous?.rulesAfter ?? rules
+        let copy = try store.prepareCopy(
+            items, metadata: metadata, after: previous?.result.head ?? head, versions: previous?.copy.versionsAfter
+        ) { (_: LogHead, newEvents: [LedgerEvent]) throws(AppendError) in
+            for event in newEvents {
+                do throws(RuleViolation) { try next.check(event) } catch { throw .ruleViolation(error) }
+            }
+        }
+        guard let copy else { return nil }
+        return PreparedBatch(copy: copy, rulesAfter: next)
+    }
+
+    /// Sends a prepared batch without waiting (`EventStore.sendCopy`); batches are sent and
+    /// received one at a time, each prepared after the one received or queued before it.
+    public func send(_ prepared: PreparedBatch) throws(AppendError) -> QueuedBatch {
+        QueuedBatch(queued: try store.sendCopy(prepared.copy), rulesAfter: prepared.rulesAfter)
+    }
+
+    /// The outcome of a queued batch: written (the writer adopts the state after it), or nil
+    /// when it wrote nothing and must be decided with `append` (an id already in the log or
+    /// twice in the batch).
+    public func receive(_ queued: QueuedBatch) throws(AppendError) -> AppendResult? {
+        guard let result = try store.receiveCopy(queued.queued) else { return nil }
+        rules = queued.rulesAfter
+        position = result.head.position
+        positionHash = result.head.hash
+        checkpointIfDue()
+        return result
+    }
+
     /// Runs several appends in one database transaction (e.g. a whole imported file). If
     /// anything throws, the transaction rolls back and the state returns to what it was.
     public func transaction<T>(_ body: (LedgerWriter) throws -> T) throws -> T {

@@ -38,6 +38,7 @@ enum StoreSQL {
     static var existingIDs: String { self["log.existing_ids"] }
     static var streamVersions: String { self["log.stream_versions"] }
     static var copyIn: String { self["log.copy_in"] }
+    static var copyInBinary: String { self["log.copy_in_binary"] }
     static var readRange: String { self["log.read_range"] }
     static var headersInWindow: String { self["log.headers_in_window"] }
     static var streamLastVersion: String { self["log.stream_last_version"] }

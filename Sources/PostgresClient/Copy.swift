@@ -1,5 +1,11 @@
 import CLibPQ
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Streams rows into a `COPY … FROM STDIN`. Bytes are gathered into a 64 KiB buffer and handed
 /// to libpq (`PQputCopyData`) a buffer at a time, so writing one short row costs no library call.
 public final class CopyWriter {
@@ -91,6 +97,71 @@ extension PostgresConnection {
             }
             PQfreemem(data)
             chunk = nil
+        }
+        return try finishCopy()
+    }
+
+    /// Starts `COPY … FROM STDIN`, hands libpq all of `data` (whole rows, in the statement's
+    /// format) and the end of the COPY, and returns without waiting for the server to take them:
+    /// what the socket does not take now stays in libpq's buffer, sent by `pushQueuedCopy` and
+    /// `receiveQueuedCopy`.
+    ///
+    /// Why: the importer computes the next batch's rows while the server is still inserting this
+    /// one's (docs/EVENT-STORE.md, "Import"); with a blocking COPY the client could only either
+    /// wait or compute, and the server stood idle while it computed.
+    public func sendQueuedCopy(_ sql: String, data: [UInt8]) throws(PostgresError) {
+        precondition(!copyQueued, "one queued COPY at a time")
+        _ = try checkCopyStart(PQexec(handle, sql), expecting: PGRES_COPY_IN)
+        guard PQsetnonblocking(handle, 1) == 0 else {
+            _ = PQputCopyEnd(handle, "COPY aborted by the client: cannot queue")
+            drainResults()
+            throw .connection(PostgresError.connectionMessage(handle))
+        }
+        copyQueued = true
+        // Non-blocking, libpq grows its buffer to hold what the socket does not take: 1 means
+        // all of it is queued.
+        let queued = data.withUnsafeBytes { raw in
+            raw.isEmpty ? 1 : PQputCopyData(handle, raw.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(raw.count))
+        }
+        if queued != 1 || PQputCopyEnd(handle, nil) != 1 {
+            let message = PostgresError.connectionMessage(handle)
+            _ = try? receiveQueuedCopy()
+            throw .connection(message)
+        }
+    }
+
+    /// Sends as much of a queued COPY as the socket takes now; never waits.
+    public func pushQueuedCopy() {
+        if copyQueued { _ = PQflush(handle) }
+    }
+
+    /// The outcome of the COPY `sendQueuedCopy` queued: sends the rest, waits for the server
+    /// and returns the rows copied, or throws its error (a unique violation, …). The connection
+    /// is back in blocking mode after it, whatever the outcome.
+    @discardableResult
+    public func receiveQueuedCopy() throws(PostgresError) -> Int64 {
+        precondition(copyQueued)
+        copyQueued = false
+        var failure: PostgresError?
+        while true {
+            let r = PQflush(handle)
+            if r == 0 { break }
+            if r < 0 {
+                failure = .connection(PostgresError.connectionMessage(handle))
+                break
+            }
+            var fd = pollfd(fd: PQsocket(handle), events: Int16(POLLOUT | POLLIN), revents: 0)
+            _ = poll(&fd, 1, -1)
+            // An error the server sent meanwhile is read here, so that it can keep reading.
+            if fd.revents & Int16(POLLIN) != 0, PQconsumeInput(handle) == 0 {
+                failure = .connection(PostgresError.connectionMessage(handle))
+                break
+            }
+        }
+        _ = PQsetnonblocking(handle, 0)
+        if let failure {
+            drainResults()
+            throw failure
         }
         return try finishCopy()
     }

@@ -395,6 +395,31 @@ public final class PostgresConnection {
     }
     private var savepointCounter = 0
 
+    /// Whether a COPY sent by `sendQueuedCopy` awaits `receiveQueuedCopy` (the connection can
+    /// run nothing else meanwhile).
+    public internal(set) var copyQueued = false
+
+    /// Opens a savepoint inside the caller's transaction and returns its name, for a step whose
+    /// outcome is read later than the closure of `transaction` would allow (a queued COPY).
+    public func savepoint() throws(PostgresError) -> String {
+        precondition(isInTransaction, "a savepoint needs a transaction")
+        let name = "stratos_sp_\(savepointCounter)"
+        savepointCounter += 1
+        try execute("SAVEPOINT \(name)")
+        return name
+    }
+
+    /// Keeps what was done since `savepoint()` (it becomes part of the enclosing transaction).
+    public func releaseSavepoint(_ name: String) throws(PostgresError) {
+        try execute("RELEASE SAVEPOINT \(name)")
+    }
+
+    /// Undoes what was done since `savepoint()` and closes it; the enclosing transaction goes on.
+    public func rollbackToSavepoint(_ name: String) throws(PostgresError) {
+        try execute("ROLLBACK TO SAVEPOINT \(name)")
+        try execute("RELEASE SAVEPOINT \(name)")
+    }
+
     /// Sets a session parameter (`set_config(name, value, false)`), e.g. a longer
     /// `statement_timeout` for one long export; `withSessionParameter` restores it after.
     public func setSessionParameter(_ name: String, _ value: String) throws(PostgresError) {

@@ -25,8 +25,12 @@ enum AppendBench: BenchSuite {
             FileHandle.standardError.write(Data("  \(name): \(Int(value)) \(unit)\n".utf8))
         }
 
+        // `STRATOS_BENCH_APPEND_IMPORT_ONLY=1`: only the bulk import and the COPYs it is compared
+        // with (to measure the import alone, in a minute instead of many).
+        let importOnly = ProcessInfo.processInfo.environment["STRATOS_BENCH_APPEND_IMPORT_ONLY"] == "1"
+
         // Side by side with Message DB first, on a cluster not yet busy with the rest.
-        try await AppendPeersBench.run(serverURL: databaseURL) { figure($0, $1, $2, $3) }
+        if !importOnly { try await AppendPeersBench.run(serverURL: databaseURL) { figure($0, $1, $2, $3) } }
 
         let store = try EventStore(url: url)
         try Migrator.load().migrate(store.connection)
@@ -37,10 +41,10 @@ enum AppendBench: BenchSuite {
         // on the locked path as before issue 18 (BEGIN, lock, SAVEPOINT, COPY, RELEASE, head,
         // COMMIT), which an append inside a transaction still takes. Round trips, client and
         // backend CPU per append, from the connection's count and /proc.
-        let singles = BenchScale.size(2_000, quick: 300)
+        let singles = importOnly ? 0 : BenchScale.size(2_000, quick: 300)
         try writer.append([generator.next()]) // the store learns the head; the statement is prepared
         var t = Stopwatch()
-        for (label, locked) in [("one statement", false), ("locked path, as before", true)] {
+        for (label, locked) in [("one statement", false), ("locked path, as before", true)] where singles > 0 {
             let trips = store.connection.roundTrips
             let (client, server) = (processCPUSeconds(), cpuSeconds(ofPID: store.connection.backendPID))
             t = Stopwatch()
@@ -56,10 +60,12 @@ enum AppendBench: BenchSuite {
         }
 
         // 1,000-event batches.
-        let batches = BenchScale.size(100, quick: 20)
-        t = Stopwatch()
-        for _ in 0..<batches { try writer.append((0..<1_000).map { _ in generator.next() }) }
-        figure("1,000-event batches", Double(batches * 1_000) / t.seconds, "events/s", ">= 100000")
+        if !importOnly {
+            let batches = BenchScale.size(100, quick: 20)
+            t = Stopwatch()
+            for _ in 0..<batches { try writer.append((0..<1_000).map { _ in generator.next() }) }
+            figure("1,000-event batches", Double(batches * 1_000) / t.seconds, "events/s", ">= 100000")
+        }
 
         // Bulk import of generated files: a quarter-size file first, then the full one; the
         // peak resident memory after each shows whether memory grows with the file.
@@ -141,6 +147,7 @@ enum AppendBench: BenchSuite {
         // limit for this table, whatever the client does.
         try store.connection.execute("CREATE TABLE indexed_event_log (LIKE event_log INCLUDING ALL)")
         let reader2 = try JSONLinesReader(path: copyPath)
+        let indexedServerBefore = cpuSeconds(ofPID: backendPID)
         t = Stopwatch()
         _ = try store.connection.copyIn("COPY indexed_event_log FROM STDIN") { w in
             while let (_, bytes) = try reader2.next() {
@@ -149,7 +156,11 @@ enum AppendBench: BenchSuite {
             }
         }
         let indexedRate = Double(importEvents) / t.seconds
+        let indexedServerCPU = cpuSeconds(ofPID: backendPID) - indexedServerBefore
         figure("COPY of the same rows into event_log's indexed layout", indexedRate, "events/s")
+        if indexedServerCPU > 0 {
+            figure("indexed COPY: server backend CPU per event", 1e6 * indexedServerCPU / Double(importEvents), "µs")
+        }
         figure("bulk import / indexed COPY", 100 * importRate / indexedRate, "%", ">= 90")
 
         t = Stopwatch()

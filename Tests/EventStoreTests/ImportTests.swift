@@ -132,6 +132,35 @@ final class ImportTests: StoreTestCase {
         XCTAssertTrue(try store.verify().isIntact)
     }
 
+    /// Batches prepared while the one before is queued (binary COPY) write the same rows the
+    /// exact path would: positions without gaps, stream versions continuing across batches,
+    /// times and data as the file has them (verify recomputes every hash from the columns), and
+    /// a batch that is all duplicates in the middle of new ones is skipped exactly.
+    func testQueuedBatchesContinueVersionsAndChainAcrossBatches() throws {
+        let accounts = ["st1alice", "st1bob", "st1carol"]
+        let lines = (1...20).map {
+            line(
+                "q\($0)", time: "2026-01-01T00:00:\(String(format: "%02d", $0))Z",
+                data: #"{"account":"\#(accounts[$0 % 3])","amount":"\#($0)"}"#)
+        }
+        XCTAssertEqual(try importFile(Array(lines[0..<6]), batchSize: 3).appended, 6)
+        let summary = try importFile(lines, batchSize: 3)
+        XCTAssertEqual(summary.duplicates, 6)
+        XCTAssertEqual(summary.appended, 14)
+        XCTAssertEqual(try store.head().position, 20)
+        XCTAssertTrue(try store.verify().isIntact)
+        let versions = try store.connection.query(
+            "SELECT stream, count(*), max(stream_version), min(time)::text FROM event_log GROUP BY stream ORDER BY stream")
+        XCTAssertEqual(versions.rowCount, 3)
+        for row in 0..<versions.rowCount {
+            let stream = try versions.string(row, 0)
+            XCTAssertEqual(try versions.int64(row, 1), try versions.int64(row, 2), "versions 1…n in \(stream)")
+        }
+        XCTAssertEqual(
+            try store.connection.query("SELECT time::text, data::text FROM event_log WHERE position = 20").string(0, 1),
+            #"{"amount": "20", "account": "st1carol"}"#)
+    }
+
     func testClientMetadataIsKept() throws {
         _ = try importFile([
             #"{"id":"m","type":"Funded","time":"2026-01-01T00:00:00Z","data":{"account":"st1a","amount":"1"},"metadata":{"correlationId":"c-9"}}"#
