@@ -150,8 +150,11 @@ extension PostgresConnection {
                 failure = .connection(PostgresError.connectionMessage(handle))
                 break
             }
+            // A second at most per wait; the loop as a whole is bounded as any blocking libpq
+            // call on a session: by its TCP keepalives and `tcp_user_timeout` (a vanished
+            // server fails the flush) and its statement timeout (the server ends the COPY).
             var fd = pollfd(fd: PQsocket(handle), events: Int16(POLLOUT | POLLIN), revents: 0)
-            _ = poll(&fd, 1, -1)
+            _ = poll(&fd, 1, 1000)
             // An error the server sent meanwhile is read here, so that it can keep reading.
             if fd.revents & Int16(POLLIN) != 0, PQconsumeInput(handle) == 0 {
                 failure = .connection(PostgresError.connectionMessage(handle))
