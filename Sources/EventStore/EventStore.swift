@@ -236,7 +236,7 @@ public final class EventStore {
     /// head not committed yet, the one an append still in flight on this connection will
     /// leave — and returns without waiting for the answer (`receiveAppend` reads it;
     /// `connection.socket` becomes readable as it arrives; `connection.answerProgress()` says
-    /// `.resultArrived` once the rows are written and the transaction commits).
+    /// `.complete` once it is whole).
     ///
     /// Why: while one commit flushes, the next is already queued on the connection, and the
     /// server runs it the moment the first commits, without waiting for a round trip
@@ -244,18 +244,13 @@ public final class EventStore {
     /// checks the presumed head under the lock as always: if the append before it did not
     /// commit, this one writes nothing and answers `head-moved`.
     ///
-    /// With `resultBeforeCommit` (the default) the result comes ahead of the commit, so that a
-    /// caller can queue the next append behind it; without, the whole answer comes at once
-    /// after the commit, which spares the server a packet and the caller a wake-up when
-    /// nothing will be queued behind it.
-    ///
     /// Returns nil, having sent nothing, when the one-statement path cannot decide the batch
     /// (see `appendInOneStatement`) or the caller has a transaction open. Throws
     /// `validate`'s database and corrupt-log errors, and a plain connection error, having sent
     /// nothing, when the connection is found closed.
     public func sendAppend(
         _ items: [EventToAppend], metadata: AppendMetadata = AppendMetadata(), presumedHead head: LogHead,
-        expectedStreamVersions: [String: Int64]? = nil, resultBeforeCommit: Bool = true, validate: Validation? = nil
+        expectedStreamVersions: [String: Int64]? = nil, validate: Validation? = nil
     ) throws(AppendError) -> SentAppend? {
         // A statement in flight shows as a transaction under way; one of the caller's own may
         // not be open.
@@ -267,7 +262,7 @@ public final class EventStore {
                     expectedStreamVersions: expectedStreamVersions, validate: validate)
             else { return nil }
             committedHead = nil // known again once the answer is read
-            try connection.sendPrepared(StoreSQL.appendInOneStatement, statement.parameters, resultBeforeCommit: resultBeforeCommit)
+            try connection.sendPrepared(StoreSQL.appendInOneStatement, statement.parameters)
             return SentAppend(statement: statement)
         } catch let error as AppendError {
             throw error

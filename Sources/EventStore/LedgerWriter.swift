@@ -276,10 +276,9 @@ public final class LedgerWriter<Rules: LedgerRules> {
     /// the rules, an id twice in it, a time going backwards, a store whose head is not known —
     /// and then the caller decides it with `append` once nothing is in flight. Throws a plain
     /// connection error (nothing sent) when `store`'s connection is found closed.
-    /// `resultBeforeCommit`: see `EventStore.sendAppend`.
     public func send(
         _ items: [EventToAppend], metadata: AppendMetadata = AppendMetadata(), on store: EventStore,
-        after previous: InFlight? = nil, resultBeforeCommit: Bool = true
+        after previous: InFlight? = nil
     ) throws(AppendError) -> InFlight? {
         let base: (rules: Rules, head: LogHead)
         if let previous {
@@ -290,7 +289,7 @@ public final class LedgerWriter<Rules: LedgerRules> {
             base = (rules, head)
         }
         var next = base.rules
-        let sent = try store.sendAppend(items, metadata: metadata, presumedHead: base.head, resultBeforeCommit: resultBeforeCommit) {
+        let sent = try store.sendAppend(items, metadata: metadata, presumedHead: base.head) {
             (_: LogHead, newEvents: [LedgerEvent]) throws(AppendError) in
             for event in newEvents {
                 do throws(RuleViolation) { try next.check(event) } catch { throw .ruleViolation(error) }

@@ -140,15 +140,9 @@ public final class PostgresConnection {
     /// Why: the appender sends the next commit while the one before it is still flushing, so
     /// that the server has it at hand when that one commits (docs/EVENT-STORE.md).
     ///
-    /// With `resultBeforeCommit` the server is asked to send the statement's result as soon as
-    /// it has run (a Flush before the Sync), so that `answerProgress()` says `.resultArrived`
-    /// while the transaction commits (its WAL flush), before the end of its answer.
-    ///
     /// Throws, having sent nothing the server will run, when the statement cannot be sent (a
     /// connection lost), or when it is not yet prepared here while answers are pending.
-    public func sendPrepared(
-        _ sql: String, _ parameters: [PostgresParameter], resultBeforeCommit: Bool = false
-    ) throws(PostgresError) {
+    public func sendPrepared(_ sql: String, _ parameters: [PostgresParameter]) throws(PostgresError) {
         let name: String
         if let known = preparedStatements[sql] {
             name = known
@@ -164,7 +158,7 @@ public final class PostgresConnection {
         }
         // Without its Sync the statement neither commits nor runs to its end: nothing is
         // written if the Sync cannot be sent.
-        guard sent == 1, !resultBeforeCommit || PQsendFlushRequest(handle) == 1, PQpipelineSync(handle) == 1 else {
+        guard sent == 1, PQpipelineSync(handle) == 1 else {
             if pendingAnswers == 0 { _ = PQexitPipelineMode(handle) }
             throw .connection(PostgresError.connectionMessage(handle))
         }

@@ -342,38 +342,30 @@ public final class Appender: Sendable {
                 current = start(group)
                 continue
             }
-            // While `c` runs, requests gather in the queue; once it is written and commits (its
-            // result arrived, its WAL flush under way), they are sent behind it as one group,
-            // which the server runs the moment `c` has committed.
-            // Only behind a commit of one request: when requests already share commits (many
-            // clients), those that queue meanwhile make the next group larger, and a group sent
-            // behind would split it (8 clients on a quiet machine: 3.54 -> 2.69 requests per
-            // commit, -5 %), where one request at a time is what a commit behind speeds up (2
-            // clients: +30 %).
-            let mayQueueBehind = Self.mayHaveOneBehind(c.group)
+            // While `c` (a commit of one request) runs, the requests queued meanwhile are sent
+            // behind it at once, as one group, which the server runs the moment `c` has
+            // committed. Only behind a commit of one request: when requests already share
+            // commits (many clients), those that queue meanwhile make the next group larger,
+            // and a group sent behind would split it (8 clients on a quiet machine: 3.54 -> 2.69
+            // requests per commit, -5 %), where one request at a time is what a commit behind
+            // speeds up (2 clients: +40-50 % over one commit at a time).
+            let mayQueueBehind = c.group.count == 1
             var next: InFlightGroup?
             let connection = c.append.store.connection
             while held == nil, next == nil {
                 let progress = connection.answerProgress()
                 if progress == .complete { break }
-                if mayQueueBehind, progress == .resultArrived, let group = takeGroup(ending: false) {
+                if mayQueueBehind, let group = takeGroup(ending: false) {
                     next = sendBehind(group, after: c)
                     if next == nil { held = group }
                 } else {
-                    waitForAnswerOrRequest(on: connection, orRequest: mayQueueBehind && progress == .resultArrived)
+                    waitForAnswerOrRequest(on: connection, orRequest: mayQueueBehind)
                 }
             }
             current = finish(c, next: next)
             if let next { releaseBehind(next.group) }
         }
     }
-
-    /// Whether a group may be sent behind `group` while it is in flight: only behind a commit
-    /// of one request (see `drain`). Only such a commit asks for its result ahead of its
-    /// commit: for the others the whole answer comes at once, one packet from the server and
-    /// one wake-up of the writer, as one commit at a time has (8 clients: the backend's CPU per
-    /// request was 97 against 89 µs one commit at a time, then 113 against 115 µs).
-    private static func mayHaveOneBehind(_ group: [Pending]) -> Bool { group.count == 1 }
 
     /// `group`, taken behind a commit in flight, is now being committed or answered.
     private func releaseBehind(_ group: [Pending]) {
@@ -433,7 +425,7 @@ public final class Appender: Sendable {
     /// it at once as before (`commitNow`) and returns nil.
     private func start(_ group: [Pending]) -> InFlightGroup? {
         if limits.commitsInFlightBehind > 0, let w = writer, w.store.connection.isOK, let batch = Self.combined(group),
-            let sent = try? w.send(batch.items, metadata: batch.metadata, on: w.store, resultBeforeCommit: Self.mayHaveOneBehind(group))
+            let sent = try? w.send(batch.items, metadata: batch.metadata, on: w.store)
         {
             return InFlightGroup(group: group, append: sent)
         }
@@ -447,10 +439,7 @@ public final class Appender: Sendable {
     /// nothing is in flight).
     private func sendBehind(_ group: [Pending], after current: InFlightGroup) -> InFlightGroup? {
         guard let w = writer, current.append.store === w.store, !w.checkpointDue, let batch = Self.combined(group) else { return nil }
-        guard
-            let sent = try? w.send(
-                batch.items, metadata: batch.metadata, on: w.store, after: current.append, resultBeforeCommit: Self.mayHaveOneBehind(group))
-        else { return nil }
+        guard let sent = try? w.send(batch.items, metadata: batch.metadata, on: w.store, after: current.append) else { return nil }
         metrics?.recordAppendCommitSentBehind()
         return InFlightGroup(group: group, append: sent)
     }
