@@ -211,7 +211,7 @@ struct AppendEndpoint: Sendable {
         switch result {
         case .success(let outcome):
             metrics.recordAppend(appended: outcome.appended, duplicates: outcome.duplicates)
-            answer = (outcome.appended > 0 ? 201 : 200, [.contentType: "application/json"], ByteBuffer(string: outcome.json.canonicalText))
+            answer = (outcome.appended > 0 ? 201 : 200, [.contentType: "application/json"], ByteBuffer(bytes: outcome.canonicalUTF8))
         case .failure(let problem):
             if byWriter { metrics.recordRefusedBatch() }
             if problem.statusCode >= 500 && problem.statusCode != 503 { logger.error("POST /v1/events: \(problem)") }

@@ -24,19 +24,31 @@ public struct AppendOutcome: Sendable {
     public var duplicates: Int
     public var head: Int64
 
-    public var json: JSONValue {
-        .object([
-            "appended": .integer(appended),
-            "duplicates": .integer(duplicates),
-            "head": .integer(head),
-            "events": .array(
-                items.map {
-                    .object([
-                        "id": .string($0.eventID), "position": .integer($0.position),
-                        "status": .string($0.duplicate ? "duplicate" : "appended"),
-                    ])
-                }),
-        ])
+    /// The answer's canonical JSON (`{"appended":…,"duplicates":…,"events":[{"id":…,
+    /// "position":…,"status":…}],"head":…}`), written directly: it is the answer of every
+    /// append, so it is built without a `JSONValue`'s dictionaries and key sort
+    /// (`AppendOutcomeTests` checks it against the `JSONValue` form).
+    public var canonicalUTF8: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + 64 * items.count)
+        func integer(_ n: some BinaryInteger) { out.append(contentsOf: String(n).utf8) }
+        out.append(contentsOf: #"{"appended":"#.utf8)
+        integer(appended)
+        out.append(contentsOf: #","duplicates":"#.utf8)
+        integer(duplicates)
+        out.append(contentsOf: #","events":["#.utf8)
+        for (k, item) in items.enumerated() {
+            if k > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"id":"#.utf8)
+            out.append(contentsOf: JSONValue.string(item.eventID).canonicalUTF8)
+            out.append(contentsOf: #","position":"#.utf8)
+            integer(item.position)
+            out.append(contentsOf: item.duplicate ? #","status":"duplicate"}"#.utf8 : #","status":"appended"}"#.utf8)
+        }
+        out.append(contentsOf: #"],"head":"#.utf8)
+        integer(head)
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 }
 

@@ -12,6 +12,12 @@ public final class ServiceMetrics: Sendable {
         var counts = [UInt64](repeating: 0, count: ServiceMetrics.buckets.count)
         var count: UInt64 = 0
         var sum: Double = 0
+
+        mutating func record(_ seconds: Double) {
+            for (i, b) in ServiceMetrics.buckets.enumerated() where seconds <= b { counts[i] += 1 }
+            count += 1
+            sum += seconds
+        }
     }
     private struct State {
         var appendedEvents: UInt64 = 0
@@ -45,14 +51,15 @@ public final class ServiceMetrics: Sendable {
 
     /// One request: `route` is the route pattern (e.g. `/v1/accounts/{id}`), never the raw path,
     /// so that the number of series stays bounded.
+    ///
+    /// The keys are built before the lock is taken, and the histogram is changed in place (a
+    /// copy taken out of the dictionary and put back copied its bucket array on every request).
     public func recordRequest(route: String, method: String, status: Int, seconds: Double) {
+        let series = method + " " + route
+        let key = series + " " + String(status)
         state.withLock { s in
-            s.requests["\(method) \(route) \(status)", default: 0] += 1
-            var h = s.latency["\(method) \(route)"] ?? Histogram()
-            for (i, b) in Self.buckets.enumerated() where seconds <= b { h.counts[i] += 1 }
-            h.count += 1
-            h.sum += seconds
-            s.latency["\(method) \(route)"] = h
+            s.requests[key, default: 0] += 1
+            s.latency[series, default: Histogram()].record(seconds)
         }
     }
 

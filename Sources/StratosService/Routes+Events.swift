@@ -41,7 +41,7 @@ extension StratosServer {
             throw error
         }
         metrics.recordAppend(appended: outcome.appended, duplicates: outcome.duplicates)
-        return Reply.json(outcome.json).response(status: outcome.appended > 0 ? .created : .ok)
+        return Reply.raw(String(decoding: outcome.canonicalUTF8, as: UTF8.self)).response(status: outcome.appended > 0 ? .created : .ok)
     }
 
     /// The body format `contentType` names; 415 for any other.

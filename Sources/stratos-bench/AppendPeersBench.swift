@@ -257,6 +257,7 @@ enum AppendPeersBench {
         struct Turns {
             var requests = Tally()
             var serviceSeconds = 0.0
+            var clientSeconds = 0.0
             var backendSeconds = 0.0
             var commits = 0.0
             var sentBehind = 0.0
@@ -272,6 +273,7 @@ enum AppendPeersBench {
                 figure(
                     "stratos-ledger: PostgreSQL backend CPU per single-event request, \(clients) client\(plural)\(label)",
                     1e6 * backendSeconds / n, "µs", nil)
+                figure("bench client threads: CPU per request, \(clients) client\(plural)\(label)", 1e6 * clientSeconds / n, "µs", nil)
                 figure(
                     "stratos-ledger: requests per commit, \(clients) client\(plural)\(label)", requests.count / max(1, commits), "requests", nil)
                 if !serial {
@@ -323,6 +325,7 @@ enum AppendPeersBench {
             turns.requests.count += Double(requests.load(ordering: .relaxed))
             turns.requests.seconds += elapsed
             turns.serviceSeconds += processSeconds - clientCPU.withLock { $0 }
+            turns.clientSeconds += clientCPU.withLock { $0 }
             turns.backendSeconds += backendSeconds
             turns.commits += countersAfter.commits - countersBefore.commits
             turns.sentBehind += countersAfter.sentBehind - countersBefore.sentBehind
