@@ -228,11 +228,19 @@ struct AppendingHTTP1Channel: ServerChildChannel {
     let base: HTTP1Channel
     let endpoint: AppendEndpoint
 
+    /// Never fails once the base has built its `NIOAsyncChannel`: a value dropped unhandled
+    /// would end the process (NIO requires its writer to be finished, which `handle` does). If
+    /// the handler cannot be added (a channel closed meanwhile), the connection goes on through
+    /// Hummingbird alone.
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
-        base.setup(channel: channel, logger: logger).flatMapThrowing { [endpoint] value in
+        base.setup(channel: channel, logger: logger).map { [endpoint] value in
             let pipeline = channel.pipeline.syncOperations
-            let connectionState = try pipeline.handler(type: HTTPConnectionStateHandler.self)
-            try pipeline.addHandler(AppendChannelHandler(endpoint: endpoint), position: .after(connectionState))
+            do {
+                let connectionState = try pipeline.handler(type: HTTPConnectionStateHandler.self)
+                try pipeline.addHandler(AppendChannelHandler(endpoint: endpoint), position: .after(connectionState))
+            } catch {
+                logger.debug("append fast path not added to a connection: \(error)")
+            }
             return value
         }
     }

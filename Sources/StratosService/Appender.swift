@@ -468,7 +468,9 @@ public final class Appender: Sendable {
         }
         let nextOutcome = next.map { receive($0) }
         switch outcome {
-        case .success: commitNow(c.group)
+        case .success:
+            metrics?.recordAppendGroupDecidedAgain()
+            commitNow(c.group)
         case .failure(let error): fail(c.group, error)
         }
         if let next, let nextOutcome {
@@ -478,7 +480,9 @@ public final class Appender: Sendable {
             case .failure(let error) where Self.outcomeUnknown(error): fail(next.group, error)
             // Wrote nothing (a head that moved; an error such as a lock timeout while it
             // waited behind `c`): decided again as if it had never been sent.
-            case .success(nil), .failure: commitNow(next.group)
+            case .success(nil), .failure:
+                metrics?.recordAppendGroupDecidedAgain()
+                commitNow(next.group)
             }
         }
         return nil

@@ -26,6 +26,7 @@ public final class ServiceMetrics: Sendable {
         var appendRequests: UInt64 = 0
         var appendCommits: UInt64 = 0
         var appendCommitsSentBehind: UInt64 = 0
+        var appendGroupsDecidedAgain: UInt64 = 0
         /// (route, status class) → count
         var requests: [String: UInt64] = [:]
         var latency: [String: Histogram] = [:]
@@ -46,6 +47,9 @@ public final class ServiceMetrics: Sendable {
     public func recordAppendCommit() { state.withLock { $0.appendCommits += 1 } }
     /// A group sent while the commit before it was still in flight (Appender).
     public func recordAppendCommitSentBehind() { state.withLock { $0.appendCommitsSentBehind += 1 } }
+    /// A group sent without waiting that wrote nothing and was decided again on the exact path
+    /// (Appender): the head it presumed was not committed, a duplicate id, an expectation.
+    public func recordAppendGroupDecidedAgain() { state.withLock { $0.appendGroupsDecidedAgain += 1 } }
 
     public func recordRefusedBatch() { state.withLock { $0.refusedBatches += 1 } }
 
@@ -83,6 +87,10 @@ public final class ServiceMetrics: Sendable {
             "stratos_append_commits_sent_behind_total", "counter",
             "Append groups sent while the commit before them was still in flight (queued behind it on the writer's connection).",
             "\(s.appendCommitsSentBehind)")
+        metric(
+            "stratos_append_groups_decided_again_total", "counter",
+            "Append groups sent without waiting that wrote nothing (the head they presumed was not committed, a duplicate id) and were decided again.",
+            "\(s.appendGroupsDecidedAgain)")
         metric("stratos_append_refused_total", "counter", "Append requests refused (nothing appended).", "\(s.refusedBatches)")
         let probe = health.probe
         metric(

@@ -242,14 +242,14 @@ enum AppendPeersBench {
         }
 
         /// The server's append counters (`/metrics`).
-        func counters() throws -> (requests: Double, commits: Double, sentBehind: Double) {
+        func counters() throws -> (requests: Double, commits: Double, sentBehind: Double, decidedAgain: Double) {
             let text = try LoopbackHTTPClient(port: port).get("/metrics", headers: [("Authorization", "Bearer \(token)")]).text
             func value(_ name: String) -> Double {
                 text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) } ?? 0
             }
             return (
                 value("stratos_append_requests_total"), value("stratos_append_commits_total"),
-                value("stratos_append_commits_sent_behind_total")
+                value("stratos_append_commits_sent_behind_total"), value("stratos_append_groups_decided_again_total")
             )
         }
 
@@ -261,6 +261,7 @@ enum AppendPeersBench {
             var backendSeconds = 0.0
             var commits = 0.0
             var sentBehind = 0.0
+            var decidedAgain = 0.0
 
             func report(clients: Int, label: String, serial: Bool, figure: (String, Double, String, String?) -> Void) {
                 let n = max(1, requests.count)
@@ -280,6 +281,9 @@ enum AppendPeersBench {
                     figure(
                         "stratos-ledger: commits sent behind the one in flight, \(clients) client\(plural)", 100 * sentBehind / max(1, commits),
                         "%", nil)
+                    figure(
+                        "stratos-ledger: groups sent without waiting and decided again, \(clients) client\(plural)",
+                        100 * decidedAgain / max(1, commits), "%", nil)
                 }
             }
         }
@@ -329,6 +333,7 @@ enum AppendPeersBench {
             turns.backendSeconds += backendSeconds
             turns.commits += countersAfter.commits - countersBefore.commits
             turns.sentBehind += countersAfter.sentBehind - countersBefore.sentBehind
+            turns.decidedAgain += countersAfter.decidedAgain - countersBefore.decidedAgain
         }
     }
 

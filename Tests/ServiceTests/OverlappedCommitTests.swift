@@ -119,6 +119,7 @@ final class OverlappedCommitTests: XCTestCase {
             try GroupCommitTests.event("withdraw-failed", "Withdrawn", time: time, account: "st1failed", amount: "101"))
         XCTAssertEqual(a?.status, 503, a?.text ?? "no answer")
         XCTAssertEqual(b?.status, 422, "refused against what is committed: \(b?.text ?? "no answer")")
+        XCTAssertTrue(try h.get("/metrics").text.contains("\nstratos_append_groups_decided_again_total 1\n"), "the one behind")
         XCTAssertEqual(try h.head(), head, "nothing appended")
         // The writer's state is the committed one: the account holds 1, not 101.
         let again = try h.post([try GroupCommitTests.event("withdraw-again", "Withdrawn", time: time, account: "st1failed", amount: "101")])
