@@ -362,20 +362,16 @@ DO $$
 DECLARE
     p bigint;
     e bigint;
+    t text;
 BEGIN
     SELECT base_position, base_epoch INTO STRICT p, e FROM {to}.take_over;
-    EXECUTE 'ALTER TABLE {to}.journal_stored_own ADD CONSTRAINT journal_stored_own_after_base CHECK (position > ' || p || ')';
-    EXECUTE 'ALTER TABLE {to}.vesting_entries_own ADD CONSTRAINT vesting_entries_own_after_base CHECK (position > ' || p || ')';
-    EXECUTE 'ALTER TABLE {to}.vesting_changes_own ADD CONSTRAINT vesting_changes_own_after_base CHECK (position > ' || p || ')';
-    EXECUTE 'ALTER TABLE {to}.release_schedule_own ADD CONSTRAINT release_schedule_own_after_base CHECK (position > ' || p || ')';
-    EXECUTE 'ALTER TABLE {to}.release_done_own ADD CONSTRAINT release_done_own_after_base CHECK (position > ' || p || ')';
-    EXECUTE 'ALTER TABLE {to}.gas_fee_rewards_own ADD CONSTRAINT gas_fee_rewards_own_after_base CHECK (position > ' || p || ')';
-    EXECUTE 'ALTER TABLE {to}.exceptions_own ADD CONSTRAINT exceptions_own_after_base CHECK (position > ' || p || ')';
-    EXECUTE 'ALTER TABLE {to}.ozone_supply_own ADD CONSTRAINT ozone_supply_own_after_base CHECK (epoch > ' || e || ')';
-    EXECUTE 'ALTER TABLE {to}.settled_nodes_own ADD CONSTRAINT settled_nodes_own_after_base CHECK (epoch > ' || e || ')';
-    EXECUTE 'ALTER TABLE {to}.balance_history_own ADD CONSTRAINT balance_history_own_after_base CHECK (epoch > ' || e || ')';
-    EXECUTE 'ALTER TABLE {to}.settlements_own ADD CONSTRAINT settlements_own_after_base CHECK (epoch > ' || e || ')';
-    EXECUTE 'ALTER TABLE {to}.epoch_checkpoints_own ADD CONSTRAINT epoch_checkpoints_own_after_base CHECK (epoch > ' || e || ')';
+    FOREACH t IN ARRAY ARRAY['journal_stored', 'vesting_entries', 'vesting_changes', 'release_schedule', 'release_done',
+                             'gas_fee_rewards', 'exceptions'] LOOP
+        EXECUTE format('ALTER TABLE {to}.%I ADD CONSTRAINT %I CHECK (position > %s)', t || '_own', t || '_own_after_base', p);
+    END LOOP;
+    FOREACH t IN ARRAY ARRAY['ozone_supply', 'settled_nodes', 'balance_history', 'settlements', 'epoch_checkpoints'] LOOP
+        EXECUTE format('ALTER TABLE {to}.%I ADD CONSTRAINT %I CHECK (epoch > %s)', t || '_own', t || '_own_after_base', e);
+    END LOOP;
 END
 $$;
 

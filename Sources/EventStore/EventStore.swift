@@ -125,6 +125,34 @@ public final class EventStore {
         var result: AppendResult
     }
 
+    /// Whether `events` keep the log's time order after `head`. The paths that compute against a
+    /// presumed head (one statement, queued COPY) leave a batch that does not to the locked
+    /// path, which names the event.
+    static func timeStaysInOrder(_ events: some Sequence<LedgerEvent>, after head: LogHead) -> Bool {
+        var previousTime = head.time
+        for event in events {
+            if let previousTime, event.time < previousTime { return false }
+            previousTime = event.time
+        }
+        return true
+    }
+
+    /// Runs `validate` against a presumed head: false when it refuses (the presumed head may
+    /// be stale, so refusals are decided under the lock); its database and corrupt-log errors
+    /// are thrown.
+    static func validatesAgainstPresumedHead(
+        _ validate: Validation?, _ head: LogHead, _ events: [LedgerEvent]
+    ) throws(AppendError) -> Bool {
+        guard let validate else { return true }
+        do throws(AppendError) { try validate(head, events) } catch {
+            switch error {
+            case .database, .corruptLog: throw error
+            default: return false
+            }
+        }
+        return true
+    }
+
     /// The one-statement append's parameters (see `appendInOneStatement`); nil when the exact
     /// path must decide. Throws a plain connection error when the connection it is about to be
     /// sent on was found closed (nothing was written: the caller may retry on a fresh one).
@@ -135,19 +163,7 @@ public final class EventStore {
         if let expectedPosition, expectedPosition != head.position { return nil }
         let events = items.map(\.event)
         guard Set(events.map(\.id.rawValue)).count == events.count else { return nil }
-        var previousTime = head.time
-        for event in events {
-            if let previousTime, event.time < previousTime { return nil }
-            previousTime = event.time
-        }
-        if let validate {
-            do throws(AppendError) { try validate(head, events) } catch {
-                switch error {
-                case .database, .corruptLog: throw error
-                default: return nil
-                }
-            }
-        }
+        guard Self.timeStaysInOrder(events, after: head), try Self.validatesAgainstPresumedHead(validate, head, events) else { return nil }
 
         // The rows as one JSON array (jsonb_to_recordset): the canonical data object as is.
         var rows: [UInt8] = [UInt8(ascii: "[")]

@@ -54,12 +54,7 @@ extension EventStore {
         _ items: [EventToAppend], metadata: AppendMetadata, after head: LogHead,
         versions known: [String: Int64]? = nil, validate: Validation? = nil
     ) throws(AppendError) -> PreparedCopy? {
-        guard !items.isEmpty else { return nil }
-        var previousTime = head.time
-        for item in items {
-            if let previousTime, item.event.time < previousTime { return nil }
-            previousTime = item.event.time
-        }
+        guard !items.isEmpty, Self.timeStaysInOrder(items.lazy.map(\.event), after: head) else { return nil }
         var versions: [String: Int64]
         if let known {
             versions = known
@@ -78,14 +73,7 @@ extension EventStore {
                 for (stream, version) in rows { versions[stream] = version }
             } catch { throw .database(error) }
         }
-        if let validate {
-            do throws(AppendError) { try validate(head, items.map(\.event)) } catch {
-                switch error {
-                case .database, .corruptLog: throw error
-                default: return nil
-                }
-            }
-        }
+        guard try Self.validatesAgainstPresumedHead(validate, head, items.map(\.event)) else { return nil }
 
         // Ids twice in the batch or already in the log are left to the unique index: the COPY
         // then fails, and the caller has the exact path decide the batch.

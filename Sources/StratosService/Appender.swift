@@ -247,14 +247,6 @@ public final class Appender: Sendable {
 
     /// Each event of `batch` with its position and whether it was new.
     private static func outcome(_ result: AppendResult, of batch: EventBatch) -> AppendOutcome {
-        if batch.items.count == 1, let only = batch.items.first {
-            let id = only.event.id
-            let item =
-                result.appended.first.map { AppendOutcome.Item(eventID: id.rawValue, position: $0.position, duplicate: false) }
-                ?? AppendOutcome.Item(eventID: id.rawValue, position: result.duplicates.first?.position ?? 0, duplicate: true)
-            return AppendOutcome(
-                items: [item], appended: result.appended.count, duplicates: result.duplicates.count, head: result.head.position)
-        }
         var positions: [String: (Int64, Bool)] = [:]
         for a in result.appended { positions[a.eventID.rawValue] = (a.position, false) }
         for d in result.duplicates { positions[d.eventID.rawValue] = (d.position, true) }

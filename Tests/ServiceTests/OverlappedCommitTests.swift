@@ -17,6 +17,17 @@ import XCTest
 final class OverlappedCommitTests: XCTestCase {
     /// A deferred constraint trigger that sleeps a second in the COMMIT of the event `id`,
     /// then lets it commit or, with `fail`, fails it.
+    /// The prelude, then one append of 1 to `account` on the one-statement path (the writer's
+    /// head is then known): the prelude's time and the head after it.
+    func fundedFirst(_ account: String, _ h: ServiceHarness) throws -> (time: Timestamp, head: Int64) {
+        let prelude = try GroupCommitTests.prelude()
+        XCTAssertEqual(try h.post(prelude).status, 201)
+        let time = prelude.last!.time
+        XCTAssertEqual(
+            try h.post([try GroupCommitTests.event("fund-first", "Funded", time: time, account: account, amount: "1")]).status, 201)
+        return (time, try h.head())
+    }
+
     func holdCommit(of id: String, fail: Bool, _ h: ServiceHarness) throws {
         try h.database.connect().execute(
             """
@@ -107,12 +118,7 @@ final class OverlappedCommitTests: XCTestCase {
     func testARequestSentBehindACommitThatFailsIsDecidedAgain() throws {
         let h = try ServiceHarness()
         defer { h.stop() }
-        let prelude = try GroupCommitTests.prelude()
-        XCTAssertEqual(try h.post(prelude).status, 201)
-        let time = prelude.last!.time
-        XCTAssertEqual(
-            try h.post([try GroupCommitTests.event("fund-first", "Funded", time: time, account: "st1failed", amount: "1")]).status, 201)
-        let head = try h.head()
+        let (time, head) = try fundedFirst("st1failed", h)
         try holdCommit(of: "fund-failed", fail: true, h)
         let (a, b) = try overlapped(
             h, try GroupCommitTests.event("fund-failed", "Funded", time: time, account: "st1failed", amount: "100"),
@@ -136,12 +142,7 @@ final class OverlappedCommitTests: XCTestCase {
     func testBothOutcomesUnknownWhenTheConnectionIsLostAndTheRetriesAreSafe() throws {
         let h = try ServiceHarness()
         defer { h.stop() }
-        let prelude = try GroupCommitTests.prelude()
-        XCTAssertEqual(try h.post(prelude).status, 201)
-        let time = prelude.last!.time
-        XCTAssertEqual(
-            try h.post([try GroupCommitTests.event("fund-first", "Funded", time: time, account: "st1lost", amount: "1")]).status, 201)
-        let head = try h.head()
+        let (time, head) = try fundedFirst("st1lost", h)
         try holdCommit(of: "fund-lost", fail: false, h)
         let fund = try GroupCommitTests.event("fund-lost", "Funded", time: time, account: "st1lost", amount: "100")
         let withdraw = try GroupCommitTests.event("withdraw-lost", "Withdrawn", time: time, account: "st1lost", amount: "101")
